@@ -1,0 +1,47 @@
+# One Makefile for everything: build, test, demo, bench, install.
+# Binaries land in build/bin/.
+SHELL := /bin/bash
+BIN   := build/bin
+RID   := linux-x64
+PREFIX ?= /usr/local
+DOTNET_FLAGS := -c Release -r $(RID) --nologo -v quiet
+CS_SOURCES := $(shell find oci/Dune.Oci oci/Dune.Cli -name '*.cs' -o -name '*.csproj') Directory.Build.props
+
+.PHONY: all build deps test test-unit test-native test-e2e demo bench install clean
+
+all: build
+
+build: $(BIN)/dune $(BIN)/dune-init
+
+# NativeAOT CLI (net9.0): about 4 ms to start, it is invoked several times per container.
+$(BIN)/dune: $(CS_SOURCES)
+	@mkdir -p $(BIN)
+	dotnet publish oci/Dune.Cli/Dune.Cli.csproj $(DOTNET_FLAGS) -o build/publish/dune
+	cp build/publish/dune/dune $@
+
+$(BIN)/dune-init: $(wildcard oci/native/*.c oci/native/*.h) oci/native/Makefile
+	@mkdir -p $(BIN)
+	$(MAKE) -C oci/native OUT=$(CURDIR)/$(BIN)
+
+# Installs the Debian packages the build, the demo and the tests need (idempotent).
+deps:
+	bash e2e/install-deps.sh
+
+test: deps build
+	bash e2e/run-tests.sh
+
+test-unit:
+	dotnet test oci/Dune.Oci.Tests/Dune.Oci.Tests.csproj --nologo
+
+demo: deps build
+	bash e2e/demo.sh
+
+bench: deps build
+	bash e2e/bench/run.sh
+
+install: build
+	install -m 0755 $(BIN)/* $(PREFIX)/bin/
+
+clean:
+	rm -rf build oci/*/bin oci/*/obj
+	$(MAKE) -C oci/native clean

@@ -1,0 +1,6 @@
+namespace Dune.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => DuneCommandLine.Build().Parse(args).Invoke();
+}

@@ -1,0 +1,18 @@
+using System.Text.Json.Serialization;
+
+namespace Dune.Oci.Spec;
+
+// Source-generated JSON (no reflection: the CLI is NativeAOT).
+[JsonSourceGenerationOptions(
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    WriteIndented = false,
+    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+    AllowTrailingCommas = true)]
+[JsonSerializable(typeof(RuntimeSpec))]
+[JsonSerializable(typeof(LinuxResources))]
+[JsonSerializable(typeof(Process))]
+[JsonSerializable(typeof(ContainerState))]
+[JsonSerializable(typeof(List<ContainerState>))]
+public sealed partial class SpecJsonContext : JsonSerializerContext
+{
+}
