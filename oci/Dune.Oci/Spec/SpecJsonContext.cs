@@ -13,6 +13,8 @@ namespace Dune.Oci.Spec;
 [JsonSerializable(typeof(Process))]
 [JsonSerializable(typeof(ContainerState))]
 [JsonSerializable(typeof(List<ContainerState>))]
+[JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(List<int>))]
 public sealed partial class SpecJsonContext : JsonSerializerContext
 {
 }

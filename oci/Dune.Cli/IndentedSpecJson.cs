@@ -1,0 +1,14 @@
+using System.Text.Json.Serialization;
+using Dune.Oci.Spec;
+
+namespace Dune.Cli;
+
+/// <summary>Indented JSON for what people read: `spec`, `state`, `list --format json`, `features`.</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(RuntimeSpec))]
+[JsonSerializable(typeof(ContainerState))]
+[JsonSerializable(typeof(List<ContainerState>))]
+[JsonSerializable(typeof(Features))]
+internal sealed partial class IndentedSpecJson : JsonSerializerContext
+{
+}

@@ -1,0 +1,54 @@
+using System.Text;
+
+namespace Dune.Oci.Interop;
+
+/// <summary>Console sockets: connecting to the caller's, and receiving a pty master from our own.</summary>
+internal static unsafe class UnixSocket
+{
+    /// <summary>Connects to the AF_UNIX stream socket at <paramref name="path"/> (--console-socket).</summary>
+    public static int Connect(string path)
+    {
+        var bytes = Encoding.UTF8.GetBytes(path);
+        if (bytes.Length >= 108) throw new RuntimeError($"console socket path is too long: {path}");
+        int fd = Libc.socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0) throw Errno.Error("socket", Errno.Last);
+        byte* addr = stackalloc byte[110];
+        new Span<byte>(addr, 110).Clear();
+        addr[0] = 1; // AF_UNIX
+        for (int i = 0; i < bytes.Length; i++) addr[2 + i] = bytes[i];
+        if (Libc.connect(fd, addr, 2 + bytes.Length + 1) != 0)
+        {
+            int e = Errno.Last;
+            Libc.close(fd);
+            throw Errno.Error($"cannot connect to console socket {path}", e);
+        }
+        return fd;
+    }
+
+    /// <summary>A connected pair (ours, theirs) for a console socket we serve ourselves.</summary>
+    public static (int Ours, int Theirs) Pair()
+    {
+        int* sv = stackalloc int[2];
+        if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, sv) != 0)
+            throw Errno.Error("socketpair", Errno.Last);
+        return (sv[0], sv[1]);
+    }
+
+    /// <summary>Receives one fd sent with SCM_RIGHTS; -1 when the peer closed without sending.</summary>
+    public static int ReceiveFd(int socket)
+    {
+        byte* data = stackalloc byte[4096];
+        byte* control = stackalloc byte[64];
+        var iov = new Libc.IoVec { Base = data, Len = 4096 };
+        var msg = new Libc.MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLen = 64 };
+        nint n;
+        do n = Libc.recvmsg(socket, &msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
+        while (n < 0 && Errno.Last == Libc.EINTR);
+        if (n < 0) throw Errno.Error("receiving the console", Errno.Last);
+        if (msg.ControlLen < 20) return -1;
+        // struct cmsghdr { size_t len; int level; int type; } followed by the fd.
+        int level = *(int*)(control + 8), type = *(int*)(control + 12);
+        if (level != Libc.SOL_SOCKET || type != Libc.SCM_RIGHTS) return -1;
+        return *(int*)(control + 16);
+    }
+}

@@ -1,0 +1,88 @@
+using Dune.Oci.Cgroups;
+using Dune.Oci.Interop;
+using Dune.Oci.Linux;
+using Dune.Oci.Plan;
+using Dune.Oci.Planning;
+using Dune.Oci.Seccomp;
+using Dune.Oci.Spec;
+using Dune.Oci.State;
+
+namespace Dune.Oci.Lifecycle;
+
+/// <summary>
+/// `exec`: a new process in a running container: dune-init joins the container's namespaces
+/// and cgroup, becomes the process (identity, limits, seccomp) and execs it.
+/// </summary>
+public static class ExecOperation
+{
+    /// <summary>Starts the process; returns its host pid. <paramref name="ownConsole"/>: a socket for a terminal we serve.</summary>
+    public static int Start(RuntimeContext ctx, ExecRequest req, int ownConsole = -1)
+    {
+        ContainerRecord record;
+        ICgroupManager cgroup;
+        using (ctx.Store.Lock(req.Id))
+        {
+            record = ctx.Store.Load(req.Id);
+            var status = ContainerStatus.Of(record, ctx.Store);
+            if (status is not (ContainerStatus.Running or ContainerStatus.Created))
+                throw new RuntimeError($"cannot exec in container \"{req.Id}\": it is {status}");
+            try { cgroup = ContainerStatus.Cgroup(record); }
+            catch (CgroupException e) { throw new RuntimeError($"exec {req.Id}: {e.Message}"); }
+        }
+        var p = req.Process;
+        var warnings = new List<string>();
+        Validation.SpecValidator.ValidateProcess(p, "process", warnings);
+        foreach (var w in warnings) RuntimeLog.Warn(w);
+        if (p.Terminal && req.ConsoleSocket is null && ownConsole < 0)
+            throw new RuntimeError("exec --tty needs --console-socket when detached");
+        p.Env = ProcessPlanner.WithHome(p.Env, p.User.Uid, record.Rootfs);
+        SeccompProgram? seccomp = null;
+        if (record.Config.Linux?.Seccomp is { } sc)
+        {
+            try { seccomp = SeccompCompiler.Compile(sc); }
+            catch (SeccompException e) { throw new RuntimeError($"config.json: {e.Message}"); }
+        }
+
+        var steps = new List<PlanStep>();
+        foreach (var f in cgroup.ProcsFiles) steps.Add(new PlanStep(PlanOp.JoinCgroup, f));
+        var configured = record.Config.Linux?.Namespaces ?? new List<LinuxNamespace>();
+        foreach (var type in NamespaceTypes.JoinOrder)
+        {
+            if (!configured.Any(n => n.Type == type)) continue;
+            steps.Add(new PlanStep(PlanOp.Setns, NamespaceTypes.Flag(type), $"/proc/{record.InitPid}/ns/{NamespaceTypes.ProcName(type)}"));
+        }
+        int consoleFd = req.ConsoleSocket is not null ? UnixSocket.Connect(req.ConsoleSocket) : ownConsole;
+        DuneInitSession? session = null;
+        try
+        {
+            (session, _) = DuneInitSession.Start(fd =>
+            {
+                var plan = new List<PlanStep>(steps) { new(PlanOp.Clone, 0UL, "", "") };
+                ProcessPlanner.AppendIdentity(plan, p, fd, CapabilityNames.LastCap(), newSession: false);
+                ProcessPlanner.AppendExec(plan, p, seccomp);
+                return plan;
+            }, req.PreserveFds, p.Terminal ? consoleFd : -1);
+            while (true)
+            {
+                var m = session.Receive();
+                if (m is null) break; // EXEC closed the socket: the program runs
+                if (m.Kind == PlanMessageKind.Error)
+                {
+                    if (session.ChildPid > 0) ProcessWait.Wait(session.ChildPid);
+                    ProcessWait.Wait(session.HelperPid);
+                    throw session.Describe(m);
+                }
+            }
+            var helper = ProcessWait.Wait(session.HelperPid);
+            if (session.ChildPid <= 0)
+                throw new RuntimeError($"exec in \"{req.Id}\": dune-init {(helper is int h ? ProcessWait.Describe(h) : "failed")} before starting the process");
+            if (req.PidFile is not null) PidFile.Write(req.PidFile, session.ChildPid);
+            return session.ChildPid;
+        }
+        finally
+        {
+            session?.Dispose();
+            if (req.ConsoleSocket is not null && consoleFd >= 0) Libc.close(consoleFd);
+        }
+    }
+}

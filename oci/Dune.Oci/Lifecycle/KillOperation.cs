@@ -1,0 +1,30 @@
+using Dune.Oci.Cgroups;
+using Dune.Oci.Interop;
+
+namespace Dune.Oci.Lifecycle;
+
+/// <summary>`kill`: a signal to the init, or with --all to every process of the container.</summary>
+public static class KillOperation
+{
+    public static void Run(RuntimeContext ctx, string id, int signal, bool all)
+    {
+        using var _ = ctx.Store.Lock(id);
+        var record = ctx.Store.Load(id);
+        var status = ContainerStatus.Of(record, ctx.Store);
+        // containerd recognises "container not running" as "process already finished".
+        if (status == ContainerStatus.Stopped && !all)
+            throw new RuntimeError($"container \"{id}\" is not running: container not running");
+        if (!all)
+        {
+            if (Libc.kill(record.InitPid, signal) != 0)
+                throw Errno.Error($"kill {id}: container not running", Errno.Last);
+            return;
+        }
+        try
+        {
+            var cgroup = ContainerStatus.Cgroup(record);
+            foreach (var pid in cgroup.GetPids()) Libc.kill(pid, signal);
+        }
+        catch (CgroupException e) { throw new RuntimeError($"kill --all {id}: {e.Message}"); }
+    }
+}

@@ -1,0 +1,56 @@
+using Dune.Oci.Interop;
+using Dune.Oci.Spec;
+using Dune.Oci.State;
+
+namespace Dune.Oci.Lifecycle;
+
+/// <summary>`start`: release the init waiting on the exec fifo, then run poststart hooks.</summary>
+public static unsafe class StartOperation
+{
+    public static void Run(RuntimeContext ctx, string id)
+    {
+        ContainerRecord record;
+        using (ctx.Store.Lock(id))
+        {
+            record = ctx.Store.Load(id);
+            var status = ContainerStatus.Of(record, ctx.Store);
+            if (status != ContainerStatus.Created)
+                throw new RuntimeError($"cannot start container \"{id}\": it is {status} (only a created container can be started)");
+            ReleaseFifo(ctx.Store.ExecFifo(id), record);
+            File.Delete(ctx.Store.ExecFifo(id));
+        }
+        var state = ContainerStatus.StateJson(CreateOperation.HookState(record, ContainerStatus.Running));
+        foreach (var f in HookRunner.RunAll(HookKinds.Poststart, HookKinds.Of(record.Config.Hooks, HookKinds.Poststart), state))
+            RuntimeLog.Warn(f);
+    }
+
+    /// <summary>
+    /// Opens the fifo for reading without blocking and waits for the init's byte; if the init
+    /// dies first (it never opens its end), say so instead of hanging.
+    /// </summary>
+    private static void ReleaseFifo(string fifo, ContainerRecord record)
+    {
+        int fd = Libc.open(fifo, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+        if (fd < 0) throw Errno.Error($"cannot open exec fifo {fifo}", Errno.Last);
+        try
+        {
+            var pfd = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
+            while (true)
+            {
+                int rc = Libc.poll(&pfd, 1, 100);
+                if (rc > 0 && (pfd.Revents & Libc.POLLIN) != 0)
+                {
+                    byte b;
+                    nint n = Libc.read(fd, &b, 1);
+                    if (n == 1) return;
+                }
+                if (!ProcStat.IsAlive(record.InitPid, record.InitStartTime))
+                    throw new RuntimeError($"cannot start container \"{record.Id}\": its init process exited before start");
+            }
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
+    }
+}

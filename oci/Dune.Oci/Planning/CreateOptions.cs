@@ -1,0 +1,22 @@
+using Dune.Oci.Seccomp;
+using Dune.Oci.Spec;
+
+namespace Dune.Oci.Planning;
+
+/// <summary>Everything the create planner decides from: the spec plus what `dune create` resolved.</summary>
+public sealed record CreateOptions
+{
+    public required string Id { get; init; }
+    public required string Bundle { get; init; }
+    public required string Rootfs { get; init; }
+    public required RuntimeSpec Spec { get; init; }
+    public required string ExecFifo { get; init; }
+    /// <summary>cgroup.procs (or tasks) files the init joins, one per hierarchy.</summary>
+    public IReadOnlyList<string> CgroupProcsFiles { get; init; } = Array.Empty<string>();
+    public SeccompProgram? Seccomp { get; init; }
+    public bool NoPivot { get; init; }
+    public bool NoNewKeyring { get; init; }
+    /// <summary>dune-init's fd number of the console socket, when process.terminal is set.</summary>
+    public int? ConsoleFd { get; init; }
+    public int LastCap { get; init; } = 40;
+}

@@ -1,0 +1,101 @@
+using Dune.Oci.Linux;
+using Dune.Oci.Plan;
+using Dune.Oci.Spec;
+
+namespace Dune.Oci.Planning;
+
+/// <summary>One config.json mount -> MOUNT steps: the mount, a remount for bind flags, propagation.</summary>
+public static class MountPlanner
+{
+    private const ulong BindRemountable = MountFlags.RdOnly | MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec
+        | MountFlags.NoAtime | MountFlags.NoDirAtime | MountFlags.RelAtime | MountFlags.StrictAtime | MountFlags.NoSymFollow;
+
+    public static void Append(List<PlanStep> steps, Mount m, CreateOptions o, bool userns)
+    {
+        var opts = MountOptionParser.Parse(m.Options);
+        var target = m.Destination;
+        var inRoot = MountHow.TargetInRootfs;
+
+        if (m.Type == "cgroup" || m.Type == "cgroup2")
+        {
+            AppendCgroup(steps, target, opts, o);
+            return;
+        }
+
+        if (opts.Bind || m.Type == "bind")
+        {
+            var source = Path.IsPathRooted(m.Source!) ? m.Source! : Path.GetFullPath(Path.Combine(o.Bundle, m.Source!));
+            var how = inRoot | (Directory.Exists(source) ? MountHow.MakeDirectory : MountHow.MakeFile);
+            ulong bindFlags = MountFlags.Bind | (opts.RecursiveBind ? MountFlags.Rec : 0);
+            steps.Add(new PlanStep(PlanOp.Mount, source, target, "", bindFlags, "", (ulong)how));
+            // A bind mount ignores most flags on creation: apply them with a remount.
+            ulong extra = opts.Flags & BindRemountable;
+            if (extra != 0)
+                steps.Add(new PlanStep(PlanOp.Mount, "", target, "", MountFlags.Remount | MountFlags.Bind | extra, "", (ulong)inRoot));
+        }
+        else
+        {
+            if (userns && m.Type == "sysfs" && !HasNewNetNs(o.Spec))
+            {
+                // sysfs cannot be mounted from a user namespace that does not own a network
+                // namespace: give the container the host's /sys read-only instead.
+                steps.Add(new PlanStep(PlanOp.Mount, "/sys", target, "", MountFlags.Bind | MountFlags.Rec, "", (ulong)(inRoot | MountHow.MakeDirectory)));
+                steps.Add(new PlanStep(PlanOp.Mount, "", target, "", MountFlags.Remount | MountFlags.Bind | MountFlags.RdOnly | MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, "", (ulong)inRoot));
+            }
+            else
+            {
+                steps.Add(new PlanStep(PlanOp.Mount, m.Source ?? m.Type ?? "none", target, m.Type ?? "", opts.Flags & ~MountFlags.Remount, opts.Data,
+                    (ulong)(inRoot | MountHow.MakeDirectory)));
+            }
+        }
+        foreach (var p in opts.Propagation)
+            steps.Add(new PlanStep(PlanOp.Mount, "", target, "", p, "", (ulong)inRoot));
+    }
+
+    private static bool HasNewNetNs(RuntimeSpec spec) =>
+        spec.Linux?.Namespaces?.Any(n => n.Type == "network" && string.IsNullOrEmpty(n.Path)) == true;
+
+    /// <summary>
+    /// /sys/fs/cgroup: on cgroup v1 a tmpfs with one bind mount per hierarchy of the container's
+    /// own cgroup; on v2 a bind of the container's cgroup directory. Read-only when asked.
+    /// </summary>
+    private static void AppendCgroup(List<PlanStep> steps, string target, ParsedMountOptions opts, CreateOptions o)
+    {
+        var inRoot = (ulong)MountHow.TargetInRootfs;
+        ulong ro = opts.Flags & (MountFlags.RdOnly | MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec);
+        var dirs = o.CgroupProcsFiles.Select(Path.GetDirectoryName).OfType<string>().ToList();
+        var v1 = dirs.Select(d => (Dir: d, Name: HierarchyName(d))).Where(x => x.Name is not null).ToList();
+        if (v1.Count == 0)
+        {
+            foreach (var d in dirs)
+            {
+                steps.Add(new PlanStep(PlanOp.Mount, d, target, "", MountFlags.Bind, "", inRoot | (ulong)MountHow.MakeDirectory));
+                if (ro != 0) steps.Add(new PlanStep(PlanOp.Mount, "", target, "", MountFlags.Remount | MountFlags.Bind | ro, "", inRoot));
+            }
+            return;
+        }
+        steps.Add(new PlanStep(PlanOp.Mount, "tmpfs", target, "tmpfs", MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, "mode=755",
+            inRoot | (ulong)MountHow.MakeDirectory));
+        foreach (var (dir, name) in v1)
+        {
+            var sub = target.TrimEnd('/') + "/" + name;
+            steps.Add(new PlanStep(PlanOp.Mount, dir, sub, "", MountFlags.Bind, "", inRoot | (ulong)MountHow.MakeDirectory));
+            if (ro != 0) steps.Add(new PlanStep(PlanOp.Mount, "", sub, "", MountFlags.Remount | MountFlags.Bind | ro, "", inRoot));
+            // Co-mounted hierarchies ("cpu,cpuacct") are also reachable by each controller's name.
+            if (name!.Contains(','))
+                foreach (var part in name.Split(','))
+                    steps.Add(new PlanStep(PlanOp.Symlink, name, target.TrimEnd('/') + "/" + part));
+        }
+        if (ro != 0)
+            steps.Add(new PlanStep(PlanOp.Mount, "", target, "", MountFlags.Remount | ro, "mode=755", inRoot));
+    }
+
+    /// <summary>"/sys/fs/cgroup/memory/a/b" -> "memory"; null for a v2 path.</summary>
+    private static string? HierarchyName(string dir)
+    {
+        const string prefix = "/sys/fs/cgroup/";
+        if (!dir.StartsWith(prefix)) return null;
+        var first = dir[prefix.Length..].Split('/')[0];
+        return first is "unified" or "" ? null : (Directory.Exists(prefix + first) && File.Exists(Path.Combine(prefix + first, "cgroup.procs")) && !File.Exists(prefix + "cgroup.controllers")) ? first : null;
+    }
+}

@@ -1,0 +1,81 @@
+using Dune.Oci.Linux;
+using Dune.Oci.Plan;
+using Dune.Oci.Seccomp;
+using Dune.Oci.Spec;
+
+namespace Dune.Oci.Planning;
+
+/// <summary>
+/// The steps that turn a prepared child into the OCI process: session and terminal, limits,
+/// identity and capabilities, working directory, program lookup. Shared by create and exec.
+/// </summary>
+public static class ProcessPlanner
+{
+    public static void AppendIdentity(List<PlanStep> steps, Process p, int? consoleFd, int lastCap, bool newSession)
+    {
+        if (newSession || consoleFd is not null) steps.Add(new PlanStep(PlanOp.Setsid));
+        if (consoleFd is int fd)
+            steps.Add(new PlanStep(PlanOp.Console, (ulong)fd, (ulong)(p.ConsoleSize?.Height ?? 0), (ulong)(p.ConsoleSize?.Width ?? 0)));
+        foreach (var r in p.Rlimits ?? new())
+            steps.Add(new PlanStep(PlanOp.Rlimit, (ulong)RlimitNames.Number(r.Type), r.Soft, r.Hard));
+        if (p.OomScoreAdj is int adj)
+            steps.Add(new PlanStep(PlanOp.WriteFile, "/proc/self/oom_score_adj", adj.ToString()));
+
+        var ignored = new List<string>();
+        var caps = p.Capabilities ?? new Capabilities();
+        steps.Add(new PlanStep(PlanOp.CapBounding, CapabilityNames.Mask(caps.Bounding, lastCap, ignored)));
+        var groups = p.User.AdditionalGids ?? new List<uint>();
+        var userArgs = new List<object> { (ulong)p.User.Uid, (ulong)p.User.Gid, (ulong)groups.Count };
+        userArgs.AddRange(groups.Select(g => (object)(ulong)g));
+        steps.Add(new PlanStep(PlanOp.SetUser, userArgs.ToArray()));
+        steps.Add(new PlanStep(PlanOp.Caps,
+            CapabilityNames.Mask(caps.Effective, lastCap, ignored),
+            CapabilityNames.Mask(caps.Permitted, lastCap, ignored),
+            CapabilityNames.Mask(caps.Inheritable, lastCap, ignored),
+            CapabilityNames.Mask(caps.Ambient, lastCap, ignored)));
+        if (p.User.Umask is uint mask) steps.Add(new PlanStep(PlanOp.Umask, (ulong)mask));
+        steps.Add(new PlanStep(PlanOp.Chdir, p.Cwd));
+        steps.Add(new PlanStep(PlanOp.ResolveExec, p.Args![0], PathOf(p.Env)));
+    }
+
+    /// <summary>The last steps before the program runs: privileges can no longer grow, then the filter.</summary>
+    public static void AppendExec(List<PlanStep> steps, Process p, SeccompProgram? seccomp)
+    {
+        if (p.NoNewPrivileges) steps.Add(new PlanStep(PlanOp.NoNewPrivs));
+        if (seccomp is not null) steps.Add(new PlanStep(PlanOp.Seccomp, seccomp.Filter, seccomp.Flags));
+        var args = new List<object> { (ulong)p.Args!.Count };
+        args.AddRange(p.Args);
+        args.AddRange(p.Env ?? new List<string>());
+        steps.Add(new PlanStep(PlanOp.Exec, args.ToArray()));
+    }
+
+    /// <summary>The PATH the program is looked up in: the container's, else the usual default.</summary>
+    public static string PathOf(List<string>? env)
+    {
+        var path = env?.LastOrDefault(e => e.StartsWith("PATH=", StringComparison.Ordinal));
+        return path is null ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : path[5..];
+    }
+
+    /// <summary>HOME from the container's /etc/passwd when the process env lacks it (as runc does).</summary>
+    public static List<string> WithHome(List<string>? env, uint uid, string rootfs)
+    {
+        var result = new List<string>(env ?? new List<string>());
+        if (result.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) return result;
+        string home = "/";
+        try
+        {
+            var passwd = Path.Combine(rootfs, "etc/passwd");
+            var info = new FileInfo(passwd);
+            if (info.Exists && info.LinkTarget is null)
+                foreach (var line in File.ReadLines(passwd))
+                {
+                    var f = line.Split(':');
+                    if (f.Length >= 6 && uint.TryParse(f[2], out var u) && u == uid && f[5].Length > 0) { home = f[5]; break; }
+                }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        result.Add("HOME=" + home);
+        return result;
+    }
+}

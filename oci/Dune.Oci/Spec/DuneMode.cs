@@ -1,0 +1,25 @@
+namespace Dune.Oci.Spec;
+
+/// <summary>
+/// How a container's processes run: `native` (plain Linux processes, as runc runs them) or
+/// `dune` (each process is a Dune process under libdune's monitor). Chosen per container by
+/// the annotation run.dune.mode, else by the global --mode flag.
+/// </summary>
+public static class DuneMode
+{
+    public const string Annotation = "run.dune.mode";
+    public const string Native = "native";
+    public const string Dune = "dune";
+
+    public static string FromAnnotations(IReadOnlyDictionary<string, string>? annotations, string globalDefault)
+    {
+        if (annotations is null || !annotations.TryGetValue(Annotation, out var v)) return Validate(globalDefault, "--mode");
+        return Validate(v, $"annotation {Annotation}");
+    }
+
+    public static string Validate(string mode, string where) => mode switch
+    {
+        Native or Dune => mode,
+        _ => throw new RuntimeError($"{where}: unknown mode \"{mode}\" (use \"{Native}\" or \"{Dune}\")"),
+    };
+}

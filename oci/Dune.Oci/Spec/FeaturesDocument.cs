@@ -1,0 +1,32 @@
+using Dune.Oci.Linux;
+
+namespace Dune.Oci.Spec;
+
+/// <summary>What this build of dune supports, for `dune features`.</summary>
+public static class FeaturesDocument
+{
+    public static Features Build() => new()
+    {
+        Hooks = new() { HookKinds.Prestart, HookKinds.CreateRuntime, HookKinds.CreateContainer, HookKinds.StartContainer, HookKinds.Poststart, HookKinds.Poststop },
+        MountOptions = MountOptionParser.KnownOptions.OrderBy(s => s, StringComparer.Ordinal).ToList(),
+        Linux = new LinuxFeatures
+        {
+            Namespaces = NamespaceTypes.JoinOrder.ToList(),
+            Capabilities = CapabilityNames.All.ToList(),
+            Cgroup = new CgroupFeatures { V1 = true, V2 = true, Systemd = false, SystemdUser = false },
+            Seccomp = new SeccompFeatures
+            {
+                Enabled = true,
+                Actions = Seccomp.SeccompNames.Actions.ToList(),
+                Operators = Seccomp.SeccompNames.Operators.ToList(),
+                Archs = Seccomp.SeccompNames.Architectures.ToList(),
+                KnownFlags = Seccomp.SeccompNames.Flags.ToList(),
+                SupportedFlags = Seccomp.SeccompNames.Flags.ToList(),
+            },
+        },
+        Annotations = new()
+        {
+            [DuneMode.Annotation] = $"process mode: \"{DuneMode.Native}\" (plain Linux processes) or \"{DuneMode.Dune}\" (Dune processes under the libdune monitor)",
+        },
+    };
+}
