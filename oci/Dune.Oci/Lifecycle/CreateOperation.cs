@@ -63,6 +63,8 @@ public static class CreateOperation
             store.Save(record);
             if (Libc.mkfifo(store.ExecFifo(req.Id), 0x192 /* 0622 */) != 0)
                 throw Errno.Error($"cannot make exec fifo {store.ExecFifo(req.Id)}", Errno.Last);
+            // The init opens it after switching to the container's user: writable by all (no umask).
+            File.SetUnixFileMode(store.ExecFifo(req.Id), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite);
             try
             {
                 cgroup = CgroupManagerFactory.Open(spec.Linux?.CgroupsPath, req.Id, ctx.SystemdCgroup);

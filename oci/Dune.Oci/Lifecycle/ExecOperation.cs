@@ -58,7 +58,7 @@ public static class ExecOperation
             (session, _) = DuneInitSession.Start(fd =>
             {
                 var plan = new List<PlanStep>(steps) { new(PlanOp.Clone, 0UL, "", "") };
-                ProcessPlanner.AppendIdentity(plan, p, fd, CapabilityNames.LastCap(), newSession: false);
+                ProcessPlanner.AppendIdentity(plan, p, fd, CapabilityNames.LastCap(), newSession: false, seccomp);
                 ProcessPlanner.AppendExec(plan, p, seccomp);
                 return plan;
             }, req.PreserveFds, p.Terminal ? consoleFd : -1);

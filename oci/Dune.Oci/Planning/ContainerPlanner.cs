@@ -65,14 +65,15 @@ public static class ContainerPlanner
         else steps.Add(new PlanStep(PlanOp.PivotRoot, o.Rootfs));
         if (spec.Root!.Readonly)
             steps.Add(new PlanStep(PlanOp.Mount, "", "/", "", MountFlags.Remount | MountFlags.Bind | MountFlags.RdOnly, "", (ulong)MountHow.None));
-        foreach (var p in linux.MaskedPaths ?? new()) steps.Add(new PlanStep(PlanOp.MaskPath, p));
-        foreach (var p in linux.ReadonlyPaths ?? new()) steps.Add(new PlanStep(PlanOp.ReadonlyPath, p));
+        // sysctls first: /proc/sys becomes read-only below.
         foreach (var (key, value) in linux.Sysctl ?? new())
             steps.Add(new PlanStep(PlanOp.WriteFile, "/proc/sys/" + key.Replace('.', '/'), value));
+        foreach (var p in linux.MaskedPaths ?? new()) steps.Add(new PlanStep(PlanOp.MaskPath, p));
+        foreach (var p in linux.ReadonlyPaths ?? new()) steps.Add(new PlanStep(PlanOp.ReadonlyPath, p));
         if (!o.NoNewKeyring) steps.Add(new PlanStep(PlanOp.NewKeyring, "_ses." + o.Id));
         if (linux.Personality is { } pers) steps.Add(new PlanStep(PlanOp.Personality, Personality(pers)));
 
-        ProcessPlanner.AppendIdentity(steps, process, o.ConsoleFd, o.LastCap, newSession: true);
+        ProcessPlanner.AppendIdentity(steps, process, o.ConsoleFd, o.LastCap, newSession: true, o.Seccomp);
         steps.Add(new PlanStep(PlanOp.Ready));
         steps.Add(new PlanStep(PlanOp.FifoWait));
         foreach (var h in HookKinds.Of(spec.Hooks, HookKinds.StartContainer)) steps.Add(RunHook(h));

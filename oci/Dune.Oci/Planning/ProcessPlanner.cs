@@ -11,7 +11,7 @@ namespace Dune.Oci.Planning;
 /// </summary>
 public static class ProcessPlanner
 {
-    public static void AppendIdentity(List<PlanStep> steps, Process p, int? consoleFd, int lastCap, bool newSession)
+    public static void AppendIdentity(List<PlanStep> steps, Process p, int? consoleFd, int lastCap, bool newSession, SeccompProgram? seccomp)
     {
         if (newSession || consoleFd is not null) steps.Add(new PlanStep(PlanOp.Setsid));
         if (consoleFd is int fd)
@@ -21,6 +21,9 @@ public static class ProcessPlanner
         if (p.OomScoreAdj is int adj)
             steps.Add(new PlanStep(PlanOp.WriteFile, "/proc/self/oom_score_adj", adj.ToString()));
 
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it
+        // (the filter then also covers the remaining setup, as with runc).
+        if (seccomp is not null && !p.NoNewPrivileges) steps.Add(SeccompStep(seccomp));
         var ignored = new List<string>();
         var caps = p.Capabilities ?? new Capabilities();
         steps.Add(new PlanStep(PlanOp.CapBounding, CapabilityNames.Mask(caps.Bounding, lastCap, ignored)));
@@ -41,13 +44,18 @@ public static class ProcessPlanner
     /// <summary>The last steps before the program runs: privileges can no longer grow, then the filter.</summary>
     public static void AppendExec(List<PlanStep> steps, Process p, SeccompProgram? seccomp)
     {
-        if (p.NoNewPrivileges) steps.Add(new PlanStep(PlanOp.NoNewPrivs));
-        if (seccomp is not null) steps.Add(new PlanStep(PlanOp.Seccomp, seccomp.Filter, seccomp.Flags));
+        if (p.NoNewPrivileges)
+        {
+            steps.Add(new PlanStep(PlanOp.NoNewPrivs));
+            if (seccomp is not null) steps.Add(SeccompStep(seccomp));
+        }
         var args = new List<object> { (ulong)p.Args!.Count };
         args.AddRange(p.Args);
         args.AddRange(p.Env ?? new List<string>());
         steps.Add(new PlanStep(PlanOp.Exec, args.ToArray()));
     }
+
+    private static PlanStep SeccompStep(SeccompProgram s) => new(PlanOp.Seccomp, s.Filter, s.Flags);
 
     /// <summary>The PATH the program is looked up in: the container's, else the usual default.</summary>
     public static string PathOf(List<string>? env)
