@@ -1,0 +1,18 @@
+namespace Dune.Oci.Cgroups;
+
+/// <summary>Picks the cgroup v1/hybrid or v2 manager for this host and resolves the container's cgroupsPath.</summary>
+public static class CgroupManagerFactory
+{
+    /// <param name="cgroupsPath">linux.cgroupsPath: "/a/b" (from each hierarchy's root), "a/b" (below the caller's own cgroup), empty ("/dune/&lt;id&gt;"), or "slice:prefix:name" with <paramref name="systemd"/>.</param>
+    public static ICgroupManager Open(string? cgroupsPath, string containerId, bool systemd) =>
+        Open(cgroupsPath, containerId, systemd, CgroupEnvironment.Host());
+
+    internal static ICgroupManager Open(string? cgroupsPath, string containerId, bool systemd, CgroupEnvironment env)
+    {
+        var path = CgroupPathResolver.Resolve(cgroupsPath, containerId, systemd, env.SystemdRunning);
+        var layout = CgroupLayout.Parse(env.MountInfo, env.ProcSelfCgroup, env.FsRoot);
+        return layout.Mode == CgroupMode.V2
+            ? new V2CgroupManager(layout, path, env)
+            : new V1CgroupManager(layout, path, env);
+    }
+}

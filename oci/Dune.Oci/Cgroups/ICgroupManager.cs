@@ -1,0 +1,41 @@
+using Dune.Oci.Spec;
+
+namespace Dune.Oci.Cgroups;
+
+/// <summary>The cgroup(s) of one container, whichever cgroup version the host runs.</summary>
+public interface ICgroupManager
+{
+    /// <summary>The cgroupsPath in use: the config value normalised, "/dune/&lt;id&gt;" when it was empty.</summary>
+    string Path { get; }
+
+    /// <summary>The cgroup directories of the container, one per hierarchy (v1/hybrid) or one (v2).</summary>
+    IReadOnlyList<string> Directories { get; }
+
+    /// <summary>Files a process writes its pid into to join the container's cgroup(s).</summary>
+    IReadOnlyList<string> ProcsFiles { get; }
+
+    /// <summary>Creates the cgroup directories and applies <paramref name="resources"/>.</summary>
+    void Create(LinuxResources? resources);
+
+    /// <summary>Applies only what <paramref name="resources"/> sets (`dune update`).</summary>
+    void Update(LinuxResources resources);
+
+    /// <summary>Freezes every process of the cgroup and waits until the kernel reports it frozen.</summary>
+    void Freeze();
+
+    /// <summary>Thaws the cgroup and waits until the kernel reports it thawed.</summary>
+    void Thaw();
+
+    FreezerState GetFreezerState();
+
+    /// <summary>Every pid in the cgroup and its descendants, sorted.</summary>
+    IReadOnlyList<int> GetPids();
+
+    CgroupStats GetStats();
+
+    /// <summary>Whether the kernel OOM-killed a process of this cgroup.</summary>
+    bool OomKilled();
+
+    /// <summary>Removes the container's cgroup directories (descendants first); idempotent.</summary>
+    void Destroy();
+}

@@ -1,0 +1,136 @@
+using Dune.Oci.Spec;
+
+namespace Dune.Oci.Cgroups;
+
+/// <summary>Pure cgroup v2 hosts: one directory in the unified hierarchy.</summary>
+internal sealed class V2CgroupManager : ICgroupManager
+{
+    private readonly ResolvedCgroupPath _path;
+    private readonly CgroupEnvironment _env;
+    private readonly CgroupHierarchy _unified;
+    private readonly string _base;
+    private readonly string _leaf;
+    private readonly List<string> _createdAncestors = new();
+
+    public V2CgroupManager(CgroupLayout layout, ResolvedCgroupPath path, CgroupEnvironment env)
+    {
+        _path = path;
+        _env = env;
+        _unified = layout.Unified!;
+        _base = path.Relative ? _unified.OwnDir : _unified.MountPoint;
+        _leaf = System.IO.Path.Join(_base, path.Relative ? path.Path : path.Path.TrimStart('/'));
+    }
+
+    public string Path => _path.Path;
+
+    public IReadOnlyList<string> Directories => new[] { _leaf };
+
+    public IReadOnlyList<string> ProcsFiles => new[] { System.IO.Path.Combine(_leaf, "cgroup.procs") };
+
+    public void Create(LinuxResources? resources)
+    {
+        bool leafExisted = Directory.Exists(_leaf);
+        try
+        {
+            foreach (string d in CgroupFs.CreateDirs(_env.DirOps, _base, _leaf))
+                if (d != _leaf) _createdAncestors.Add(d);
+            EnableControllers();
+            if (resources != null) new V2ResourceWriter(_leaf).Apply(resources);
+        }
+        catch (CgroupException)
+        {
+            if (!leafExisted)
+            {
+                try { CgroupFs.RemoveTree(_env.DirOps, _leaf, TimeSpan.Zero); }
+                catch (CgroupException) { }
+            }
+            CgroupFs.RemoveIfUnused(_env.DirOps, _createdAncestors);
+            _createdAncestors.Clear();
+            throw;
+        }
+    }
+
+    // Each level hands its children the controllers it has (as runc does), so limits and statistics work below.
+    // A level that holds processes itself refuses (no internal processes); the resource writer then names the missing controller.
+    private void EnableControllers()
+    {
+        var chain = new Stack<string>();
+        for (string? d = System.IO.Path.GetDirectoryName(_leaf); d != null && d.Length >= _unified.MountPoint.Length; d = System.IO.Path.GetDirectoryName(d))
+            chain.Push(d);
+        foreach (string dir in chain)
+        {
+            string[] available = (CgroupFs.TryRead(dir, "cgroup.controllers") ?? "")
+                .Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries);
+            var enabled = new HashSet<string>((CgroupFs.TryRead(dir, "cgroup.subtree_control") ?? "")
+                .Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
+            foreach (string c in available)
+            {
+                if (enabled.Contains(c)) continue;
+                try { CgroupFs.Write(dir, "cgroup.subtree_control", "+" + c); }
+                catch (CgroupException) { }
+            }
+        }
+    }
+
+    public void Update(LinuxResources resources)
+    {
+        if (!Directory.Exists(_leaf))
+            throw new CgroupException($"cannot update: cgroup directory {_leaf} does not exist");
+        new V2ResourceWriter(_leaf).Apply(resources);
+    }
+
+    public void Freeze() => SetFrozen(true);
+
+    public void Thaw() => SetFrozen(false);
+
+    private void SetFrozen(bool frozen)
+    {
+        if (!CgroupFs.Exists(_leaf, "cgroup.freeze"))
+            throw new CgroupException($"cannot {(frozen ? "freeze" : "thaw")}: {System.IO.Path.Combine(_leaf, "cgroup.freeze")} does not exist (kernel older than 5.2 or cgroup missing)");
+        CgroupFs.Write(_leaf, "cgroup.freeze", frozen ? "1" : "0");
+        var deadline = DateTime.UtcNow + _env.FreezePatience;
+        int delayMs = 1;
+        while (true)
+        {
+            ulong state = CgroupFs.ReadKeyValues(_leaf, "cgroup.events").GetValueOrDefault("frozen");
+            if ((state == 1) == frozen) return;
+            if (DateTime.UtcNow >= deadline)
+            {
+                if (frozen) CgroupFs.Write(_leaf, "cgroup.freeze", "0");
+                throw new CgroupException($"{System.IO.Path.Combine(_leaf, "cgroup.events")} still says \"frozen {state}\" {_env.FreezePatience.TotalSeconds:0.#} s after writing \"{(frozen ? 1 : 0)}\" to cgroup.freeze");
+            }
+            Thread.Sleep(delayMs);
+            delayMs = Math.Min(delayMs * 2, 50);
+        }
+    }
+
+    public FreezerState GetFreezerState()
+    {
+        if (!Directory.Exists(_leaf))
+            throw new CgroupException($"cgroup directory {_leaf} does not exist");
+        if (!CgroupFs.Exists(_leaf, "cgroup.freeze")) return FreezerState.Undefined;
+        if (CgroupFs.Read(_leaf, "cgroup.freeze").Trim() == "0") return FreezerState.Thawed;
+        return CgroupFs.ReadKeyValues(_leaf, "cgroup.events").GetValueOrDefault("frozen") == 1
+            ? FreezerState.Frozen : FreezerState.Freezing;
+    }
+
+    public IReadOnlyList<int> GetPids()
+    {
+        var pids = new SortedSet<int>();
+        CgroupFs.CollectPids(_leaf, pids);
+        return pids.ToList();
+    }
+
+    public CgroupStats GetStats() => new V2StatsReader(_leaf).Read();
+
+    public bool OomKilled() =>
+        CgroupFs.Exists(_leaf, "memory.events")
+        && CgroupFs.ReadKeyValues(_leaf, "memory.events").GetValueOrDefault("oom_kill") > 0;
+
+    public void Destroy()
+    {
+        CgroupFs.RemoveTree(_env.DirOps, _leaf, _env.RemovePatience);
+        CgroupFs.RemoveIfUnused(_env.DirOps, _createdAncestors);
+        _createdAncestors.Clear();
+    }
+}
