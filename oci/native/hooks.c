@@ -2,6 +2,7 @@
 #include "hooks.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -128,20 +129,42 @@ int op_run_hook(struct init_ctx *c, const struct plan_msg *s)
 	for (size_t i = 0; i < nenv; i++)
 		envp[i] = s->args[3 + argc + i].data;
 
+	/* The child reports a failed execve's errno here; a successful one closes it. */
+	int ep[2];
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		rc = ctx_fail(c, errno, "hook %s (pipe)", path);
+		goto out;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		rc = ctx_fail(c, errno, "hook %s (fork)", path);
+		close(ep[0]);
+		close(ep[1]);
 		goto out;
 	}
 	if (pid == 0) {
-		if (dup2(in, 0) < 0)
+		close(ep[0]);
+		int e = EBADF;
+		if (dup2(in, 0) >= 0) {
+			execve(path, argv, envp);
+			e = errno;
+		}
+		if (write(ep[1], &e, sizeof(e)) < 0)
 			_exit(127);
-		execve(path, argv, envp);
 		_exit(127);
 	}
+	close(ep[1]);
+	int exec_err = 0;
+	ssize_t en;
+	do
+		en = read(ep[0], &exec_err, sizeof(exec_err));
+	while (en < 0 && errno == EINTR);
+	close(ep[0]);
 	int status = 0;
 	int w = wait_hook(pid, timeout ? (long long)timeout * 1000 : -1, &status);
-	if (w < 0)
+	if (en == (ssize_t)sizeof(exec_err))
+		rc = ctx_fail(c, exec_err, "hook %s (exec)", path);
+	else if (w < 0)
 		rc = ctx_fail(c, errno, "hook %s (wait)", path);
 	else if (w > 0)
 		rc = ctx_fail(c, ETIMEDOUT, "hook %s timed out after %llu s", path, (unsigned long long)timeout);

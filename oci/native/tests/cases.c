@@ -190,6 +190,7 @@ static void t_create_full(struct suite *s)
 	pb_init(&pb);
 	pb_step(&pb, OP_CLONE, "uss", U(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET), "", "");
 	pb_step(&pb, OP_SETHOSTNAME, "s", "dune-test");
+	pb_step(&pb, OP_SETDOMAINNAME, "s", "dune-domain");
 	pb_step(&pb, OP_MOUNT, "sssusu", "", "/", "", U(MS_REC | MS_SLAVE), "", U(0));
 	pb_step(&pb, OP_ROOTFS, "s", s->rootfs);
 	pb_step(&pb, OP_MOUNT, "sssusu", s->rootfs, s->rootfs, "", U(MS_BIND | MS_REC), "", U(0));
@@ -212,6 +213,7 @@ static void t_create_full(struct suite *s)
 	pb_step(&pb, OP_SETSID, "");
 	pb_step(&pb, OP_NEW_KEYRING, "s", "dune-test");
 	pb_step(&pb, OP_RLIMIT, "uuu", U(RLIMIT_NOFILE), U(1000), U(1001));
+	pb_step(&pb, OP_PERSONALITY, "u", U(0x0040000)); /* ADDR_NO_RANDOMIZE */
 	pb_step(&pb, OP_CAP_BOUNDING, "u", U(CAP_CHOWN_BIT | CAP_NET_BIND_SERVICE_BIT));
 	pb_step(&pb, OP_SET_USER, "uuuuu", U(1000), U(1001), U(2), U(1001), U(2000));
 	pb_step(&pb, OP_CAPS, "uuuu", U(CAP_NET_BIND_SERVICE_BIT), U(CAP_NET_BIND_SERVICE_BIT),
@@ -222,7 +224,8 @@ static void t_create_full(struct suite *s)
 	pb_step(&pb, OP_READY, "");
 	pb_step(&pb, OP_FIFO_WAIT, "");
 	char *argv[] = { "sh", "-c",
-		"echo host=$(hostname); echo pid=$$; echo uid=$(id -u) gid=$(id -g) groups=\"$(id -G)\";"
+		"echo host=$(hostname) domain=$(cat /proc/sys/kernel/domainname) persona=$(cat /proc/self/personality);"
+		"echo pid=$$; echo uid=$(id -u) gid=$(id -g) groups=\"$(id -G)\";"
 		"grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status;"
 		"echo nofile=$(ulimit -n) umask=$(umask) cwd=$(pwd) foo=$FOO;"
 		"echo fwd=$(cat /proc/sys/net/ipv4/ip_forward);"
@@ -279,7 +282,7 @@ static void t_create_full(struct suite *s)
 	      "container exit %d", exit_code(status));
 	char *out = read_text(r.out_path);
 	static const char *const want[] = {
-		"host=dune-test\n", "pid=1\n", "uid=1000 gid=1001 groups=1001 2000\n",
+		"host=dune-test domain=dune-domain persona=00040000\n", "pid=1\n", "uid=1000 gid=1001 groups=1001 2000\n",
 		"CapInh:\t0000000000000400", "CapPrm:\t0000000000000400", "CapEff:\t0000000000000400",
 		"CapBnd:\t0000000000000401", "CapAmb:\t0000000000000400",
 		"nofile=1000 umask=0027 cwd=/tmp foo=bar\n", "fwd=1\n", "version=0 secret=0\n",
@@ -401,6 +404,73 @@ static void t_hook_timeout(struct suite *s)
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	check(s, secs >= 0.9 && secs < 5, "timeout took %.2f s", secs);
+	pb_free(&pb);
+}
+
+static void t_hook_missing(struct suite *s)
+{
+	struct plan_builder pb;
+	pb_init(&pb);
+	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
+	char *argv[] = { "hook", NULL };
+	size_t idx = pb_step(&pb, OP_RUN_HOOK, "suuvv", "/no/such/hook", U(0), vcount(argv), argv, base_env);
+	plan_exec_sh(&pb, "true");
+	run_to_error(s, &pb, OP_RUN_HOOK, idx, ENOENT, "hook /no/such/hook (exec)",
+		     "dune-init: run-hook hook /no/such/hook (exec): No such file or directory\n", 0, 1);
+	pb_free(&pb);
+}
+
+static void t_write_file_fails(struct suite *s)
+{
+	struct plan_builder pb;
+	pb_init(&pb);
+	pb_step(&pb, OP_CLONE, "uss", U(CLONE_NEWNET), "", "");
+	size_t idx = pb_step(&pb, OP_WRITE_FILE, "ss", "/proc/sys/net/ipv4/no_such_sysctl", "1");
+	plan_exec_sh(&pb, "true");
+	run_to_error(s, &pb, OP_WRITE_FILE, idx, ENOENT, "/proc/sys/net/ipv4/no_such_sysctl",
+		     "dune-init: write-file /proc/sys/net/ipv4/no_such_sysctl: No such file or directory\n", 0, 1);
+	pb_free(&pb);
+}
+
+/* After CLOSE_SOCKET a failure can only be seen on stderr and in the exit status. */
+static void t_close_socket(struct suite *s)
+{
+	struct plan_builder pb;
+	pb_init(&pb);
+	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
+	pb_step(&pb, OP_CLOSE_SOCKET, "");
+	pb_step(&pb, OP_RESOLVE_EXEC, "ss", "no-such-binary", "/bin");
+	struct run r;
+	if (!check(s, run_start(&r, s->dune_init, s->dir, &pb, NULL) == 0, "spawn") || expect_pid(s, &r) < 0)
+		goto end;
+	struct reply m;
+	int rc = run_recv(&r, &m, TIMEOUT_MS);
+	check(s, rc == 1, "expected end of stream (no ERROR after CLOSE_SOCKET), got rc %d kind %u", rc, m.kind);
+	int st = 0;
+	check(s, run_wait_child(&r, TIMEOUT_MS, &st) == 0 && exit_code(st) == 1, "container exit %d, expected 1", exit_code(st));
+	char *e = read_text(r.err_path);
+	check_contains(s, e, "dune-init: resolve-exec no-such-binary: No such file or directory\n", "stderr");
+	free(e);
+end:
+	run_end(&r);
+	pb_free(&pb);
+}
+
+/* UNSHARE(CLONE_NEWTIME) + timens_offsets in the parent; the clone lands in the new time namespace. */
+static void t_timens(struct suite *s)
+{
+	struct plan_builder pb;
+	pb_init(&pb);
+	pb_step(&pb, OP_UNSHARE, "u", U(CLONE_NEWTIME));
+	pb_step(&pb, OP_WRITE_FILE, "ss", "/proc/self/timens_offsets", "monotonic 1000000 0\nboottime 1000000 0\n");
+	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
+	plan_exec_sh(&pb, "cut -d. -f1 /proc/uptime");
+	char *out = run_to_exit(s, &pb, NULL, 0);
+	if (out) {
+		long up = strtol(out, NULL, 10);
+		check(s, up >= 1000000, "uptime in the time namespace is %ld s, expected >= 1000000", up);
+	}
+	free(out);
 	pb_free(&pb);
 }
 
@@ -729,6 +799,10 @@ const struct test_case test_cases[] = {
 	{ "error: malformed step", t_malformed },
 	{ "hook: non-zero exit fails the step", t_hook_fails },
 	{ "hook: timeout kills it and fails the step", t_hook_timeout },
+	{ "hook: a missing hook reports exec's errno", t_hook_missing },
+	{ "error: WRITE_FILE of a missing sysctl", t_write_file_fails },
+	{ "close-socket: later failures reach stderr and the exit status only", t_close_socket },
+	{ "unshare: time namespace with timens_offsets", t_timens },
 	{ "sync: CONTINUE state reaches a hook on stdin", t_sync_state },
 	{ "clone: user namespace with uid_map/gid_map", t_userns },
 	{ "console: pty master over SCM_RIGHTS, replica as stdio and /dev/console", t_console },
