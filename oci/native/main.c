@@ -7,9 +7,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int parse_fd(const char *s)
@@ -20,6 +23,25 @@ static int parse_fd(const char *s)
 	if (errno || end == s || *end || v < 0 || v > 1 << 20)
 		return -1;
 	return (int)v;
+}
+
+/* The caller is a .NET process that ignores SIGPIPE and may block signals; ignored
+ * dispositions and the mask survive execve, so start the container from a clean state.
+ * The raw syscall also reaches signals 32 and 33, which glibc's signal() refuses. */
+static void reset_signals(void)
+{
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} dfl = { .handler = SIG_DFL };
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int main(int argc, char **argv)
@@ -34,6 +56,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dune-init: plan socket %s: %s\n", argv[1], fd < 0 ? "not an fd number" : strerror(errno));
 		return 1;
 	}
+
+	reset_signals();
 
 	struct plan plan;
 	if (plan_recv(fd, &plan) < 0) {

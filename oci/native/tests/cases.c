@@ -474,6 +474,22 @@ static void t_timens(struct suite *s)
 	pb_free(&pb);
 }
 
+static void t_signals_reset(struct suite *s)
+{
+	struct plan_builder pb;
+	pb_init(&pb);
+	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
+	plan_exec_sh(&pb, "grep -E '^Sig(Blk|Ign)' /proc/self/status");
+	struct spawn_opts o = { .keep_fd = -1, .dirty_signals = 1 };
+	char *out = run_to_exit(s, &pb, &o, 0);
+	if (out) {
+		check_contains(s, out, "SigBlk:\t0000000000000000\n", "program output");
+		check_contains(s, out, "SigIgn:\t0000000000000000\n", "program output");
+	}
+	free(out);
+	pb_free(&pb);
+}
+
 static void t_sync_state(struct suite *s)
 {
 	char state_out[300], script[400];
@@ -803,6 +819,7 @@ const struct test_case test_cases[] = {
 	{ "error: WRITE_FILE of a missing sysctl", t_write_file_fails },
 	{ "close-socket: later failures reach stderr and the exit status only", t_close_socket },
 	{ "unshare: time namespace with timens_offsets", t_timens },
+	{ "signals: the caller's ignored and blocked signals do not reach the program", t_signals_reset },
 	{ "sync: CONTINUE state reaches a hook on stdin", t_sync_state },
 	{ "clone: user namespace with uid_map/gid_map", t_userns },
 	{ "console: pty master over SCM_RIGHTS, replica as stdio and /dev/console", t_console },

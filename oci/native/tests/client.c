@@ -172,6 +172,13 @@ int run_start(struct run *r, const char *dune_init, const char *dir, const struc
 		fcntl(sv[1], F_SETFD, 0);
 		if (o->keep_fd >= 0)
 			fcntl(o->keep_fd, F_SETFD, 0);
+		if (o->dirty_signals) {
+			sigset_t set;
+			sigemptyset(&set);
+			sigaddset(&set, SIGUSR1);
+			signal(SIGPIPE, SIG_IGN);
+			sigprocmask(SIG_BLOCK, &set, NULL);
+		}
 		if (o->deny_openat2 && deny_openat2() < 0)
 			_exit(126);
 		char fdarg[16];
