@@ -568,6 +568,50 @@ static void t_userns(struct suite *s)
 	pb_free(&pb);
 }
 
+/* A root switch done entirely inside a new user namespace (docker's userns-remap): devices
+ * are bind-mounted (mknod is not allowed there) and read-only remounts keep locked flags. */
+static void t_userns_rootfs(struct suite *s)
+{
+	/* Its own rootfs, owned by the namespace's root as a remapped image would be. */
+	char dir[400], root[420], err[256];
+	snprintf(dir, sizeof(dir), "%s/userns", s->dir);
+	snprintf(root, sizeof(root), "%s/rootfs", dir);
+	if (!check(s, (mkdir(dir, 0755) == 0 || errno == EEXIST) && make_rootfs(dir, err, sizeof(err)) == 0 &&
+		   chown_tree(root, 100000, 100000) == 0, "userns rootfs: %s", err))
+		return;
+	struct plan_builder pb;
+	pb_init(&pb);
+	const uint64_t in = HOW_TARGET_IN_ROOT | HOW_MKDIR;
+	pb_step(&pb, OP_CLONE, "uss", U(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC),
+		"0 100000 65536\n", "0 100000 65536\n");
+	pb_step(&pb, OP_MOUNT, "sssusu", "", "/", "", U(MS_REC | MS_SLAVE), "", U(0));
+	pb_step(&pb, OP_ROOTFS, "s", root);
+	pb_step(&pb, OP_MOUNT, "sssusu", root, root, "", U(MS_BIND | MS_REC), "", U(0));
+	pb_step(&pb, OP_MOUNT, "sssusu", "proc", "/proc", "proc", U(MS_NOSUID | MS_NODEV | MS_NOEXEC), "", U(in));
+	pb_step(&pb, OP_MOUNT, "sssusu", "tmpfs", "/dev", "tmpfs", U(MS_NOSUID), "mode=755", U(in));
+	pb_step(&pb, OP_MOUNT, "sssusu", "/dev/null", "/dev/null", "", U(MS_BIND), "", U(HOW_TARGET_IN_ROOT | HOW_MKFILE));
+	/* A host directory bound in: its nosuid/nodev are locked in the user namespace. */
+	pb_step(&pb, OP_MOUNT, "sssusu", "/dev/shm", "/mnt/hostshm", "", U(MS_BIND), "", U(in));
+	pb_step(&pb, OP_SETHOSTNAME, "s", "userns-root");
+	pb_step(&pb, OP_PIVOT_ROOT, "s", root);
+	pb_step(&pb, OP_MASK_PATH, "s", "/proc/version");
+	pb_step(&pb, OP_READONLY_PATH, "s", "/proc/sys");
+	pb_step(&pb, OP_READONLY_PATH, "s", "/mnt/hostshm");
+	pb_step(&pb, OP_SET_USER, "uuu", U(0), U(0), U(0));
+	plan_exec_sh(&pb, "echo uid=$(id -u) host=$(hostname) pid=$$; echo x > /dev/null && echo null-ok;"
+			  "echo version=$(wc -c < /proc/version); grep -E ' /(proc/sys|mnt/hostshm) ' /proc/mounts;"
+			  "cat /marker");
+	char *out = run_to_exit(s, &pb, NULL, 0);
+	if (out) {
+		check_contains(s, out, "uid=0 host=userns-root pid=1\nnull-ok\nversion=0\n", "program output");
+		check_contains(s, out, "proc /proc/sys proc ro,", "program output");
+		check_contains(s, out, " /mnt/hostshm tmpfs ro,", "program output");
+		check_contains(s, out, MARKER_TEXT "\n", "program output");
+	}
+	free(out);
+	pb_free(&pb);
+}
+
 static void t_console(struct suite *s)
 {
 	int sv[2];
@@ -822,6 +866,7 @@ const struct test_case test_cases[] = {
 	{ "signals: the caller's ignored and blocked signals do not reach the program", t_signals_reset },
 	{ "sync: CONTINUE state reaches a hook on stdin", t_sync_state },
 	{ "clone: user namespace with uid_map/gid_map", t_userns },
+	{ "clone: user namespace with its own mounts, root switch and read-only paths", t_userns_rootfs },
 	{ "console: pty master over SCM_RIGHTS, replica as stdio and /dev/console", t_console },
 	{ "chroot-move: --no-pivot root switch", t_chroot_move },
 	{ "seccomp: a BPF filter denies mkdir with EPERM", t_seccomp },

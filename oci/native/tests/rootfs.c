@@ -144,3 +144,27 @@ void remove_tree(const char *path)
 		unlink(path);
 	}
 }
+
+int chown_tree(const char *path, unsigned uid, unsigned gid)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0 || lchown(path, uid, gid) < 0)
+		return -1;
+	/* chown cleared set-id bits; the sticky bit of tmp stays. */
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char sub[4096];
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		rc |= chown_tree(sub, uid, gid);
+	}
+	closedir(d);
+	return rc;
+}

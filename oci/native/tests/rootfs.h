@@ -9,6 +9,9 @@
  * the root (escape -> ../../../../../../tmp, abs-escape -> /tmp). Returns 0 or -1. */
 int make_rootfs(const char *dir, char *err, int errsz);
 
+/* chown -hR, for a rootfs owned by a user namespace's root. */
+int chown_tree(const char *path, unsigned uid, unsigned gid);
+
 /* rm -rf, not crossing into other file systems. */
 void remove_tree(const char *path);
 
