@@ -579,6 +579,13 @@ static void t_userns_rootfs(struct suite *s)
 	if (!check(s, (mkdir(dir, 0755) == 0 || errno == EEXIST) && make_rootfs(dir, err, sizeof(err)) == 0 &&
 		   chown_tree(root, 100000, 100000) == 0, "userns rootfs: %s", err))
 		return;
+	/* A host mount with nosuid,nodev,noexec (in the tests' private mount namespace). */
+	char locked[420];
+	snprintf(locked, sizeof(locked), "%s/locked", s->dir);
+	if (!check(s, (mkdir(locked, 0755) == 0 || errno == EEXIST) &&
+		   mount("tmpfs", locked, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") == 0,
+		   "mount %s: %s", locked, strerror(errno)))
+		return;
 	struct plan_builder pb;
 	pb_init(&pb);
 	const uint64_t in = HOW_TARGET_IN_ROOT | HOW_MKDIR;
@@ -591,7 +598,7 @@ static void t_userns_rootfs(struct suite *s)
 	pb_step(&pb, OP_MOUNT, "sssusu", "tmpfs", "/dev", "tmpfs", U(MS_NOSUID), "mode=755", U(in));
 	pb_step(&pb, OP_MOUNT, "sssusu", "/dev/null", "/dev/null", "", U(MS_BIND), "", U(HOW_TARGET_IN_ROOT | HOW_MKFILE));
 	/* A host directory bound in: its nosuid/nodev are locked in the user namespace. */
-	pb_step(&pb, OP_MOUNT, "sssusu", "/dev/shm", "/mnt/hostshm", "", U(MS_BIND), "", U(in));
+	pb_step(&pb, OP_MOUNT, "sssusu", locked, "/mnt/hostshm", "", U(MS_BIND), "", U(in));
 	pb_step(&pb, OP_SETHOSTNAME, "s", "userns-root");
 	pb_step(&pb, OP_PIVOT_ROOT, "s", root);
 	pb_step(&pb, OP_MASK_PATH, "s", "/proc/version");
@@ -605,11 +612,12 @@ static void t_userns_rootfs(struct suite *s)
 	if (out) {
 		check_contains(s, out, "uid=0 host=userns-root pid=1\nnull-ok\nversion=0\n", "program output");
 		check_contains(s, out, "proc /proc/sys proc ro,", "program output");
-		check_contains(s, out, " /mnt/hostshm tmpfs ro,", "program output");
+		check_contains(s, out, " /mnt/hostshm tmpfs ro,nosuid,nodev,noexec,", "program output");
 		check_contains(s, out, MARKER_TEXT "\n", "program output");
 	}
 	free(out);
 	pb_free(&pb);
+	umount2(locked, MNT_DETACH);
 }
 
 static void t_console(struct suite *s)

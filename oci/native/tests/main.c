@@ -3,9 +3,11 @@
 #include "cases.h"
 #include "rootfs.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +24,11 @@ int main(int argc, char **argv)
 	const char *only = argc > 2 ? argv[2] : NULL;
 	if (geteuid() != 0) {
 		printf("FAIL dune-init tests need root (namespaces, mounts, mknod)\n0 passed, 1 failed\n");
+		return 1;
+	}
+	/* Mounts the tests make for themselves stay in a mount namespace of their own. */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+		printf("FAIL private mount namespace for the tests: %m\n0 passed, 1 failed\n");
 		return 1;
 	}
 	snprintf(s.dir, sizeof(s.dir), "/tmp/dune-init-test.XXXXXX");
