@@ -1,0 +1,11 @@
+/* SYNC (pause until dune has run runtime-side hooks) and RUN_HOOK (run one hook here,
+ * with the container state on stdin). */
+#ifndef DUNE_HOOKS_H
+#define DUNE_HOOKS_H
+
+#include "context.h"
+
+int op_sync(struct init_ctx *c, const struct plan_msg *s);
+int op_run_hook(struct init_ctx *c, const struct plan_msg *s);
+
+#endif

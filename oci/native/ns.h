@@ -1,0 +1,17 @@
+/* Namespaces, cgroups and kernel settings: SETNS, JOIN_CGROUP, UNSHARE, WRITE_FILE,
+ * CLONE, SETHOSTNAME, SETDOMAINNAME, NEW_KEYRING. */
+#ifndef DUNE_NS_H
+#define DUNE_NS_H
+
+#include "context.h"
+
+int op_setns(struct init_ctx *c, const struct plan_msg *s);
+int op_join_cgroup(struct init_ctx *c, const struct plan_msg *s);
+int op_unshare(struct init_ctx *c, const struct plan_msg *s);
+int op_write_file(struct init_ctx *c, const struct plan_msg *s);
+int op_clone(struct init_ctx *c, const struct plan_msg *s);
+int op_sethostname(struct init_ctx *c, const struct plan_msg *s);
+int op_setdomainname(struct init_ctx *c, const struct plan_msg *s);
+int op_new_keyring(struct init_ctx *c, const struct plan_msg *s);
+
+#endif

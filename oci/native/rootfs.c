@@ -1,0 +1,238 @@
+/* Mount and root filesystem steps. */
+#include "rootfs.h"
+#include "inroot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static const char *or_null(const char *s)
+{
+	return *s ? s : NULL;
+}
+
+int op_rootfs(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *path = plan_str(s, 0);
+	if (path[0] != '/')
+		return ctx_fail(c, EINVAL, "%s (not an absolute path)", path);
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ctx_fail(c, errno, "%s", path);
+	close(fd);
+	char *copy = strdup(path);
+	if (!copy)
+		return ctx_fail(c, errno, "%s", path);
+	free(c->root_path);
+	c->root_path = copy;
+	return STEP_OK;
+}
+
+int op_mount(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *src = plan_str(s, 0), *tgt = plan_str(s, 1), *fstype = plan_str(s, 2);
+	unsigned long flags = (unsigned long)plan_u64(s, 3);
+	const char *data = plan_str(s, 4);
+	uint64_t how = plan_u64(s, 5);
+	char tbuf[FD_PATH_MAX], sbuf[FD_PATH_MAX];
+	const char *target = tgt, *source = or_null(src);
+	int tfd = -1, sfd = -1, rc = STEP_OK;
+
+	if (how & HOW_TARGET_IN_ROOT) {
+		if ((how & HOW_MKDIR) && inroot_mkdirs(c, tgt, 0755) < 0)
+			return ctx_fail(c, errno, "%s (creating the mount point)", tgt);
+		if ((how & HOW_MKFILE) && inroot_mkfile(c, tgt) < 0)
+			return ctx_fail(c, errno, "%s (creating the mount point)", tgt);
+		/* Mount on the resolved fd so a symlink in the image cannot redirect it. */
+		tfd = inroot_open(c, tgt, O_PATH, 0);
+		if (tfd < 0)
+			return ctx_fail(c, errno, "%s", tgt);
+		target = fd_path(tfd, tbuf);
+	} else {
+		if ((how & HOW_MKDIR) && path_mkdirs(tgt, 0755) < 0)
+			return ctx_fail(c, errno, "%s (creating the mount point)", tgt);
+		if ((how & HOW_MKFILE) && path_mkfile(tgt) < 0)
+			return ctx_fail(c, errno, "%s (creating the mount point)", tgt);
+	}
+	if (how & HOW_SOURCE_IN_ROOT) {
+		sfd = inroot_open(c, src, O_PATH, 0);
+		if (sfd < 0) {
+			rc = ctx_fail(c, errno, "%s (source of %s)", src, tgt);
+			goto out;
+		}
+		source = fd_path(sfd, sbuf);
+	}
+	if (mount(source, target, or_null(fstype), flags, or_null(data)) < 0)
+		rc = *src ? ctx_fail(c, errno, "%s on %s", src, tgt) : ctx_fail(c, errno, "%s", tgt);
+out:
+	if (tfd >= 0)
+		close(tfd);
+	if (sfd >= 0)
+		close(sfd);
+	return rc;
+}
+
+int op_mknod(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *tgt = plan_str(s, 0);
+	mode_t mode = (mode_t)plan_u64(s, 1);
+	dev_t dev = (dev_t)plan_u64(s, 2);
+	uid_t uid = (uid_t)plan_u64(s, 3);
+	gid_t gid = (gid_t)plan_u64(s, 4);
+	char last[NAME_MAX + 1];
+	int dfd = inroot_parent(c, tgt, last, sizeof(last));
+	if (dfd < 0)
+		return ctx_fail(c, errno, "%s", tgt);
+	int rc = STEP_OK;
+	/* Devices are made fresh: whatever the image put there is replaced. */
+	if (unlinkat(dfd, last, 0) < 0 && errno != ENOENT) {
+		rc = ctx_fail(c, errno, "%s (removing the existing file)", tgt);
+		goto out;
+	}
+	if (mknodat(dfd, last, mode, dev) < 0) {
+		rc = ctx_fail(c, errno, "%s", tgt);
+		goto out;
+	}
+	if (fchownat(dfd, last, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		rc = ctx_fail(c, errno, "%s (chown %u:%u)", tgt, uid, gid);
+		goto out;
+	}
+	/* The umask narrowed mknod's mode; set it exactly. */
+	if (fchmodat(dfd, last, mode & 07777, 0) < 0)
+		rc = ctx_fail(c, errno, "%s (chmod %o)", tgt, mode & 07777);
+out:
+	close(dfd);
+	return rc;
+}
+
+int op_symlink(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *linktarget = plan_str(s, 0), *path = plan_str(s, 1);
+	char last[NAME_MAX + 1];
+	int dfd = inroot_parent(c, path, last, sizeof(last));
+	if (dfd < 0)
+		return ctx_fail(c, errno, "%s", path);
+	int rc = STEP_OK;
+	if (symlinkat(linktarget, dfd, last) < 0 && errno != EEXIST)
+		rc = ctx_fail(c, errno, "%s -> %s", path, linktarget);
+	close(dfd);
+	return rc;
+}
+
+/* After the root switch "in rootfs" paths are container paths: the root is "/". */
+static int root_is_slash(struct init_ctx *c)
+{
+	char *slash = strdup("/");
+	if (!slash)
+		return -1;
+	free(c->root_path);
+	c->root_path = slash;
+	return 0;
+}
+
+int op_pivot_root(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *path = plan_str(s, 0);
+	int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (oldroot < 0)
+		return ctx_fail(c, errno, "/ (opening the old root)");
+	int rc = STEP_OK;
+	if (chdir(path) < 0) {
+		rc = ctx_fail(c, errno, "%s", path);
+		goto out;
+	}
+	/* pivot_root(".", ".") stacks the old root on top of the new one, so no
+	 * directory for it is needed inside the image. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0) {
+		rc = ctx_fail(c, errno, "%s", path);
+		goto out;
+	}
+	if (fchdir(oldroot) < 0) {
+		rc = ctx_fail(c, errno, "%s (entering the old root)", path);
+		goto out;
+	}
+	/* Slave first, so the detach does not propagate back to the host's mounts. */
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+		rc = ctx_fail(c, errno, "%s (making the old root rslave)", path);
+		goto out;
+	}
+	if (umount2(".", MNT_DETACH) < 0) {
+		rc = ctx_fail(c, errno, "%s (detaching the old root)", path);
+		goto out;
+	}
+	if (chdir("/") < 0) {
+		rc = ctx_fail(c, errno, "/");
+		goto out;
+	}
+	if (root_is_slash(c) < 0)
+		rc = ctx_fail(c, errno, "%s", path);
+out:
+	close(oldroot);
+	return rc;
+}
+
+int op_chroot_move(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *path = plan_str(s, 0);
+	if (chdir(path) < 0)
+		return ctx_fail(c, errno, "%s", path);
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		return ctx_fail(c, errno, "%s (moving it to /)", path);
+	if (chroot(".") < 0)
+		return ctx_fail(c, errno, "%s (chroot)", path);
+	if (chdir("/") < 0)
+		return ctx_fail(c, errno, "/");
+	if (root_is_slash(c) < 0)
+		return ctx_fail(c, errno, "%s", path);
+	return STEP_OK;
+}
+
+int op_mask_path(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *path = plan_str(s, 0);
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return STEP_OK;
+		return ctx_fail(c, errno, "%s", path);
+	}
+	int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL)
+				    : mount("/dev/null", path, NULL, MS_BIND, NULL);
+	if (r < 0)
+		return ctx_fail(c, errno, "%s", path);
+	return STEP_OK;
+}
+
+int op_readonly_path(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *path = plan_str(s, 0);
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		if (errno == ENOENT)
+			return STEP_OK;
+		return ctx_fail(c, errno, "%s", path);
+	}
+	struct statvfs sv;
+	if (statvfs(path, &sv) < 0)
+		return ctx_fail(c, errno, "%s", path);
+	/* Keep the flags already set: in a user namespace they are locked and a
+	 * remount that clears one fails with EPERM. */
+	static const struct { unsigned long st, ms; } keep[] = {
+		{ ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
+		{ ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+	};
+	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (sv.f_flag & keep[i].st)
+			flags |= keep[i].ms;
+	if (mount(path, path, NULL, flags, NULL) < 0)
+		return ctx_fail(c, errno, "%s (remounting read-only)", path);
+	return STEP_OK;
+}
