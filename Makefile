@@ -33,6 +33,9 @@ test: deps build
 test-unit:
 	dotnet test oci/Dune.Oci.Tests/Dune.Oci.Tests.csproj --nologo
 
+test-native:
+	$(MAKE) -C oci/native test
+
 demo: deps build
 	bash e2e/demo.sh
 

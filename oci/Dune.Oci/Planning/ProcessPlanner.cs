@@ -31,11 +31,12 @@ public static class ProcessPlanner
         var userArgs = new List<object> { (ulong)p.User.Uid, (ulong)p.User.Gid, (ulong)groups.Count };
         userArgs.AddRange(groups.Select(g => (object)(ulong)g));
         steps.Add(new PlanStep(PlanOp.SetUser, userArgs.ToArray()));
-        steps.Add(new PlanStep(PlanOp.Caps,
-            CapabilityNames.Mask(caps.Effective, lastCap, ignored),
-            CapabilityNames.Mask(caps.Permitted, lastCap, ignored),
-            CapabilityNames.Mask(caps.Inheritable, lastCap, ignored),
-            CapabilityNames.Mask(caps.Ambient, lastCap, ignored)));
+        ulong permitted = CapabilityNames.Mask(caps.Permitted, lastCap, ignored);
+        ulong inheritable = CapabilityNames.Mask(caps.Inheritable, lastCap, ignored);
+        // The kernel raises an ambient capability only if it is permitted and inheritable;
+        // like runc, the others are left out rather than failing the container.
+        ulong ambient = CapabilityNames.Mask(caps.Ambient, lastCap, ignored) & permitted & inheritable;
+        steps.Add(new PlanStep(PlanOp.Caps, CapabilityNames.Mask(caps.Effective, lastCap, ignored), permitted, inheritable, ambient));
         if (p.User.Umask is uint mask) steps.Add(new PlanStep(PlanOp.Umask, (ulong)mask));
         steps.Add(new PlanStep(PlanOp.Chdir, p.Cwd));
         steps.Add(new PlanStep(PlanOp.ResolveExec, p.Args![0], PathOf(p.Env)));
