@@ -83,6 +83,8 @@ public static class CreateOperation
                 Spec = spec,
                 ExecFifo = store.ExecFifo(req.Id),
                 CgroupProcsFiles = cgroup.ProcsFiles,
+                CgroupDirectories = cgroup.Directories,
+                CgroupV1 = !File.Exists("/sys/fs/cgroup/cgroup.controllers"),
                 Seccomp = seccomp,
                 NoPivot = req.NoPivot,
                 NoNewKeyring = req.NoNewKeyring,

@@ -13,6 +13,10 @@ public sealed record CreateOptions
     public required string ExecFifo { get; init; }
     /// <summary>cgroup.procs (or tasks) files the init joins, one per hierarchy.</summary>
     public IReadOnlyList<string> CgroupProcsFiles { get; init; } = Array.Empty<string>();
+    /// <summary>The container's cgroup directories (one per v1 hierarchy, or the v2 one).</summary>
+    public IReadOnlyList<string> CgroupDirectories { get; init; } = Array.Empty<string>();
+    /// <summary>True when the host mounts v1 hierarchies under /sys/fs/cgroup/NAME (v1 or hybrid).</summary>
+    public bool CgroupV1 { get; init; }
     public SeccompProgram? Seccomp { get; init; }
     public bool NoPivot { get; init; }
     public bool NoNewKeyring { get; init; }

@@ -63,17 +63,16 @@ public static class MountPlanner
     {
         var inRoot = (ulong)MountHow.TargetInRootfs;
         ulong ro = opts.Flags & (MountFlags.RdOnly | MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec);
-        var dirs = o.CgroupProcsFiles.Select(Path.GetDirectoryName).OfType<string>().ToList();
-        var v1 = dirs.Select(d => (Dir: d, Name: HierarchyName(d))).Where(x => x.Name is not null).ToList();
-        if (v1.Count == 0)
+        if (!o.CgroupV1)
         {
-            foreach (var d in dirs)
+            foreach (var d in o.CgroupDirectories)
             {
                 steps.Add(new PlanStep(PlanOp.Mount, d, target, "", MountFlags.Bind, "", inRoot | (ulong)MountHow.MakeDirectory));
                 if (ro != 0) steps.Add(new PlanStep(PlanOp.Mount, "", target, "", MountFlags.Remount | MountFlags.Bind | ro, "", inRoot));
             }
             return;
         }
+        var v1 = o.CgroupDirectories.Select(d => (Dir: d, Name: HierarchyName(d))).Where(x => x.Name is not null).ToList();
         steps.Add(new PlanStep(PlanOp.Mount, "tmpfs", target, "tmpfs", MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, "mode=755",
             inRoot | (ulong)MountHow.MakeDirectory));
         foreach (var (dir, name) in v1)
@@ -90,12 +89,12 @@ public static class MountPlanner
             steps.Add(new PlanStep(PlanOp.Mount, "", target, "", MountFlags.Remount | ro, "mode=755", inRoot));
     }
 
-    /// <summary>"/sys/fs/cgroup/memory/a/b" -> "memory"; null for a v2 path.</summary>
+    /// <summary>"/sys/fs/cgroup/memory/a/b" -> "memory" (the hierarchy's directory under /sys/fs/cgroup).</summary>
     private static string? HierarchyName(string dir)
     {
         const string prefix = "/sys/fs/cgroup/";
-        if (!dir.StartsWith(prefix)) return null;
+        if (!dir.StartsWith(prefix, StringComparison.Ordinal)) return null;
         var first = dir[prefix.Length..].Split('/')[0];
-        return first is "unified" or "" ? null : (Directory.Exists(prefix + first) && File.Exists(Path.Combine(prefix + first, "cgroup.procs")) && !File.Exists(prefix + "cgroup.controllers")) ? first : null;
+        return first.Length == 0 ? null : first;
     }
 }
