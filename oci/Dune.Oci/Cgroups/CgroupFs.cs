@@ -5,6 +5,9 @@ namespace Dune.Oci.Cgroups;
 // Plain file I/O on cgroupfs: every failure becomes a CgroupException naming the file and value.
 internal static class CgroupFs
 {
+    /// <summary>Separators of space-separated lists such as cgroup.controllers.</summary>
+    public static readonly char[] Whitespace = { ' ', '\t', '\n' };
+
     public static void Write(string dir, string file, string value)
     {
         string path = System.IO.Path.Combine(dir, file);
