@@ -10,6 +10,7 @@ namespace Dune.Oci.Tests.Cgroups;
 /// Against this host's real cgroupfs (needs root; fails, never skips, without it). Each test uses its own
 /// /dune-test/&lt;guid&gt; cgroup and Dispose kills its processes and removes what is left.
 /// </summary>
+[Collection("host cgroupfs")]
 public sealed class HostCgroupTests : IDisposable
 {
     private readonly string _path = "/dune-test/" + Guid.NewGuid().ToString("N");
