@@ -5,6 +5,9 @@ namespace Dune.Oci.Cgroups;
 // Plain file I/O on cgroupfs: every failure becomes a CgroupException naming the file and value.
 internal static class CgroupFs
 {
+    /// <summary>Separators of space-separated lists such as cgroup.controllers.</summary>
+    public static readonly char[] Whitespace = { ' ', '\t', '\n' };
+
     public static void Write(string dir, string file, string value)
     {
         string path = System.IO.Path.Combine(dir, file);
@@ -83,25 +86,32 @@ internal static class CgroupFs
     public static List<string> CreateDirs(ICgroupDirOps ops, string baseDir, string leaf)
     {
         var created = new List<string>();
-        var missing = new Stack<string>();
-        for (string? d = leaf; d != null && !Directory.Exists(d); d = System.IO.Path.GetDirectoryName(d))
+        for (int attempt = 1; ; attempt++)
         {
-            missing.Push(d);
-            if (d == baseDir) break;
-        }
-        foreach (string d in missing)
-        {
+            var missing = new Stack<string>();
+            for (string? d = leaf; d != null && !Directory.Exists(d); d = System.IO.Path.GetDirectoryName(d))
+            {
+                missing.Push(d);
+                if (d == baseDir) break;
+            }
             try
             {
-                ops.MakeDir(d);
+                foreach (string d in missing)
+                {
+                    ops.MakeDir(d);
+                    created.Add(d);
+                }
+                return created;
+            }
+            catch (DirectoryNotFoundException) when (attempt < 3)
+            {
+                // Another container's Destroy removed a shared ancestor between our check and our mkdir: look again.
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new CgroupException($"creating cgroup directory {d} failed: {e.Message}", e);
+                throw new CgroupException($"creating cgroup directory under {baseDir} for {leaf} failed: {e.Message}", e);
             }
-            created.Add(d);
         }
-        return created;
     }
 
     /// <summary><paramref name="dir"/> and every directory below it, deepest first.</summary>

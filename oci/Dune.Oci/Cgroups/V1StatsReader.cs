@@ -39,7 +39,7 @@ internal sealed class V1StatsReader
         if (CgroupFs.TryRead(dir, "cpuacct.usage_percpu") is string percpu)
         {
             usage.PerCpu = new List<ulong>();
-            foreach (string v in percpu.Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries))
+            foreach (string v in percpu.Split(CgroupFs.Whitespace, StringSplitOptions.RemoveEmptyEntries))
                 usage.PerCpu.Add(CgroupFs.ParseUInt(v, System.IO.Path.Combine(dir, "cpuacct.usage_percpu")));
         }
         // usage_user/usage_sys are in nanoseconds (Linux 4.7+); cpuacct.stat only has ticks.

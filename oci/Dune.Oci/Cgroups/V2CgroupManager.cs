@@ -32,9 +32,14 @@ internal sealed class V2CgroupManager : ICgroupManager
         bool leafExisted = Directory.Exists(_leaf);
         try
         {
-            foreach (string d in CgroupFs.CreateDirs(_env.DirOps, _base, _leaf))
-                if (d != _leaf) _createdAncestors.Add(d);
-            EnableControllers();
+            // Top-down: a level hands its controllers on before the next level is made below it.
+            foreach (string dir in AncestorsTopDown())
+            {
+                if (dir.Length >= _base.Length)
+                    _createdAncestors.AddRange(CgroupFs.CreateDirs(_env.DirOps, _base, dir));
+                EnableControllers(dir);
+            }
+            CgroupFs.CreateDirs(_env.DirOps, _base, _leaf);
             if (resources != null) new V2ResourceWriter(_leaf).Apply(resources);
         }
         catch (CgroupException)
@@ -50,22 +55,34 @@ internal sealed class V2CgroupManager : ICgroupManager
         }
     }
 
-    // Each level hands its children the controllers it has (as runc does), so limits and statistics work below.
-    // A level that holds processes itself refuses (no internal processes); the resource writer then names the missing controller.
-    private void EnableControllers()
+    // From the hierarchy's root down to the leaf's parent.
+    private IEnumerable<string> AncestorsTopDown()
     {
         var chain = new Stack<string>();
         for (string? d = System.IO.Path.GetDirectoryName(_leaf); d != null && d.Length >= _unified.MountPoint.Length; d = System.IO.Path.GetDirectoryName(d))
             chain.Push(d);
-        foreach (string dir in chain)
+        return chain;
+    }
+
+    // Each level hands its children the controllers it has (as runc does), so limits and statistics work below.
+    // A level that holds processes itself refuses (no internal processes); the resource writer then names the missing controller.
+    private void EnableControllers(string dir)
+    {
+        string[] available = (CgroupFs.TryRead(dir, "cgroup.controllers") ?? "")
+            .Split(CgroupFs.Whitespace, StringSplitOptions.RemoveEmptyEntries);
+        var enabled = new HashSet<string>((CgroupFs.TryRead(dir, "cgroup.subtree_control") ?? "")
+            .Split(CgroupFs.Whitespace, StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
+        string[] missing = available.Where(c => !enabled.Contains(c)).ToArray();
+        if (missing.Length == 0) return;
+        try
         {
-            string[] available = (CgroupFs.TryRead(dir, "cgroup.controllers") ?? "")
-                .Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries);
-            var enabled = new HashSet<string>((CgroupFs.TryRead(dir, "cgroup.subtree_control") ?? "")
-                .Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
-            foreach (string c in available)
+            CgroupFs.Write(dir, "cgroup.subtree_control", string.Join(' ', missing.Select(c => "+" + c)));
+        }
+        catch (CgroupException)
+        {
+            // One refused controller fails the whole write: enable the others one by one.
+            foreach (string c in missing)
             {
-                if (enabled.Contains(c)) continue;
                 try { CgroupFs.Write(dir, "cgroup.subtree_control", "+" + c); }
                 catch (CgroupException) { }
             }

@@ -79,8 +79,11 @@ internal sealed class V2ResourceWriter
 
     private void Validate(LinuxResources r)
     {
+        foreach (string key in r.Unified?.Keys ?? Enumerable.Empty<string>())
+            if (key.Length == 0 || key.Contains('/') || key.StartsWith('.'))
+                throw new CgroupException($"linux.resources.unified: \"{key}\" is not a cgroup file name");
         var available = new HashSet<string>(
-            (CgroupFs.TryRead(_dir, "cgroup.controllers") ?? "").Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries),
+            (CgroupFs.TryRead(_dir, "cgroup.controllers") ?? "").Split(CgroupFs.Whitespace, StringSplitOptions.RemoveEmptyEntries),
             StringComparer.Ordinal);
         foreach (string needed in NeededControllers(r).Order(StringComparer.Ordinal))
             if (!available.Contains(needed))
@@ -98,12 +101,8 @@ internal sealed class V2ResourceWriter
                 throw new CgroupException("linux.resources.devices: device rules other than allow-all need an eBPF device program on cgroup v2, which dune does not load yet");
         }
         foreach (string key in r.Unified?.Keys ?? Enumerable.Empty<string>())
-        {
-            if (key.Length == 0 || key.Contains('/') || key == "." || key == "..")
-                throw new CgroupException($"linux.resources.unified: \"{key}\" is not a cgroup file name");
             if (!CgroupFs.Exists(_dir, key))
                 throw new CgroupException($"linux.resources.unified: {System.IO.Path.Combine(_dir, key)} does not exist");
-        }
     }
 
     private static string What(string controller) => controller switch

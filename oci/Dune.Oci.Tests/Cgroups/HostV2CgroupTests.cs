@@ -1,0 +1,118 @@
+using Dune.Oci.Cgroups;
+using Dune.Oci.Spec;
+using Xunit;
+using Process = System.Diagnostics.Process;
+
+namespace Dune.Oci.Tests.Cgroups;
+
+/// <summary>
+/// The v2 manager against the kernel: this hybrid host's cgroup2 mount (/sys/fs/cgroup/unified) is shown to
+/// the manager as if it were the only cgroup mount. Only hugetlb is bound to v2 here, so memory/pids limits are
+/// checked to fail by name, while freeze, pids, controller enabling and hugetlb run for real. Needs root.
+/// </summary>
+[Collection("host cgroupfs")]
+public sealed class HostV2CgroupTests : IDisposable
+{
+    private const string Mount = "/sys/fs/cgroup/unified";
+    private readonly string _path = "/dune-test-v2/" + Guid.NewGuid().ToString("N");
+    private readonly List<Process> _processes = new();
+    private readonly bool _hugetlbWasEnabled;
+    private readonly ICgroupManager _manager;
+
+    public HostV2CgroupTests()
+    {
+        string uidLine = File.ReadLines("/proc/self/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+        string euid = uidLine.Split('\t', StringSplitOptions.RemoveEmptyEntries)[2];
+        Assert.True(euid == "0", $"host cgroup tests need root (effective uid is {euid})");
+        Assert.True(Directory.Exists(Mount), $"{Mount} (the cgroup2 mount of this hybrid host) is missing");
+        _hugetlbWasEnabled = File.ReadAllText(Path.Combine(Mount, "cgroup.subtree_control")).Contains("hugetlb");
+        string v2Only = string.Join('\n', File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(" - cgroup2 "))) + "\n";
+        var env = new CgroupEnvironment(v2Only, File.ReadAllText("/proc/self/cgroup"), "/", false, KernelCgroupDirOps.Instance);
+        _manager = CgroupManagerFactory.Open(_path, "unused", false, env);
+        Assert.IsType<V2CgroupManager>(_manager);
+    }
+
+    private Process Start(string file, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(file) { UseShellExecute = false };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        _processes.Add(p);
+        return p;
+    }
+
+    [Fact]
+    public void FreezeThawPidsAndDestroyOnTheKernel()
+    {
+        var m = _manager;
+        m.Create(null);
+        string dir = Assert.Single(m.Directories);
+        Assert.Equal(Mount + _path, dir);
+        var sleeper = Start("sleep", "1000");
+        string counterFile = Path.GetTempFileName();
+        try
+        {
+            var counter = Start("/bin/sh", "-c", $"i=0; while :; do i=$((i+1)); echo $i > {counterFile}; done");
+            foreach (var p in new[] { sleeper, counter })
+                File.WriteAllText(Assert.Single(m.ProcsFiles), p.Id.ToString());
+            Assert.Equal(new[] { sleeper.Id, counter.Id }.Order(), m.GetPids());
+            Assert.Contains($"0::{_path}\n", File.ReadAllText($"/proc/{sleeper.Id}/cgroup"));
+
+            m.Freeze();
+            Assert.Contains("frozen 1", File.ReadAllText(Path.Combine(dir, "cgroup.events")));
+            Assert.Equal(FreezerState.Frozen, m.GetFreezerState());
+            string before = File.ReadAllText(counterFile);
+            Thread.Sleep(300);
+            Assert.Equal(before, File.ReadAllText(counterFile));
+            m.Thaw();
+            Assert.Equal(FreezerState.Thawed, m.GetFreezerState());
+            Assert.True(SpinWait.SpinUntil(() => File.ReadAllText(counterFile) != before, TimeSpan.FromSeconds(5)));
+
+            Assert.True(m.GetStats().Cpu.Usage.Total > 0, "cpu.stat usage_usec counts the counter's CPU time");
+            sleeper.Kill();
+            counter.Kill();
+            m.Destroy(); // tasks may still be dying
+            Assert.False(Directory.Exists(dir));
+            Assert.False(Directory.Exists(Mount + "/dune-test-v2"), "the ancestor it created goes too");
+        }
+        finally
+        {
+            File.Delete(counterFile);
+        }
+    }
+
+    [Fact]
+    public void ParentHandsHugetlbDownAndTheLimitIsWritten()
+    {
+        _manager.Create(new LinuxResources { HugepageLimits = new() { new LinuxHugepageLimit { PageSize = "2MB", Limit = 4 << 21 } } });
+        string dir = _manager.Directories[0];
+        Assert.Contains("hugetlb", File.ReadAllText(Path.Combine(Mount, "dune-test-v2", "cgroup.subtree_control")));
+        Assert.Equal("8388608", File.ReadAllText(Path.Combine(dir, "hugetlb.2MB.max")).Trim());
+        Assert.True(_manager.GetStats().Hugetlb.ContainsKey("2MB"));
+        _manager.Destroy();
+    }
+
+    [Fact]
+    public void ControllerBoundToV1IsNamedAndNothingIsLeft()
+    {
+        var e = Assert.Throws<CgroupException>(() => _manager.Create(new LinuxResources { Memory = new LinuxMemory { Limit = 1 << 20 } }));
+        Assert.StartsWith("linux.resources.memory needs the memory cgroup v2 controller", e.Message);
+        Assert.False(Directory.Exists(Mount + _path));
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            try { if (!p.HasExited) p.Kill(); p.WaitForExit(); } catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+        try { _manager.Destroy(); } catch (CgroupException) { }
+        try { Directory.Delete(Mount + "/dune-test-v2"); } catch (IOException) { }
+        if (!_hugetlbWasEnabled)
+        {
+            // Put the host's root back as it was.
+            try { File.WriteAllText(Path.Combine(Mount, "cgroup.subtree_control"), "-hugetlb"); } catch (IOException) { }
+        }
+    }
+}
