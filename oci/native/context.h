@@ -15,7 +15,8 @@ struct init_ctx {
 	char *root_path;      /* ROOTFS path, reopened for each "in rootfs" lookup */
 	int no_openat2;       /* openat2 returned ENOSYS once: use the fallback resolver */
 	int fifo_fd;          /* FIFO_OPEN's O_PATH fd, or -1 */
-	char *state;          /* CONTINUE's state JSON for hooks */
+	struct plan_msg states; /* CONTINUE's state JSON documents for hooks */
+	const char *state;    /* the one RUN_HOOK passes now (SELECT_STATE; the first by default) */
 	size_t state_len;
 	char *exec_path;      /* RESOLVE_EXEC's result */
 	int in_child;         /* after CLONE, in the container process */

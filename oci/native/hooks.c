@@ -24,15 +24,24 @@ int op_sync(struct init_ctx *c, const struct plan_msg *s)
 	int rc = plan_recv_msg(c->plan_fd, &m);
 	if (rc != 0)
 		return ctx_fail(c, rc > 0 ? ECONNRESET : errno, "%s (waiting for CONTINUE)", name);
-	if (m.kind != KIND_CONTINUE || m.nargs != 1) {
+	if (m.kind != KIND_CONTINUE || m.nargs < 1) {
 		plan_msg_free(&m);
 		return ctx_fail(c, EPROTO, "%s (expected CONTINUE with the state)", name);
 	}
-	free(c->state);
-	c->state_len = m.args[0].len;
-	c->state = m.args[0].data; /* take the copy over */
-	m.args[0].data = NULL;
-	plan_msg_free(&m);
+	plan_msg_free(&c->states);
+	c->states = m; /* keep every state document; hooks get the first until SELECT_STATE */
+	c->state = c->states.args[0].data;
+	c->state_len = c->states.args[0].len;
+	return STEP_OK;
+}
+
+int op_select_state(struct init_ctx *c, const struct plan_msg *s)
+{
+	uint64_t i = plan_u64(s, 0);
+	if (i >= c->states.nargs)
+		return ctx_fail(c, EINVAL, "state %llu (CONTINUE carried %u)", (unsigned long long)i, c->states.nargs);
+	c->state = c->states.args[i].data;
+	c->state_len = c->states.args[i].len;
 	return STEP_OK;
 }
 

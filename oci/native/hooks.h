@@ -5,6 +5,8 @@
 
 #include "context.h"
 
+/* SELECT_STATE: which of CONTINUE's state documents later RUN_HOOKs pass on stdin. */
+int op_select_state(struct init_ctx *c, const struct plan_msg *s);
 int op_sync(struct init_ctx *c, const struct plan_msg *s);
 int op_run_hook(struct init_ctx *c, const struct plan_msg *s);
 

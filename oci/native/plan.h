@@ -54,7 +54,8 @@ enum plan_op {
 	OP_CLOSE_SOCKET = 34,
 	OP_PERSONALITY = 35,
 	OP_DUNE_EXEC = 36,
-	OP_LAST = OP_DUNE_EXEC,
+	OP_SELECT_STATE = 37,
+	OP_LAST = OP_SELECT_STATE,
 };
 
 /* MOUNT "how" bits. */

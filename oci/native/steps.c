@@ -57,6 +57,7 @@ static const struct op_desc ops[OP_LAST + 1] = {
 	[OP_CLOSE_SOCKET] = { "close-socket", "", op_close_socket },
 	[OP_PERSONALITY] = { "personality", "u", op_personality },
 	[OP_DUNE_EXEC] = { "dune-exec", "*", op_dune_exec },
+	[OP_SELECT_STATE] = { "select-state", "u", op_select_state },
 };
 
 static const struct op_desc *lookup(uint32_t op)

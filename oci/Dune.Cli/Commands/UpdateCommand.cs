@@ -19,7 +19,7 @@ internal static class UpdateCommand
         var memoryReservation = new Option<string?>("--memory-reservation") { Description = "memory soft limit" };
         var kernelMemory = new Option<string?>("--kernel-memory") { Description = "kernel memory limit (cgroup v1)" };
         var kernelMemoryTcp = new Option<string?>("--kernel-memory-tcp") { Description = "kernel TCP buffer limit (cgroup v1)" };
-        var cpuShares = new Option<ulong?>("--cpu-shares") { Description = "CPU shares (relative weight)" };
+        var cpuShares = new Option<ulong?>("--cpu-share", "--cpu-shares") { Description = "CPU shares (relative weight)" };
         var cpuQuota = new Option<long?>("--cpu-quota") { Description = "CFS quota in microseconds" };
         var cpuPeriod = new Option<ulong?>("--cpu-period") { Description = "CFS period in microseconds" };
         var cpuRtRuntime = new Option<long?>("--cpu-rt-runtime") { Description = "realtime runtime in microseconds" };

@@ -135,7 +135,8 @@ public static class CreateOperation
                     var hooks = record.Config.Hooks;
                     HookRunner.Run(HookKinds.Prestart, HookKinds.Of(hooks, HookKinds.Prestart), state);
                     HookRunner.Run(HookKinds.CreateRuntime, HookKinds.Of(hooks, HookKinds.CreateRuntime), state);
-                    session.Continue(state);
+                    // startContainer hooks run after `start` released the init: they see "created".
+                    session.Continue(state, ContainerStatus.StateJson(HookState(record, ContainerStatus.Created)));
                     break;
                 case PlanMessageKind.Ready:
                     return;

@@ -65,8 +65,9 @@ public sealed unsafe class DuneInitSession : IDisposable
         Send(new PlanMessage(PlanMessageKind.End, 0, Array.Empty<byte[]>()));
     }
 
-    public void Continue(byte[] state) =>
-        Send(new PlanMessage(PlanMessageKind.Continue, 0, new[] { state }));
+    /// <summary>Answers SYNC; the states are what RUN_HOOK steps pass on stdin (SELECT_STATE picks one).</summary>
+    public void Continue(params byte[][] states) =>
+        Send(new PlanMessage(PlanMessageKind.Continue, 0, states));
 
     private void Send(PlanMessage m)
     {

@@ -76,11 +76,16 @@ public static class ContainerPlanner
         ProcessPlanner.AppendIdentity(steps, process, o.ConsoleFd, o.LastCap, newSession: true, o.Seccomp);
         steps.Add(new PlanStep(PlanOp.Ready));
         steps.Add(new PlanStep(PlanOp.FifoWait));
-        foreach (var h in HookKinds.Of(spec.Hooks, HookKinds.StartContainer)) steps.Add(RunHook(h));
+        var startHooks = HookKinds.Of(spec.Hooks, HookKinds.StartContainer);
+        if (startHooks.Count > 0) steps.Add(new PlanStep(PlanOp.SelectState, (ulong)CreatedStateIndex));
+        foreach (var h in startHooks) steps.Add(RunHook(h));
         steps.Add(new PlanStep(PlanOp.CloseSocket));
         ProcessPlanner.AppendExec(steps, process, o.Seccomp);
         return steps;
     }
+
+    /// <summary>CONTINUE carries the state as "creating" (index 0) and as "created" (index 1).</summary>
+    public const int CreatedStateIndex = 1;
 
     public static PlanStep RunHook(Hook h)
     {

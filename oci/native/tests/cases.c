@@ -492,22 +492,28 @@ static void t_signals_reset(struct suite *s)
 
 static void t_sync_state(struct suite *s)
 {
-	char state_out[300], script[400];
+	char state_out[300], state2_out[300], script[400], script2[400];
 	snprintf(state_out, sizeof(state_out), "%s/state.out", s->dir);
+	snprintf(state2_out, sizeof(state2_out), "%s/state2.out", s->dir);
 	unlink(state_out);
+	unlink(state2_out);
 	snprintf(script, sizeof(script), "cat > %s", state_out);
+	snprintf(script2, sizeof(script2), "cat > %s", state2_out);
 	const char *state = "{\"ociVersion\":\"1.0.2\",\"id\":\"t1\",\"status\":\"creating\",\"pid\":42,\"bundle\":\"/b\"}";
+	const char *state2 = "{\"ociVersion\":\"1.0.2\",\"id\":\"t1\",\"status\":\"created\",\"pid\":42,\"bundle\":\"/b\"}";
 
 	struct plan_builder pb;
-	size_t idx;
 	pb_init(&pb);
 	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
 	pb_step(&pb, OP_SYNC, "s", "createRuntime");
 	char sh[320];
 	snprintf(sh, sizeof(sh), "%s/bin/sh", s->rootfs);
 	char *argv[] = { "sh", "-c", script, NULL };
-	idx = pb_step(&pb, OP_RUN_HOOK, "suuvv", sh, U(5), vcount(argv), argv, base_env);
-	(void)idx;
+	char *argv2[] = { "sh", "-c", script2, NULL };
+	pb_step(&pb, OP_RUN_HOOK, "suuvv", sh, U(5), vcount(argv), argv, base_env);
+	/* A later hook gets the second state document CONTINUE carried. */
+	pb_step(&pb, OP_SELECT_STATE, "u", U(1));
+	pb_step(&pb, OP_RUN_HOOK, "suuvv", sh, U(5), vcount(argv2), argv2, base_env);
 	plan_exec_sh(&pb, "echo after-hook");
 
 	struct run r;
@@ -523,7 +529,7 @@ static void t_sync_state(struct suite *s)
 	/* The child waits for CONTINUE: nothing else may arrive meanwhile. */
 	check(s, run_recv(&r, &m, 200) == -1, "a message arrived before CONTINUE");
 	struct msg_buf c = { 0 };
-	msg_encode(&c, KIND_CONTINUE, 0, "s", state);
+	msg_encode(&c, KIND_CONTINUE, 0, "ss", state, state2);
 	check(s, run_send(&r, &c) == 0, "send CONTINUE");
 	free(c.p);
 	rc = run_recv(&r, &m, TIMEOUT_MS);
@@ -533,6 +539,9 @@ static void t_sync_state(struct suite *s)
 	char *got = read_text(state_out);
 	check(s, strcmp(got, state) == 0, "hook stdin was \"%s\"", got);
 	free(got);
+	got = read_text(state2_out);
+	check(s, strcmp(got, state2) == 0, "second hook stdin was \"%s\"", got);
+	free(got);
 	char *out = read_text(r.out_path);
 	check_contains(s, out, "after-hook\n", "program output");
 	free(out);
@@ -540,6 +549,7 @@ end:
 	run_end(&r);
 	pb_free(&pb);
 	unlink(state_out);
+	unlink(state2_out);
 }
 
 static void t_userns(struct suite *s)
@@ -872,7 +882,7 @@ const struct test_case test_cases[] = {
 	{ "close-socket: later failures reach stderr and the exit status only", t_close_socket },
 	{ "unshare: time namespace with timens_offsets", t_timens },
 	{ "signals: the caller's ignored and blocked signals do not reach the program", t_signals_reset },
-	{ "sync: CONTINUE state reaches a hook on stdin", t_sync_state },
+	{ "sync: CONTINUE states reach hooks on stdin (SELECT_STATE)", t_sync_state },
 	{ "clone: user namespace with uid_map/gid_map", t_userns },
 	{ "clone: user namespace with its own mounts, root switch and read-only paths", t_userns_rootfs },
 	{ "console: pty master over SCM_RIGHTS, replica as stdio and /dev/console", t_console },
