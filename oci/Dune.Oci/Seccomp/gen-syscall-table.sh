@@ -3,10 +3,11 @@
 # machine: x86_64, i386 and x32 syscall names -> the numbers the kernel puts in
 # seccomp_data.nr. x32 numbers keep __X32_SYSCALL_BIT (0x40000000) because that is what
 # the filter sees. Run from anywhere: sh oci/Dune.Oci/Seccomp/gen-syscall-table.sh
+# (ASM_INCLUDE=dir reads other headers; OUT=file writes elsewhere, e.g. to compare).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 inc=${ASM_INCLUDE:-/usr/include/x86_64-linux-gnu/asm}
-out="$here/SyscallTable.g.cs"
+out=${OUT:-$here/SyscallTable.g.cs}
 version=$(dpkg-query -W -f='${Version}' linux-libc-dev 2>/dev/null || echo unknown)
 
 # Prints "name number" pairs from one unistd header; x32 entries are written as
