@@ -24,7 +24,7 @@ public class SeccompArgumentTests
         "EQ" => arg == value,
         "GE" => arg >= value,
         "GT" => arg > value,
-        "MASKED_EQ" => (arg & value) == valueTwo,
+        "MASKED_EQ" => (arg & value) == (valueTwo & value),   // libseccomp masks both sides
         _ => throw new ArgumentException(op),
     };
 
@@ -61,8 +61,9 @@ public class SeccompArgumentTests
     [InlineData(0xF_0000_0000UL, 0x3_0000_0000UL, 0x4_0000_0000UL, false)]
     [InlineData(0xF_0000_00FFUL, 0x3_0000_0012UL, 0x13_FFFF_FF12UL, true)]
     [InlineData(0xF_0000_00FFUL, 0x3_0000_0012UL, 0x13_FFFF_FF13UL, false)]
-    [InlineData(0xFFUL, 0x100UL, 0x100UL, false)]                      // expected outside mask: never
-    [InlineData(0xFFUL, 0x1_0000_0000UL, 0x1_0000_0000UL, false)]      // high expected bits, low mask
+    [InlineData(0xFFUL, 0x1ABUL, 0x2ABUL, true)]                       // expected bits outside the mask are ignored
+    [InlineData(0xFFUL, 0x1ABUL, 0x2ACUL, false)]
+    [InlineData(0xFFUL, 0x1_0000_0000UL, 0x5_0000_0000UL, true)]       // high expected bits, low mask
     [InlineData(0x7E020000UL, 0UL, 0x01200011UL, true)]                 // clone flags without namespaces
     [InlineData(0x7E020000UL, 0UL, 0x10000000UL, false)]                // CLONE_NEWUSER
     public void MaskedEqual(ulong mask, ulong expected, ulong arg, bool matches)

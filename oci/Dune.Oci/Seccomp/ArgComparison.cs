@@ -53,16 +53,16 @@ internal static class ArgComparison
         return LoadHigh(b, c, b.Jump(Bpf.JgtK, High(c.Value), yes, highEqual));
     }
 
-    // (arg & mask) == expected; bits of expected outside the mask make it unsatisfiable,
-    // exactly as the comparison reads.
+    // (arg & mask) == (expected & mask): libseccomp masks the expected value too, so bits
+    // of it outside the mask are ignored rather than making the test unsatisfiable.
     private static int MaskedEqual(BpfBuilder b, ArgCondition c, bool wide, int yes, int no)
     {
-        ulong mask = c.Value, expected = c.ValueTwo;
+        ulong mask = c.Value, expected = c.ValueTwo & mask;
         int low = LoadLow(b, c, b.Statement(Bpf.AndK, Low(mask), b.Jump(Bpf.JeqK, Low(expected), yes, no)));
         if (!wide)
             return low;
         if (High(mask) == 0)
-            return High(expected) == 0 ? low : no;  // high word of (arg & mask) is 0
+            return low;  // both high words are 0 after masking
         int highCheck = b.Jump(Bpf.JeqK, High(expected), low, no);
         return LoadHigh(b, c, b.Statement(Bpf.AndK, High(mask), highCheck));
     }

@@ -14,6 +14,11 @@ public static partial class SyscallTable
     internal const int X86Count = 440;
     internal const int X32Count = 351;
 
+    // Highest number per ABI: newer syscalls are unknown to these tables.
+    internal const uint X86_64Highest = 450;
+    internal const uint X86Highest = 450;
+    internal const uint X32Highest = 1073742371;
+
     // The C# compiler turns these string switches into a length/character hash
     // dispatch, so a lookup costs a few comparisons and no allocation.
     private static int X86_64Number(string name) => name switch
