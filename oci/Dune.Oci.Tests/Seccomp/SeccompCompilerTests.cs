@@ -121,6 +121,22 @@ public class SeccompCompilerTests
     }
 
     [Fact]
+    public void I386SocketcallAndIpcCannotBypassRules()
+    {
+        var spec = Policy("SCMP_ACT_ALLOW", Rule("SCMP_ACT_ERRNO", "connect", "shmget", "semop"));
+        spec.Architectures = ["SCMP_ARCH_X86"];
+        SeccompProgram p = SeccompCompiler.Compile(spec);
+        Assert.Equal(Errno(1), Verdict(p, "connect", SeccompArch.X86));
+        Assert.Equal(Errno(1), Verdict(p, "socketcall", SeccompArch.X86, 3));      // SYS_CONNECT
+        Assert.Equal(SeccompReturn.Allow, Verdict(p, "socketcall", SeccompArch.X86, 1));  // SYS_SOCKET
+        Assert.Equal(Errno(1), Verdict(p, "ipc", SeccompArch.X86, 23));            // SHMGET
+        Assert.Equal(Errno(1), Verdict(p, "ipc", SeccompArch.X86, 1));             // SEMOP (no direct syscall)
+        Assert.Equal(SeccompReturn.Allow, Verdict(p, "ipc", SeccompArch.X86, 2));  // SEMGET
+        Assert.Equal(Errno(1), Verdict(p, "connect"));                              // x86_64 unaffected by the mux
+        Assert.Empty(SeccompCompiler.Compile(Policy("SCMP_ACT_ALLOW", Rule("SCMP_ACT_ERRNO", "send", "recv"))).Warnings);
+    }
+
+    [Fact]
     public void X32IsDeniedUnlessListed()
     {
         var spec = Policy("SCMP_ACT_ERRNO", Rule("SCMP_ACT_ALLOW", "read", "mkdir"));

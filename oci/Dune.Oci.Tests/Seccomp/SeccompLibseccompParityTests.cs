@@ -56,7 +56,7 @@ public class SeccompLibseccompParityTests : IClassFixture<LibseccompExporterFixt
     {
         // One syscall per test so no two conditional rules of one syscall overlap (where
         // libseccomp's order differs, see SeccompCompiler's notes).
-        string[] names = ["ioctl", "fcntl", "lseek", "mmap", "madvise", "prctl", "dup3", "kill"];
+        string[] names = ["ioctl", "fcntl", "lseek", "mmap", "madvise", "prctl", "socket", "kill"];
         ulong[] values = [0, 5, 0xFFFF_FFFF, 0x1_0000_0000, 0x1_0000_0005, 0x8000_0000_0000_0001, 0xFFFF_FFFF_FFFF_FFFF];
         string[] ops = ["NE", "LT", "LE", "EQ", "GE", "GT"];
         var rules = new List<LinuxSyscall>();
@@ -81,6 +81,21 @@ public class SeccompLibseccompParityTests : IClassFixture<LibseccompExporterFixt
             Rule("SCMP_ACT_TRAP", "mmap", Arg(3, "MASKED_EQ", 0xFF, 0x100)));
         masked.Architectures = ["SCMP_ARCH_X86", "SCMP_ARCH_X32"];
         AssertParity(masked);
+    }
+
+    [Fact]
+    public void I386MultiplexersMatchLibseccomp()
+    {
+        var spec = Policy("SCMP_ACT_ALLOW",
+            Rule("SCMP_ACT_ERRNO", "connect", "semop", "send"),
+            Rule("SCMP_ACT_TRAP", "socket", Arg(0, "EQ", 40), Arg(2, "GT", 3)),
+            Rule("SCMP_ACT_LOG", "shmget", Arg(1, "GT", 4096)),
+            Rule("SCMP_ACT_KILL_PROCESS", "socketcall", Arg(0, "EQ", 17)));
+        spec.Architectures = ["SCMP_ARCH_X86"];
+        AssertParity(spec);
+        var denyMux = Policy("SCMP_ACT_ERRNO", Rule("SCMP_ACT_ALLOW", "socketcall", "ipc", "read"), Rule("SCMP_ACT_ALLOW", "bind", Arg(2, "LT", 16)));
+        denyMux.Architectures = ["SCMP_ARCH_X86"];
+        AssertParity(denyMux);
     }
 
     [Fact]

@@ -78,25 +78,32 @@ internal sealed class FilterEmitter
     private Dictionary<uint, Target> EmitSyscallTargets(SeccompArch arch)
     {
         var policies = new SortedDictionary<uint, SyscallPolicy>();
+        void Add(uint nr, SeccompRule rule)
+        {
+            if (!policies.TryGetValue(nr, out SyscallPolicy? policy))
+                policies.Add(nr, policy = new SyscallPolicy());
+            if (rule.Conditions.Length == 0)
+                policy.Unconditional ??= rule.Action;
+            else if (policy.Conditional.Count == 0 || !ReferenceEquals(policy.Conditional[^1], rule))
+                policy.Conditional.Add(rule);
+        }
+
         foreach (SeccompRule rule in _spec.Rules)
         {
             if (rule.Action == _spec.DefaultAction)
                 continue;
             foreach (string name in rule.Names)
             {
-                if (!SyscallTable.TryGetNumber(arch, name, out uint nr))
-                    continue;
-                if (!policies.TryGetValue(nr, out SyscallPolicy? policy))
-                    policies.Add(nr, policy = new SyscallPolicy());
-                if (rule.Conditions.Length == 0)
-                    policy.Unconditional ??= rule.Action;
-                else if (policy.Conditional.Count == 0 || !ReferenceEquals(policy.Conditional[^1], rule))
-                    policy.Conditional.Add(rule);
+                if (SyscallTable.TryGetNumber(arch, name, out uint nr))
+                    Add(nr, rule);
+                if (arch == SeccompArch.X86 && X86Multiplexers.TryGet(name, out uint multiplexer, out uint call))
+                    Add(multiplexer, X86Multiplexers.Derive(rule, call));
             }
         }
 
         bool wide = arch == SeccompArch.X86_64;
         var blocks = new Dictionary<string, int>(StringComparer.Ordinal); // same rule list -> one block
+        var ruleIds = new Dictionary<SeccompRule, int>(ReferenceEqualityComparer.Instance);
         var targets = new Dictionary<uint, Target>();
         foreach ((uint nr, SyscallPolicy policy) in policies)
         {
@@ -105,7 +112,8 @@ internal sealed class FilterEmitter
                 targets.Add(nr, Target.Return(action));
                 continue;
             }
-            string key = string.Join(',', policy.Conditional.Select(r => r.SpecIndex));
+            string key = string.Join(',', policy.Conditional.Select(r =>
+                ruleIds.TryGetValue(r, out int id) ? id : ruleIds[r] = ruleIds.Count));
             if (!blocks.TryGetValue(key, out int label))
                 blocks.Add(key, label = EmitRuleBlock(policy.Conditional, wide));
             targets.Add(nr, Target.Block(label));

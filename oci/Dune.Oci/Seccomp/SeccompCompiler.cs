@@ -16,6 +16,8 @@ namespace Dune.Oci.Seccomp;
 /// the low 32 bits on the 32-bit ABIs (x86, x32), as libseccomp does.</item>
 /// <item>A name unknown on an ABI is skipped there; a rule with no known name at all
 /// produces a warning.</item>
+/// <item>On i386, rules on socket and SysV IPC calls also apply to socketcall/ipc with
+/// the call number in arg0 (see <see cref="X86Multiplexers"/>).</item>
 /// </list>
 /// Syscall numbers are dispatched with a binary search over number ranges, so the program
 /// stays small (Docker's default profile: a few hundred instructions).
@@ -29,7 +31,7 @@ public static class SeccompCompiler
         var warnings = new List<string>();
         foreach (SeccompRule rule in parsed.Rules)
         {
-            if (!rule.Names.Any(SyscallTable.IsKnown))
+            if (!rule.Names.Any(n => SyscallTable.IsKnown(n) || X86Multiplexers.TryGet(n, out _, out _)))
             {
                 warnings.Add($"linux.seccomp.syscalls[{rule.SpecIndex}]: no known x86 syscall among "
                     + $"[{string.Join(", ", rule.Names)}]; rule ignored");
