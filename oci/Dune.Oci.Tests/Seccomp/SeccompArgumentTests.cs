@@ -103,6 +103,17 @@ public class SeccompArgumentTests
     }
 
     [Fact]
+    public void TestsOnTheSameArgumentAreOredLikeRunc()
+    {
+        var spec = Policy("SCMP_ACT_ERRNO", Rule("SCMP_ACT_ALLOW", "ioctl", Arg(1, "EQ", 5), Arg(1, "EQ", 7), Arg(0, "EQ", 3)));
+        SeccompProgram p = SeccompCompiler.Compile(spec);
+        Assert.Equal(SeccompReturn.Allow, Verdict(p, "ioctl", SeccompArch.X86_64, 0, 5));
+        Assert.Equal(SeccompReturn.Allow, Verdict(p, "ioctl", SeccompArch.X86_64, 0, 7));
+        Assert.Equal(SeccompReturn.Allow, Verdict(p, "ioctl", SeccompArch.X86_64, 3, 0));
+        Assert.Equal(Errno(1), Verdict(p, "ioctl", SeccompArch.X86_64, 0, 6));
+    }
+
+    [Fact]
     public void RulesForOneSyscallAreOredInOrder()
     {
         var spec = Policy("SCMP_ACT_ERRNO",

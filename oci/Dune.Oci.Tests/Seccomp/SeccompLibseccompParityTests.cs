@@ -101,7 +101,8 @@ public class SeccompLibseccompParityTests : IClassFixture<LibseccompExporterFixt
     [Fact]
     public void NativeOnlyPolicyMatchesLibseccomp()
     {
-        var spec = Policy("SCMP_ACT_ALLOW", Rule("SCMP_ACT_ERRNO", "mkdir", "rmdir", "socketcall"), Rule("SCMP_ACT_LOG", "getpid"));
+        var spec = Policy("SCMP_ACT_ALLOW", Rule("SCMP_ACT_ERRNO", "mkdir", "rmdir", "socketcall"), Rule("SCMP_ACT_LOG", "getpid"),
+            Rule("SCMP_ACT_TRAP", "ioctl", Arg(1, "EQ", 5), Arg(1, "GT", 0x1_0000_0000), Arg(3, "LE", 9)));
         AssertParity(spec);
     }
 

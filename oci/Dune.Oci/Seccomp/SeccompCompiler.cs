@@ -12,6 +12,8 @@ namespace Dune.Oci.Seccomp;
 /// <item>For one syscall, an unconditional rule decides alone (libseccomp drops conditional
 /// rules under it; the first unconditional rule wins). Otherwise its conditional rules are
 /// tried in spec order and the first whose conditions all hold gives the action.</item>
+/// <item>Tests on distinct arguments of one rule are ANDed; several tests on the same
+/// argument make one rule per test (ORed), as runc does.</item>
 /// <item>Argument tests compare 64-bit values as two unsigned 32-bit halves on x86_64 and
 /// the low 32 bits on the 32-bit ABIs (x86, x32), as libseccomp does.</item>
 /// <item>A name unknown on an ABI is skipped there; a rule with no known name at all
@@ -29,7 +31,7 @@ public static class SeccompCompiler
         ArgumentNullException.ThrowIfNull(spec);
         ParsedSeccomp parsed = SeccompSpecParser.Parse(spec);
         var warnings = new List<string>();
-        foreach (SeccompRule rule in parsed.Rules)
+        foreach (SeccompRule rule in parsed.Rules.DistinctBy(r => r.SpecIndex))
         {
             if (!rule.Names.Any(n => SyscallTable.IsKnown(n) || X86Multiplexers.TryGet(n, out _, out _)))
             {

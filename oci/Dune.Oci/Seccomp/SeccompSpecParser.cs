@@ -121,7 +121,18 @@ internal static class SeccompSpecParser
             var conditions = new ArgCondition[call.Args?.Count ?? 0];
             for (int k = 0; k < conditions.Length; k++)
                 conditions[k] = ParseArg(call.Args![k], $"{path}.args[{k}]");
-            rules.Add(new SeccompRule(i, call.Names.ToArray(), action, conditions));
+            string[] names = call.Names.ToArray();
+            if (conditions.Select(c => c.Index).Distinct().Count() == conditions.Length)
+            {
+                rules.Add(new SeccompRule(i, names, action, conditions));
+            }
+            else
+            {
+                // Two tests on one argument: runc adds each test as a rule of its own (OR),
+                // since libseccomp cannot AND them. Keep that meaning.
+                foreach (ArgCondition c in conditions)
+                    rules.Add(new SeccompRule(i, names, action, [c]));
+            }
         }
         return rules;
     }
