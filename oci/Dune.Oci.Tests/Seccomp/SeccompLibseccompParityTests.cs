@@ -166,6 +166,10 @@ public class SeccompLibseccompParityTests : IClassFixture<LibseccompExporterFixt
         }
         foreach (ulong v in values)
             yield return [v, v, v, v, v, v];
+        // Mixed vectors, so tests on different arguments see different values.
+        ulong[] all = values.ToArray();
+        for (int k = 0; k < all.Length; k++)
+            yield return Enumerable.Range(0, 6).Select(i => all[(k + i * 7 + i * i) % all.Length]).ToArray();
     }
 
     private byte[] LibseccompFilter(LinuxSeccomp spec, out string description)

@@ -54,7 +54,7 @@ public static class DefaultSeccompProfile
         // memory
         "brk", "mmap", "mmap2", "munmap", "mremap", "mprotect", "madvise", "mincore", "msync",
         "mlock", "mlock2", "mlockall", "munlock", "munlockall", "remap_file_pages", "membarrier",
-        "memfd_create", "memfd_secret", "pkey_alloc", "pkey_free", "pkey_mprotect",
+        "memfd_create", "pkey_alloc", "pkey_free", "pkey_mprotect",
         "map_shadow_stack",
         // files and descriptors
         "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
@@ -67,11 +67,11 @@ public static class DefaultSeccompProfile
         "fstatfs", "fstatfs64", "access", "faccessat", "faccessat2", "getcwd", "chdir", "fchdir",
         "mkdir", "mkdirat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "unlink",
         "unlinkat", "symlink", "symlinkat", "readlink", "readlinkat", "mknod", "mknodat", "chmod",
-        "fchmod", "fchmodat", "chown", "chown32", "fchown", "fchown32", "fchownat", "lchown",
+        "fchmod", "fchmodat", "fchmodat2", "chown", "chown32", "fchown", "fchown32", "fchownat", "lchown",
         "lchown32", "utime", "utimes", "utimensat", "utimensat_time64", "futimesat", "getdents",
         "getdents64", "getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr", "fsetxattr",
         "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
-        "name_to_handle_at", "inotify_init", "inotify_init1", "inotify_add_watch",
+        "inotify_init", "inotify_init1", "inotify_add_watch",
         "inotify_rm_watch", "fanotify_mark",
         // polling, events, timers, asynchronous I/O
         "select", "_newselect", "pselect6", "pselect6_time64", "poll", "ppoll", "ppoll_time64",
