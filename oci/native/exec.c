@@ -43,11 +43,14 @@ int op_fifo_wait(struct init_ctx *c, const struct plan_msg *s)
 		n = write(fd, "0", 1);
 	while (n < 0 && errno == EINTR);
 	int e = errno;
-	close(fd);
+	/* The write end stays open (close-on-exec): `dune start` waits for it to close,
+	 * which happens at EXEC, so poststart hooks run after the program started. */
 	close(c->fifo_fd);
 	c->fifo_fd = -1;
-	if (n != 1)
+	if (n != 1) {
+		close(fd);
 		return ctx_fail(c, n < 0 ? e : EIO, "exec fifo (write)");
+	}
 	return STEP_OK;
 }
 

@@ -33,7 +33,8 @@ public class PlannerTests
         var steps = ContainerPlanner.BuildCreate(Options());
         int clone = IndexOf(steps, PlanOp.Clone);
         Assert.True(clone > 0);
-        Assert.All(steps.Take(clone), s => Assert.Equal(PlanOp.JoinCgroup, s.Op));
+        Assert.All(steps.Take(clone - 1), s => Assert.Equal(PlanOp.JoinCgroup, s.Op));
+        Assert.Equal(PlanOp.FifoOpen, steps[clone - 1].Op);
         ulong flags = steps[clone].U64Arg(0);
         Assert.Equal(NamespaceTypes.NewPid | NamespaceTypes.NewNet | NamespaceTypes.NewIpc | NamespaceTypes.NewUts | NamespaceTypes.NewNs | NamespaceTypes.NewCgroup, flags);
         Assert.Equal("", steps[clone].StringArg(1)); // no user namespace: no maps
@@ -98,7 +99,7 @@ public class PlannerTests
         }));
         int[] order =
         {
-            IndexOf(steps, PlanOp.Rootfs), IndexOf(steps, PlanOp.FifoOpen), IndexOf(steps, PlanOp.Sync),
+            IndexOf(steps, PlanOp.FifoOpen), IndexOf(steps, PlanOp.Rootfs), IndexOf(steps, PlanOp.Sync),
             IndexOf(steps, PlanOp.RunHook, s => s.StringArg(0) == "/bin/cc"), IndexOf(steps, PlanOp.PivotRoot),
             IndexOf(steps, PlanOp.MaskPath), IndexOf(steps, PlanOp.CapBounding), IndexOf(steps, PlanOp.SetUser),
             IndexOf(steps, PlanOp.Caps), IndexOf(steps, PlanOp.Chdir), IndexOf(steps, PlanOp.ResolveExec),

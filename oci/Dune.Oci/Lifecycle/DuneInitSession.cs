@@ -53,6 +53,7 @@ public sealed unsafe class DuneInitSession : IDisposable
         {
             Libc.close(sv[1]);
         }
+        RuntimeLog.DebugLine($"started {helper} (pid {pid}), plan socket on its fd {planFd}");
         var session = new DuneInitSession(sv[0], pid, steps);
         session.SendPlan();
         return (session, consoleChildFd);
@@ -60,6 +61,8 @@ public sealed unsafe class DuneInitSession : IDisposable
 
     private void SendPlan()
     {
+        if (RuntimeLog.Debug)
+            for (int i = 0; i < _plan.Count; i++) RuntimeLog.DebugLine($"plan step {i}: {_plan[i]}");
         foreach (var step in _plan)
             Send(new PlanMessage(PlanMessageKind.Step, (uint)step.Op, step.Args));
         Send(new PlanMessage(PlanMessageKind.End, 0, Array.Empty<byte[]>()));

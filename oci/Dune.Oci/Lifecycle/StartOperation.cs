@@ -25,8 +25,9 @@ public static unsafe class StartOperation
     }
 
     /// <summary>
-    /// Opens the fifo for reading without blocking and waits for the init's byte; if the init
-    /// dies first (it never opens its end), say so instead of hanging.
+    /// Opens the fifo for reading without blocking and waits for the init's byte, then for
+    /// end-of-file (the init's end closes when it execs the program). If the init dies
+    /// before writing (it never opens its end), say so instead of hanging.
     /// </summary>
     private static void ReleaseFifo(string fifo, ContainerRecord record)
     {
@@ -35,16 +36,19 @@ public static unsafe class StartOperation
         try
         {
             var pfd = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
+            bool released = false;
             while (true)
             {
                 int rc = Libc.poll(&pfd, 1, 100);
-                if (rc > 0 && (pfd.Revents & Libc.POLLIN) != 0)
+                if (rc > 0 && (pfd.Revents & (Libc.POLLIN | Libc.POLLHUP)) != 0)
                 {
                     byte b;
                     nint n = Libc.read(fd, &b, 1);
-                    if (n == 1) return;
+                    if (n == 1) released = true;
+                    // End of file: the init exec'd its program (its end is close-on-exec) or died.
+                    else if (n == 0 && released) return;
                 }
-                if (!ProcStat.IsAlive(record.InitPid, record.InitStartTime))
+                if (!released && !ProcStat.IsAlive(record.InitPid, record.InitStartTime))
                     throw new RuntimeError($"cannot start container \"{record.Id}\": its init process exited before start");
             }
         }

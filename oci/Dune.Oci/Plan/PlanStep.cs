@@ -9,11 +9,22 @@ public sealed class PlanStep
     public PlanOp Op { get; }
     public IReadOnlyList<byte[]> Args { get; }
 
+    private readonly string _display;
+
     public PlanStep(PlanOp op, params object[] args)
     {
         Op = op;
         Args = args.Select(Encode).ToList();
+        _display = $"{op}({string.Join(", ", args.Select(Display))})";
     }
+
+    private static string Display(object arg) => arg switch
+    {
+        string s => $"\"{s}\"",
+        byte[] b => $"<{b.Length} bytes>",
+        ulong u => u >= 0x1000 ? $"0x{u:x}" : u.ToString(),
+        _ => arg.ToString() ?? "",
+    };
 
     private static byte[] Encode(object arg) => arg switch
     {
@@ -36,6 +47,6 @@ public sealed class PlanStep
     public string StringArg(int i) => Encoding.UTF8.GetString(Args[i]);
     public ulong U64Arg(int i) => BinaryPrimitives.ReadUInt64LittleEndian(Args[i]);
 
-    public override string ToString() =>
-        $"{Op}({string.Join(", ", Args.Select(a => a.Length == 8 && a.Any(b => b < 0x20) ? BinaryPrimitives.ReadUInt64LittleEndian(a).ToString() : Encoding.UTF8.GetString(a)))})";
+    /// <summary>The step as a person reads it (--debug logs the plan).</summary>
+    public override string ToString() => _display;
 }

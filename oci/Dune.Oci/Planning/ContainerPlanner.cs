@@ -39,6 +39,9 @@ public static class ContainerPlanner
                 steps.Add(new PlanStep(PlanOp.WriteFile, "/proc/self/timens_offsets",
                     string.Join("\n", offsets.Select(kv => $"{kv.Key} {kv.Value.Secs} {kv.Value.Nanosecs}"))));
         }
+        // Opened by dune-init while it is still host root: the init may be an unprivileged user
+        // (or root of a user namespace) that cannot reach the state directory.
+        steps.Add(new PlanStep(PlanOp.FifoOpen, o.ExecFifo));
         bool newUserns = (cloneFlags & NamespaceTypes.NewUser) != 0;
         steps.Add(new PlanStep(PlanOp.Clone, cloneFlags,
             newUserns ? IdMap(linux.UidMappings) : "", newUserns ? IdMap(linux.GidMappings) : ""));
@@ -57,7 +60,6 @@ public static class ContainerPlanner
             MountPlanner.Append(steps, spec.Mounts![i], o, userns);
 
         AppendDevices(steps, linux.Devices, process.Terminal, userns);
-        steps.Add(new PlanStep(PlanOp.FifoOpen, o.ExecFifo));
         steps.Add(new PlanStep(PlanOp.Sync, HookKinds.CreateRuntime));
         foreach (var h in HookKinds.Of(spec.Hooks, HookKinds.CreateContainer)) steps.Add(RunHook(h));
 

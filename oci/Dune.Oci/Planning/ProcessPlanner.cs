@@ -56,7 +56,7 @@ public static class ProcessPlanner
         steps.Add(new PlanStep(PlanOp.Exec, args.ToArray()));
     }
 
-    private static PlanStep SeccompStep(SeccompProgram s) => new(PlanOp.Seccomp, s.Filter, s.Flags);
+    private static PlanStep SeccompStep(SeccompProgram s) => new(PlanOp.Seccomp, s.Filter, (ulong)s.Flags);
 
     /// <summary>The PATH the program is looked up in: the container's, else the usual default.</summary>
     public static string PathOf(List<string>? env)

@@ -1,0 +1,23 @@
+namespace Dune.Oci.Seccomp;
+
+/// <summary>The linux.seccomp names this runtime accepts, as `dune features` reports them.</summary>
+public static class SeccompNames
+{
+    public static IReadOnlyList<string> Actions { get; } = new[]
+    {
+        "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
+    };
+
+    public static IReadOnlyList<string> Operators { get; } = new[]
+    {
+        "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE",
+    };
+
+    public static IReadOnlyList<string> Architectures { get; } = new[] { "SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32" };
+
+    public static IReadOnlyList<string> Flags { get; } = new[]
+    {
+        "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+    };
+}
