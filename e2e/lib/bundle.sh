@@ -5,8 +5,10 @@
 # process runs ARG... (default: sh) with terminal false.
 #
 #   make_rootfs DIR            DIR/ = busybox-static + applet links + /etc/passwd, /etc/group
-#   make_bundle DIR [ARG...]   DIR/rootfs + DIR/config.json from `$DUNE spec`, args set
-#   bundle_jq DIR FILTER [JQ-OPTIONS...]   edits DIR/config.json in place with jq
+#                              (copied from a template built once under build/e2e/)
+#   make_bundle DIR [ARG...]   DIR/rootfs + DIR/config.json from `$DUNE spec`, args set,
+#                              terminal false, root writable
+#   bundle_jq DIR [JQ-OPTIONS...] FILTER [JQ-OPTIONS...]   edits DIR/config.json in place
 #   bundle_set_args DIR ARG...  sets process.args
 #
 # $DUNE is the runtime binary (default: build/bin/dune of this repository); `runc spec`
@@ -16,30 +18,47 @@ E2E_REPO=${E2E_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 DUNE=${DUNE:-$E2E_REPO/build/bin/dune}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
-make_rootfs() {
-  local root=$1 applet
+# The busybox rootfs is built once into a template (about 270 applet links) and copied.
+E2E_ROOTFS_TEMPLATE=${E2E_ROOTFS_TEMPLATE:-$E2E_REPO/build/e2e/rootfs-template}
+
+build_rootfs_template() {
+  local root=$1 applet tmp
   [[ -x $BUSYBOX ]] || { echo "bundle.sh: $BUSYBOX missing (apt-get install busybox-static)" >&2; return 1; }
-  mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,home,run,var/tmp,mnt}
-  chmod 1777 "$root/tmp" "$root/var/tmp"
-  cp "$BUSYBOX" "$root/bin/busybox"
-  for applet in $("$root/bin/busybox" --list); do
-    [[ $applet == busybox ]] || ln -sf busybox "$root/bin/$applet"
+  tmp=$root.tmp.$$
+  rm -rf "$tmp"
+  mkdir -p "$tmp"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,home,run,var/tmp,mnt}
+  chmod 1777 "$tmp/tmp" "$tmp/var/tmp"
+  cp "$BUSYBOX" "$tmp/bin/busybox"
+  for applet in $("$tmp/bin/busybox" --list); do
+    [[ $applet == busybox ]] || ln -s busybox "$tmp/bin/$applet"
   done
-  cat >"$root/etc/passwd" <<'P'
+  cat >"$tmp/etc/passwd" <<'P'
 root:x:0:0:root:/root:/bin/sh
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false
 P
-  cat >"$root/etc/group" <<'G'
+  cat >"$tmp/etc/group" <<'G'
 root:x:0:
 nogroup:x:65534:
 G
-  : >"$root/etc/hosts"
-  echo "nameserver 127.0.0.1" >"$root/etc/resolv.conf"
+  : >"$tmp/etc/hosts"
+  echo "nameserver 127.0.0.1" >"$tmp/etc/resolv.conf"
+  rm -rf "$root"
+  mv "$tmp" "$root"
+}
+
+make_rootfs() {
+  local root=$1
+  if [[ ! -x $E2E_ROOTFS_TEMPLATE/bin/busybox || $BUSYBOX -nt $E2E_ROOTFS_TEMPLATE/bin/busybox ]]; then
+    mkdir -p "$(dirname "$E2E_ROOTFS_TEMPLATE")"
+    build_rootfs_template "$E2E_ROOTFS_TEMPLATE" || return 1
+  fi
+  mkdir -p "$(dirname "$root")"
+  cp -a "$E2E_ROOTFS_TEMPLATE" "$root"
 }
 
 bundle_jq() {
-  local dir=$1 filter=$2; shift 2
-  jq "$@" "$filter" "$dir/config.json" >"$dir/config.json.new" && mv "$dir/config.json.new" "$dir/config.json"
+  local dir=$1; shift
+  jq "$@" "$dir/config.json" >"$dir/config.json.new" && mv "$dir/config.json.new" "$dir/config.json"
 }
 
 make_bundle() {
@@ -50,7 +69,8 @@ make_bundle() {
   make_rootfs "$dir/rootfs" || return 1
   "$DUNE" spec --bundle "$dir" || { echo "bundle.sh: '$DUNE spec --bundle $dir' failed" >&2; return 1; }
   bundle_set_args "$dir" "$@"
-  bundle_jq "$dir" '.process.terminal = false'
+  # runc's default has a read-only root; the tests write markers into it.
+  bundle_jq "$dir" '.process.terminal = false | .root.readonly = false'
 }
 
 # json_array ARG...: a JSON array of strings (jq would take "-c" in --args for an option).
