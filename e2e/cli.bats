@@ -538,15 +538,15 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   mkdir -p "$B/rootfs/data/sub"
   bundle_jq "$B" '.linux.maskedPaths += ["/etc/secret", "/data/sub"] | .linux.readonlyPaths += ["/data"]'
   in_ctr sh -c 'cat /etc/secret; echo "masked=[$(cat /etc/secret)]"; ls -A /data/sub | wc -l;
-      touch /data/new 2>&1; echo rc=$?; grep " /proc/sysrq-trigger " /proc/mounts; echo rc=$?;
-      wc -c < /proc/kcore; ls -A /sys/firmware | wc -l'
+      touch /data/new 2>&1; echo rc=$?; grep " /proc/sys " /proc/mounts; echo rc=$?;
+      wc -c < /proc/keys; ls -A /sys/firmware | wc -l'
   [ "$status" -eq 0 ]
   printf '%s\n' "${lines[@]}"
   [[ ${lines[0]} == "masked=[]" ]]
   [ "${lines[1]}" = 0 ]
   [[ ${lines[2]} == *"Read-only file system"* ]]
   [ "${lines[3]}" = rc=1 ]
-  [[ ${lines[4]} =~ \ /proc/sysrq-trigger\ [a-z0-9]+\ ro[\ ,] ]]
+  [[ ${lines[4]} =~ \ /proc/sys\ [a-z0-9]+\ ro[\ ,] ]]
   [ "${lines[5]}" = rc=0 ]
   [ "${lines[6]}" = 0 ]
   [ "${lines[7]}" = 0 ]

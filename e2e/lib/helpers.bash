@@ -138,14 +138,14 @@ cgroup_dirs() {
 # assert_nothing_left ID BUNDLE [MARKER]: no state, mount, cgroup or process remains.
 assert_nothing_left() {
   local id=$1 bundle=$2 marker=${3:-} bad=0 left
-  left=$(find "$ROOT" -mindepth 1 -name "*$id*" 2>/dev/null)
+  left=$(find "$ROOT" -mindepth 1 -name "*$id*" 2>/dev/null || true)
   if [[ -n $left ]]; then echo "state left under --root: $left" >&2; bad=1; fi
   if [[ -d $ROOT ]] && "$DUNE" --root "$ROOT" state "$id" >/dev/null 2>&1; then
     echo "'state $id' still succeeds" >&2; bad=1
   fi
   left=$(grep -F -e "$bundle" -e "$id" /proc/self/mountinfo || true)
   if [[ -n $left ]]; then echo "mounts left: $left" >&2; bad=1; fi
-  left=$(cgroup_dirs "$id")
+  left=$(cgroup_dirs "$id" || true)
   if [[ -n $left ]]; then echo "cgroups left: $left" >&2; bad=1; fi
   if [[ -n $marker ]]; then
     left=$(ps -eo pid=,args= | grep -F -- "$marker" | grep -v grep || true)
