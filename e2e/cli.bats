@@ -11,6 +11,10 @@ setup_file() {
   build_recvtty
 }
 
+teardown_file() {
+  rmdir /sys/fs/cgroup/*/dune-e2e 2>/dev/null || true
+}
+
 setup() {
   common_setup
   make_bundle "$B" sh -c 'echo ready > /tmp/ready; while :; do sleep 0.1; done' >/dev/null
@@ -714,5 +718,91 @@ run_hooked_lifecycle() {
   run create_ctr "$ID"
   [ "$status" -ne 0 ]
   [ "$SECONDS" -lt 10 ]
+  assert_nothing_left "$ID" "$B"
+}
+
+# ---------------------------------------------------------------- more CLI flags
+
+@test "create --preserve-fds passes extra descriptors to the container" {
+  bundle_set_args "$B" sh -c 'echo via-fd3 >&3; echo ready > /tmp/ready; sleep 1000'
+  "$DUNE" --root "$ROOT" create --preserve-fds 1 --bundle "$B" "$ID" 3>"$T/fd3.out" </dev/null >/dev/null 2>&1
+  R start "$ID"
+  wait_file "$B/rootfs/tmp/ready"
+  [ "$(cat "$T/fd3.out")" = via-fd3 ]
+}
+
+@test "create --no-pivot and --no-new-keyring are accepted and the container works" {
+  bundle_set_args "$B" sh -c 'ls / > /tmp/ls; echo ready > /tmp/ready; sleep 1000'
+  create_ctr "$ID" --no-pivot --no-new-keyring
+  R start "$ID"
+  wait_file "$B/rootfs/tmp/ready"
+  grep -qx bin "$B/rootfs/tmp/ls"
+  grep -qx proc "$B/rootfs/tmp/ls"
+  ! grep -qx work "$B/rootfs/tmp/ls"
+}
+
+@test "--debug writes debug lines to the JSON log" {
+  create_ctr "$ID"
+  [ "$(grep -c '"level":"debug"' "$LOG" || true)" -eq 0 ]
+  R delete --force "$ID"
+  "$DUNE" --root "$ROOT" --debug --log "$LOG" --log-format json create --bundle "$B" "$ID" </dev/null >/dev/null 2>&1 3>&-
+  grep -q '"level":"debug"' "$LOG"
+  jq -e 'select(.level == "debug") | .msg | type == "string"' "$LOG" >/dev/null
+}
+
+@test "--systemd-cgroup fails clearly where systemd is not running" {
+  if [[ -d /run/systemd/system ]]; then
+    skip "systemd is running on this host: the no-systemd error path cannot be exercised"
+  fi
+  bundle_jq "$B" --arg id "$ID" '.linux.cgroupsPath = "system.slice:e2e:" + $id'
+  run --separate-stderr "$DUNE" --root "$ROOT" --log "$LOG" --log-format json --systemd-cgroup create --bundle "$B" "$ID" </dev/null 3>&-
+  [ "$status" -ne 0 ]
+  [[ $stderr == *systemd* ]]
+  assert_nothing_left "$ID" "$B"
+}
+
+@test "--rootless false is accepted as a global flag" {
+  run "$DUNE" --root "$ROOT" --rootless false list -q
+  [ "$status" -eq 0 ]
+  run "$DUNE" --root "$ROOT" --rootless=false list -q
+  [ "$status" -eq 0 ]
+}
+
+@test "events --interval streams stats objects" {
+  start_ctr
+  run --separate-stderr timeout 3.5 "$DUNE" --root "$ROOT" events --interval 1s "$ID"
+  # timeout ends the stream: 124
+  [ "$status" -eq 124 ]
+  [ "${#lines[@]}" -ge 2 ]
+  for l in "${lines[@]}"; do echo "$l" | jq -e --arg id "$ID" '.type == "stats" and .id == $id' >/dev/null; done
+}
+
+@test "help and --help list the commands" {
+  for h in help --help; do
+    run R $h
+    [ "$status" -eq 0 ]
+    for c in create start run state list kill delete exec ps pause resume update events features spec; do
+      [[ $output == *"$c"* ]] || { echo "help lacks $c"; false; }
+    done
+  done
+}
+
+@test "[dune-contract] concurrent creates of one id: exactly one wins, its state stays whole" {
+  bundle_jq "$B" --arg id "$ID" '.linux.cgroupsPath = "/dune-e2e/" + $id'
+  for i in 1 2 3 4 5; do
+    (
+      rc=0
+      R create --bundle "$B" "$ID" </dev/null >"$T/race.$i" 2>&1 || rc=$?
+      echo "$rc" >"$T/race.$i.rc"
+    ) &
+  done
+  wait
+  for i in 1 2 3 4 5; do echo "create $i: rc=$(cat "$T/race.$i.rc") $(cat "$T/race.$i")"; done
+  [ "$(cat "$T"/race.*.rc | grep -cx 0)" -eq 1 ]
+  [ "$(cat "$T"/race.*.rc | grep -cvx 0)" -eq 4 ]
+  [ "$(status_of "$ID")" = created ]
+  R start "$ID"
+  wait_file "$B/rootfs/tmp/ready"
+  R delete --force "$ID"
   assert_nothing_left "$ID" "$B"
 }

@@ -65,6 +65,7 @@ common_teardown() {
     done
   fi
   for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  reap_leaked_cgroups
   # Never rm -rf through a mount that leaked into this namespace.
   if grep -qF " $T" /proc/self/mountinfo; then
     echo "teardown: mounts under $T left in the host namespace:" >&2
@@ -73,6 +74,20 @@ common_teardown() {
       while read -r m; do umount -l "$m" || true; done
   fi
   rm -rf "$T"
+}
+
+# Safety net after a runtime leaked a container: end the processes left in this test's
+# cgroups (named after $ID) by pid, then remove the cgroups, so later tests start clean.
+reap_leaked_cgroups() {
+  local dirs d p
+  dirs=$(find /sys/fs/cgroup/ -depth -type d -name "${ID}*" 2>/dev/null || true)
+  [[ -n $dirs ]] || return 0
+  echo "teardown: cgroups left by the runtime, cleaning up: $dirs" >&2
+  for d in $dirs; do
+    for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+  done
+  sleep 0.2
+  for d in $dirs; do rmdir "$d" 2>/dev/null || true; done
 }
 
 # create_ctr ID [CREATE-FLAGS...]: create from $B; container stdio goes to $T/ID.out/.err.
