@@ -402,8 +402,6 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   [ "$(cat "$(cgroup_file pids pids.max)")" = 42 ]
   [ "$(cat "$(cgroup_file cpu cpu.shares)")" = 512 ]
   grep -qx "$(pid_of "$ID")" "$(cgroup_file memory cgroup.procs)"
-  # The container sees its own limit through /proc/self/cgroup + the mount of cgroupfs is
-  # not required; the host file is the contract.
 }
 
 @test "update: --resources FILE, --resources -, and flags" {
@@ -442,7 +440,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
 @test "--log FILE --log-format json: every line is an object with level, msg, time" {
   run R state "no-such-$ID"
   [ "$status" -ne 0 ]
-  run R --log-format json start "no-such-$ID"
+  run R start "no-such-$ID"
   [ -s "$LOG" ]
   while IFS= read -r line; do
     echo "$line" | jq -e 'type == "object" and (.level | type == "string") and (.msg | type == "string") and (.time | type == "string")' >/dev/null

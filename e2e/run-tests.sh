@@ -46,6 +46,11 @@ if [[ ! -x $DUNE ]]; then
   exit 1
 fi
 
+export E2E_WORDING=${E2E_WORDING:-dune}
+if [[ $E2E_WORDING != dune ]]; then
+  echo "run-tests: WARNING: E2E_WORDING=$E2E_WORDING: errors.bats checks $E2E_WORDING's error messages, not dune's"
+fi
+
 # ---------------------------------------------------------------- suite runners
 run_dotnet() { # NAME PROJECT
   local name=$1 log=$LOGS/$1.log rc counts p f s
