@@ -47,6 +47,8 @@ if [[ ! -x $DUNE ]]; then
 fi
 
 export E2E_WORDING=${E2E_WORDING:-dune}
+# A hung runtime command must fail its test, not stall the run.
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180}
 if [[ $E2E_WORDING != dune ]]; then
   echo "run-tests: WARNING: E2E_WORDING=$E2E_WORDING: errors.bats checks $E2E_WORDING's error messages, not dune's"
 fi

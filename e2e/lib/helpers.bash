@@ -92,8 +92,13 @@ reap_leaked_cgroups() {
 
 # create_ctr ID [CREATE-FLAGS...]: create from $B; container stdio goes to $T/ID.out/.err.
 create_ctr() {
-  local id=$1; shift
-  R create --bundle "$B" "$@" "$id" </dev/null >"$T/$id.out" 2>"$T/$id.err"
+  local id=$1 rc=0; shift
+  R create --bundle "$B" "$@" "$id" </dev/null >"$T/$id.out" 2>"$T/$id.err" || rc=$?
+  if ((rc != 0)); then
+    echo "create $id exited with $rc; its stderr:" >&2
+    cat "$T/$id.err" >&2
+  fi
+  return "$rc"
 }
 
 status_of() { R state "$1" | jq -r .status; }
