@@ -40,6 +40,9 @@ source "$REPO/e2e/lib/bundle.sh"
 rm -rf "$WORK"
 mkdir -p "$WORK"
 make_bundle "$WORK/bundle" true
+# One bundle for all three runtimes: crun 1.8.1 rejects ociVersion 1.1+ ("unknown version
+# specified"), so pin the version they all accept.
+bundle_jq "$WORK/bundle" '.ociVersion = "1.0.2-dev"'
 for n in "${names[@]}"; do mkdir -p "$WORK/root-$n"; : >"$WORK/$n.us"; done
 
 # one NAME-INDEX ROUND: one lifecycle, prints the wall time in microseconds.
