@@ -123,6 +123,16 @@ public sealed class V1ResourceTests
     }
 
     [Fact]
+    public void ZeroBlkioWeightIsNotWritten()
+    {
+        // docker sends "blockIO": {"weight": 0} for "not set"; the kernel refuses 0.
+        using var fs = FakeCgroupFs.V1();
+        fs.Open("/c").Create(new LinuxResources { BlockIo = new LinuxBlockIo { Weight = 0, LeafWeight = 0 } });
+        Assert.Equal("500", fs.Read("/sys/fs/cgroup/blkio/c/blkio.weight").Trim());
+        Assert.Equal("500", fs.Read("/sys/fs/cgroup/blkio/c/blkio.leaf_weight").Trim());
+    }
+
+    [Fact]
     public void BlkioSettingsLandInTheirV1Files()
     {
         using var fs = FakeCgroupFs.V1();

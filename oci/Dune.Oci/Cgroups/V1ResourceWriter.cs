@@ -148,12 +148,13 @@ internal sealed class V1ResourceWriter
     {
         string? dir = _dirOf("blkio");
         if (dir == null) return; // Validate refused every setting that needs it
-        if (b.Weight != null) CgroupFs.Write(dir, WeightFile(dir, "weight"), Num((ulong)b.Weight.Value));
-        if (b.LeafWeight != null) CgroupFs.Write(dir, "blkio.leaf_weight", Num((ulong)b.LeafWeight.Value));
+        // A weight of 0 means "not set" (docker sends it so), as in runc.
+        if (b.Weight is not null and not 0) CgroupFs.Write(dir, WeightFile(dir, "weight"), Num((ulong)b.Weight.Value));
+        if (b.LeafWeight is not null and not 0) CgroupFs.Write(dir, "blkio.leaf_weight", Num((ulong)b.LeafWeight.Value));
         foreach (var d in b.WeightDevice ?? new())
         {
-            if (d.Weight != null) CgroupFs.Write(dir, WeightFile(dir, "weight_device"), $"{d.Major}:{d.Minor} {d.Weight}");
-            if (d.LeafWeight != null) CgroupFs.Write(dir, "blkio.leaf_weight_device", $"{d.Major}:{d.Minor} {d.LeafWeight}");
+            if (d.Weight is not null and not 0) CgroupFs.Write(dir, WeightFile(dir, "weight_device"), $"{d.Major}:{d.Minor} {d.Weight}");
+            if (d.LeafWeight is not null and not 0) CgroupFs.Write(dir, "blkio.leaf_weight_device", $"{d.Major}:{d.Minor} {d.LeafWeight}");
         }
         Throttle(dir, "blkio.throttle.read_bps_device", b.ThrottleReadBpsDevice);
         Throttle(dir, "blkio.throttle.write_bps_device", b.ThrottleWriteBpsDevice);

@@ -21,4 +21,7 @@ public static class SpecVersion
 {
     /// <summary>The runtime-spec version this runtime implements and writes into state and `spec`.</summary>
     public const string Current = "1.2.0";
+
+    /// <summary>The version `dune spec` writes into new bundles.</summary>
+    public const string Bundle = "1.0.2-dev";
 }

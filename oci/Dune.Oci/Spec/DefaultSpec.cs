@@ -8,7 +8,8 @@ public static class DefaultSpec
         var caps = new List<string> { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" };
         var spec = new RuntimeSpec
         {
-            OciVersion = SpecVersion.Current,
+            // runc 1.1's spec version: bundles stay portable to crun 1.8 and runc 1.1.
+            OciVersion = SpecVersion.Bundle,
             Process = new Process
             {
                 Terminal = true,
