@@ -41,6 +41,7 @@ public static class CreateOperation
         }
         process.Env = ProcessPlanner.WithHome(process.Env, process.User.Uid, SpecValidator.RootfsPath(spec, bundle));
 
+        RuntimeLog.DebugLine($"create {req.Id}: config.json valid, mode {mode}");
         var store = ctx.Store;
         using var dirLock = store.CreateDir(req.Id);
         var record = new ContainerRecord
@@ -71,6 +72,7 @@ public static class CreateOperation
                 record.CgroupsPath = cgroup.Path;
                 store.Save(record);
                 cgroup.Create(DeviceCgroupRules.WithDefaults(spec.Linux?.Resources, spec.Linux?.Devices));
+                RuntimeLog.DebugLine($"create {req.Id}: cgroup {cgroup.Path} ready");
             }
             catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
 
@@ -123,6 +125,7 @@ public static class CreateOperation
                 var how = ReapHelper(session);
                 throw new RuntimeError($"dune-init exited during setup before the container was ready{how}");
             }
+            RuntimeLog.DebugLine($"dune-init: {m.Kind}");
             switch (m.Kind)
             {
                 case PlanMessageKind.Pid:
