@@ -315,8 +315,9 @@ static int build_system_area(struct dune_vm *vm)
 		return rc;
 	/* Entry points: executable, backed by nothing. This hypervisor turns a
 	 * supervisor-only fetch outside every slot into a reserved-bit #PF
-	 * instead of an exit, so the page carries the user bit; vcpu_run
-	 * treats a fetch from ring 3 as a fault. */
+	 * instead of an exit, so the page carries the user bit. A ring-3 jump
+	 * to the syscall entry is just a syscall; to an exception entry,
+	 * vcpu_run sees no stack switch and reports a fault. */
 	return pt_map(vm, EXIT_VA, EXIT_GPA, PAGE_SIZE, PTE_A | PTE_U);
 }
 
@@ -516,7 +517,12 @@ int vcpu_enter_user(struct dune_vcpu *v, uint64_t rip, uint64_t rsp, uint64_t fs
 	r.rip = rip;
 	r.rsp = rsp;
 	r.rflags = 0x202;
-	return setup_hw(v, &s, &r);
+	int rc = setup_hw(v, &s, &r);
+	/* Seed the sync-register views so edits before the first run start
+	 * from this state. */
+	*v->vm->hw->regs(v->hw) = r;
+	*v->vm->hw->sregs(v->hw) = s;
+	return rc;
 }
 
 struct kvm_regs *vcpu_regs(struct dune_vcpu *v) { return v->vm->hw->regs(v->hw); }
@@ -539,14 +545,6 @@ enum dune_event vcpu_run(struct dune_vcpu *v)
 	struct kvm_sregs *s = hw->sregs(v->hw);
 	switch (e) {
 	case HW_EXIT_FETCH:
-		if ((s->cs.selector & 3) == 3) {
-			/* Ring 3 jumped into the entry page itself (it must be
-			 * user-accessible on this hypervisor): a plain fault. */
-			v->vector = 14;
-			v->error_code = 0x15; /* present, user, instruction fetch */
-			v->cr2 = r->rip;
-			return EV_EXCEPTION;
-		}
 		if (r->rip == EXIT_VA + EXIT_SYSCALL_OFF) {
 			/* What sysretq would do, done from the host. */
 			r->rip = r->rcx;
@@ -561,6 +559,14 @@ enum dune_event vcpu_run(struct dune_vcpu *v)
 			uint64_t *top = (uint64_t *)(v->vm->arena + STACK_TOP(v->index));
 			uint64_t *f = top - (has_error_code(vec) ? 6 : 5);
 			int k = 0;
+			/* This hypervisor reports ring-3 CS even here, so a real
+			 * delivery is recognised by the stack switch to RSP0. */
+			if (r->rsp != SYS_VA + STACK_TOP(v->index) - (uint64_t)((uint8_t *)top - (uint8_t *)f)) {
+				v->vector = 14;
+				v->error_code = 0x15; /* present, user, instruction fetch */
+				v->cr2 = r->rip;
+				return EV_EXCEPTION;
+			}
 			v->error_code = has_error_code(vec) ? f[k++] : 0;
 			uint64_t rip = f[k], cs = f[k + 1], fl = f[k + 2], rsp = f[k + 3];
 			if ((cs & 3) != 3)

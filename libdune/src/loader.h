@@ -1,0 +1,30 @@
+/* ELF loading into a Dune VM: maps an x86-64 executable (and its PT_INTERP
+ * interpreter) into host memory, mirrors it into the guest page tables and
+ * builds the initial stack with argv, envp and auxv. */
+#ifndef DUNE_LOADER_H
+#define DUNE_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vm.h"
+
+struct elf_image {
+	uint64_t entry;    /* where the first instruction runs (interpreter's if any) */
+	uint64_t prog_entry;
+	uint64_t phdr, phnum, phent;
+	uint64_t interp_base;
+	uint64_t brk_start; /* page after the program's highest segment */
+};
+
+/* Why a file cannot be run (for the 126/127 messages). */
+enum elf_check { ELF_OK, ELF_SCRIPT, ELF_NOT_ELF, ELF_WRONG_CLASS, ELF_WRONG_MACHINE, ELF_WRONG_TYPE, ELF_IO };
+enum elf_check elf_classify(int fd, char *why, size_t whylen);
+
+/* Load the program at path (already opened as fd). err gets a reason. */
+int elf_load(struct dune_vm *vm, int fd, struct elf_image *img, char *err, size_t errlen);
+/* Allocate the stack and write argc/argv/envp/auxv; returns the initial rsp. */
+int elf_build_stack(struct dune_vm *vm, const struct elf_image *img, char *const argv[],
+		    char *const envp[], const char *execfn, uint64_t *rsp_out);
+
+#endif
