@@ -10,7 +10,9 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "child"))
 		return atoi(argv[2]);
 	if (argc > 1 && !strcmp(argv[1], "segv")) {
-		*(volatile int *)8 = 0;
+		volatile int *bad = (volatile int *)8;
+		__asm__("" : "+r"(bad));
+		*bad = 0;
 		return 0;
 	}
 	int fails = 0;

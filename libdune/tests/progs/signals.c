@@ -40,8 +40,10 @@ int main(void)
 	sigaction(SIGSEGV, &sa, NULL);
 	int fails = 0;
 	for (int round = 0; round < 3; round++) {
+		volatile int *bad = (volatile int *)0x10;
+		__asm__("" : "+r"(bad)); /* keep the compiler from reasoning about it */
 		if (!sigsetjmp(jb, 1))
-			*(volatile int *)0x10 = 1;
+			*bad = 1;
 		if (got != SIGSEGV || fault_addr != (void *)0x10 || !on_alt) {
 			printf("round %d: segv not recovered (sig %d addr %p alt %d)\n", round, got, fault_addr, on_alt);
 			fails++;
