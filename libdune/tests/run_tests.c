@@ -235,6 +235,11 @@ static int t_signals(void)
 	return expect(&R, 0, "segv recovered on altstack\nusr1 handled\nalarm interrupted read\nmask respected\n");
 }
 static int t_shadow(void) { run(&R, DUNE(prog("shadow"))); return expect(&R, 0, "shadow ok\n"); }
+static int t_api(void)
+{
+	run(&R, ((char *const[]){ prog("api_test"), NULL }));
+	return expect(&R, 0, "A after read 1, D after read 0, D after write 1\npage ok\napi ok (20 faults)\n");
+}
 static int t_self_exe(void)
 {
 	run(&R, DUNE("/bin/busybox", "readlink", "/proc/self/exe"));
@@ -411,6 +416,7 @@ static const struct test tests[] = {
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
 	{ "/proc/self/exe names the program", t_self_exe },
+	{ "API: dune_enter, protect/unmap seen by the guest (both sides), A/D bits, page allocator", t_api },
 	{ "isolation: monitor memory read -> SIGSEGV", t_monitor_read },
 	{ "isolation: monitor memory write -> SIGSEGV", t_monitor_write },
 	{ "isolation: read() into monitor memory -> EFAULT", t_read_efault },
