@@ -116,12 +116,30 @@ int dune_vm_unmap(struct dune_vm *vm, void *va, size_t len)
 	return dune_vm_flush(vm);
 }
 
+struct reduce_arg {
+	uint64_t flags;
+	int reduced;
+};
+
+static int reduces(void *arg, uint64_t va, uint64_t *pte, int level)
+{
+	(void)va, (void)level;
+	struct reduce_arg *r = arg;
+	if (!(r->flags & PTE_P) || ((*pte & PTE_W) && !(r->flags & PTE_W)) || (!(*pte & PTE_NX) && (r->flags & PTE_NX)))
+		r->reduced = 1;
+	return 0;
+}
+
 int dune_vm_protect(struct dune_vm *vm, void *va, size_t len, int perm)
 {
+	struct reduce_arg r = { perm ? perm_flags(perm) | PTE_P : 0, 0 };
 	pthread_mutex_lock(&vm->lock);
+	pt_walk(vm, (uint64_t)va, (uint64_t)va + PAGE_UP(len), reduces, &r);
 	pt_protect(vm, (uint64_t)va, PAGE_UP(len), perm ? perm_flags(perm) : 0);
 	pthread_mutex_unlock(&vm->lock);
-	return dune_vm_flush(vm);
+	/* Wider rights need nothing: the next fault makes the hypervisor
+	 * re-walk the tables. Narrower rights must drop cached translations. */
+	return r.reduced ? dune_vm_flush(vm) : 0;
 }
 
 uint64_t *dune_vm_lookup(struct dune_vm *vm, const void *va, int *level)

@@ -103,7 +103,9 @@ static int walk(struct dune_vm *vm, uint64_t start, uint64_t end, pt_walk_fn fn,
 		}
 		uint64_t span = 1ull << (12 + 9 * (l - 1));
 		uint64_t next = (va & ~(span - 1)) + span;
-		if (*e & PTE_P) {
+		/* Leaves parked by pt_protect(0) keep their frame and are visited. */
+		bool leaf = (*e & PTE_P) || (*e && (l == 1 || (*e & PTE_PS)));
+		if (leaf) {
 			if (l == 2 && split && (va & (span - 1) || next > end)) {
 				/* Partial 2M leaf: split it and revisit. */
 				if (!pte_get(vm, va, 1, true))
@@ -136,7 +138,7 @@ static int protect_fn(void *arg, uint64_t va, uint64_t *pte, int level)
 	(void)va, (void)level;
 	uint64_t flags = *(uint64_t *)arg;
 	if (!flags)
-		*pte = 0;
+		*pte &= PTE_ADDR | PTE_PS; /* not present, frame kept for a later protect */
 	else
 		*pte = (*pte & PTE_ADDR) | (*pte & PTE_PS) | flags | PTE_P;
 	return 0;
