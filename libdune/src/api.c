@@ -4,6 +4,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,11 +85,6 @@ static uint64_t perm_flags(int perm)
 	return f;
 }
 
-static int perm_prot(int perm)
-{
-	return ((perm & DUNE_PERM_R) ? PROT_READ : 0) | ((perm & DUNE_PERM_W) ? PROT_WRITE : 0) |
-	       ((perm & DUNE_PERM_X) ? PROT_EXEC : 0);
-}
 
 int dune_vm_map(struct dune_vm *vm, void *va, size_t len, int perm)
 {
@@ -101,19 +97,48 @@ int dune_vm_map(struct dune_vm *vm, void *va, size_t len, int perm)
 	if (!rc)
 		rc = (perm & DUNE_PERM_BIG) ? pt_map_huge(vm, a, a, len, perm_flags(perm))
 					    : pt_map(vm, a, a, len, perm_flags(perm));
-	if (!rc)
-		region_set(&vm->owned, a, a + len, perm_prot(perm));
 	pthread_mutex_unlock(&vm->lock);
 	return rc;
+}
+
+/* Drop cached translations for [va, va+len). Where the host protection of
+ * the range is known (Dune mode mirrors it), changing it and back makes the
+ * kernel's MMU notifier invalidate just those pages; otherwise every
+ * shadow page goes. Inside Dune mode the monitor does it (hypercall). */
+#define DUNE_HC_INVALIDATE 0x444e0001
+
+static int host_invalidate(struct dune_vm *vm, uint64_t va, uint64_t len)
+{
+	pthread_mutex_lock(&vm->lock);
+	bool known = region_covers(&vm->owned, va, va + len, 0);
+	if (known) {
+		for (uint64_t at = va; at < va + len;) {
+			const struct region *r = region_find(&vm->owned, at);
+			uint64_t e = r->end < va + len ? r->end : va + len;
+			if (r->prot) {
+				raw_syscall(SYS_mprotect, at, e - at, PROT_NONE, 0, 0, 0);
+				raw_syscall(SYS_mprotect, at, e - at, (uint64_t)r->prot, 0, 0, 0);
+			}
+			at = e;
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return known ? 0 : vm->hw->flush_all(vm->hw_vm);
+}
+
+static int invalidate(struct dune_vm *vm, uint64_t va, uint64_t len)
+{
+	if (raw_syscall(DUNE_HC_INVALIDATE, (uint64_t)vm, va, len, 0, 0, 0) == 0)
+		return 0;
+	return host_invalidate(vm, va, len);
 }
 
 int dune_vm_unmap(struct dune_vm *vm, void *va, size_t len)
 {
 	pthread_mutex_lock(&vm->lock);
 	pt_unmap(vm, (uint64_t)va, PAGE_UP(len));
-	region_set(&vm->owned, (uint64_t)va, (uint64_t)va + PAGE_UP(len), -1);
 	pthread_mutex_unlock(&vm->lock);
-	return dune_vm_flush(vm);
+	return invalidate(vm, (uint64_t)va, PAGE_UP(len));
 }
 
 struct reduce_arg {
@@ -139,7 +164,7 @@ int dune_vm_protect(struct dune_vm *vm, void *va, size_t len, int perm)
 	pthread_mutex_unlock(&vm->lock);
 	/* Wider rights need nothing: the next fault makes the hypervisor
 	 * re-walk the tables. Narrower rights must drop cached translations. */
-	return r.reduced ? dune_vm_flush(vm) : 0;
+	return r.reduced ? invalidate(vm, (uint64_t)va, PAGE_UP(len)) : 0;
 }
 
 uint64_t *dune_vm_lookup(struct dune_vm *vm, const void *va, int *level)
@@ -453,6 +478,9 @@ static int enter_syscall(struct dune_vcpu *v, struct dune_tf *tf)
 	uint64_t a0 = tf->rdi, a1 = tf->rsi, a2 = tf->rdx, a3 = tf->r10, a4 = tf->r8, a5 = tf->r9;
 	long ret;
 	switch (nr) {
+	case DUNE_HC_INVALIDATE:
+		ret = a0 == (uint64_t)vm ? host_invalidate(vm, a1, a2) : -ENOSYS;
+		break;
 	case SYS_clone:
 	case SYS_clone3:
 	case SYS_fork:
