@@ -304,15 +304,51 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	/* The run page is shared with the child: snapshot the state first. */
 	struct kvm_regs regs = *vcpu_regs(t->vcpu);
 	struct kvm_sregs sregs = *vcpu_sregs(t->vcpu);
-	uint64_t host_flags = flags & ~(uint64_t)(CLONE_VM | CLONE_SETTLS);
+	/* glibc's fork keeps malloc and stdio consistent in the child even if
+	 * other monitor threads were inside them; the clone flags the program
+	 * asked for are applied by hand around it. */
+	int exit_sig = (int)(flags & 0xff);
+	int vfork_pipe[2] = { -1, -1 };
+	if ((flags & CLONE_VFORK) && pipe2(vfork_pipe, O_CLOEXEC) < 0)
+		return -errno;
 	pthread_mutex_lock(&p->lock);
 	pthread_mutex_lock(&p->vm->lock);
-	long pid = host_syscall(SYS_clone, host_flags, 0, ptid, ctid, 0, 0);
+	long pid;
+	if (exit_sig == SIGCHLD && !(flags & (CLONE_PIDFD | CLONE_PARENT | CLONE_FILES | CLONE_FS |
+					      CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
+					      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP))) {
+		pid = fork();
+		if (pid < 0)
+			pid = -errno;
+	} else {
+		uint64_t host_flags = flags & ~(uint64_t)(CLONE_VM | CLONE_SETTLS | CLONE_VFORK |
+							  CLONE_PARENT_SETTID | CLONE_CHILD_SETTID |
+							  CLONE_CHILD_CLEARTID);
+		pid = host_syscall(SYS_clone, host_flags, 0, ptid, 0, 0, 0);
+	}
 	if (pid != 0) {
 		pthread_mutex_unlock(&p->vm->lock);
 		pthread_mutex_unlock(&p->lock);
+		if (pid > 0 && (flags & CLONE_PARENT_SETTID))
+			*(int *)ptid = (int)pid;
+		if (vfork_pipe[0] >= 0) {
+			/* vfork: wait until the child execs (close-on-exec) or exits. */
+			close(vfork_pipe[1]);
+			char c;
+			if (pid > 0)
+				while (read(vfork_pipe[0], &c, 1) < 0 && errno == EINTR)
+					;
+			close(vfork_pipe[0]);
+		}
 		return pid;
 	}
+	if (vfork_pipe[0] >= 0)
+		close(vfork_pipe[0]);
+	pid_t me = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	if (flags & CLONE_CHILD_SETTID)
+		*(int *)ctid = me;
+	if (flags & CLONE_CHILD_CLEARTID)
+		host_syscall(SYS_set_tid_address, ctid, 0, 0, 0, 0, 0);
 	/* Child: only this thread exists; rebuild the VM over the copied memory. */
 	pthread_mutex_init(&p->lock, NULL);
 	for (struct sb_thread *o = p->threads; o; o = o->next)

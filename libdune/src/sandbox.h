@@ -40,6 +40,7 @@ struct sb_proc {
 	uint64_t brk_start, brk_cur;
 	int nthreads;
 	struct sb_thread *threads;
+	struct shm_attach { uint64_t addr, size; } shm[64]; /* SysV segments attached */
 };
 
 struct sb_thread {

@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -288,7 +289,7 @@ static const char *const specs[SYSCALL_MAX] = {
 	[SYS_pwritev2] = "f vr@2 i i i i", [SYS_statx] = "d s i i w=256", [SYS_pidfd_open] = "i i",
 	[SYS_pidfd_send_signal] = "f i R=128 i", [SYS_faccessat2] = "d s i i", [SYS_membarrier] = "i i i",
 	[SYS_sched_getattr] = "i w@2 i i", [SYS_epoll_pwait2] = "f w@2*12 i R=16 R@5 i",
-	[SYS_restart_syscall] = "",
+	[SYS_restart_syscall] = "", [SYS_shmget] = "i i i",
 };
 
 /* ioctl requests the monitor knows the argument of: size the kernel
@@ -508,6 +509,122 @@ static long do_close_range(struct sb_proc *p, uint64_t a[6])
 	if (at <= last)
 		return host_syscall(SYS_close_range, at, last, a[2], 0, 0, 0);
 	return 0;
+}
+
+/* sendmmsg/recvmmsg: one checked sendmsg/recvmsg per message. */
+static long do_mmsg(struct sb_thread *t, int nr, uint64_t a[6], struct scratch *s)
+{
+	struct sb_proc *p = t->p;
+	unsigned vlen = (unsigned)a[2];
+	if (sb_is_monitor_fd(p, (int)a[0]))
+		return -EBADF;
+	if (vlen > 1024)
+		vlen = 1024;
+	if (!sb_range_ok(p, a[1], (uint64_t)vlen * sizeof(struct mmsghdr), PROT_WRITE))
+		return -EFAULT;
+	if (nr == SYS_recvmmsg && a[4] && !sb_range_ok(p, a[4], 16, PROT_WRITE))
+		return -EFAULT;
+	struct mmsghdr *m = (struct mmsghdr *)a[1];
+	long done = 0;
+	for (unsigned i = 0; i < vlen; i++) {
+		int recv = nr == SYS_recvmmsg;
+		long rc = check_msghdr(p, (uint64_t)&m[i].msg_hdr, recv, s);
+		if (!rc)
+			rc = host_syscall(recv ? SYS_recvmsg : SYS_sendmsg, a[0], (uint64_t)&s->msg,
+					  a[3] & ~(uint64_t)MSG_WAITFORONE, 0, 0, 0);
+		if (rc < 0)
+			return done ? done : rc;
+		m[i].msg_len = (unsigned)rc;
+		if (recv) {
+			m[i].msg_hdr.msg_namelen = s->msg.msg_namelen;
+			m[i].msg_hdr.msg_controllen = s->msg.msg_controllen;
+			m[i].msg_hdr.msg_flags = s->msg.msg_flags;
+			if (a[3] & MSG_WAITFORONE)
+				a[3] |= MSG_DONTWAIT;
+		}
+		done++;
+	}
+	return done;
+}
+
+/* ---- SysV shared memory: attachments are mirrored like mmap ---- */
+
+static long claim_range(struct sb_proc *p, uint64_t start, uint64_t end);
+
+static long do_shmat(struct sb_proc *p, uint64_t a[6])
+{
+	struct shmid_ds ds;
+	long rc = host_syscall(SYS_shmctl, a[0], IPC_STAT, (uint64_t)&ds, 0, 0, 0);
+	if (rc)
+		return rc;
+	uint64_t size = PAGE_UP(ds.shm_segsz);
+	int slot = -1;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < 64 && slot < 0; i++)
+		if (!p->shm[i].size)
+			slot = i;
+	pthread_mutex_unlock(&p->lock);
+	if (slot < 0)
+		return -EMFILE;
+	if (a[1]) {
+		uint64_t at = (a[2] & SHM_RND) ? a[1] & ~(uint64_t)(SHMLBA - 1) : a[1];
+		pthread_mutex_lock(&p->vm->lock);
+		bool taken = region_overlaps(&p->vm->owned, at, at + size);
+		pthread_mutex_unlock(&p->vm->lock);
+		if (taken && !(a[2] & SHM_REMAP))
+			return -EINVAL;
+		rc = claim_range(p, at, at + size);
+		if (rc)
+			return rc;
+		a[2] |= SHM_REMAP;
+	}
+	long ret = host_syscall(SYS_shmat, a[0], a[1], a[2], 0, 0, 0);
+	if (ret < 0 && ret > -4096)
+		return ret;
+	int prot = (a[2] & SHM_RDONLY) ? PROT_READ : PROT_READ | PROT_WRITE;
+	if (a[2] & SHM_EXEC)
+		prot |= PROT_EXEC;
+	vm_mirror_map(p->vm, (uint64_t)ret, size, prot);
+	pthread_mutex_lock(&p->lock);
+	p->shm[slot].addr = (uint64_t)ret;
+	p->shm[slot].size = size;
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+static long do_shmdt(struct sb_proc *p, uint64_t addr)
+{
+	uint64_t size = 0;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < 64; i++)
+		if (p->shm[i].size && p->shm[i].addr == addr) {
+			size = p->shm[i].size;
+			p->shm[i].size = 0;
+		}
+	pthread_mutex_unlock(&p->lock);
+	if (!size)
+		return -EINVAL;
+	vm_mirror_unmap(p->vm, addr, size);
+	return host_syscall(SYS_shmdt, addr, 0, 0, 0, 0, 0);
+}
+
+static long do_shmctl(struct sb_proc *p, uint64_t a[6])
+{
+	switch ((int)a[1] & ~0x100 /* IPC_64 */) {
+	case IPC_RMID: case SHM_LOCK: case SHM_UNLOCK:
+		break;
+	case IPC_STAT: case SHM_STAT: case SHM_STAT_ANY: case IPC_INFO: case SHM_INFO:
+		if (!sb_range_ok(p, a[2], sizeof(struct shmid_ds), PROT_WRITE))
+			return -EFAULT;
+		break;
+	case IPC_SET:
+		if (!sb_range_ok(p, a[2], sizeof(struct shmid_ds), PROT_READ))
+			return -EFAULT;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return host_syscall(SYS_shmctl, a[0], a[1], a[2], 0, 0, 0);
 }
 
 /* ---- memory ---- */
@@ -747,6 +864,13 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	case SYS_dup2: case SYS_dup3: return do_dup2(p, nr, a);
 	case SYS_close_range: return do_close_range(p, a);
 	case SYS_rseq: return -ENOSYS;
+	case SYS_sendmmsg: case SYS_recvmmsg: {
+		static __thread struct scratch mscratch;
+		return do_mmsg(t, nr, a, &mscratch);
+	}
+	case SYS_shmat: return do_shmat(p, a);
+	case SYS_shmdt: return do_shmdt(p, a[0]);
+	case SYS_shmctl: return do_shmctl(p, a);
 	case SYS_seccomp: return -EINVAL; /* a filter would bind the monitor itself */
 	default:
 		break;
@@ -754,9 +878,10 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	const char *spec = nr >= 0 && nr < SYSCALL_MAX ? specs[nr] : NULL;
 	if (!spec)
 		return -ENOSYS;
-	struct scratch *s = malloc(sizeof *s);
-	if (!s)
-		return -ENOMEM;
+	/* Per-thread scratch: no allocation on the syscall path (a fork in
+	 * another thread must never find malloc's locks taken). */
+	static __thread struct scratch scratch;
+	struct scratch *s = &scratch;
 	s->nstr = 0;
 	long rc = check_args(t, spec, a, s);
 	if (!rc) {
@@ -768,6 +893,5 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 			g->msg_flags = s->msg.msg_flags;
 		}
 	}
-	free(s);
 	return rc;
 }

@@ -235,6 +235,22 @@ static int t_signals(void)
 	return expect(&R, 0, "segv recovered on altstack\nusr1 handled\nalarm interrupted read\nmask respected\n");
 }
 static int t_shadow(void) { run(&R, DUNE(prog("shadow"))); return expect(&R, 0, "shadow ok\n"); }
+static int t_ipc(void) { run(&R, DUNE(prog("ipc"))); return expect(&R, 0, "ipc ok\n"); }
+static int t_python_subprocess(void)
+{
+	run(&R, DUNE("/usr/bin/python3", "-c",
+		     "import subprocess, threading\n"
+		     "def work():\n"
+		     "    for i in range(3):\n"
+		     "        assert subprocess.run(['/bin/busybox', 'echo', str(i)], capture_output=True).stdout == (str(i) + '\\n').encode()\n"
+		     "ts = [threading.Thread(target=work) for _ in range(3)]\n"
+		     "[t.start() for t in ts]; [t.join() for t in ts]\n"
+		     "try:\n"
+		     "    subprocess.run(['/nonexistent/x'])\n"
+		     "except FileNotFoundError:\n"
+		     "    print('threads, vfork and exec errors ok')\n"));
+	return expect(&R, 0, "threads, vfork and exec errors ok\n");
+}
 static int t_api(void)
 {
 	run(&R, ((char *const[]){ prog("api_test"), NULL }));
@@ -408,6 +424,8 @@ static const struct test tests[] = {
 	{ "#! script", t_script },
 	{ "glibc /bin/ls", t_glibc_ls },
 	{ "python3 -c", t_python },
+	{ "python3 threads + subprocess (vfork/exec from threads)", t_python_subprocess },
+	{ "sendmmsg/recvmmsg, SysV shared memory", t_ipc },
 	{ "musl dynamic", t_musl },
 	{ "musl static", t_musl_static },
 	{ "pthreads", t_threads },
