@@ -25,7 +25,7 @@ struct guest {
 
 static void setup(struct guest *g, const uint8_t *code, size_t len)
 {
-	if (vm_create(&g->vm, &hw_kvm_ops)) {
+	if (vm_create(&g->vm, &hw_kvm_ops, -1)) {
 		fprintf(stderr, "exitpath: cannot create a VM\n");
 		exit(1);
 	}

@@ -25,7 +25,9 @@ struct hw_msr { uint32_t index; uint64_t value; };
 
 struct hw_ops {
 	const char *name;
-	int (*vm_create)(struct hw_vm **out);
+	/* dev_fd: an open /dev/kvm (or module device) to use, or -1 to open
+	 * it (an inherited fd keeps working after pivot_root). */
+	int (*vm_create)(struct hw_vm **out, int dev_fd);
 	void (*vm_destroy)(struct hw_vm *vm);
 	/* Map guest-physical [gpa, gpa+size) to host virtual hva. */
 	int (*add_slot)(struct hw_vm *vm, uint64_t gpa, uint64_t size, uint64_t hva);

@@ -1,5 +1,6 @@
 /* dune-run: run a program as a Dune process.
- *   dune-run [--policy FILE] [--trace] [--stats FILE] PROGRAM [ARGS...]
+ *   dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] PROGRAM [ARGS...]
+ * --kvm-fd: an inherited open /dev/kvm, for root filesystems without it.
  * Exit status: the program's own, or 126 (cannot run) / 127 (not found). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,7 +19,7 @@ extern char **environ;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dune-run [--policy FILE] [--trace] [--stats FILE] PROGRAM [ARGS...]\n");
+	fprintf(stderr, "usage: dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] PROGRAM [ARGS...]\n");
 }
 
 static char *read_all(int fd)
@@ -82,7 +83,7 @@ static int find_program(const char *name, char *out, size_t outlen)
 int main(int argc, char **argv)
 {
 	const char *policy_file = NULL, *stats_path = NULL, *argv0 = NULL;
-	int policy_fd = -1, trace_fd = -1, stats_fd = -1;
+	int policy_fd = -1, trace_fd = -1, stats_fd = -1, kvm_fd = -1;
 	int trace = 0, internal = 0;
 	int i = 1;
 	for (; i < argc; i++) {
@@ -118,6 +119,9 @@ int main(int argc, char **argv)
 			NEEDVAL();
 			stats_fd = atoi(val);
 			internal = 1;
+		} else if (OPT("--kvm-fd")) {
+			NEEDVAL();
+			kvm_fd = atoi(val);
 		} else if (OPT("--argv0")) {
 			NEEDVAL();
 			argv0 = val;
@@ -177,6 +181,7 @@ int main(int argc, char **argv)
 		.trace = trace,
 		.trace_fd = trace_fd,
 		.stats_fd = stats_fd,
+		.kvm_fd = kvm_fd,
 		.is_root = !internal || stats_path,
 	};
 	return sandbox_run(pol, &opt, path, pargv, environ);

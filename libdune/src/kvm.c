@@ -44,12 +44,12 @@ struct hw_vcpu {
 	size_t run_size;
 };
 
-static int kvm_vm_create(struct hw_vm **out)
+static int kvm_vm_create(struct hw_vm **out, int dev_fd)
 {
 	struct hw_vm *vm = calloc(1, sizeof *vm);
 	if (!vm)
 		return -ENOMEM;
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	vm->kvm_fd = dev_fd >= 0 ? fcntl(dev_fd, F_DUPFD_CLOEXEC, 3) : open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		int e = errno;
 		free(vm);

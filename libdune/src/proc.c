@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -532,6 +533,12 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 		snprintf(bufs[1], 32, "%d", pass_fd(p->trace_fd));
 		nargv[k++] = bufs[1];
 	}
+	int devfd[1];
+	if (p->vm->hw->fds(p->vm->hw_vm, devfd, 1) == 1) {
+		nargv[k++] = (char *)"--kvm-fd";
+		snprintf(bufs[3], 32, "%d", pass_fd(devfd[0]));
+		nargv[k++] = bufs[3];
+	}
 	nargv[k++] = (char *)"--stats-fd";
 	snprintf(bufs[2], 32, "%d", pass_fd(p->stats_fd));
 	nargv[k++] = bufs[2];
@@ -556,6 +563,8 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 	fcntl(p->stats_fd, F_SETFD, FD_CLOEXEC);
 	if (p->trace)
 		fcntl(p->trace_fd, F_SETFD, FD_CLOEXEC);
+	if (p->vm->hw->fds(p->vm->hw_vm, devfd, 1) == 1)
+		fcntl(devfd[0], F_SETFD, FD_CLOEXEC);
 	if (fd >= 0)
 		close(fd);
 	free(nargv);
@@ -677,8 +686,13 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	}
 	if (!realpath(load_path, p->exe))
 		snprintf(p->exe, sizeof p->exe, "%s", load_path);
+	/* ps and /proc/self/comm show the program, not dune-run. */
+	const char *base = strrchr(path, '/');
+	prctl(PR_SET_NAME, (unsigned long)(base ? base + 1 : path), 0, 0, 0);
 
-	int rc = vm_create(&p->vm, &hw_kvm_ops);
+	int rc = vm_create(&p->vm, &hw_kvm_ops, opt->kvm_fd);
+	if (opt->kvm_fd >= 0)
+		close(opt->kvm_fd);
 	if (rc) {
 		fprintf(stderr, "dune-run: cannot create a KVM virtual machine: %s\n", strerror(-rc));
 		return 126;

@@ -61,6 +61,7 @@ struct sb_options {
 	bool trace;
 	int trace_fd;
 	int stats_fd;
+	int kvm_fd; /* inherited device fd, or -1 to open /dev/kvm */
 	bool is_root;
 };
 

@@ -331,14 +331,14 @@ static int add_arena_slot(struct dune_vm *vm)
 	return region_set(&vm->slots, (uint64_t)vm->arena, (uint64_t)vm->arena + ARENA_SIZE, 2);
 }
 
-int vm_create(struct dune_vm **out, const struct hw_ops *hw)
+int vm_create(struct dune_vm **out, const struct hw_ops *hw, int dev_fd)
 {
 	struct dune_vm *vm = calloc(1, sizeof *vm);
 	if (!vm)
 		return -ENOMEM;
 	vm->hw = hw;
 	pthread_mutex_init(&vm->lock, NULL);
-	int rc = hw->vm_create(&vm->hw_vm);
+	int rc = hw->vm_create(&vm->hw_vm, dev_fd);
 	if (rc < 0) {
 		free(vm);
 		return rc;
@@ -389,10 +389,10 @@ int vm_rebuild_after_fork(struct dune_vm *vm)
 	int fds[8];
 	int n = vm->hw->fds(vm->hw_vm, fds, 8);
 	struct hw_vm *fresh;
-	int rc = vm->hw->vm_create(&fresh);
+	/* fds[0] is the device: reusing it needs no path (pivot_root). */
+	int rc = vm->hw->vm_create(&fresh, n > 0 ? fds[0] : -1);
 	if (rc < 0)
 		return rc;
-	(void)n;
 	/* Leaking the parent's small struct is fine; closing its fds is not optional. */
 	vm->hw->vm_destroy(vm->hw_vm);
 	vm->hw_vm = fresh;

@@ -79,7 +79,7 @@ struct dune_vcpu {
 	void *user; /* owner's per-vCPU data */
 };
 
-int vm_create(struct dune_vm **out, const struct hw_ops *hw);
+int vm_create(struct dune_vm **out, const struct hw_ops *hw, int dev_fd);
 void vm_destroy(struct dune_vm *vm);
 /* In a forked child: a fresh backend VM over the same (copied) memory. */
 int vm_rebuild_after_fork(struct dune_vm *vm);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -251,6 +253,48 @@ static int t_python_subprocess(void)
 		     "    print('threads, vfork and exec errors ok')\n"));
 	return expect(&R, 0, "threads, vfork and exec errors ok\n");
 }
+/* As inside a container: a busybox root filesystem with no libc, no
+ * /dev/kvm and no dune-run; dune-run arrives as an fd, KVM as --kvm-fd. */
+static int t_rootfs(void)
+{
+	char *root = fmt("%s/rootfs", tmp);
+	if (system(fmt("mkdir -p %s/bin %s/proc && cp /bin/busybox %s/bin/ && ln -sf busybox %s/bin/sh", root, root,
+		       root, root)) != 0)
+		return fail("cannot build the root filesystem");
+	int o[2];
+	if (pipe(o))
+		return fail("pipe");
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(o[1], 1);
+		dup2(o[1], 2);
+		int self = open(dune_run, O_RDONLY);
+		int kvm = open("/dev/kvm", O_RDWR);
+		if (self < 0 || kvm < 0 || unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("proc", fmt("%s/proc", root), "proc", 0, NULL) || chroot(root) || chdir("/"))
+			_exit(100);
+		char kfd[16];
+		snprintf(kfd, sizeof kfd, "%d", kvm);
+		char *argv[] = { "dune-run", "--kvm-fd", kfd, "/bin/busybox", "sh", "-c",
+				 "ls / | sort; sh -c 'exit 5'; echo child $?; cat /proc/self/comm; "
+				 "test -e /dev/kvm || echo no-kvm-node", NULL };
+		char *envp[] = { "PATH=/bin", NULL };
+		fexecve(self, argv, envp);
+		_exit(101);
+	}
+	close(o[1]);
+	memset(&R, 0, sizeof R);
+	size_t n = 0;
+	ssize_t k;
+	while ((k = read(o[0], R.out + n, sizeof R.out - 1 - n)) > 0)
+		n += (size_t)k;
+	close(o[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return fail("status %#x: %.400s", st, R.out);
+	return strstr(R.out, "bin\nproc\nchild 5\nbusybox\nno-kvm-node\n") ? 0 : fail("output: %.400s", R.out);
+}
 static int t_api(void)
 {
 	run(&R, ((char *const[]){ prog("api_test"), NULL }));
@@ -434,6 +478,7 @@ static const struct test tests[] = {
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
 	{ "/proc/self/exe names the program", t_self_exe },
+	{ "root filesystem without libc, /dev/kvm or dune-run (fd exec, --kvm-fd)", t_rootfs },
 	{ "API: dune_enter, protect/unmap seen by the guest (both sides), A/D bits, page allocator", t_api },
 	{ "isolation: monitor memory read -> SIGSEGV", t_monitor_read },
 	{ "isolation: monitor memory write -> SIGSEGV", t_monitor_write },
