@@ -216,6 +216,37 @@ int elf_load(struct dune_vm *vm, int fd, struct elf_image *img, char *err, size_
 	return rc;
 }
 
+uint64_t elf_map_vdso(struct dune_vm *vm)
+{
+	uint64_t base = getauxval(AT_SYSINFO_EHDR);
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!base || !f) {
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	char line[256];
+	int found = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		uint64_t flags;
+		if (strstr(line, "[vdso]"))
+			flags = PTE_U | PTE_A;
+		else if (strstr(line, "[vvar"))
+			flags = PTE_U | PTE_A | PTE_NX;
+		else
+			continue;
+		pthread_mutex_lock(&vm->lock);
+		if (vm_cover(vm, lo, hi) == 0 && pt_map(vm, lo, lo, hi - lo, flags) == 0)
+			found |= strstr(line, "[vdso]") ? 1 : 2;
+		pthread_mutex_unlock(&vm->lock);
+	}
+	fclose(f);
+	return found == 3 ? base : 0;
+}
+
 int elf_build_stack(struct dune_vm *vm, const struct elf_image *img, char *const argv[],
 		    char *const envp[], const char *execfn, uint64_t *rsp_out)
 {
@@ -268,7 +299,7 @@ int elf_build_stack(struct dune_vm *vm, const struct elf_image *img, char *const
 		{ AT_GID, getgid() }, { AT_EGID, getegid() }, { AT_SECURE, 0 },
 		{ AT_RANDOM, random_p }, { AT_HWCAP, d }, { AT_HWCAP2, 0 }, { AT_CLKTCK, 100 },
 		{ AT_PLATFORM, plat_p }, { AT_EXECFN, execfn_p }, { AT_MINSIGSTKSZ, 2048 },
-		{ AT_NULL, 0 },
+		{ img->vdso ? AT_SYSINFO_EHDR : AT_IGNORE, img->vdso }, { AT_NULL, 0 },
 	};
 	size_t words = 1 + (size_t)argc + 1 + (size_t)envc + 1 + sizeof auxv / 8;
 	sp = (uint8_t *)(((uint64_t)sp - words * 8) & ~15ull);

@@ -15,7 +15,13 @@ struct elf_image {
 	uint64_t phdr, phnum, phent;
 	uint64_t interp_base;
 	uint64_t brk_start; /* page after the program's highest segment */
+	uint64_t vdso;      /* AT_SYSINFO_EHDR, 0 for none */
 };
+
+/* Map the host's vDSO and its data pages into the guest (not as program
+ * memory: the program cannot unmap or change them); returns the vDSO base
+ * or 0 when there is none. */
+uint64_t elf_map_vdso(struct dune_vm *vm);
 
 /* Why a file cannot be run (for the 126/127 messages). */
 enum elf_check { ELF_OK, ELF_SCRIPT, ELF_NOT_ELF, ELF_WRONG_CLASS, ELF_WRONG_MACHINE, ELF_WRONG_TYPE, ELF_IO };

@@ -707,6 +707,10 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		return 126;
 	}
 	p->brk_start = p->brk_cur = PAGE_UP(img.brk_start);
+	/* Time calls without exits: the host's vDSO reads the kernel's clock
+	 * data and the TSC, both valid in the guest (DUNE_NO_VDSO=1 turns it off). */
+	const char *novdso = getenv("DUNE_NO_VDSO");
+	img.vdso = novdso && !strcmp(novdso, "1") ? 0 : elf_map_vdso(p->vm);
 	uint64_t rsp;
 	rc = elf_build_stack(p->vm, &img, run_argv, envp, script_argv ? path : load_path, &rsp);
 	if (rc) {

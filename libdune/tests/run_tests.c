@@ -295,6 +295,23 @@ static int t_rootfs(void)
 		return fail("status %#x: %.400s", st, R.out);
 	return strstr(R.out, "bin\nproc\nchild 5\nbusybox\nno-kvm-node\n") ? 0 : fail("output: %.400s", R.out);
 }
+static int t_vdso(void)
+{
+	char *stats = fmt("%s/vdso-stats.json", tmp);
+	run(&R, DUNE("--stats", stats, prog("vdso")));
+	if (expect(&R, 0, "vdso ok\n"))
+		return 1;
+	FILE *f = fopen(stats, "r");
+	char buf[4096] = "";
+	if (f) {
+		buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+		fclose(f);
+	}
+	const char *e = strstr(buf, "\"exits\":");
+	long exits = e ? atol(e + 8) : -1;
+	/* 10000 clock_gettime calls must not be 10000 exits. */
+	return exits >= 0 && exits < 2000 ? 0 : fail("%ld exits: %s", exits, buf);
+}
 static int t_api(void)
 {
 	run(&R, ((char *const[]){ prog("api_test"), NULL }));
@@ -478,6 +495,7 @@ static const struct test tests[] = {
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
 	{ "/proc/self/exe names the program", t_self_exe },
+	{ "vDSO time calls: agree with the kernel, no exits", t_vdso },
 	{ "root filesystem without libc, /dev/kvm or dune-run (fd exec, --kvm-fd)", t_rootfs },
 	{ "API: dune_enter, protect/unmap seen by the guest (both sides), A/D bits, page allocator", t_api },
 	{ "isolation: monitor memory read -> SIGSEGV", t_monitor_read },
