@@ -595,6 +595,43 @@ _Noreturn void sb_exit_thread(struct sb_thread *t, int status)
 
 /* ---- start-up ---- */
 
+static uint64_t host_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* The host vDSO computes time from the TSC: only valid in the guest if the
+ * guest reads the same TSC (no offset). One rdtsc in the guest, bracketed
+ * by two on the host. */
+static bool guest_tsc_is_host_tsc(struct dune_vcpu *v)
+{
+	static const uint8_t code[] = {
+		0x0f, 0x31,             /* rdtsc */
+		0x48, 0xc1, 0xe2, 0x20, /* shl $32, %rdx */
+		0x48, 0x09, 0xd0,       /* or %rdx, %rax */
+		0x0f, 0x05,             /* syscall */
+	};
+	struct dune_vm *vm = v->vm;
+	uint8_t *page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return false;
+	memcpy(page, code, sizeof code);
+	bool same = false;
+	if (vm_mirror_map(vm, (uint64_t)page, PAGE_SIZE, PROT_READ | PROT_EXEC) == 0 &&
+	    vcpu_enter_user(v, (uint64_t)page, 0, 0) == 0) {
+		uint64_t before = host_rdtsc();
+		enum dune_event ev = vcpu_run(v);
+		uint64_t after = host_rdtsc();
+		uint64_t g = vcpu_regs(v)->rax;
+		same = ev == EV_SYSCALL && g >= before && g <= after;
+	}
+	vm_mirror_unmap(vm, (uint64_t)page, PAGE_SIZE);
+	munmap(page, PAGE_SIZE);
+	return same;
+}
+
 int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *path, char *const argv[],
 		char *const envp[])
 {
@@ -711,6 +748,13 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	 * data and the TSC, both valid in the guest (DUNE_NO_VDSO=1 turns it off). */
 	const char *novdso = getenv("DUNE_NO_VDSO");
 	img.vdso = novdso && !strcmp(novdso, "1") ? 0 : elf_map_vdso(p->vm);
+	rc = vcpu_create(p->vm, &t->vcpu);
+	if (rc) {
+		fprintf(stderr, "dune-run: cannot create a vCPU: %s\n", strerror(-rc));
+		return 126;
+	}
+	if (img.vdso && !guest_tsc_is_host_tsc(t->vcpu))
+		img.vdso = 0; /* AT_SYSINFO_EHDR left out: libc uses the system calls */
 	uint64_t rsp;
 	rc = elf_build_stack(p->vm, &img, run_argv, envp, script_argv ? path : load_path, &rsp);
 	if (rc) {
@@ -724,9 +768,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	t->p = p;
 	t->alt.ss_flags = SS_DISABLE;
 	t->tid = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
-	rc = vcpu_create(p->vm, &t->vcpu);
-	if (!rc)
-		rc = vcpu_enter_user(t->vcpu, img.entry, rsp, 0);
+	rc = vcpu_enter_user(t->vcpu, img.entry, rsp, 0);
 	if (rc) {
 		fprintf(stderr, "dune-run: cannot create a vCPU: %s\n", strerror(-rc));
 		return 126;
