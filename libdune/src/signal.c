@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -231,6 +232,46 @@ _Noreturn void sb_die_by_signal(struct sb_proc *p, int sig)
 	uint64_t m = ~SIGBIT(sig);
 	host_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (uint64_t)&m, 0, 8, 0, 0);
 	host_syscall(SYS_kill, (uint64_t)getpid(), (uint64_t)sig, 0, 0, 0, 0);
+	/* Still alive: we are a namespace's init, which ignores signals it
+	 * sends itself. The kernel still kills init for a real fault, as it
+	 * would the program: raise the same one. */
+	switch (sig) {
+	case SIGSEGV: {
+		volatile int *nul = NULL;
+		__asm__("" : "+r"(nul));
+		*nul = 0;
+		break;
+	}
+	case SIGILL:
+		__asm__ volatile("ud2");
+		break;
+	case SIGTRAP:
+		__asm__ volatile("int3");
+		break;
+	case SIGFPE: {
+		volatile int zero = 0;
+		zero = 1 / zero;
+		break;
+	}
+	case SIGBUS: {
+		int fd = memfd_create("dune-sigbus", MFD_CLOEXEC);
+		volatile char *m = fd >= 0 ? mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+		if (m != MAP_FAILED)
+			(void)*m;
+		break;
+	}
+	case SIGSYS: {
+		/* One BPF instruction: kill the process. */
+		struct { uint16_t code; uint8_t jt, jf; uint32_t k; } insn = { 0x06, 0, 0, 0x80000000u };
+		struct { uint16_t len; void *filter; } prog = { 1, &insn };
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		host_syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, (uint64_t)&prog, 0, 0, 0);
+		host_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0);
+		break;
+	}
+	default:
+		break;
+	}
 	/* Default action is to ignore or stop-and-continue: nothing else to do. */
 	host_syscall(SYS_exit_group, 128 + (uint64_t)sig, 0, 0, 0, 0, 0);
 	__builtin_unreachable();

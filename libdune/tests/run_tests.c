@@ -295,6 +295,20 @@ static int t_rootfs(void)
 		return fail("status %#x: %.400s", st, R.out);
 	return strstr(R.out, "bin\nproc\nchild 5\nbusybox\nno-kvm-node\n") ? 0 : fail("output: %.400s", R.out);
 }
+/* As a container's init (PID 1 ignores signals it sends itself), a fault
+ * or a policy kill must still end the process with that signal. */
+static int t_pid1_fault(void)
+{
+	run(&R, ((char *const[]){ "/usr/bin/unshare", "-fp", "--mount-proc", dune_run, prog("isolation"), "hlt", NULL }));
+	return expect_signal(&R, SIGSEGV);
+}
+static int t_pid1_sigsys(void)
+{
+	char *pol = write_file("kill-uname1.json", allow_but("{\"names\":[\"uname\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"}"));
+	run(&R, ((char *const[]){ "/usr/bin/unshare", "-fp", "--mount-proc", dune_run, "--policy", pol, "/bin/busybox",
+				  "uname", NULL }));
+	return expect_signal(&R, SIGSYS);
+}
 static int t_vdso(void)
 {
 	char *stats = fmt("%s/vdso-stats.json", tmp);
@@ -495,6 +509,8 @@ static const struct test tests[] = {
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
 	{ "/proc/self/exe names the program", t_self_exe },
+	{ "PID 1: a fault still kills with SIGSEGV", t_pid1_fault },
+	{ "PID 1: SCMP_ACT_KILL_PROCESS still kills with SIGSYS", t_pid1_sigsys },
 	{ "vDSO time calls: agree with the kernel, no exits", t_vdso },
 	{ "root filesystem without libc, /dev/kvm or dune-run (fd exec, --kvm-fd)", t_rootfs },
 	{ "API: dune_enter, protect/unmap seen by the guest (both sides), A/D bits, page allocator", t_api },
