@@ -295,6 +295,8 @@ static int t_rootfs(void)
 		return fail("status %#x: %.400s", st, R.out);
 	return strstr(R.out, "bin\nproc\nchild 5\nbusybox\nno-kvm-node\n") ? 0 : fail("output: %.400s", R.out);
 }
+static const char *allow_but(const char *rules);
+
 /* As a container's init (PID 1 ignores signals it sends itself), a fault
  * or a policy kill must still end the process with that signal. */
 static int t_pid1_fault(void)
