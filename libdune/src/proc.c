@@ -312,6 +312,10 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	int vfork_pipe[2] = { -1, -1 };
 	if ((flags & CLONE_VFORK) && pipe2(vfork_pipe, O_CLOEXEC) < 0)
 		return -errno;
+	/* No host signal handler may run while the child swaps its vCPU. */
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	pthread_mutex_lock(&p->lock);
 	pthread_mutex_lock(&p->vm->lock);
 	long pid;
@@ -330,6 +334,7 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	if (pid != 0) {
 		pthread_mutex_unlock(&p->vm->lock);
 		pthread_mutex_unlock(&p->lock);
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 		if (pid > 0 && (flags & CLONE_PARENT_SETTID))
 			*(int *)ptid = (int)pid;
 		if (vfork_pipe[0] >= 0) {
@@ -376,6 +381,7 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	vcpu_dirty(t->vcpu, 0, 1);
 	add_thread(p, t);
 	__atomic_fetch_add(&p->stats->processes, 1, __ATOMIC_RELAXED);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	*done = SB_NORET;
 	return 0;
 }
@@ -587,6 +593,9 @@ _Noreturn void sb_exit_thread(struct sb_thread *t, int status)
 	pthread_mutex_unlock(&p->lock);
 	if (left == 0)
 		sb_exit_group(p, status);
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, NULL); /* the handler must not see a freed vCPU */
 	vcpu_destroy(t->vcpu);
 	/* Raw exit: the kernel clears and wakes the program's child_tid. */
 	for (;;)
