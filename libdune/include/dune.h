@@ -87,7 +87,9 @@ void dune_register_pgflt_handler(struct dune_vcpu *v, dune_pgflt_cb cb, void *ar
 void dune_register_trap_handler(struct dune_vcpu *v, dune_trap_cb cb, void *arg);
 /* Run tf in ring 3 until a handler returns DUNE_STOP (tf then holds the
  * state). Without a syscall handler, system calls are performed on the
- * host unchanged. Returns 0, or -errno if the vCPU failed. */
+ * host unchanged (arch_prctl(ARCH_SET_FS/GS) sets tf's bases instead);
+ * memory calls are not mirrored: a handler that lets the guest map memory
+ * calls dune_vm_map itself. Returns 0, or -errno if the vCPU failed. */
 int dune_jump_to_user(struct dune_vcpu *v, struct dune_tf *tf);
 
 /* Enter Dune mode: the calling thread continues in guest ring 3 with the

@@ -368,6 +368,15 @@ static int run_loop(struct dune_vcpu *v, struct dune_tf *tf, int (*sys_default)(
 static int forward_syscall(struct dune_vcpu *v, struct dune_tf *tf)
 {
 	(void)v;
+	/* The guest's FS/GS bases live in tf, never in the host thread. */
+	if (tf->rax == SYS_arch_prctl && (tf->rdi == 0x1002 || tf->rdi == 0x1001)) {
+		if (tf->rdi == 0x1002)
+			tf->fs_base = tf->rsi;
+		else
+			tf->gs_base = tf->rsi;
+		tf->rax = 0;
+		return DUNE_RESUME;
+	}
 	tf->rax = (uint64_t)raw_syscall((long)tf->rax, tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
 	return DUNE_RESUME;
 }

@@ -333,6 +333,11 @@ static int t_api(void)
 	run(&R, ((char *const[]){ prog("api_test"), NULL }));
 	return expect(&R, 0, "A after read 1, D after read 0, D after write 1\npage ok\napi ok (20 faults)\n");
 }
+static int t_api_user(void)
+{
+	run(&R, ((char *const[]){ prog("api_user"), prog("hello-musl-static"), NULL }));
+	return expect(&R, 0, "hello from api-user\nreturned 0, exit status 7");
+}
 static int t_self_exe(void)
 {
 	run(&R, DUNE("/bin/busybox", "readlink", "/proc/self/exe"));
@@ -514,6 +519,7 @@ static const struct test tests[] = {
 	{ "PID 1: a fault still kills with SIGSEGV", t_pid1_fault },
 	{ "PID 1: SCMP_ACT_KILL_PROCESS still kills with SIGSYS", t_pid1_sigsys },
 	{ "vDSO time calls: agree with the kernel, no exits", t_vdso },
+	{ "API: dune_elf_load + dune_jump_to_user with a syscall handler", t_api_user },
 	{ "root filesystem without libc, /dev/kvm or dune-run (fd exec, --kvm-fd)", t_rootfs },
 	{ "API: dune_enter, protect/unmap seen by the guest (both sides), A/D bits, page allocator", t_api },
 	{ "isolation: monitor memory read -> SIGSEGV", t_monitor_read },
