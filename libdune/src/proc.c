@@ -659,13 +659,19 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		p->stats_fd = memfd_create("dune-stats", MFD_CLOEXEC);
 		if (p->stats_fd < 0 || ftruncate(p->stats_fd, sizeof(struct sb_stats)) < 0) {
 			fprintf(stderr, "dune-run: cannot create the statistics area: %s\n", strerror(errno));
-			return 127;
+			return 126;
+		}
+		/* Out of the way of the descriptors the program uses (3, 4...). */
+		int hi = fcntl(p->stats_fd, F_DUPFD_CLOEXEC, 930);
+		if (hi >= 0) {
+			close(p->stats_fd);
+			p->stats_fd = hi;
 		}
 	}
 	p->stats = mmap(NULL, sizeof(struct sb_stats), PROT_READ | PROT_WRITE, MAP_SHARED, p->stats_fd, 0);
 	if (p->stats == MAP_FAILED) {
 		fprintf(stderr, "dune-run: cannot map the statistics area: %s\n", strerror(errno));
-		return 127;
+		return 126;
 	}
 	if (opt->stats_fd < 0)
 		p->stats->processes = 1;
