@@ -156,6 +156,7 @@ _Noreturn void sb_thread_loop(struct sb_thread *t)
 {
 	sb_bind_thread(t);
 	for (;;) {
+		sb_hull_reset(t);
 		sb_deliver_pending(t);
 		enum dune_event ev = vcpu_run(t->vcpu);
 		__atomic_fetch_add(&t->p->stats->exits, 1, __ATOMIC_RELAXED);

@@ -41,6 +41,12 @@ struct sb_proc {
 	int nthreads;
 	struct sb_thread *threads;
 	struct shm_attach { uint64_t addr, size; } shm[64]; /* SysV segments attached */
+	/* Freed program memory stays reserved (PROT_NONE, not the program's)
+	 * while another thread's checked pointers (its hull) reach into it, so
+	 * the monitor cannot get those addresses back before that thread's
+	 * host call is over. */
+	struct tomb { uint64_t addr, len; } *tombs;
+	size_t ntombs, captombs;
 };
 
 struct sb_thread {
@@ -52,6 +58,7 @@ struct sb_thread {
 	siginfo_t info[65];
 	stack_t alt;            /* sigaltstack, kept by the monitor */
 	bool suspend_mask;      /* rt_sigsuspend: frame must save saved_mask */
+	uint64_t hull_lo, hull_hi; /* span of the pointers checked since the last exit */
 	uint64_t saved_mask;
 	pid_t tid;
 };
@@ -95,6 +102,11 @@ enum sb_done {
 };
 
 bool sb_range_ok(struct sb_proc *p, uint64_t addr, uint64_t len, int need);
+/* Give up program memory on the host (see sb_proc.tombs). */
+void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len);
+/* Start of each monitor-loop round: forget this thread's checked span and
+ * release reserved ranges no other thread's span reaches. */
+void sb_hull_reset(struct sb_thread *t);
 bool sb_is_monitor_fd(struct sb_proc *p, int fd);
 /* /proc/self/exe and its aliases: they name the program, not dune-run. */
 bool sb_is_self_exe(const char *path);

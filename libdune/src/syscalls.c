@@ -27,12 +27,25 @@
 #define ARCH_GET_GS 0x1004
 #define MAX_IOV 1024
 
+static __thread struct sb_thread *hull_owner;
+
 bool sb_range_ok(struct sb_proc *p, uint64_t addr, uint64_t len, int need)
 {
 	if (len == 0)
 		return true;
 	if (addr + len < addr || addr + len > 0x800000000000ull)
 		return false;
+	struct sb_thread *t = hull_owner;
+	if (t) {
+		/* Publish the span before looking at ownership (the releasing
+		 * thread does the opposite: unown, then look at spans). */
+		uint64_t lo = __atomic_load_n(&t->hull_lo, __ATOMIC_RELAXED);
+		uint64_t hi = __atomic_load_n(&t->hull_hi, __ATOMIC_RELAXED);
+		if (!hi || addr < lo)
+			__atomic_store_n(&t->hull_lo, addr, __ATOMIC_SEQ_CST);
+		if (addr + len > hi)
+			__atomic_store_n(&t->hull_hi, addr + len, __ATOMIC_SEQ_CST);
+	}
 	pthread_mutex_lock(&p->vm->lock);
 	bool ok = region_covers(&p->vm->owned, addr, addr + len, need);
 	pthread_mutex_unlock(&p->vm->lock);
@@ -629,6 +642,93 @@ static long do_shmctl(struct sb_proc *p, uint64_t a[6])
 
 /* ---- memory ---- */
 
+/* Does another thread's checked span reach [addr, addr+len)? p->lock held. */
+static bool span_in_use(struct sb_proc *p, uint64_t addr, uint64_t len)
+{
+	for (struct sb_thread *o = p->threads; o; o = o->next) {
+		if (o == hull_owner)
+			continue;
+		uint64_t lo = __atomic_load_n(&o->hull_lo, __ATOMIC_SEQ_CST);
+		uint64_t hi = __atomic_load_n(&o->hull_hi, __ATOMIC_SEQ_CST);
+		if (hi && lo < addr + len && addr < hi)
+			return true;
+	}
+	return false;
+}
+
+void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len)
+{
+	pthread_mutex_lock(&p->lock);
+	bool keep = p->nthreads > 1 && span_in_use(p, addr, len);
+	if (keep && p->ntombs == p->captombs) {
+		size_t cap = p->captombs ? p->captombs * 2 : 64;
+		struct tomb *t = realloc(p->tombs, cap * sizeof *t);
+		if (t) {
+			p->tombs = t;
+			p->captombs = cap;
+		}
+	}
+	if (keep && p->ntombs + 2 < p->captombs &&
+	    mmap((void *)addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) !=
+		    MAP_FAILED) {
+		p->tombs[p->ntombs].addr = addr;
+		p->tombs[p->ntombs++].len = len;
+	} else {
+		munmap((void *)addr, len);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void sb_hull_reset(struct sb_thread *t)
+{
+	struct sb_proc *p = t->p;
+	hull_owner = t;
+	__atomic_store_n(&t->hull_hi, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->hull_lo, 0, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&p->ntombs, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&p->lock);
+	size_t k = 0;
+	for (size_t i = 0; i < p->ntombs; i++) {
+		struct tomb *tb = &p->tombs[i];
+		if (!tb->len)
+			continue;
+		if (span_in_use(p, tb->addr, tb->len))
+			p->tombs[k++] = *tb;
+		else
+			munmap((void *)tb->addr, tb->len);
+	}
+	p->ntombs = k;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* A reserved range the program maps again with MAP_FIXED is its own. */
+static bool take_tomb(struct sb_proc *p, uint64_t start, uint64_t end)
+{
+	bool covered = false;
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->ntombs; i++) {
+		struct tomb *t = &p->tombs[i];
+		if (t->len && start >= t->addr && end <= t->addr + t->len)
+			covered = true;
+	}
+	if (covered)
+		for (size_t i = 0; i < p->ntombs; i++) {
+			struct tomb *t = &p->tombs[i];
+			if (!t->len || t->addr + t->len <= start || t->addr >= end)
+				continue;
+			/* Split off the part being reused; keep the rest reserved. */
+			uint64_t a = t->addr, e = t->addr + t->len;
+			t->len = 0;
+			if (a < start && p->ntombs < p->captombs)
+				p->tombs[p->ntombs++] = (struct tomb){ a, start - a };
+			if (e > end && p->ntombs < p->captombs)
+				p->tombs[p->ntombs++] = (struct tomb){ end, e - end };
+		}
+	pthread_mutex_unlock(&p->lock);
+	return covered;
+}
+
 /* Make sure [start, end) holds nothing of the monitor's: every part is the
  * program's already, or free on the host (then reserved for the program). */
 static long claim_range(struct sb_proc *p, uint64_t start, uint64_t end)
@@ -649,10 +749,12 @@ static long claim_range(struct sb_proc *p, uint64_t start, uint64_t end)
 		}
 		pthread_mutex_unlock(&p->vm->lock);
 		if (!r) {
-			void *m = mmap((void *)at, next - at, PROT_NONE,
-				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-			if (m == MAP_FAILED)
-				return -ENOMEM;
+			if (!take_tomb(p, at, next)) {
+				void *m = mmap((void *)at, next - at, PROT_NONE,
+					       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+				if (m == MAP_FAILED)
+					return -ENOMEM;
+			}
 			vm_mirror_map(p->vm, at, next - at, 0);
 		}
 		at = next;
@@ -711,7 +813,7 @@ static long do_munmap(struct sb_proc *p, uint64_t addr, uint64_t len)
 		pthread_mutex_unlock(&p->vm->lock);
 		if (r) {
 			vm_mirror_unmap(p->vm, at, e - at);
-			munmap((void *)at, e - at);
+			sb_release_range(p, at, e - at);
 		}
 		at = e;
 	}
@@ -793,6 +895,7 @@ static long do_madvise(struct sb_proc *p, uint64_t addr, uint64_t len, int advic
 
 static long do_brk(struct sb_proc *p, uint64_t want)
 {
+	uint64_t release_lo = 0, release_len = 0;
 	pthread_mutex_lock(&p->lock);
 	uint64_t cur = p->brk_cur;
 	if (want >= p->brk_start && want < p->brk_start + (1ull << 40)) {
@@ -807,13 +910,16 @@ static long do_brk(struct sb_proc *p, uint64_t want)
 		} else {
 			if (new_top < old_top) {
 				vm_mirror_unmap(p->vm, new_top, old_top - new_top);
-				munmap((void *)new_top, old_top - new_top);
+				release_lo = new_top;
+				release_len = old_top - new_top;
 			}
 			p->brk_cur = want;
 		}
 	}
 	long ret = (long)p->brk_cur;
 	pthread_mutex_unlock(&p->lock);
+	if (release_len)
+		sb_release_range(p, release_lo, release_len);
 	return ret;
 }
 
