@@ -70,6 +70,14 @@ static void handle_syscall(struct sb_thread *t)
 			__atomic_fetch_add(&p->stats->denied_by_nr[nr], 1, __ATOMIC_RELAXED);
 		if (p->trace)
 			trace_call(t, nr, a, 0, "killed by policy");
+		/* KILL_THREAD ends only this thread unless it is the last one. */
+		if (v.action == ACT_KILL_THREAD) {
+			pthread_mutex_lock(&p->lock);
+			bool others = p->nthreads > 1;
+			pthread_mutex_unlock(&p->lock);
+			if (others)
+				sb_exit_thread(t, 0);
+		}
 		sb_die_by_signal(p, SIGSYS);
 	case ACT_TRAP: {
 		__atomic_fetch_add(&p->stats->denied, 1, __ATOMIC_RELAXED);

@@ -362,6 +362,8 @@ ISO(t_wrmsr, "wrmsr", expect_signal(&R, SIGSEGV))
 ISO(t_lgdt, "lgdt", expect_signal(&R, SIGSEGV))
 ISO(t_out, "out", expect_signal(&R, SIGSEGV))
 ISO(t_ud2, "ud2", expect_signal(&R, SIGILL))
+ISO(t_div0, "div0", expect_signal(&R, SIGFPE))
+ISO(t_int3, "int3", expect_signal(&R, SIGTRAP))
 ISO(t_entry_jump, "entry-jump", expect_signal(&R, SIGSEGV))
 ISO(t_ioctl, "ioctl", expect(&R, 0, "unvetted ioctl FS_IOC_GETFLAGS: Operation not permitted\n"))
 
@@ -535,6 +537,8 @@ static const struct test tests[] = {
 	{ "isolation: out -> SIGSEGV", t_out },
 	{ "isolation: ud2 -> SIGILL", t_ud2 },
 	{ "isolation: jump into the entry page -> SIGSEGV", t_entry_jump },
+	{ "divide by zero -> SIGFPE", t_div0 },
+	{ "int3 -> SIGTRAP", t_int3 },
 	{ "isolation: unvetted ioctl denied", t_ioctl },
 	{ "policy: denied mkdir leaves no directory, counted in --stats", t_policy_mkdir },
 	{ "policy: built-in Docker default refuses mount", t_default_policy },

@@ -113,6 +113,12 @@ int main(int argc, char **argv)
 		__asm__ volatile("outb %%al, $0x80" ::"a"(0));
 	} else if (!strcmp(m, "ud2")) {
 		__asm__ volatile("ud2");
+	} else if (!strcmp(m, "div0")) {
+		int q;
+		__asm__ volatile("xor %%edx, %%edx; mov $7, %%eax; xor %%ecx, %%ecx; div %%ecx" : "=a"(q) : : "ecx", "edx");
+		printf("%d\n", q);
+	} else if (!strcmp(m, "int3")) {
+		__asm__ volatile("int3");
 	} else if (!strcmp(m, "entry-jump")) {
 		/* Jump at the exception entry page itself. */
 		((void (*)(void))0xffffff8040000070ull)();
