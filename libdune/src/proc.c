@@ -495,14 +495,23 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 	}
 	/* Resolve what the kernel would, so the program sees ENOENT, EACCES,
 	 * ENOEXEC... from this call and not from the new image. */
-	char full[PATH_MAX];
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0));
+	char full[PATH_MAX + 8];
+	int fd;
+	if (!path[0]) {
+		/* execveat(fd, "", ..., AT_EMPTY_PATH): fexecve. */
+		char self[40];
+		snprintf(self, sizeof self, "/proc/self/fd/%d", dirfd);
+		fd = open(self, O_RDONLY | O_CLOEXEC);
+	} else {
+		fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0));
+	}
 	if (fd < 0) {
 		rc = -errno;
 		goto out;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || faccessat(dirfd, path, X_OK, 0) < 0) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (path[0] ? faccessat(dirfd, path, X_OK, 0) : faccessat(fd, "", X_OK, AT_EMPTY_PATH)) < 0) {
 		rc = -EACCES;
 		close(fd);
 		goto out;
@@ -515,8 +524,9 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 		goto out;
 	}
 	snprintf(full, sizeof full, "/proc/self/fd/%d", fd);
-	if (path[0] == '/' || dirfd == AT_FDCWD) {
-		snprintf(full, sizeof full, "%s", path);
+	if (path[0] == '/' || (dirfd == AT_FDCWD && path[0])) {
+		/* The kernel never searches PATH for execve: keep it a path. */
+		snprintf(full, sizeof full, "%s%s", strchr(path, '/') ? "" : "./", path);
 		close(fd);
 		fd = -1;
 	} else {

@@ -237,6 +237,7 @@ static int t_signals(void)
 	return expect(&R, 0, "segv recovered on altstack\nusr1 handled\nalarm interrupted read\nmask respected\n");
 }
 static int t_shadow(void) { run(&R, DUNE(prog("shadow"))); return expect(&R, 0, "shadow ok\n"); }
+static int t_fexec(void) { run(&R, DUNE(prog("fexec"))); return expect(&R, 0, "fexecve-ok\nrelative-ok\n"); }
 static int t_ipc(void) { run(&R, DUNE(prog("ipc"))); return expect(&R, 0, "ipc ok\n"); }
 static int t_python_subprocess(void)
 {
@@ -510,6 +511,7 @@ static const struct test tests[] = {
 	{ "python3 -c", t_python },
 	{ "python3 threads + subprocess (vfork/exec from threads)", t_python_subprocess },
 	{ "sendmmsg/recvmmsg, SysV shared memory", t_ipc },
+	{ "fexecve and execve of a relative name", t_fexec },
 	{ "musl dynamic", t_musl },
 	{ "musl static", t_musl_static },
 	{ "pthreads", t_threads },
