@@ -46,6 +46,42 @@ enum elf_check elf_classify(int fd, char *why, size_t whylen)
 	return ELF_OK;
 }
 
+int elf_interpreter(int fd, char *out, size_t outlen)
+{
+	char head[256];
+	ssize_t n = pread(fd, head, sizeof head - 1, 0);
+	if (n < 2)
+		return -1;
+	head[n] = '\0';
+	if (head[0] == '#' && head[1] == '!') {
+		char *p = head + 2;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		size_t len = strcspn(p, " \t\n");
+		if (!len || len >= outlen)
+			return -1;
+		memcpy(out, p, len);
+		out[len] = '\0';
+		return 0;
+	}
+	Elf64_Ehdr eh;
+	if (pread(fd, &eh, sizeof eh, 0) != sizeof eh || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 128)
+		return -1;
+	for (int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph)) != sizeof ph)
+			return -1;
+		if (ph.p_type != PT_INTERP)
+			continue;
+		size_t len = ph.p_filesz < outlen - 1 ? ph.p_filesz : outlen - 1;
+		if (pread(fd, out, len, (off_t)ph.p_offset) != (ssize_t)len)
+			return -1;
+		out[len] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
 static int read_phdrs(int fd, Elf64_Ehdr *eh, Elf64_Phdr **ph, char *err, size_t errlen)
 {
 	if (pread(fd, eh, sizeof *eh, 0) != sizeof *eh) {

@@ -27,6 +27,10 @@ uint64_t elf_map_vdso(struct dune_vm *vm);
 enum elf_check { ELF_OK, ELF_SCRIPT, ELF_NOT_ELF, ELF_WRONG_CLASS, ELF_WRONG_MACHINE, ELF_WRONG_TYPE, ELF_IO };
 enum elf_check elf_classify(int fd, char *why, size_t whylen);
 
+/* The interpreter an ELF (PT_INTERP) or script (#!) asks for; 0 if it
+ * names one (copied to out), -1 if none. */
+int elf_interpreter(int fd, char *out, size_t outlen);
+
 /* Load the program at path (already opened as fd). err gets a reason. */
 int elf_load(struct dune_vm *vm, int fd, struct elf_image *img, char *err, size_t errlen);
 /* Allocate the stack and write argc/argv/envp/auxv; returns the initial rsp. */

@@ -523,6 +523,13 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 		close(fd);
 		goto out;
 	}
+	/* A missing interpreter fails the call, as in the kernel. */
+	char interp[PATH_MAX];
+	if (elf_interpreter(fd, interp, sizeof interp) == 0 && access(interp, X_OK) < 0) {
+		rc = errno == ENOENT ? -ENOENT : -EACCES;
+		close(fd);
+		goto out;
+	}
 	snprintf(full, sizeof full, "/proc/self/fd/%d", fd);
 	if (path[0] == '/' || (dirfd == AT_FDCWD && path[0])) {
 		/* The kernel never searches PATH for execve: keep it a path. */
