@@ -1,0 +1,61 @@
+/* Hardware-backend interface: what the monitor needs from a virtualization
+ * provider. KVM (/dev/kvm) implements it today; the /dev/dune module is the
+ * second implementation planned behind the same table. Register state uses
+ * the KVM uapi layouts as the common format. */
+#ifndef DUNE_BACKEND_H
+#define DUNE_BACKEND_H
+
+#include <linux/kvm.h>
+#include <stdint.h>
+
+enum hw_exit {
+	HW_EXIT_FETCH,    /* fetch from a guest-physical address outside every slot */
+	HW_EXIT_INTR,     /* a host signal (or a kick) interrupted the run */
+	HW_EXIT_EFAULT,   /* guest touched a slot address the host cannot back */
+	HW_EXIT_SHUTDOWN, /* triple fault */
+	HW_EXIT_IO,       /* port I/O (used by the exit-path benchmark) */
+	HW_EXIT_MMIO,     /* data access outside every slot */
+	HW_EXIT_ERROR,
+};
+
+struct hw_vm;
+struct hw_vcpu;
+
+struct hw_msr { uint32_t index; uint64_t value; };
+
+struct hw_ops {
+	const char *name;
+	/* dev_fd: an open /dev/kvm (or module device) to use, or -1 to open
+	 * it (an inherited fd keeps working after pivot_root). */
+	int (*vm_create)(struct hw_vm **out, int dev_fd);
+	void (*vm_destroy)(struct hw_vm *vm);
+	/* Map guest-physical [gpa, gpa+size) to host virtual hva. */
+	int (*add_slot)(struct hw_vm *vm, uint64_t gpa, uint64_t size, uint64_t hva);
+	/* Drop every cached translation (after page-table edits the hardware
+	 * or hypervisor cannot see). */
+	int (*flush_all)(struct hw_vm *vm);
+	int (*vcpu_create)(struct hw_vm *vm, struct hw_vcpu **out);
+	void (*vcpu_destroy)(struct hw_vcpu *v);
+	int (*vcpu_setup)(struct hw_vcpu *v, const struct kvm_sregs *s,
+			  const struct kvm_regs *r, const struct hw_msr *msrs, int nmsrs);
+	enum hw_exit (*vcpu_run)(struct hw_vcpu *v);
+	/* Live register views: valid after a run, written back on the next run
+	 * once marked dirty. */
+	struct kvm_regs *(*regs)(struct hw_vcpu *v);
+	struct kvm_sregs *(*sregs)(struct hw_vcpu *v);
+	void (*mark_dirty)(struct hw_vcpu *v, int regs, int sregs);
+	/* Async-signal-safe: the current or next run returns HW_EXIT_INTR. */
+	void (*kick)(struct hw_vcpu *v);
+	void (*unkick)(struct hw_vcpu *v);
+	int (*get_xsave)(struct hw_vcpu *v, void *buf4096);
+	int (*set_xsave)(struct hw_vcpu *v, const void *buf4096);
+	/* Details of the last HW_EXIT_IO/HW_EXIT_MMIO exit. */
+	uint64_t (*exit_addr)(struct hw_vcpu *v);
+	/* File descriptors the backend holds (the guest must not touch them). */
+	int (*fds)(struct hw_vm *vm, int *out, int max);
+	int (*vcpu_fd)(struct hw_vcpu *v);
+};
+
+extern const struct hw_ops hw_kvm_ops;
+
+#endif

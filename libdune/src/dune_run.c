@@ -1,0 +1,188 @@
+/* dune-run: run a program as a Dune process.
+ *   dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] PROGRAM [ARGS...]
+ * --kvm-fd: an inherited open /dev/kvm, for root filesystems without it.
+ * Exit status: the program's own, or 126 (cannot run) / 127 (not found). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "sandbox.h"
+
+extern char **environ;
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] PROGRAM [ARGS...]\n");
+}
+
+static char *read_all(int fd)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	for (;;) {
+		if (n + 1 >= cap) {
+			cap *= 2;
+			char *nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* PATH lookup like a shell: names without a slash. */
+static int find_program(const char *name, char *out, size_t outlen)
+{
+	if (strchr(name, '/')) {
+		snprintf(out, outlen, "%s", name);
+		return 0;
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+	int found_noexec = 0;
+	while (*path) {
+		size_t len = strcspn(path, ":");
+		snprintf(out, outlen, "%.*s%s%s", (int)len, path, len ? "/" : "", name);
+		struct stat st;
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(out, X_OK) == 0)
+				return 0;
+			found_noexec = 1;
+		}
+		path += len;
+		if (*path == ':')
+			path++;
+	}
+	return found_noexec ? -EACCES : -ENOENT;
+}
+
+int main(int argc, char **argv)
+{
+	const char *policy_file = NULL, *stats_path = NULL, *argv0 = NULL;
+	int policy_fd = -1, trace_fd = -1, stats_fd = -1, kvm_fd = -1;
+	int trace = 0, internal = 0;
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || !a[1])
+			break;
+		const char *val = NULL;
+		const char *eq = strchr(a, '=');
+		size_t klen = eq ? (size_t)(eq - a) : strlen(a);
+#define OPT(name) (klen == strlen(name) && !strncmp(a, name, klen))
+#define NEEDVAL() do { if (eq) val = eq + 1; else if (i + 1 < argc) val = argv[++i]; else { usage(); return 126; } } while (0)
+		if (OPT("--policy")) {
+			NEEDVAL();
+			policy_file = val;
+		} else if (OPT("--trace")) {
+			trace = 1;
+		} else if (OPT("--stats")) {
+			NEEDVAL();
+			stats_path = val;
+		} else if (OPT("--policy-fd")) {
+			NEEDVAL();
+			policy_fd = atoi(val);
+			internal = 1;
+		} else if (OPT("--trace-fd")) {
+			NEEDVAL();
+			trace_fd = atoi(val);
+			trace = 1;
+		} else if (OPT("--stats-fd")) {
+			NEEDVAL();
+			stats_fd = atoi(val);
+			internal = 1;
+		} else if (OPT("--kvm-fd")) {
+			NEEDVAL();
+			kvm_fd = atoi(val);
+		} else if (OPT("--argv0")) {
+			NEEDVAL();
+			argv0 = val;
+		} else if (OPT("--help") || OPT("-h")) {
+			usage();
+			return 0;
+		} else {
+			fprintf(stderr, "dune-run: unknown option %s\n", a);
+			usage();
+			return 126;
+		}
+	}
+	if (i >= argc) {
+		usage();
+		return 126;
+	}
+
+	char err[512];
+	struct policy *pol = NULL;
+	if (policy_fd >= 0 || policy_file) {
+		int fd = policy_fd >= 0 ? policy_fd : open(policy_file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "dune-run: policy %s: %s\n", policy_file, strerror(errno));
+			return 126;
+		}
+		char *text = read_all(fd);
+		close(fd);
+		if (!text || policy_load(&pol, text, err, sizeof err) < 0) {
+			fprintf(stderr, "dune-run: policy %s: %s\n", policy_file ? policy_file : "(inherited)",
+				text ? err : "cannot read");
+			return 126;
+		}
+		free(text);
+	} else if (policy_default(&pol, err, sizeof err) < 0) {
+		fprintf(stderr, "dune-run: built-in policy: %s\n", err);
+		return 126;
+	}
+
+	if (trace && trace_fd < 0)
+		trace_fd = fcntl(2, F_DUPFD_CLOEXEC, 940);
+	if (trace_fd >= 0)
+		fcntl(trace_fd, F_SETFD, FD_CLOEXEC);
+	if (stats_fd >= 0)
+		fcntl(stats_fd, F_SETFD, FD_CLOEXEC);
+
+	char path[PATH_MAX];
+	int rc = find_program(argv[i], path, sizeof path);
+	if (rc) {
+		fprintf(stderr, "dune-run: %s: %s\n", argv[i], rc == -ENOENT ? "command not found" : strerror(-rc));
+		return rc == -ENOENT ? 127 : 126;
+	}
+	char **pargv = &argv[i];
+	if (argv0)
+		pargv[0] = (char *)argv0;
+	struct sb_options opt = {
+		.stats_path = stats_path,
+		.trace = trace,
+		.trace_fd = trace_fd,
+		.stats_fd = stats_fd,
+		.kvm_fd = kvm_fd,
+		.is_root = !internal || stats_path,
+	};
+	return sandbox_run(pol, &opt, path, pargv, environ);
+}

@@ -1,0 +1,57 @@
+/* Syscall policy with the structure and meaning of the OCI linux.seccomp
+ * object, decided in the monitor before any host system call. */
+#ifndef DUNE_POLICY_H
+#define DUNE_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sysnames.h"
+
+enum pol_action {
+	ACT_ALLOW,
+	ACT_ERRNO,
+	ACT_KILL_THREAD,
+	ACT_KILL_PROCESS,
+	ACT_TRAP,
+	ACT_LOG,
+	ACT_TRACE, /* no tracer can attach to a Dune process: ENOSYS, as seccomp does */
+};
+
+enum pol_op { OP_NE, OP_LT, OP_LE, OP_EQ, OP_GE, OP_GT, OP_MASKED_EQ };
+
+struct pol_arg {
+	unsigned index;
+	uint64_t value, value2;
+	enum pol_op op;
+};
+
+struct pol_rule {
+	enum pol_action action;
+	int errno_ret;
+	int nargs;
+	struct pol_arg args[6];
+	struct pol_rule *next;
+};
+
+struct policy {
+	enum pol_action default_action;
+	int default_errno;
+	struct pol_rule *rules[SYSCALL_MAX];
+	char *text; /* the JSON it came from, handed to exec'd images */
+};
+
+struct pol_verdict {
+	enum pol_action action;
+	int errno_ret;
+};
+
+/* Parse an OCI linux.seccomp JSON object. */
+int policy_load(struct policy **out, const char *json, char *err, size_t errlen);
+/* The built-in policy with the meaning of Docker's default profile. */
+int policy_default(struct policy **out, char *err, size_t errlen);
+struct pol_verdict policy_check(const struct policy *p, int nr, const uint64_t args[6]);
+const char *policy_action_name(enum pol_action a);
+void policy_free(struct policy *p);
+
+#endif

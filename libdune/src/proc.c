@@ -1,0 +1,820 @@
+/* Dune processes and threads: start-up, the monitor loop, clone (threads
+ * get a vCPU, forks build a new VM), execve (a fresh dune-run image) and
+ * exit. */
+#define _GNU_SOURCE
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "loader.h"
+
+#define AUDIT_ARCH_X86_64 0xc000003eu
+
+static void trace_call(struct sb_thread *t, int nr, const uint64_t a[6], long ret, const char *note)
+{
+	char buf[256];
+	const char *n = sys_name(nr);
+	int len = snprintf(buf, sizeof buf, "[dune %d] %s%s(%#lx, %#lx, %#lx, %#lx) = %ld%s%s\n", t->tid,
+			   n ? n : "syscall_", n ? "" : "?", a[0], a[1], a[2], a[3], ret, note ? " " : "",
+			   note ? note : "");
+	if (len > 0)
+		host_syscall(SYS_write, (uint64_t)t->p->trace_fd, (uint64_t)buf,
+			     (uint64_t)(len < (int)sizeof buf ? len : (int)sizeof buf - 1), 0, 0, 0);
+}
+
+/* Calls the kernel reports as interrupted even under SA_RESTART. */
+static bool never_restarted(int nr)
+{
+	switch (nr) {
+	case SYS_pause: case SYS_rt_sigsuspend: case SYS_poll: case SYS_ppoll: case SYS_select:
+	case SYS_pselect6: case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_pwait2:
+	case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_rt_sigtimedwait:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void handle_syscall(struct sb_thread *t)
+{
+	struct sb_proc *p = t->p;
+	struct kvm_regs *r = vcpu_regs(t->vcpu);
+	int nr = (int)r->rax;
+	uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
+	uint64_t orig[6];
+	memcpy(orig, a, sizeof a);
+	__atomic_fetch_add(&p->stats->syscalls, 1, __ATOMIC_RELAXED);
+	struct pol_verdict v = policy_check(p->policy, nr, a);
+	long ret;
+	const char *note = NULL;
+	switch (v.action) {
+	case ACT_ALLOW:
+	case ACT_LOG:
+		break;
+	case ACT_KILL_THREAD:
+	case ACT_KILL_PROCESS:
+		__atomic_fetch_add(&p->stats->denied, 1, __ATOMIC_RELAXED);
+		if (nr >= 0 && nr < SYSCALL_MAX)
+			__atomic_fetch_add(&p->stats->denied_by_nr[nr], 1, __ATOMIC_RELAXED);
+		if (p->trace)
+			trace_call(t, nr, a, 0, "killed by policy");
+		/* KILL_THREAD ends only this thread unless it is the last one. */
+		if (v.action == ACT_KILL_THREAD) {
+			pthread_mutex_lock(&p->lock);
+			bool others = p->nthreads > 1;
+			pthread_mutex_unlock(&p->lock);
+			if (others)
+				sb_exit_thread(t, 0);
+		}
+		sb_die_by_signal(p, SIGSYS);
+	case ACT_TRAP: {
+		__atomic_fetch_add(&p->stats->denied, 1, __ATOMIC_RELAXED);
+		if (nr >= 0 && nr < SYSCALL_MAX)
+			__atomic_fetch_add(&p->stats->denied_by_nr[nr], 1, __ATOMIC_RELAXED);
+		if (p->trace)
+			trace_call(t, nr, a, -ENOSYS, "trapped by policy");
+		siginfo_t info;
+		memset(&info, 0, sizeof info);
+		info.si_signo = SIGSYS;
+		info.si_code = 1; /* SYS_SECCOMP */
+		info.si_errno = v.errno_ret;
+		info.si_call_addr = (void *)(r->rip - 2);
+		info.si_syscall = nr;
+		info.si_arch = AUDIT_ARCH_X86_64;
+		r->rax = (uint64_t)nr; /* the handler sees the call rolled back */
+		vcpu_dirty(t->vcpu, 1, 0);
+		sb_force_signal(t, SIGSYS, 1, 0, 0, 0, &info);
+		return;
+	}
+	case ACT_ERRNO:
+	case ACT_TRACE:
+		__atomic_fetch_add(&p->stats->denied, 1, __ATOMIC_RELAXED);
+		if (nr >= 0 && nr < SYSCALL_MAX)
+			__atomic_fetch_add(&p->stats->denied_by_nr[nr], 1, __ATOMIC_RELAXED);
+		ret = v.action == ACT_TRACE ? -ENOSYS : -(long)v.errno_ret;
+		if (p->trace)
+			trace_call(t, nr, a, ret, "denied by policy");
+		r->rax = (uint64_t)ret;
+		vcpu_dirty(t->vcpu, 1, 0);
+		return;
+	}
+	if (v.action == ACT_LOG)
+		note = "logged by policy";
+	__atomic_fetch_add(&p->stats->forwarded, 1, __ATOMIC_RELAXED);
+	enum sb_done done;
+	ret = sb_syscall(t, nr, a, &done);
+	if (p->trace)
+		trace_call(t, nr, orig, ret, note ? note : (ret == -ENOSYS ? "(not supported by the monitor)" : NULL));
+	if (done == SB_NORET)
+		return;
+	r = vcpu_regs(t->vcpu);
+	if (ret == -EINTR && !never_restarted(nr) && sb_should_restart(t)) {
+		/* Re-execute the syscall instruction after the handler. */
+		r->rip -= 2;
+		r->rax = (uint64_t)nr;
+	} else {
+		r->rax = (uint64_t)ret;
+	}
+	vcpu_dirty(t->vcpu, 1, 0);
+}
+
+static void handle_exception(struct sb_thread *t)
+{
+	struct dune_vcpu *v = t->vcpu;
+	struct kvm_regs *r = vcpu_regs(v);
+	int sig = SIGSEGV, code = 0x80; /* SI_KERNEL */
+	uint64_t addr = 0;
+	switch (v->vector) {
+	case 14:
+		__atomic_fetch_add(&t->p->stats->page_faults, 1, __ATOMIC_RELAXED);
+		code = (v->error_code & 1) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
+		addr = v->cr2;
+		break;
+	case 0: sig = SIGFPE; code = 1; addr = r->rip; break;           /* FPE_INTDIV */
+	case 16: case 19: sig = SIGFPE; code = 7; addr = r->rip; break; /* FPE_FLTINV */
+	case 6: sig = SIGILL; code = 2; addr = r->rip; break;           /* ILL_ILLOPN */
+	case 1: sig = SIGTRAP; code = 2; addr = r->rip; break;          /* TRAP_TRACE */
+	case 3: sig = SIGTRAP; code = 0x80; break;
+	case 17: sig = SIGBUS; code = 1; addr = v->cr2; break;          /* BUS_ADRALN */
+	case 11: case 12: sig = SIGBUS; code = 0x80; break;
+	default: break;
+	}
+	if (t->p->trace) {
+		char buf[160];
+		int n = snprintf(buf, sizeof buf, "[dune %d] exception %d at %#llx (error %#lx, address %#lx)\n",
+				 t->tid, v->vector, r->rip, v->error_code, v->cr2);
+		host_syscall(SYS_write, (uint64_t)t->p->trace_fd, (uint64_t)buf, (uint64_t)n, 0, 0, 0);
+	}
+	sb_force_signal(t, sig, code, addr, v->vector, v->error_code, NULL);
+}
+
+_Noreturn void sb_thread_loop(struct sb_thread *t)
+{
+	sb_bind_thread(t);
+	for (;;) {
+		sb_hull_reset(t);
+		sb_deliver_pending(t);
+		enum dune_event ev = vcpu_run(t->vcpu);
+		__atomic_fetch_add(&t->p->stats->exits, 1, __ATOMIC_RELAXED);
+		switch (ev) {
+		case EV_SYSCALL:
+			handle_syscall(t);
+			break;
+		case EV_EXCEPTION:
+			handle_exception(t);
+			break;
+		case EV_INTERRUPT:
+			break;
+		case EV_MEMFAULT:
+			sb_force_signal(t, SIGBUS, 2 /* BUS_ADRERR */, 0, 14, 0, NULL);
+			break;
+		case EV_FATAL: {
+			char buf[160];
+			int n = snprintf(buf, sizeof buf, "dune-run: the guest vCPU stopped in an unexpected state (rip %#llx)\n",
+					 vcpu_regs(t->vcpu)->rip);
+			host_syscall(SYS_write, 2, (uint64_t)buf, (uint64_t)n, 0, 0, 0);
+			sb_die_by_signal(t->p, SIGSEGV);
+		}
+		}
+	}
+}
+
+static void add_thread(struct sb_proc *p, struct sb_thread *t)
+{
+	pthread_mutex_lock(&p->lock);
+	t->next = p->threads;
+	p->threads = t;
+	p->nthreads++;
+	pthread_mutex_unlock(&p->lock);
+	__atomic_fetch_add(&p->stats->vcpus, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- threads ---- */
+
+struct thread_start {
+	struct sb_thread *parent, *child;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	uint64_t flags, newsp, ptid, ctid, tls;
+	sem_t ready;
+	long result;
+};
+
+static void *thread_main(void *arg)
+{
+	struct thread_start *st = arg;
+	struct sb_thread *t = st->child;
+	struct sb_proc *p = t->p;
+	t->tid = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	struct dune_vcpu *v;
+	int rc = vcpu_create(p->vm, &v);
+	if (rc) {
+		st->result = rc;
+		sem_post(&st->ready);
+		return NULL;
+	}
+	t->vcpu = v;
+	v->user = t;
+	rc = vcpu_enter_user(v, st->regs.rip, st->newsp ? st->newsp : st->regs.rsp,
+			     (st->flags & CLONE_SETTLS) ? st->tls : st->sregs.fs.base);
+	if (rc) {
+		st->result = rc;
+		sem_post(&st->ready);
+		return NULL;
+	}
+	struct kvm_regs *r = vcpu_regs(v);
+	*r = st->regs;
+	r->rsp = st->newsp ? st->newsp : st->regs.rsp;
+	r->rax = 0;
+	vcpu_dirty(v, 1, 0);
+	struct kvm_sregs *s = vcpu_sregs(v);
+	s->gs.base = st->sregs.gs.base;
+	vcpu_dirty(v, 0, 1);
+	if (st->flags & CLONE_PARENT_SETTID)
+		*(int *)st->ptid = t->tid;
+	if (st->flags & CLONE_CHILD_SETTID)
+		*(int *)st->ctid = t->tid;
+	if (st->flags & CLONE_CHILD_CLEARTID)
+		host_syscall(SYS_set_tid_address, st->ctid, 0, 0, 0, 0, 0);
+	add_thread(p, t);
+	st->result = t->tid;
+	sem_post(&st->ready);
+	sb_thread_loop(t);
+}
+
+static long new_thread(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid,
+		       uint64_t tls)
+{
+	struct sb_proc *p = t->p;
+	if (!(flags & CLONE_THREAD) || !(flags & CLONE_SIGHAND))
+		return -EINVAL; /* shared memory without a shared thread group: not supported */
+	if ((flags & CLONE_PARENT_SETTID) && !sb_range_ok(p, ptid, 4, PROT_WRITE))
+		return -EFAULT;
+	if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !sb_range_ok(p, ctid, 4, PROT_WRITE))
+		return -EFAULT;
+	struct thread_start *st = calloc(1, sizeof *st);
+	struct sb_thread *c = calloc(1, sizeof *c);
+	if (!st || !c) {
+		free(st);
+		free(c);
+		return -ENOMEM;
+	}
+	c->p = p;
+	c->mask = t->mask;
+	c->alt.ss_flags = SS_DISABLE;
+	st->parent = t;
+	st->child = c;
+	st->regs = *vcpu_regs(t->vcpu);
+	st->sregs = *vcpu_sregs(t->vcpu);
+	st->flags = flags, st->newsp = newsp, st->ptid = ptid, st->ctid = ctid, st->tls = tls;
+	sem_init(&st->ready, 0, 0);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	pthread_t th;
+	int rc = pthread_create(&th, &attr, thread_main, st);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		free(st);
+		free(c);
+		return -rc;
+	}
+	while (sem_wait(&st->ready) < 0 && errno == EINTR)
+		;
+	long res = st->result;
+	/* st stays allocated: the child may still read it (never freed, small). */
+	return res;
+}
+
+/* ---- fork ---- */
+
+static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid,
+			uint64_t tls, enum sb_done *done)
+{
+	struct sb_proc *p = t->p;
+	if (flags & (CLONE_SIGHAND | CLONE_THREAD))
+		return -EINVAL;
+	if ((flags & (CLONE_PARENT_SETTID | CLONE_PIDFD)) && !sb_range_ok(p, ptid, 4, PROT_WRITE))
+		return -EFAULT;
+	if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !sb_range_ok(p, ctid, 4, PROT_WRITE))
+		return -EFAULT;
+	/* The run page is shared with the child: snapshot the state first. */
+	struct kvm_regs regs = *vcpu_regs(t->vcpu);
+	struct kvm_sregs sregs = *vcpu_sregs(t->vcpu);
+	/* glibc's fork keeps malloc and stdio consistent in the child even if
+	 * other monitor threads were inside them; the clone flags the program
+	 * asked for are applied by hand around it. */
+	int exit_sig = (int)(flags & 0xff);
+	int vfork_pipe[2] = { -1, -1 };
+	if ((flags & CLONE_VFORK) && pipe2(vfork_pipe, O_CLOEXEC) < 0)
+		return -errno;
+	/* No host signal handler may run while the child swaps its vCPU. */
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->vm->lock);
+	long pid;
+	if (exit_sig == SIGCHLD && !(flags & (CLONE_PIDFD | CLONE_PARENT | CLONE_FILES | CLONE_FS |
+					      CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
+					      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP))) {
+		pid = fork();
+		if (pid < 0)
+			pid = -errno;
+	} else {
+		uint64_t host_flags = flags & ~(uint64_t)(CLONE_VM | CLONE_SETTLS | CLONE_VFORK |
+							  CLONE_PARENT_SETTID | CLONE_CHILD_SETTID |
+							  CLONE_CHILD_CLEARTID);
+		pid = host_syscall(SYS_clone, host_flags, 0, ptid, 0, 0, 0);
+	}
+	if (pid != 0) {
+		pthread_mutex_unlock(&p->vm->lock);
+		pthread_mutex_unlock(&p->lock);
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
+		if (pid > 0 && (flags & CLONE_PARENT_SETTID))
+			*(int *)ptid = (int)pid;
+		if (vfork_pipe[0] >= 0) {
+			/* vfork: wait until the child execs (close-on-exec) or exits. */
+			close(vfork_pipe[1]);
+			char c;
+			if (pid > 0)
+				while (read(vfork_pipe[0], &c, 1) < 0 && errno == EINTR)
+					;
+			close(vfork_pipe[0]);
+		}
+		return pid;
+	}
+	if (vfork_pipe[0] >= 0)
+		close(vfork_pipe[0]);
+	pid_t me = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	if (flags & CLONE_CHILD_SETTID)
+		*(int *)ctid = me;
+	if (flags & CLONE_CHILD_CLEARTID)
+		host_syscall(SYS_set_tid_address, ctid, 0, 0, 0, 0, 0);
+	/* Child: only this thread exists; rebuild the VM over the copied memory. */
+	pthread_mutex_init(&p->lock, NULL);
+	for (struct sb_thread *o = p->threads; o; o = o->next)
+		if (o->vcpu)
+			p->vm->hw->vcpu_destroy(o->vcpu->hw);
+	p->threads = NULL;
+	p->nthreads = 0;
+	p->is_root = false;
+	t->tid = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	t->pending = 0;
+	if (vm_rebuild_after_fork(p->vm) < 0 || vcpu_create(p->vm, &t->vcpu) < 0) {
+		host_syscall(SYS_write, 2, (uint64_t)"dune-run: cannot rebuild the VM after fork\n", 43, 0, 0, 0);
+		host_syscall(SYS_exit_group, 127, 0, 0, 0, 0, 0);
+	}
+	t->vcpu->user = t;
+	vcpu_enter_user(t->vcpu, regs.rip, newsp ? newsp : regs.rsp,
+			(flags & CLONE_SETTLS) ? tls : sregs.fs.base);
+	struct kvm_regs *r = vcpu_regs(t->vcpu);
+	*r = regs;
+	r->rsp = newsp ? newsp : regs.rsp;
+	r->rax = 0;
+	vcpu_dirty(t->vcpu, 1, 0);
+	vcpu_sregs(t->vcpu)->gs.base = sregs.gs.base;
+	vcpu_dirty(t->vcpu, 0, 1);
+	add_thread(p, t);
+	__atomic_fetch_add(&p->stats->processes, 1, __ATOMIC_RELAXED);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	*done = SB_NORET;
+	return 0;
+}
+
+long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid, uint64_t tls,
+	      enum sb_done *done)
+{
+	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
+		return new_thread(t, flags, newsp, ptid, ctid, tls);
+	/* vfork shares memory on Linux; here the child gets a copy and the
+	 * parent still waits (CLONE_VFORK) until it execs or exits. */
+	return new_process(t, flags, newsp, ptid, ctid, tls, done);
+}
+
+/* ---- exec ---- */
+
+static long copy_string_array(struct sb_proc *p, uint64_t guest, char ***out, int *count)
+{
+	size_t cap = 16, n = 0;
+	char **v = malloc(cap * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	for (;;) {
+		if (guest && !sb_range_ok(p, guest + n * 8, 8, PROT_READ))
+			goto fault;
+		uint64_t s = guest ? ((uint64_t *)guest)[n] : 0;
+		if (n + 2 > cap) {
+			cap *= 2;
+			char **nv = realloc(v, cap * sizeof *v);
+			if (!nv)
+				goto fault;
+			v = nv;
+		}
+		if (!s)
+			break;
+		/* Strings: check page by page up to the NUL. */
+		uint64_t at = s;
+		for (;;) {
+			if (!sb_range_ok(p, at, 1, PROT_READ))
+				goto fault;
+			uint64_t end = PAGE_DOWN(at) + PAGE_SIZE;
+			const char *z = memchr((const void *)at, 0, end - at);
+			if (z)
+				break;
+			at = end;
+			if (at - s > 131072)
+				goto fault;
+		}
+		v[n++] = (char *)s;
+		if (n > 65536)
+			goto fault;
+	}
+	v[n] = NULL;
+	*out = v;
+	*count = (int)n;
+	return 0;
+fault:
+	free(v);
+	return -EFAULT;
+}
+
+static int pass_fd(int fd)
+{
+	/* Keep across exec. */
+	int fl = fcntl(fd, F_GETFD);
+	if (fl >= 0)
+		fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+	return fd;
+}
+
+long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, uint64_t genvp, int flags)
+{
+	struct sb_proc *p = t->p;
+	char path[PATH_MAX];
+	uint64_t at = gpath;
+	size_t n = 0;
+	for (;;) {
+		if (n >= sizeof path)
+			return -ENAMETOOLONG;
+		if (!sb_range_ok(p, at + n, 1, PROT_READ))
+			return -EFAULT;
+		path[n] = *(const char *)(at + n);
+		if (!path[n])
+			break;
+		n++;
+	}
+	if (dirfd != AT_FDCWD && sb_is_monitor_fd(p, dirfd))
+		return -EBADF;
+	if (!path[0] && !(flags & AT_EMPTY_PATH))
+		return -ENOENT;
+	if (sb_is_self_exe(path))
+		snprintf(path, sizeof path, "%s", p->exe);
+	char **argv, **envp;
+	int argc, envc;
+	long rc = copy_string_array(p, gargv, &argv, &argc);
+	if (rc)
+		return rc;
+	rc = copy_string_array(p, genvp, &envp, &envc);
+	if (rc) {
+		free(argv);
+		return rc;
+	}
+	/* Resolve what the kernel would, so the program sees ENOENT, EACCES,
+	 * ENOEXEC... from this call and not from the new image. */
+	char full[PATH_MAX + 8];
+	int fd;
+	if (!path[0]) {
+		/* execveat(fd, "", ..., AT_EMPTY_PATH): fexecve. */
+		char self[40];
+		snprintf(self, sizeof self, "/proc/self/fd/%d", dirfd);
+		fd = open(self, O_RDONLY | O_CLOEXEC);
+	} else {
+		fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0));
+	}
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (path[0] ? faccessat(dirfd, path, X_OK, 0) : faccessat(fd, "", X_OK, AT_EMPTY_PATH)) < 0) {
+		rc = -EACCES;
+		close(fd);
+		goto out;
+	}
+	char why[160];
+	enum elf_check kind = elf_classify(fd, why, sizeof why);
+	if (kind != ELF_OK && kind != ELF_SCRIPT) {
+		rc = -ENOEXEC;
+		close(fd);
+		goto out;
+	}
+	/* A missing interpreter fails the call, as in the kernel. */
+	char interp[PATH_MAX];
+	if (elf_interpreter(fd, interp, sizeof interp) == 0 && access(interp, X_OK) < 0) {
+		rc = errno == ENOENT ? -ENOENT : -EACCES;
+		close(fd);
+		goto out;
+	}
+	snprintf(full, sizeof full, "/proc/self/fd/%d", fd);
+	if (path[0] == '/' || (dirfd == AT_FDCWD && path[0])) {
+		/* The kernel never searches PATH for execve: keep it a path. */
+		snprintf(full, sizeof full, "%s%s", strchr(path, '/') ? "" : "./", path);
+		close(fd);
+		fd = -1;
+	} else {
+		pass_fd(fd);
+	}
+
+	/* The new image: dune-run again, told everything through inherited fds. */
+	int polfd = memfd_create("dune-policy", 0);
+	if (polfd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	size_t plen = strlen(p->policy->text);
+	if (write(polfd, p->policy->text, plen) != (ssize_t)plen) {
+		rc = -EIO;
+		close(polfd);
+		goto out;
+	}
+	lseek(polfd, 0, SEEK_SET);
+	char **nargv = calloc((size_t)argc + 16, sizeof *nargv);
+	char bufs[4][32];
+	int k = 0;
+	nargv[k++] = (char *)"dune-run";
+	nargv[k++] = (char *)"--policy-fd";
+	snprintf(bufs[0], 32, "%d", polfd);
+	nargv[k++] = bufs[0];
+	if (p->trace) {
+		nargv[k++] = (char *)"--trace-fd";
+		snprintf(bufs[1], 32, "%d", pass_fd(p->trace_fd));
+		nargv[k++] = bufs[1];
+	}
+	int devfd[1];
+	if (p->vm->hw->fds(p->vm->hw_vm, devfd, 1) == 1) {
+		nargv[k++] = (char *)"--kvm-fd";
+		snprintf(bufs[3], 32, "%d", pass_fd(devfd[0]));
+		nargv[k++] = bufs[3];
+	}
+	nargv[k++] = (char *)"--stats-fd";
+	snprintf(bufs[2], 32, "%d", pass_fd(p->stats_fd));
+	nargv[k++] = bufs[2];
+	if (p->is_root && p->stats_path) {
+		nargv[k++] = (char *)"--stats";
+		nargv[k++] = (char *)p->stats_path;
+	}
+	nargv[k++] = (char *)"--argv0";
+	nargv[k++] = argc ? argv[0] : (char *)"";
+	nargv[k++] = (char *)"--";
+	nargv[k++] = full;
+	for (int i = 1; i < argc; i++)
+		nargv[k++] = argv[i];
+	nargv[k] = NULL;
+	/* The process's own signal mask survives exec, as with the kernel. */
+	uint64_t m = t->mask;
+	host_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (uint64_t)&m, 0, 8, 0, 0);
+	rc = host_syscall(SYS_execveat, (uint64_t)p->self_fd, (uint64_t)"", (uint64_t)nargv, (uint64_t)envp,
+			  AT_EMPTY_PATH, 0);
+	/* Still here: the exec failed. */
+	close(polfd);
+	fcntl(p->stats_fd, F_SETFD, FD_CLOEXEC);
+	if (p->trace)
+		fcntl(p->trace_fd, F_SETFD, FD_CLOEXEC);
+	if (p->vm->hw->fds(p->vm->hw_vm, devfd, 1) == 1)
+		fcntl(devfd[0], F_SETFD, FD_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	free(nargv);
+out:
+	free(argv);
+	free(envp);
+	return rc;
+}
+
+_Noreturn void sb_exit_thread(struct sb_thread *t, int status)
+{
+	struct sb_proc *p = t->p;
+	pthread_mutex_lock(&p->lock);
+	int left = --p->nthreads;
+	struct sb_thread **pp = &p->threads;
+	while (*pp && *pp != t)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = t->next;
+	pthread_mutex_unlock(&p->lock);
+	if (left == 0)
+		sb_exit_group(p, status);
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, NULL); /* the handler must not see a freed vCPU */
+	vcpu_destroy(t->vcpu);
+	/* Raw exit: the kernel clears and wakes the program's child_tid. */
+	for (;;)
+		host_syscall(SYS_exit, (uint64_t)status, 0, 0, 0, 0, 0);
+}
+
+/* ---- start-up ---- */
+
+static uint64_t host_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* The host vDSO computes time from the TSC: only valid in the guest if the
+ * guest reads the same TSC (no offset). One rdtsc in the guest, bracketed
+ * by two on the host. */
+static bool guest_tsc_is_host_tsc(struct dune_vcpu *v)
+{
+	static const uint8_t code[] = {
+		0x0f, 0x31,             /* rdtsc */
+		0x48, 0xc1, 0xe2, 0x20, /* shl $32, %rdx */
+		0x48, 0x09, 0xd0,       /* or %rdx, %rax */
+		0x0f, 0x05,             /* syscall */
+	};
+	struct dune_vm *vm = v->vm;
+	uint8_t *page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return false;
+	memcpy(page, code, sizeof code);
+	bool same = false;
+	if (vm_mirror_map(vm, (uint64_t)page, PAGE_SIZE, PROT_READ | PROT_EXEC) == 0 &&
+	    vcpu_enter_user(v, (uint64_t)page, 0, 0) == 0) {
+		uint64_t before = host_rdtsc();
+		enum dune_event ev = vcpu_run(v);
+		uint64_t after = host_rdtsc();
+		uint64_t g = vcpu_regs(v)->rax;
+		same = ev == EV_SYSCALL && g >= before && g <= after;
+	}
+	vm_mirror_unmap(vm, (uint64_t)page, PAGE_SIZE);
+	munmap(page, PAGE_SIZE);
+	return same;
+}
+
+int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *path, char *const argv[],
+		char *const envp[])
+{
+	struct sb_proc *p = calloc(1, sizeof *p);
+	struct sb_thread *t = calloc(1, sizeof *t);
+	if (!p || !t)
+		return 127;
+	pthread_mutex_init(&p->lock, NULL);
+	p->policy = pol;
+	p->trace = opt->trace;
+	p->trace_fd = opt->trace_fd;
+	p->stats_path = opt->stats_path;
+	p->is_root = opt->is_root;
+	p->stats_fd = opt->stats_fd;
+	if (p->stats_fd < 0) {
+		p->stats_fd = memfd_create("dune-stats", MFD_CLOEXEC);
+		if (p->stats_fd < 0 || ftruncate(p->stats_fd, sizeof(struct sb_stats)) < 0) {
+			fprintf(stderr, "dune-run: cannot create the statistics area: %s\n", strerror(errno));
+			return 126;
+		}
+		/* Out of the way of the descriptors the program uses (3, 4...). */
+		int hi = fcntl(p->stats_fd, F_DUPFD_CLOEXEC, 930);
+		if (hi >= 0) {
+			close(p->stats_fd);
+			p->stats_fd = hi;
+		}
+	}
+	p->stats = mmap(NULL, sizeof(struct sb_stats), PROT_READ | PROT_WRITE, MAP_SHARED, p->stats_fd, 0);
+	if (p->stats == MAP_FAILED) {
+		fprintf(stderr, "dune-run: cannot map the statistics area: %s\n", strerror(errno));
+		return 126;
+	}
+	if (opt->stats_fd < 0)
+		p->stats->processes = 1;
+	p->self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (p->self_fd >= 0) {
+		int hi = fcntl(p->self_fd, F_DUPFD_CLOEXEC, 950);
+		if (hi >= 0) {
+			close(p->self_fd);
+			p->self_fd = hi;
+		}
+	}
+
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "dune-run: %s: %s\n", path, strerror(errno));
+		return errno == ENOENT ? 127 : 126;
+	}
+	char why[200];
+	enum elf_check kind = elf_classify(fd, why, sizeof why);
+	char *const *run_argv = argv;
+	char **script_argv = NULL;
+	const char *load_path = path;
+	if (kind == ELF_SCRIPT) {
+		/* #!interpreter [arg]: run the interpreter with the script's path. */
+		char line[256];
+		ssize_t n = pread(fd, line, sizeof line - 1, 0);
+		line[n > 0 ? n : 0] = '\0';
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		char *interp = line + 2;
+		while (*interp == ' ' || *interp == '\t')
+			interp++;
+		char *arg = interp + strcspn(interp, " \t");
+		if (*arg) {
+			*arg++ = '\0';
+			while (*arg == ' ' || *arg == '\t')
+				arg++;
+		}
+		int argc = 0;
+		while (argv[argc])
+			argc++;
+		script_argv = calloc((size_t)argc + 4, sizeof *script_argv);
+		int k = 0;
+		script_argv[k++] = strdup(interp);
+		if (*arg)
+			script_argv[k++] = strdup(arg);
+		script_argv[k++] = (char *)path;
+		for (int i = 1; i < argc; i++)
+			script_argv[k++] = argv[i];
+		run_argv = script_argv;
+		load_path = script_argv[0];
+		close(fd);
+		fd = open(load_path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "dune-run: %s: bad interpreter %s: %s\n", path, load_path, strerror(errno));
+			return errno == ENOENT ? 127 : 126;
+		}
+		kind = elf_classify(fd, why, sizeof why);
+	}
+	if (kind != ELF_OK) {
+		fprintf(stderr, "dune-run: %s: cannot run: %s\n", load_path, why);
+		return 126;
+	}
+	if (!realpath(load_path, p->exe))
+		snprintf(p->exe, sizeof p->exe, "%s", load_path);
+	/* ps and /proc/self/comm show the program, not dune-run. */
+	const char *base = strrchr(path, '/');
+	prctl(PR_SET_NAME, (unsigned long)(base ? base + 1 : path), 0, 0, 0);
+
+	int rc = vm_create(&p->vm, &hw_kvm_ops, opt->kvm_fd);
+	if (opt->kvm_fd >= 0)
+		close(opt->kvm_fd);
+	if (rc) {
+		fprintf(stderr, "dune-run: cannot create a KVM virtual machine: %s\n", strerror(-rc));
+		return 126;
+	}
+	p->vm->user = p;
+	struct elf_image img;
+	char err[256] = "";
+	rc = elf_load(p->vm, fd, &img, err, sizeof err);
+	close(fd);
+	if (rc) {
+		fprintf(stderr, "dune-run: %s: cannot load: %s\n", load_path, err[0] ? err : strerror(-rc));
+		return 126;
+	}
+	p->brk_start = p->brk_cur = PAGE_UP(img.brk_start);
+	/* Time calls without exits: the host's vDSO reads the kernel's clock
+	 * data and the TSC, both valid in the guest (DUNE_NO_VDSO=1 turns it off). */
+	const char *novdso = getenv("DUNE_NO_VDSO");
+	img.vdso = novdso && !strcmp(novdso, "1") ? 0 : elf_map_vdso(p->vm);
+	rc = vcpu_create(p->vm, &t->vcpu);
+	if (rc) {
+		fprintf(stderr, "dune-run: cannot create a vCPU: %s\n", strerror(-rc));
+		return 126;
+	}
+	if (img.vdso && !guest_tsc_is_host_tsc(t->vcpu))
+		img.vdso = 0; /* AT_SYSINFO_EHDR left out: libc uses the system calls */
+	uint64_t rsp;
+	rc = elf_build_stack(p->vm, &img, run_argv, envp, script_argv ? path : load_path, &rsp);
+	if (rc) {
+		fprintf(stderr, "dune-run: cannot build the initial stack: %s\n", strerror(-rc));
+		return 126;
+	}
+	sb_signals_init(p);
+	sigset_t cur;
+	sigprocmask(SIG_SETMASK, NULL, &cur);
+	memcpy(&t->mask, &cur, 8);
+	t->p = p;
+	t->alt.ss_flags = SS_DISABLE;
+	t->tid = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	rc = vcpu_enter_user(t->vcpu, img.entry, rsp, 0);
+	if (rc) {
+		fprintf(stderr, "dune-run: cannot create a vCPU: %s\n", strerror(-rc));
+		return 126;
+	}
+	t->vcpu->user = t;
+	add_thread(p, t);
+	sb_thread_loop(t);
+}

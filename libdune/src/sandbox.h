@@ -1,0 +1,140 @@
+/* The sandbox: runs an unmodified program in guest ring 3 and performs its
+ * system calls on the host after the policy and the argument checks. */
+#ifndef DUNE_SANDBOX_H
+#define DUNE_SANDBOX_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "vm.h"
+
+/* Counters shared by every Dune process of one dune-run tree (a shared
+ * mapping inherited across fork and handed over across exec). */
+struct sb_stats {
+	uint64_t exits, syscalls, forwarded, denied, page_faults, vcpus, signals, processes;
+	uint64_t denied_by_nr[SYSCALL_MAX];
+};
+
+struct guest_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
+#define MAX_MON_FDS 16
+
+struct sb_proc {
+	struct dune_vm *vm;
+	struct policy *policy;
+	struct sb_stats *stats;
+	int stats_fd;          /* memfd behind stats */
+	const char *stats_path; /* written at exit by the root process */
+	bool is_root;
+	bool trace;
+	int trace_fd;
+	int self_fd;           /* the dune-run image, for execve */
+	char exe[4096];        /* what /proc/self/exe answers */
+	pthread_mutex_t lock;  /* sigactions, brk, thread list */
+	struct guest_sigaction act[65];
+	uint64_t brk_start, brk_cur;
+	int nthreads;
+	struct sb_thread *threads;
+	struct shm_attach { uint64_t addr, size; } shm[64]; /* SysV segments attached */
+	/* Freed program memory stays reserved (PROT_NONE, not the program's)
+	 * while another thread's checked pointers (its hull) reach into it, so
+	 * the monitor cannot get those addresses back before that thread's
+	 * host call is over. */
+	struct tomb { uint64_t addr, len; } *tombs;
+	size_t ntombs, captombs;
+};
+
+struct sb_thread {
+	struct sb_proc *p;
+	struct dune_vcpu *vcpu;
+	struct sb_thread *next;
+	uint64_t mask;          /* the program's signal mask for this thread */
+	uint64_t pending;       /* caught on the host, not yet delivered */
+	siginfo_t info[65];
+	stack_t alt;            /* sigaltstack, kept by the monitor */
+	bool suspend_mask;      /* rt_sigsuspend: frame must save saved_mask */
+	uint64_t hull_lo, hull_hi; /* span of the pointers checked since the last exit */
+	uint64_t saved_mask;
+	pid_t tid;
+};
+
+struct sb_options {
+	const char *stats_path;
+	bool trace;
+	int trace_fd;
+	int stats_fd;
+	int kvm_fd; /* inherited device fd, or -1 to open /dev/kvm */
+	bool is_root;
+};
+
+/* Load path and run it; never returns on success (exits with the
+ * program's status). Returns a shell-like status (126/127) on failure. */
+int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *path,
+		char *const argv[], char *const envp[]);
+
+#endif
+
+/* ---- shared between the sandbox's source files ---- */
+
+/* A system call on the host, without libc's errno: returns -errno. */
+static inline long host_syscall(long n, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, uint64_t f)
+{
+	register uint64_t r10 __asm__("r10") = d;
+	register uint64_t r8 __asm__("r8") = e;
+	register uint64_t r9 __asm__("r9") = f;
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* Result of handling one system call. */
+enum sb_done {
+	SB_RETURN,  /* put the value in rax */
+	SB_NORET,   /* registers already set (rt_sigreturn, clone child...) */
+};
+
+bool sb_range_ok(struct sb_proc *p, uint64_t addr, uint64_t len, int need);
+/* Give up program memory on the host (see sb_proc.tombs). */
+void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len);
+/* Start of each monitor-loop round: forget this thread's checked span and
+ * release reserved ranges no other thread's span reaches. */
+void sb_hull_reset(struct sb_thread *t);
+bool sb_is_monitor_fd(struct sb_proc *p, int fd);
+/* /proc/self/exe and its aliases: they name the program, not dune-run. */
+bool sb_is_self_exe(const char *path);
+long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done);
+
+/* Signals (signal.c). */
+void sb_signals_init(struct sb_proc *p);
+void sb_bind_thread(struct sb_thread *t);
+long sb_rt_sigaction(struct sb_thread *t, int sig, uint64_t act, uint64_t oact, uint64_t size);
+long sb_rt_sigprocmask(struct sb_thread *t, int how, uint64_t set, uint64_t oset, uint64_t size);
+long sb_sigaltstack(struct sb_thread *t, uint64_t ss, uint64_t oss);
+long sb_rt_sigreturn(struct sb_thread *t);
+long sb_rt_sigsuspend(struct sb_thread *t, uint64_t set, uint64_t size);
+long sb_rt_sigpending(struct sb_thread *t, uint64_t set, uint64_t size);
+/* Deliver what is pending and deliverable; called before each guest entry. */
+void sb_deliver_pending(struct sb_thread *t);
+/* A synchronous fault (or seccomp-style trap) for the program. */
+void sb_force_signal(struct sb_thread *t, int sig, int code, uint64_t addr, int trapno, uint64_t err,
+		     const siginfo_t *extra);
+bool sb_should_restart(struct sb_thread *t);
+/* Write the stats file (root) and end the process like the kernel would. */
+_Noreturn void sb_exit_group(struct sb_proc *p, int status);
+_Noreturn void sb_die_by_signal(struct sb_proc *p, int sig);
+void sb_write_stats(struct sb_proc *p);
+
+/* Processes and threads (proc.c). */
+long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid,
+	      uint64_t tls, enum sb_done *done);
+long sb_execve(struct sb_thread *t, int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags);
+_Noreturn void sb_exit_thread(struct sb_thread *t, int status);
+_Noreturn void sb_thread_loop(struct sb_thread *t);

@@ -1,0 +1,1003 @@
+/* System-call dispatch: argument checks against the program's memory, then
+ * the host call. Calls the monitor cannot vet are refused (ENOSYS). */
+#define _GNU_SOURCE
+#include "sandbox.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+#define ARCH_GET_GS 0x1004
+#define MAX_IOV 1024
+
+static __thread struct sb_thread *hull_owner;
+
+bool sb_range_ok(struct sb_proc *p, uint64_t addr, uint64_t len, int need)
+{
+	if (len == 0)
+		return true;
+	if (addr + len < addr || addr + len > 0x800000000000ull)
+		return false;
+	struct sb_thread *t = hull_owner;
+	if (t) {
+		/* Publish the span before looking at ownership (the releasing
+		 * thread does the opposite: unown, then look at spans). */
+		uint64_t lo = __atomic_load_n(&t->hull_lo, __ATOMIC_RELAXED);
+		uint64_t hi = __atomic_load_n(&t->hull_hi, __ATOMIC_RELAXED);
+		if (!hi || addr < lo)
+			__atomic_store_n(&t->hull_lo, addr, __ATOMIC_SEQ_CST);
+		if (addr + len > hi)
+			__atomic_store_n(&t->hull_hi, addr + len, __ATOMIC_SEQ_CST);
+	}
+	pthread_mutex_lock(&p->vm->lock);
+	bool ok = region_covers(&p->vm->owned, addr, addr + len, need);
+	pthread_mutex_unlock(&p->vm->lock);
+	return ok;
+}
+
+bool sb_is_monitor_fd(struct sb_proc *p, int fd)
+{
+	if (fd < 0)
+		return false;
+	int fds[8];
+	int n = p->vm->hw->fds(p->vm->hw_vm, fds, 8);
+	for (int i = 0; i < n; i++)
+		if (fds[i] == fd)
+			return true;
+	if (fd == p->self_fd || fd == p->stats_fd || (p->trace && fd == p->trace_fd))
+		return true;
+	pthread_mutex_lock(&p->lock);
+	bool hit = false;
+	for (struct sb_thread *t = p->threads; t && !hit; t = t->next)
+		hit = t->vcpu && p->vm->hw->vcpu_fd(t->vcpu->hw) == fd;
+	pthread_mutex_unlock(&p->lock);
+	return hit;
+}
+
+/* Copy a NUL-terminated string out of program memory, page by page. */
+static long copy_str(struct sb_proc *p, uint64_t src, char *dst, size_t max)
+{
+	size_t n = 0;
+	while (n < max) {
+		uint64_t at = src + n;
+		uint64_t page_end = PAGE_DOWN(at) + PAGE_SIZE;
+		if (!sb_range_ok(p, at, 1, PROT_READ))
+			return -EFAULT;
+		while (at < page_end && n < max) {
+			char c = *(const char *)at;
+			dst[n++] = c;
+			if (!c)
+				return 0;
+			at++;
+		}
+	}
+	return -ENAMETOOLONG;
+}
+
+struct scratch {
+	char str[3][PATH_MAX];
+	int nstr;
+	struct iovec iov[MAX_IOV];
+	struct msghdr msg;
+	uint64_t guest_msg;
+};
+
+static long check_iov(struct sb_proc *p, uint64_t guest, uint64_t count, int need, struct scratch *s)
+{
+	if (count > MAX_IOV)
+		return -EINVAL;
+	if (!sb_range_ok(p, guest, count * sizeof(struct iovec), PROT_READ))
+		return -EFAULT;
+	/* Validate a private copy: another thread may rewrite the original. */
+	memcpy(s->iov, (void *)guest, count * sizeof(struct iovec));
+	for (uint64_t i = 0; i < count; i++)
+		if (!sb_range_ok(p, (uint64_t)s->iov[i].iov_base, s->iov[i].iov_len, need))
+			return -EFAULT;
+	return 0;
+}
+
+static long check_msghdr(struct sb_proc *p, uint64_t guest, int writes, struct scratch *s)
+{
+	if (!sb_range_ok(p, guest, sizeof(struct msghdr), writes ? PROT_WRITE : PROT_READ))
+		return -EFAULT;
+	memcpy(&s->msg, (void *)guest, sizeof s->msg);
+	int need = writes ? PROT_WRITE : PROT_READ;
+	if (s->msg.msg_name && !sb_range_ok(p, (uint64_t)s->msg.msg_name, s->msg.msg_namelen, need))
+		return -EFAULT;
+	if (s->msg.msg_control && !sb_range_ok(p, (uint64_t)s->msg.msg_control, s->msg.msg_controllen, need))
+		return -EFAULT;
+	long rc = check_iov(p, (uint64_t)s->msg.msg_iov, s->msg.msg_iovlen, need, s);
+	if (rc)
+		return rc;
+	s->msg.msg_iov = s->iov;
+	s->guest_msg = guest;
+	return 0;
+}
+
+static uint64_t parse_num(const char **pp)
+{
+	uint64_t v = 0;
+	while (isdigit((unsigned char)**pp))
+		v = v * 10 + (uint64_t)(*(*pp)++ - '0');
+	return v;
+}
+
+/* Argument kinds, one token per argument:
+ *  i integer   f fd   d dirfd   s/S path (S: may be NULL)
+ *  r/w/m buffer the kernel reads/writes/both, "@N" length in argument N or
+ *        "=K" fixed, optional "*K" element size; upper case: may be NULL
+ *  a@N sockaddr the kernel writes, length in *(socklen_t *)argN
+ *  vr@N / vw@N iovec array, count in argument N
+ *  hr / hw msghdr the kernel reads / writes */
+static long check_args(struct sb_thread *t, const char *spec, uint64_t a[6], struct scratch *s)
+{
+	struct sb_proc *p = t->p;
+	const char *q = spec;
+	for (int i = 0; i < 6 && *q; i++) {
+		while (*q == ' ')
+			q++;
+		char k = *q++;
+		bool nullable = isupper((unsigned char)k);
+		k = (char)tolower((unsigned char)k);
+		long rc = 0;
+		switch (k) {
+		case 'i':
+			break;
+		case 'f':
+			if (sb_is_monitor_fd(p, (int)a[i]))
+				return -EBADF;
+			break;
+		case 'd':
+			if ((int)a[i] != AT_FDCWD && sb_is_monitor_fd(p, (int)a[i]))
+				return -EBADF;
+			break;
+		case 's':
+			if (!a[i] && nullable)
+				break;
+			if (s->nstr >= 3)
+				return -EINVAL;
+			rc = copy_str(p, a[i], s->str[s->nstr], PATH_MAX);
+			if (rc)
+				return rc;
+			if (sb_is_self_exe(s->str[s->nstr]))
+				snprintf(s->str[s->nstr], PATH_MAX, "%s", p->exe);
+			a[i] = (uint64_t)s->str[s->nstr++];
+			break;
+		case 'r':
+		case 'w':
+		case 'm': {
+			uint64_t len;
+			char how = *q++;
+			uint64_t n = parse_num(&q);
+			len = how == '@' ? a[n] : n;
+			if (*q == '*') {
+				q++;
+				uint64_t mul = parse_num(&q);
+				if (len > UINT64_MAX / (mul ? mul : 1))
+					return -EFAULT;
+				len *= mul;
+			}
+			if (!a[i] && nullable)
+				break;
+			if (!sb_range_ok(p, a[i], len, k == 'r' ? PROT_READ : PROT_WRITE))
+				return -EFAULT;
+			break;
+		}
+		case 'a': {
+			q++; /* '@' */
+			uint64_t n = parse_num(&q);
+			if (!a[i])
+				break;
+			if (!a[n] || !sb_range_ok(p, a[n], 4, PROT_WRITE))
+				return -EFAULT;
+			if (!sb_range_ok(p, a[i], *(uint32_t *)a[n], PROT_WRITE))
+				return -EFAULT;
+			break;
+		}
+		case 'v': {
+			char dir = *q++;
+			q++; /* '@' */
+			uint64_t n = parse_num(&q);
+			rc = check_iov(p, a[i], a[n], dir == 'r' ? PROT_READ : PROT_WRITE, s);
+			if (rc)
+				return rc;
+			a[i] = (uint64_t)s->iov;
+			break;
+		}
+		case 'h':
+			rc = check_msghdr(p, a[i], *q++ == 'w', s);
+			if (rc)
+				return rc;
+			a[i] = (uint64_t)&s->msg;
+			break;
+		default:
+			return -ENOSYS;
+		}
+		while (*q && *q != ' ')
+			q++;
+	}
+	return 0;
+}
+
+/* Calls forwarded after their arguments pass the checks. */
+static const char *const specs[SYSCALL_MAX] = {
+	[SYS_read] = "f w@2 i", [SYS_write] = "f r@2 i", [SYS_open] = "s i i", [SYS_close] = "f",
+	[SYS_stat] = "s w=144", [SYS_fstat] = "f w=144", [SYS_lstat] = "s w=144",
+	[SYS_poll] = "m@1*8 i i", [SYS_lseek] = "f i i", [SYS_pread64] = "f w@2 i i",
+	[SYS_pwrite64] = "f r@2 i i", [SYS_readv] = "f vw@2 i", [SYS_writev] = "f vr@2 i",
+	[SYS_access] = "s i", [SYS_pipe] = "w=8", [SYS_sched_yield] = "", [SYS_dup] = "f",
+	[SYS_pause] = "", [SYS_nanosleep] = "r=16 W=16", [SYS_getitimer] = "i w=32",
+	[SYS_alarm] = "i", [SYS_setitimer] = "i R=32 W=32", [SYS_getpid] = "",
+	[SYS_sendfile] = "f f M=8 i", [SYS_socket] = "i i i", [SYS_connect] = "f r@2 i",
+	[SYS_accept] = "f a@2 M=4", [SYS_sendto] = "f r@2 i i R@5 i", [SYS_recvfrom] = "f w@2 i i a@5 M=4",
+	[SYS_sendmsg] = "f hr i", [SYS_recvmsg] = "f hw i", [SYS_shutdown] = "f i", [SYS_bind] = "f r@2 i",
+	[SYS_listen] = "f i", [SYS_getsockname] = "f a@2 m=4", [SYS_getpeername] = "f a@2 m=4",
+	[SYS_socketpair] = "i i i w=8", [SYS_setsockopt] = "f i i R@4 i", [SYS_getsockopt] = "f i i a@4 m=4",
+	[SYS_wait4] = "i W=4 i W=144", [SYS_kill] = "i i", [SYS_uname] = "w=390",
+	[SYS_flock] = "f i", [SYS_fsync] = "f", [SYS_fdatasync] = "f", [SYS_truncate] = "s i",
+	[SYS_ftruncate] = "f i", [SYS_getdents] = "f w@2 i", [SYS_getcwd] = "w@1 i", [SYS_chdir] = "s",
+	[SYS_fchdir] = "f", [SYS_rename] = "s s", [SYS_mkdir] = "s i", [SYS_rmdir] = "s", [SYS_creat] = "s i",
+	[SYS_link] = "s s", [SYS_unlink] = "s", [SYS_symlink] = "s s", [SYS_chmod] = "s i", [SYS_fchmod] = "f i",
+	[SYS_chown] = "s i i", [SYS_fchown] = "f i i", [SYS_lchown] = "s i i", [SYS_umask] = "i",
+	[SYS_gettimeofday] = "W=16 W=8", [SYS_getrlimit] = "i w=16", [SYS_getrusage] = "i w=144",
+	[SYS_sysinfo] = "w=112", [SYS_times] = "W=32", [SYS_getuid] = "", [SYS_getgid] = "",
+	[SYS_setuid] = "i", [SYS_setgid] = "i", [SYS_geteuid] = "", [SYS_getegid] = "",
+	[SYS_setpgid] = "i i", [SYS_getppid] = "", [SYS_getpgrp] = "", [SYS_setsid] = "",
+	[SYS_setreuid] = "i i", [SYS_setregid] = "i i", [SYS_getgroups] = "i W@0*4", [SYS_setgroups] = "i R@0*4",
+	[SYS_setresuid] = "i i i", [SYS_getresuid] = "w=4 w=4 w=4", [SYS_setresgid] = "i i i",
+	[SYS_getresgid] = "w=4 w=4 w=4", [SYS_getpgid] = "i", [SYS_setfsuid] = "i", [SYS_setfsgid] = "i",
+	[SYS_getsid] = "i", [SYS_capget] = "m=8 W=24", [SYS_capset] = "m=8 R=24",
+	[SYS_rt_sigtimedwait] = "r@3 W=128 R=16 i", [SYS_rt_sigqueueinfo] = "i i r=128",
+	[SYS_utime] = "s R=16", [SYS_mknod] = "s i i", [SYS_personality] = "i", [SYS_statfs] = "s w=120",
+	[SYS_fstatfs] = "f w=120", [SYS_getpriority] = "i i", [SYS_setpriority] = "i i i",
+	[SYS_sched_setparam] = "i r=4", [SYS_sched_getparam] = "i w=4", [SYS_sched_setscheduler] = "i i r=4",
+	[SYS_sched_getscheduler] = "i", [SYS_sched_get_priority_max] = "i", [SYS_sched_get_priority_min] = "i",
+	[SYS_sched_rr_get_interval] = "i w=16", [SYS_setrlimit] = "i r=16", [SYS_chroot] = "s", [SYS_sync] = "",
+	[SYS_mount] = "S s S i S", [SYS_umount2] = "s i", [SYS_sethostname] = "r@1 i",
+	[SYS_setdomainname] = "r@1 i", [SYS_pivot_root] = "s s", [SYS_gettid] = "", [SYS_readahead] = "f i i",
+	[SYS_setxattr] = "s s r@3 i i", [SYS_lsetxattr] = "s s r@3 i i", [SYS_fsetxattr] = "f s r@3 i i",
+	[SYS_getxattr] = "s s W@3 i", [SYS_lgetxattr] = "s s W@3 i", [SYS_fgetxattr] = "f s W@3 i",
+	[SYS_listxattr] = "s W@2 i", [SYS_llistxattr] = "s W@2 i", [SYS_flistxattr] = "f W@2 i",
+	[SYS_removexattr] = "s s", [SYS_lremovexattr] = "s s", [SYS_fremovexattr] = "f s",
+	[SYS_tkill] = "i i", [SYS_time] = "W=8", [SYS_sched_setaffinity] = "i i r@1",
+	[SYS_sched_getaffinity] = "i i w@1", [SYS_epoll_create] = "i", [SYS_getdents64] = "f w@2 i",
+	[SYS_set_tid_address] = "W=4", [SYS_fadvise64] = "f i i i", [SYS_timer_create] = "i R=64 w=4",
+	[SYS_timer_settime] = "i i r=32 W=32", [SYS_timer_gettime] = "i w=32", [SYS_timer_getoverrun] = "i",
+	[SYS_timer_delete] = "i", [SYS_clock_gettime] = "i w=16", [SYS_clock_getres] = "i W=16",
+	[SYS_clock_nanosleep] = "i i r=16 W=16", [SYS_epoll_wait] = "f w@2*12 i i",
+	[SYS_epoll_ctl] = "f i f R=12", [SYS_tgkill] = "i i i", [SYS_utimes] = "s R=32",
+	[SYS_waitid] = "i i W=128 i W=144", [SYS_inotify_init] = "", [SYS_inotify_add_watch] = "f s i",
+	[SYS_inotify_rm_watch] = "f i", [SYS_openat] = "d s i i", [SYS_mkdirat] = "d s i",
+	[SYS_mknodat] = "d s i i", [SYS_fchownat] = "d s i i i", [SYS_futimesat] = "d S R=32",
+	[SYS_newfstatat] = "d s w=144 i", [SYS_unlinkat] = "d s i", [SYS_renameat] = "d s d s",
+	[SYS_linkat] = "d s d s i", [SYS_symlinkat] = "s d s", [SYS_fchmodat] = "d s i",
+	[SYS_faccessat] = "d s i", [SYS_ppoll] = "m@1*8 i R=16 R@4 i", [SYS_unshare] = "i",
+	[SYS_set_robust_list] = "r@1 i", [SYS_get_robust_list] = "i w=8 w=8", [SYS_splice] = "f M=8 f M=8 i i",
+	[SYS_tee] = "f f i i", [SYS_sync_file_range] = "f i i i", [SYS_utimensat] = "d S R=32 i",
+	[SYS_epoll_pwait] = "f w@2*12 i i R@5 i", [SYS_signalfd] = "f r@2 i", [SYS_timerfd_create] = "i i",
+	[SYS_eventfd] = "i", [SYS_fallocate] = "f i i i", [SYS_timerfd_settime] = "f i r=32 W=32",
+	[SYS_timerfd_gettime] = "f w=32", [SYS_accept4] = "f a@2 M=4 i", [SYS_signalfd4] = "f r@2 i i",
+	[SYS_eventfd2] = "i i", [SYS_epoll_create1] = "i", [SYS_pipe2] = "w=8 i", [SYS_inotify_init1] = "i",
+	[SYS_preadv] = "f vw@2 i i i", [SYS_pwritev] = "f vr@2 i i i", [SYS_rt_tgsigqueueinfo] = "i i i r=128",
+	[SYS_prlimit64] = "i i R=16 W=16", [SYS_syncfs] = "f", [SYS_setns] = "f i", [SYS_getcpu] = "W=4 W=4 i",
+	[SYS_renameat2] = "d s d s i", [SYS_getrandom] = "w@1 i i", [SYS_memfd_create] = "s i",
+	[SYS_copy_file_range] = "f M=8 f M=8 i i", [SYS_preadv2] = "f vw@2 i i i i",
+	[SYS_pwritev2] = "f vr@2 i i i i", [SYS_statx] = "d s i i w=256", [SYS_pidfd_open] = "i i",
+	[SYS_pidfd_send_signal] = "f i R=128 i", [SYS_faccessat2] = "d s i i", [SYS_membarrier] = "i i i",
+	[SYS_sched_getattr] = "i w@2 i i", [SYS_epoll_pwait2] = "f w@2*12 i R=16 R@5 i",
+	[SYS_restart_syscall] = "", [SYS_shmget] = "i i i",
+};
+
+/* ioctl requests the monitor knows the argument of: size the kernel
+ * reads (>0), writes (<0), or 0 for a plain integer. */
+static bool ioctl_vetted(uint64_t req, long *size)
+{
+	switch (req) {
+	case TCGETS: *size = -36; return true;
+	case TCSETS: case TCSETSW: case TCSETSF: *size = 36; return true;
+	case TIOCGWINSZ: *size = -8; return true;
+	case TIOCSWINSZ: *size = 8; return true;
+	case TIOCGPGRP: case FIONREAD: case TIOCOUTQ: case TIOCGSID: case TIOCGPTN: *size = -4; return true;
+	case TIOCSPGRP: case FIONBIO: case FIOASYNC: case TIOCSPTLCK: *size = 4; return true;
+	case FIOCLEX: case FIONCLEX: case TIOCSCTTY: case TIOCNOTTY: case TCFLSH: case TCXONC: case TCSBRK:
+	case TIOCGPTPEER:
+		*size = 0;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static long do_ioctl(struct sb_proc *p, uint64_t a[6])
+{
+	long size;
+	if (sb_is_monitor_fd(p, (int)a[0]))
+		return -EBADF;
+	if (!ioctl_vetted(a[1] & 0xffffffff, &size))
+		return -EPERM;
+	if (size && !sb_range_ok(p, a[2], (uint64_t)(size < 0 ? -size : size), size < 0 ? PROT_WRITE : PROT_READ))
+		return -EFAULT;
+	return host_syscall(SYS_ioctl, a[0], a[1], a[2], 0, 0, 0);
+}
+
+static long do_fcntl(struct sb_proc *p, uint64_t a[6])
+{
+	if (sb_is_monitor_fd(p, (int)a[0]))
+		return -EBADF;
+	switch ((int)a[1]) {
+	case F_DUPFD: case F_GETFD: case F_SETFD: case F_GETFL: case F_SETFL: case F_SETOWN:
+	case F_GETOWN: case F_SETSIG: case F_GETSIG: case F_DUPFD_CLOEXEC: case F_SETPIPE_SZ:
+	case F_GETPIPE_SZ: case F_ADD_SEALS: case F_GET_SEALS: case F_SETLEASE: case F_GETLEASE:
+	case F_NOTIFY:
+		break;
+	case F_GETLK: case F_SETLK: case F_SETLKW: case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
+		if (!sb_range_ok(p, a[2], 32, PROT_WRITE))
+			return -EFAULT;
+		break;
+	case F_GETOWN_EX:
+		if (!sb_range_ok(p, a[2], 8, PROT_WRITE))
+			return -EFAULT;
+		break;
+	case F_SETOWN_EX:
+		if (!sb_range_ok(p, a[2], 8, PROT_READ))
+			return -EFAULT;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return host_syscall(SYS_fcntl, a[0], a[1], a[2], 0, 0, 0);
+}
+
+static long do_prctl(struct sb_proc *p, uint64_t a[6])
+{
+	switch ((int)a[0]) {
+	case PR_SET_PDEATHSIG: case PR_GET_DUMPABLE: case PR_SET_DUMPABLE: case PR_SET_NO_NEW_PRIVS:
+	case PR_GET_NO_NEW_PRIVS: case PR_SET_CHILD_SUBREAPER: case PR_GET_SECCOMP: case PR_CAPBSET_READ:
+	case PR_GET_KEEPCAPS: case PR_SET_KEEPCAPS: case PR_GET_TIMERSLACK: case PR_SET_TIMERSLACK:
+	case PR_SET_THP_DISABLE: case PR_GET_THP_DISABLE:
+		break;
+	case PR_GET_PDEATHSIG: case PR_GET_CHILD_SUBREAPER:
+		if (!sb_range_ok(p, a[1], 4, PROT_WRITE))
+			return -EFAULT;
+		break;
+	case PR_SET_NAME:
+		if (!sb_range_ok(p, a[1], 16, PROT_READ))
+			return -EFAULT;
+		break;
+	case PR_GET_NAME:
+		if (!sb_range_ok(p, a[1], 16, PROT_WRITE))
+			return -EFAULT;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return host_syscall(SYS_prctl, a[0], a[1], a[2], a[3], a[4], 0);
+}
+
+static long do_arch_prctl(struct sb_thread *t, uint64_t code, uint64_t addr)
+{
+	struct kvm_sregs *s = vcpu_sregs(t->vcpu);
+	switch (code) {
+	case ARCH_SET_FS:
+	case ARCH_SET_GS:
+		if (addr >= 0x800000000000ull)
+			return -EPERM;
+		if (code == ARCH_SET_FS)
+			s->fs.base = addr;
+		else
+			s->gs.base = addr;
+		vcpu_dirty(t->vcpu, 0, 1);
+		return 0;
+	case ARCH_GET_FS:
+	case ARCH_GET_GS:
+		if (!sb_range_ok(t->p, addr, 8, PROT_WRITE))
+			return -EFAULT;
+		*(uint64_t *)addr = code == ARCH_GET_FS ? s->fs.base : s->gs.base;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static long do_futex(struct sb_proc *p, uint64_t a[6])
+{
+	int op = (int)a[1] & FUTEX_CMD_MASK;
+	if (!sb_range_ok(p, a[0], 4, PROT_READ))
+		return -EFAULT;
+	switch (op) {
+	case FUTEX_WAIT: case FUTEX_WAIT_BITSET: case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2:
+	case FUTEX_WAIT_REQUEUE_PI:
+		if (a[3] && !sb_range_ok(p, a[3], 16, PROT_READ))
+			return -EFAULT;
+		break;
+	case FUTEX_WAKE: case FUTEX_WAKE_BITSET: case FUTEX_UNLOCK_PI: case FUTEX_TRYLOCK_PI:
+		break;
+	case FUTEX_REQUEUE: case FUTEX_CMP_REQUEUE: case FUTEX_WAKE_OP: case FUTEX_CMP_REQUEUE_PI:
+		break;
+	default:
+		return -ENOSYS;
+	}
+	if ((op == FUTEX_REQUEUE || op == FUTEX_CMP_REQUEUE || op == FUTEX_WAKE_OP ||
+	     op == FUTEX_CMP_REQUEUE_PI || op == FUTEX_WAIT_REQUEUE_PI) &&
+	    !sb_range_ok(p, a[4], 4, PROT_READ))
+		return -EFAULT;
+	return host_syscall(SYS_futex, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+static long do_select(struct sb_proc *p, int nr, uint64_t a[6])
+{
+	int nfds = (int)a[0];
+	if (nfds < 0 || nfds > 65536)
+		return -EINVAL;
+	uint64_t bytes = ((uint64_t)nfds + 63) / 64 * 8;
+	for (int i = 1; i <= 3; i++)
+		if (a[i] && !sb_range_ok(p, a[i], bytes, PROT_WRITE))
+			return -EFAULT;
+	if (a[4] && !sb_range_ok(p, a[4], 16, PROT_WRITE))
+		return -EFAULT;
+	if (nr == SYS_pselect6 && a[5]) {
+		/* { const sigset_t *ss; size_t ss_len } */
+		if (!sb_range_ok(p, a[5], 16, PROT_READ))
+			return -EFAULT;
+		uint64_t *pair = (uint64_t *)a[5];
+		if (pair[0] && !sb_range_ok(p, pair[0], 8, PROT_READ))
+			return -EFAULT;
+	}
+	return host_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* /proc/self/exe names the program, not dune-run. */
+bool sb_is_self_exe(const char *path)
+{
+	char mine[64];
+	if (path[0] != '/')
+		return false;
+	if (!strcmp(path, "/proc/self/exe") || !strcmp(path, "/proc/thread-self/exe"))
+		return true;
+	snprintf(mine, sizeof mine, "/proc/%d/exe", getpid());
+	return !strcmp(path, mine);
+}
+
+static long do_readlink(struct sb_proc *p, int dirfd, uint64_t path, uint64_t buf, uint64_t size)
+{
+	char local[PATH_MAX];
+	long rc = copy_str(p, path, local, sizeof local);
+	if (rc)
+		return rc;
+	if (dirfd != AT_FDCWD && sb_is_monitor_fd(p, dirfd))
+		return -EBADF;
+	if (!sb_range_ok(p, buf, size, PROT_WRITE))
+		return -EFAULT;
+	if (sb_is_self_exe(local)) {
+		size_t n = strlen(p->exe);
+		if (n > size)
+			n = size;
+		memcpy((void *)buf, p->exe, n);
+		return (long)n;
+	}
+	return host_syscall(SYS_readlinkat, (uint64_t)dirfd, (uint64_t)local, buf, size, 0, 0);
+}
+
+static long do_dup2(struct sb_proc *p, int nr, uint64_t a[6])
+{
+	if (sb_is_monitor_fd(p, (int)a[0]) || sb_is_monitor_fd(p, (int)a[1]))
+		return -EBADF;
+	return host_syscall(nr, a[0], a[1], a[2], 0, 0, 0);
+}
+
+/* close_range must skip the monitor's descriptors. */
+static long do_close_range(struct sb_proc *p, uint64_t a[6])
+{
+	unsigned first = (unsigned)a[0], last = (unsigned)a[1];
+	if (first > last)
+		return -EINVAL;
+	unsigned at = first;
+	for (unsigned fd = first; fd <= last && fd < 65536; fd++) {
+		if (!sb_is_monitor_fd(p, (int)fd))
+			continue;
+		if (fd > at) {
+			long rc = host_syscall(SYS_close_range, at, fd - 1, a[2], 0, 0, 0);
+			if (rc < 0)
+				return rc;
+		}
+		at = fd + 1;
+	}
+	if (at <= last)
+		return host_syscall(SYS_close_range, at, last, a[2], 0, 0, 0);
+	return 0;
+}
+
+/* sendmmsg/recvmmsg: one checked sendmsg/recvmsg per message. */
+static long do_mmsg(struct sb_thread *t, int nr, uint64_t a[6], struct scratch *s)
+{
+	struct sb_proc *p = t->p;
+	unsigned vlen = (unsigned)a[2];
+	if (sb_is_monitor_fd(p, (int)a[0]))
+		return -EBADF;
+	if (vlen > 1024)
+		vlen = 1024;
+	if (!sb_range_ok(p, a[1], (uint64_t)vlen * sizeof(struct mmsghdr), PROT_WRITE))
+		return -EFAULT;
+	if (nr == SYS_recvmmsg && a[4] && !sb_range_ok(p, a[4], 16, PROT_WRITE))
+		return -EFAULT;
+	struct mmsghdr *m = (struct mmsghdr *)a[1];
+	long done = 0;
+	for (unsigned i = 0; i < vlen; i++) {
+		int recv = nr == SYS_recvmmsg;
+		long rc = check_msghdr(p, (uint64_t)&m[i].msg_hdr, recv, s);
+		if (!rc)
+			rc = host_syscall(recv ? SYS_recvmsg : SYS_sendmsg, a[0], (uint64_t)&s->msg,
+					  a[3] & ~(uint64_t)MSG_WAITFORONE, 0, 0, 0);
+		if (rc < 0)
+			return done ? done : rc;
+		m[i].msg_len = (unsigned)rc;
+		if (recv) {
+			m[i].msg_hdr.msg_namelen = s->msg.msg_namelen;
+			m[i].msg_hdr.msg_controllen = s->msg.msg_controllen;
+			m[i].msg_hdr.msg_flags = s->msg.msg_flags;
+			if (a[3] & MSG_WAITFORONE)
+				a[3] |= MSG_DONTWAIT;
+		}
+		done++;
+	}
+	return done;
+}
+
+/* ---- SysV shared memory: attachments are mirrored like mmap ---- */
+
+static long claim_range(struct sb_proc *p, uint64_t start, uint64_t end);
+
+static long do_shmat(struct sb_proc *p, uint64_t a[6])
+{
+	struct shmid_ds ds;
+	long rc = host_syscall(SYS_shmctl, a[0], IPC_STAT, (uint64_t)&ds, 0, 0, 0);
+	if (rc)
+		return rc;
+	uint64_t size = PAGE_UP(ds.shm_segsz);
+	int slot = -1;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < 64 && slot < 0; i++)
+		if (!p->shm[i].size)
+			slot = i;
+	pthread_mutex_unlock(&p->lock);
+	if (slot < 0)
+		return -EMFILE;
+	if (a[1]) {
+		uint64_t at = (a[2] & SHM_RND) ? a[1] & ~(uint64_t)(SHMLBA - 1) : a[1];
+		pthread_mutex_lock(&p->vm->lock);
+		bool taken = region_overlaps(&p->vm->owned, at, at + size);
+		pthread_mutex_unlock(&p->vm->lock);
+		if (taken && !(a[2] & SHM_REMAP))
+			return -EINVAL;
+		rc = claim_range(p, at, at + size);
+		if (rc)
+			return rc;
+		a[2] |= SHM_REMAP;
+	}
+	long ret = host_syscall(SYS_shmat, a[0], a[1], a[2], 0, 0, 0);
+	if (ret < 0 && ret > -4096)
+		return ret;
+	int prot = (a[2] & SHM_RDONLY) ? PROT_READ : PROT_READ | PROT_WRITE;
+	if (a[2] & SHM_EXEC)
+		prot |= PROT_EXEC;
+	vm_mirror_map(p->vm, (uint64_t)ret, size, prot);
+	pthread_mutex_lock(&p->lock);
+	p->shm[slot].addr = (uint64_t)ret;
+	p->shm[slot].size = size;
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+static long do_shmdt(struct sb_proc *p, uint64_t addr)
+{
+	uint64_t size = 0;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < 64; i++)
+		if (p->shm[i].size && p->shm[i].addr == addr) {
+			size = p->shm[i].size;
+			p->shm[i].size = 0;
+		}
+	pthread_mutex_unlock(&p->lock);
+	if (!size)
+		return -EINVAL;
+	vm_mirror_unmap(p->vm, addr, size);
+	return host_syscall(SYS_shmdt, addr, 0, 0, 0, 0, 0);
+}
+
+static long do_shmctl(struct sb_proc *p, uint64_t a[6])
+{
+	switch ((int)a[1] & ~0x100 /* IPC_64 */) {
+	case IPC_RMID: case SHM_LOCK: case SHM_UNLOCK:
+		break;
+	case IPC_STAT: case SHM_STAT: case SHM_STAT_ANY: case IPC_INFO: case SHM_INFO:
+		if (!sb_range_ok(p, a[2], sizeof(struct shmid_ds), PROT_WRITE))
+			return -EFAULT;
+		break;
+	case IPC_SET:
+		if (!sb_range_ok(p, a[2], sizeof(struct shmid_ds), PROT_READ))
+			return -EFAULT;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return host_syscall(SYS_shmctl, a[0], a[1], a[2], 0, 0, 0);
+}
+
+/* ---- memory ---- */
+
+/* Does another thread's checked span reach [addr, addr+len)? p->lock held. */
+static bool span_in_use(struct sb_proc *p, uint64_t addr, uint64_t len)
+{
+	for (struct sb_thread *o = p->threads; o; o = o->next) {
+		if (o == hull_owner)
+			continue;
+		uint64_t lo = __atomic_load_n(&o->hull_lo, __ATOMIC_SEQ_CST);
+		uint64_t hi = __atomic_load_n(&o->hull_hi, __ATOMIC_SEQ_CST);
+		if (hi && lo < addr + len && addr < hi)
+			return true;
+	}
+	return false;
+}
+
+void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len)
+{
+	pthread_mutex_lock(&p->lock);
+	bool keep = p->nthreads > 1 && span_in_use(p, addr, len);
+	if (keep && p->ntombs == p->captombs) {
+		size_t cap = p->captombs ? p->captombs * 2 : 64;
+		struct tomb *t = realloc(p->tombs, cap * sizeof *t);
+		if (t) {
+			p->tombs = t;
+			p->captombs = cap;
+		}
+	}
+	if (keep && p->ntombs + 2 < p->captombs &&
+	    mmap((void *)addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) !=
+		    MAP_FAILED) {
+		p->tombs[p->ntombs].addr = addr;
+		p->tombs[p->ntombs++].len = len;
+	} else {
+		munmap((void *)addr, len);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void sb_hull_reset(struct sb_thread *t)
+{
+	struct sb_proc *p = t->p;
+	hull_owner = t;
+	__atomic_store_n(&t->hull_hi, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->hull_lo, 0, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&p->ntombs, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&p->lock);
+	size_t k = 0;
+	for (size_t i = 0; i < p->ntombs; i++) {
+		struct tomb *tb = &p->tombs[i];
+		if (!tb->len)
+			continue;
+		if (span_in_use(p, tb->addr, tb->len))
+			p->tombs[k++] = *tb;
+		else
+			munmap((void *)tb->addr, tb->len);
+	}
+	p->ntombs = k;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* A reserved range the program maps again with MAP_FIXED is its own. */
+static bool take_tomb(struct sb_proc *p, uint64_t start, uint64_t end)
+{
+	bool covered = false;
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->ntombs; i++) {
+		struct tomb *t = &p->tombs[i];
+		if (t->len && start >= t->addr && end <= t->addr + t->len)
+			covered = true;
+	}
+	if (covered)
+		for (size_t i = 0; i < p->ntombs; i++) {
+			struct tomb *t = &p->tombs[i];
+			if (!t->len || t->addr + t->len <= start || t->addr >= end)
+				continue;
+			/* Split off the part being reused; keep the rest reserved. */
+			uint64_t a = t->addr, e = t->addr + t->len;
+			t->len = 0;
+			if (a < start && p->ntombs < p->captombs)
+				p->tombs[p->ntombs++] = (struct tomb){ a, start - a };
+			if (e > end && p->ntombs < p->captombs)
+				p->tombs[p->ntombs++] = (struct tomb){ end, e - end };
+		}
+	pthread_mutex_unlock(&p->lock);
+	return covered;
+}
+
+/* Make sure [start, end) holds nothing of the monitor's: every part is the
+ * program's already, or free on the host (then reserved for the program). */
+static long claim_range(struct sb_proc *p, uint64_t start, uint64_t end)
+{
+	uint64_t at = start;
+	while (at < end) {
+		pthread_mutex_lock(&p->vm->lock);
+		const struct region *r = region_find(&p->vm->owned, at);
+		uint64_t next = end;
+		if (!r) {
+			/* Find where the next owned region starts. */
+			uint64_t probe = at;
+			while (probe < end && !region_find(&p->vm->owned, probe))
+				probe += PAGE_SIZE;
+			next = probe;
+		} else {
+			next = r->end < end ? r->end : end;
+		}
+		pthread_mutex_unlock(&p->vm->lock);
+		if (!r) {
+			if (!take_tomb(p, at, next)) {
+				void *m = mmap((void *)at, next - at, PROT_NONE,
+					       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+				if (m == MAP_FAILED)
+					return -ENOMEM;
+			}
+			vm_mirror_map(p->vm, at, next - at, 0);
+		}
+		at = next;
+	}
+	return 0;
+}
+
+static long do_mmap(struct sb_proc *p, uint64_t a[6])
+{
+	uint64_t addr = a[0], len = a[1];
+	int prot = (int)a[2], flags = (int)a[3];
+	if (!len)
+		return -EINVAL;
+	if (!(flags & MAP_ANONYMOUS) && sb_is_monitor_fd(p, (int)a[4]))
+		return -EBADF;
+	flags &= ~MAP_GROWSDOWN;
+	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+	uint64_t plen = PAGE_UP(len);
+	if (plen < len)
+		return -ENOMEM;
+	if (flags & MAP_FIXED_NOREPLACE) {
+		pthread_mutex_lock(&p->vm->lock);
+		bool taken = region_overlaps(&p->vm->owned, addr, addr + plen);
+		pthread_mutex_unlock(&p->vm->lock);
+		if (taken)
+			return -EEXIST;
+	} else if (flags & MAP_FIXED) {
+		if (addr & (PAGE_SIZE - 1))
+			return -EINVAL;
+		long rc = claim_range(p, addr, addr + plen);
+		if (rc)
+			return rc;
+	}
+	long ret = host_syscall(SYS_mmap, addr, len, (uint64_t)prot, (uint64_t)flags, a[4], a[5]);
+	if (ret < 0 && ret > -4096)
+		return ret;
+	int rc = vm_mirror_map(p->vm, (uint64_t)ret, plen, prot);
+	if (rc) {
+		munmap((void *)ret, plen);
+		vm_mirror_unmap(p->vm, (uint64_t)ret, plen);
+		return -ENOMEM;
+	}
+	return ret;
+}
+
+static long do_munmap(struct sb_proc *p, uint64_t addr, uint64_t len)
+{
+	if ((addr & (PAGE_SIZE - 1)) || !len)
+		return -EINVAL;
+	uint64_t end = addr + PAGE_UP(len), at = addr;
+	/* Only the program's own pages; unmapped parts are not an error. */
+	while (at < end) {
+		pthread_mutex_lock(&p->vm->lock);
+		const struct region *r = region_find(&p->vm->owned, at);
+		uint64_t e = r ? (r->end < end ? r->end : end) : at + PAGE_SIZE;
+		pthread_mutex_unlock(&p->vm->lock);
+		if (r) {
+			vm_mirror_unmap(p->vm, at, e - at);
+			sb_release_range(p, at, e - at);
+		}
+		at = e;
+	}
+	return 0;
+}
+
+static long do_mprotect(struct sb_proc *p, uint64_t addr, uint64_t len, int prot)
+{
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	uint64_t plen = PAGE_UP(len);
+	if (!sb_range_ok(p, addr, plen, 0))
+		return -ENOMEM;
+	int host_prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+	long rc = host_syscall(SYS_mprotect, addr, plen, (uint64_t)host_prot, 0, 0, 0);
+	if (rc)
+		return rc;
+	vm_mirror_protect(p->vm, addr, plen, host_prot);
+	return 0;
+}
+
+static long do_mremap(struct sb_proc *p, uint64_t a[6])
+{
+	uint64_t old = a[0], oldsz = PAGE_UP(a[1]), newsz = PAGE_UP(a[2]);
+	int flags = (int)a[3];
+	if ((old & (PAGE_SIZE - 1)) || !oldsz || !newsz)
+		return -EINVAL;
+	if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED))
+		return -EINVAL;
+	if (!sb_range_ok(p, old, oldsz, 0))
+		return -EFAULT;
+	pthread_mutex_lock(&p->vm->lock);
+	int prot = region_find(&p->vm->owned, old)->prot;
+	pthread_mutex_unlock(&p->vm->lock);
+	if (flags & MREMAP_FIXED) {
+		long rc = claim_range(p, a[4], a[4] + newsz);
+		if (rc)
+			return rc;
+	} else if (newsz > oldsz && !(flags & MREMAP_MAYMOVE)) {
+		/* Growing in place must not swallow the monitor's next mapping. */
+		pthread_mutex_lock(&p->vm->lock);
+		bool ours = region_covers(&p->vm->owned, old + oldsz, old + newsz, 0);
+		pthread_mutex_unlock(&p->vm->lock);
+		if (!ours) {
+			void *m = mmap((void *)(old + oldsz), newsz - oldsz, PROT_NONE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+			if (m == MAP_FAILED)
+				return -ENOMEM;
+			munmap(m, newsz - oldsz);
+		}
+	}
+	vm_mirror_unmap(p->vm, old, oldsz);
+	long ret = host_syscall(SYS_mremap, old, oldsz, newsz, (uint64_t)flags, a[4], 0);
+	if (ret < 0 && ret > -4096) {
+		vm_mirror_map(p->vm, old, oldsz, prot);
+		return ret;
+	}
+	vm_mirror_map(p->vm, (uint64_t)ret, newsz, prot);
+	return ret;
+}
+
+static long do_madvise(struct sb_proc *p, uint64_t addr, uint64_t len, int advice)
+{
+	if (!sb_range_ok(p, addr, PAGE_UP(len), 0))
+		return -ENOMEM;
+	switch (advice) {
+	case MADV_DONTFORK:
+	case MADV_DOFORK:
+		return 0; /* fork must copy everything: the child rebuilds its VM from it */
+	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED: case MADV_DONTNEED:
+	case MADV_FREE: case MADV_REMOVE: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE: case MADV_DONTDUMP:
+	case MADV_DODUMP: case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT:
+	case MADV_MERGEABLE: case MADV_UNMERGEABLE:
+		return host_syscall(SYS_madvise, addr, len, (uint64_t)advice, 0, 0, 0);
+	default:
+		return -EINVAL;
+	}
+}
+
+static long do_brk(struct sb_proc *p, uint64_t want)
+{
+	uint64_t release_lo = 0, release_len = 0;
+	pthread_mutex_lock(&p->lock);
+	uint64_t cur = p->brk_cur;
+	if (want >= p->brk_start && want < p->brk_start + (1ull << 40)) {
+		uint64_t old_top = PAGE_UP(cur), new_top = PAGE_UP(want);
+		if (new_top > old_top) {
+			void *m = mmap((void *)old_top, new_top - old_top, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			if (m != MAP_FAILED && vm_mirror_map(p->vm, old_top, new_top - old_top, PROT_READ | PROT_WRITE) == 0)
+				p->brk_cur = want;
+			else if (m != MAP_FAILED)
+				munmap(m, new_top - old_top);
+		} else {
+			if (new_top < old_top) {
+				vm_mirror_unmap(p->vm, new_top, old_top - new_top);
+				release_lo = new_top;
+				release_len = old_top - new_top;
+			}
+			p->brk_cur = want;
+		}
+	}
+	long ret = (long)p->brk_cur;
+	pthread_mutex_unlock(&p->lock);
+	if (release_len)
+		sb_release_range(p, release_lo, release_len);
+	return ret;
+}
+
+static long do_range_call(struct sb_proc *p, int nr, uint64_t a[6])
+{
+	if (!sb_range_ok(p, PAGE_DOWN(a[0]), PAGE_UP(a[0] + a[1]) - PAGE_DOWN(a[0]), 0))
+		return -ENOMEM;
+	if (nr == SYS_mincore && !sb_range_ok(p, a[2], (PAGE_UP(a[1]) / PAGE_SIZE), PROT_WRITE))
+		return -EFAULT;
+	return host_syscall(nr, a[0], a[1], a[2], 0, 0, 0);
+}
+
+long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
+{
+	struct sb_proc *p = t->p;
+	*done = SB_RETURN;
+	switch (nr) {
+	case SYS_mmap: return do_mmap(p, a);
+	case SYS_munmap: return do_munmap(p, a[0], a[1]);
+	case SYS_mprotect: return do_mprotect(p, a[0], a[1], (int)a[2]);
+	case SYS_mremap: return do_mremap(p, a);
+	case SYS_madvise: return do_madvise(p, a[0], a[1], (int)a[2]);
+	case SYS_brk: return do_brk(p, a[0]);
+	case SYS_msync: case SYS_mlock: case SYS_munlock: case SYS_mincore: return do_range_call(p, nr, a);
+	case SYS_mlockall: case SYS_munlockall: return host_syscall(nr, a[0], 0, 0, 0, 0, 0);
+	case SYS_rt_sigaction: return sb_rt_sigaction(t, (int)a[0], a[1], a[2], a[3]);
+	case SYS_rt_sigprocmask: return sb_rt_sigprocmask(t, (int)a[0], a[1], a[2], a[3]);
+	case SYS_rt_sigreturn: *done = SB_NORET; return sb_rt_sigreturn(t);
+	case SYS_sigaltstack: return sb_sigaltstack(t, a[0], a[1]);
+	case SYS_rt_sigsuspend: return sb_rt_sigsuspend(t, a[0], a[1]);
+	case SYS_rt_sigpending: return sb_rt_sigpending(t, a[0], a[1]);
+	case SYS_clone: return sb_clone(t, a[0], a[1], a[2], a[3], a[4], done);
+	case SYS_fork: return sb_clone(t, SIGCHLD, 0, 0, 0, 0, done);
+	case SYS_vfork: return sb_clone(t, CLONE_VFORK | CLONE_VM | SIGCHLD, 0, 0, 0, 0, done);
+	case SYS_clone3: return -ENOSYS; /* libcs fall back to clone, whose flags we can read */
+	case SYS_execve: return sb_execve(t, AT_FDCWD, a[0], a[1], a[2], 0);
+	case SYS_execveat: return sb_execve(t, (int)a[0], a[1], a[2], a[3], (int)a[4]);
+	case SYS_exit: sb_exit_thread(t, (int)a[0]);
+	case SYS_exit_group: sb_exit_group(p, (int)a[0]);
+	case SYS_arch_prctl: return do_arch_prctl(t, a[0], a[1]);
+	case SYS_ioctl: return do_ioctl(p, a);
+	case SYS_fcntl: return do_fcntl(p, a);
+	case SYS_prctl: return do_prctl(p, a);
+	case SYS_futex: return do_futex(p, a);
+	case SYS_select: case SYS_pselect6: return do_select(p, nr, a);
+	case SYS_readlink: return do_readlink(p, AT_FDCWD, a[0], a[1], a[2]);
+	case SYS_readlinkat: return do_readlink(p, (int)a[0], a[1], a[2], a[3]);
+	case SYS_dup2: case SYS_dup3: return do_dup2(p, nr, a);
+	case SYS_close_range: return do_close_range(p, a);
+	case SYS_rseq: return -ENOSYS;
+	case SYS_sendmmsg: case SYS_recvmmsg: {
+		static __thread struct scratch mscratch;
+		return do_mmsg(t, nr, a, &mscratch);
+	}
+	case SYS_shmat: return do_shmat(p, a);
+	case SYS_shmdt: return do_shmdt(p, a[0]);
+	case SYS_shmctl: return do_shmctl(p, a);
+	case SYS_seccomp: return -EINVAL; /* a filter would bind the monitor itself */
+	default:
+		break;
+	}
+	const char *spec = nr >= 0 && nr < SYSCALL_MAX ? specs[nr] : NULL;
+	if (!spec)
+		return -ENOSYS;
+	/* Per-thread scratch: no allocation on the syscall path (a fork in
+	 * another thread must never find malloc's locks taken). */
+	static __thread struct scratch scratch;
+	struct scratch *s = &scratch;
+	s->nstr = 0;
+	long rc = check_args(t, spec, a, s);
+	if (!rc) {
+		rc = host_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if (nr == SYS_recvmsg && rc >= 0) {
+			struct msghdr *g = (struct msghdr *)s->guest_msg;
+			g->msg_namelen = s->msg.msg_namelen;
+			g->msg_controllen = s->msg.msg_controllen;
+			g->msg_flags = s->msg.msg_flags;
+		}
+	}
+	return rc;
+}

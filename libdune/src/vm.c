@@ -1,0 +1,595 @@
+#define _GNU_SOURCE
+#include "vm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define CR0_VALUE 0x80050033ull /* PG AM WP NE ET MP PE */
+#define CR4_VALUE ((1ull << 5) | (1ull << 9) | (1ull << 10)) /* PAE OSFXSR OSXMMEXCPT */
+#define EFER_VALUE ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11)) /* SCE LME LMA NXE */
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_SFMASK 0xc0000084
+#define USER_TOP 0x7ffffffff000ull
+
+#define CPU_AREA(i) (0x1000ull + (uint64_t)(i) * 0x2000ull)
+#define TSS_OFF 0x100
+#define STACK_TOP(i) (CPU_AREA(i) + 0x2000ull)
+
+/* ---- page tables ---- */
+
+static uint64_t *pt_alloc(struct dune_vm *vm)
+{
+	if (vm->arena_used + PAGE_SIZE > ARENA_SIZE)
+		return NULL;
+	uint64_t *p = (uint64_t *)(vm->arena + vm->arena_used);
+	vm->arena_used += PAGE_SIZE;
+	memset(p, 0, PAGE_SIZE);
+	return p;
+}
+
+static int idx(uint64_t va, int level) { return (int)((va >> (12 + 9 * (level - 1))) & 511); }
+
+/* Entry at level (1 = PT, 2 = PD) for va; creates missing tables when
+ * create is set and splits a 2M page when a 4K entry is asked for. */
+static uint64_t *pte_get(struct dune_vm *vm, uint64_t va, int level, bool create)
+{
+	uint64_t *table = vm->pml4;
+	for (int l = 4; l > level; l--) {
+		uint64_t *e = &table[idx(va, l)];
+		if (!(*e & PTE_P)) {
+			if (!create)
+				return NULL;
+			uint64_t *t = pt_alloc(vm);
+			if (!t)
+				return NULL;
+			*e = (uint64_t)t | PTE_P | PTE_W | PTE_U;
+		} else if (*e & PTE_PS) {
+			if (!create)
+				return e; /* caller sees a huge leaf */
+			uint64_t *t = pt_alloc(vm);
+			if (!t)
+				return NULL;
+			uint64_t base = *e & PTE_ADDR & ~(HUGE_SIZE - 1);
+			uint64_t fl = (*e & ~PTE_ADDR) & ~PTE_PS;
+			for (int i = 0; i < 512; i++)
+				t[i] = (base + (uint64_t)i * PAGE_SIZE) | fl;
+			*e = (uint64_t)t | PTE_P | PTE_W | PTE_U;
+		}
+		table = (uint64_t *)(*e & PTE_ADDR);
+	}
+	return &table[idx(va, level)];
+}
+
+int pt_map(struct dune_vm *vm, uint64_t va, uint64_t pa, uint64_t len, uint64_t flags)
+{
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+		uint64_t *e = pte_get(vm, va + off, 1, true);
+		if (!e)
+			return -ENOMEM;
+		*e = ((pa + off) & PTE_ADDR) | flags | PTE_P;
+	}
+	return 0;
+}
+
+int pt_map_huge(struct dune_vm *vm, uint64_t va, uint64_t pa, uint64_t len, uint64_t flags)
+{
+	if ((va | pa | len) & (HUGE_SIZE - 1))
+		return -EINVAL;
+	for (uint64_t off = 0; off < len; off += HUGE_SIZE) {
+		uint64_t *e = pte_get(vm, va + off, 2, true);
+		if (!e)
+			return -ENOMEM;
+		*e = ((pa + off) & PTE_ADDR) | flags | PTE_P | PTE_PS;
+	}
+	return 0;
+}
+
+/* Visit leaves in [start, end), skipping absent tables quickly. */
+static int walk(struct dune_vm *vm, uint64_t start, uint64_t end, pt_walk_fn fn, void *arg, bool split)
+{
+	uint64_t va = start;
+	while (va < end && va >= start) {
+		uint64_t *table = vm->pml4;
+		int l = 4;
+		uint64_t *e = NULL;
+		for (; l >= 1; l--) {
+			e = &table[idx(va, l)];
+			if (!(*e & PTE_P) || l == 1 || (*e & PTE_PS))
+				break;
+			table = (uint64_t *)(*e & PTE_ADDR);
+		}
+		uint64_t span = 1ull << (12 + 9 * (l - 1));
+		uint64_t next = (va & ~(span - 1)) + span;
+		/* Leaves parked by pt_protect(0) keep their frame and are visited. */
+		bool leaf = (*e & PTE_P) || (*e && (l == 1 || (*e & PTE_PS)));
+		if (leaf) {
+			if (l == 2 && split && (va & (span - 1) || next > end)) {
+				/* Partial 2M leaf: split it and revisit. */
+				if (!pte_get(vm, va, 1, true))
+					return -ENOMEM;
+				continue;
+			}
+			int rc = fn(arg, va & ~(span - 1), e, l);
+			if (rc)
+				return rc;
+		}
+		va = next;
+	}
+	return 0;
+}
+
+static int unmap_fn(void *arg, uint64_t va, uint64_t *pte, int level)
+{
+	(void)arg, (void)va, (void)level;
+	*pte = 0;
+	return 0;
+}
+
+void pt_unmap(struct dune_vm *vm, uint64_t va, uint64_t len)
+{
+	walk(vm, va, va + len, unmap_fn, NULL, true);
+}
+
+static int protect_fn(void *arg, uint64_t va, uint64_t *pte, int level)
+{
+	(void)va, (void)level;
+	uint64_t flags = *(uint64_t *)arg;
+	if (!flags)
+		*pte &= PTE_ADDR | PTE_PS; /* not present, frame kept for a later protect */
+	else
+		*pte = (*pte & PTE_ADDR) | (*pte & PTE_PS) | flags | PTE_P;
+	return 0;
+}
+
+void pt_protect(struct dune_vm *vm, uint64_t va, uint64_t len, uint64_t flags)
+{
+	walk(vm, va, va + len, protect_fn, &flags, true);
+}
+
+uint64_t *pt_lookup(struct dune_vm *vm, uint64_t va, int *level)
+{
+	uint64_t *table = vm->pml4;
+	for (int l = 4; l >= 1; l--) {
+		uint64_t *e = &table[idx(va, l)];
+		if (!(*e & PTE_P))
+			return NULL;
+		if (l == 1 || (*e & PTE_PS)) {
+			if (level)
+				*level = l;
+			return e;
+		}
+		table = (uint64_t *)(*e & PTE_ADDR);
+	}
+	return NULL;
+}
+
+int pt_walk(struct dune_vm *vm, uint64_t start, uint64_t end, pt_walk_fn fn, void *arg)
+{
+	return walk(vm, start, end, fn, arg, false);
+}
+
+/* ---- memslots and mirroring ---- */
+
+int vm_cover(struct dune_vm *vm, uint64_t start, uint64_t end)
+{
+	uint64_t a = start & ~(HUGE_SIZE - 1);
+	uint64_t b = (end + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
+	if (b > USER_TOP)
+		b = USER_TOP;
+	if (a < SLOT_MIN)
+		a = SLOT_MIN;
+	uint64_t at = a;
+	while (at < b) {
+		const struct region *r = region_find(&vm->slots, at);
+		if (r) {
+			at = r->end;
+			continue;
+		}
+		uint64_t gap_end = at;
+		while (gap_end < b && !region_find(&vm->slots, gap_end))
+			gap_end = (gap_end + HUGE_SIZE) & ~(HUGE_SIZE - 1);
+		if (gap_end > b)
+			gap_end = b;
+		int rc = vm->hw->add_slot(vm->hw_vm, at, gap_end - at, at);
+		if (rc < 0)
+			return rc;
+		if (region_set(&vm->slots, at, gap_end, 1) < 0)
+			return -ENOMEM;
+		at = gap_end;
+	}
+	return 0;
+}
+
+uint64_t prot_to_pte(int prot)
+{
+	if (!(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return 0;
+	uint64_t f = PTE_P | PTE_U | PTE_A | PTE_D;
+	if (prot & PROT_WRITE)
+		f |= PTE_W;
+	if (!(prot & PROT_EXEC))
+		f |= PTE_NX;
+	return f;
+}
+
+int vm_mirror_map(struct dune_vm *vm, uint64_t start, uint64_t len, int prot)
+{
+	int rc = 0;
+	pthread_mutex_lock(&vm->lock);
+	if (region_set(&vm->owned, start, start + len, prot) < 0)
+		rc = -ENOMEM;
+	uint64_t f = prot_to_pte(prot);
+	if (!rc && f) {
+		rc = vm_cover(vm, start, start + len);
+		if (!rc)
+			rc = pt_map(vm, start, start, len, f);
+	} else if (!rc) {
+		pt_unmap(vm, start, len);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
+}
+
+void vm_mirror_unmap(struct dune_vm *vm, uint64_t start, uint64_t len)
+{
+	pthread_mutex_lock(&vm->lock);
+	pt_unmap(vm, start, len);
+	region_set(&vm->owned, start, start + len, -1);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+struct protect_arg {
+	struct dune_vm *vm;
+	int prot;
+	int rc;
+};
+
+void vm_mirror_protect(struct dune_vm *vm, uint64_t start, uint64_t len, int prot)
+{
+	pthread_mutex_lock(&vm->lock);
+	uint64_t end = start + len, at = start;
+	uint64_t f = prot_to_pte(prot);
+	/* Only the program's own pages change; holes stay holes. */
+	while (at < end) {
+		const struct region *r = region_find(&vm->owned, at);
+		if (!r) {
+			at += PAGE_SIZE;
+			continue;
+		}
+		uint64_t e = r->end < end ? r->end : end;
+		region_set(&vm->owned, at, e, prot);
+		if (f) {
+			if (vm_cover(vm, at, e) == 0)
+				pt_map(vm, at, at, e - at, f);
+		} else {
+			pt_unmap(vm, at, e - at);
+		}
+		at = e;
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* ---- system area: IDT, GDT, TSS ---- */
+
+static void write_idt(struct dune_vm *vm)
+{
+	uint64_t *idt = (uint64_t *)vm->arena;
+	for (int v = 0; v < 256; v++) {
+		uint64_t h = EXIT_VA + (uint64_t)v * 8;
+		/* int3 and into are allowed from ring 3, as on Linux. */
+		uint64_t dpl = (v == 3 || v == 4) ? 3 : 0;
+		idt[2 * v] = (h & 0xffff) | ((uint64_t)SEL_KCODE << 16) |
+			     ((0x8eull | (dpl << 5)) << 40) | (((h >> 16) & 0xffff) << 48);
+		idt[2 * v + 1] = h >> 32;
+	}
+}
+
+static void write_cpu_area(struct dune_vm *vm, int i)
+{
+	uint8_t *area = vm->arena + CPU_AREA(i);
+	memset(area, 0, 0x2000);
+	uint64_t *gdt = (uint64_t *)area;
+	gdt[1] = 0x00af9b000000ffffull; /* kernel code 64 */
+	gdt[2] = 0x00cf93000000ffffull; /* kernel data */
+	gdt[3] = 0x00cff3000000ffffull; /* user data */
+	gdt[4] = 0x00affb000000ffffull; /* user code 64 */
+	uint64_t tss = SYS_VA + CPU_AREA(i) + TSS_OFF;
+	gdt[5] = 0x67 | ((tss & 0xffffff) << 16) | (0x89ull << 40) | (((tss >> 24) & 0xff) << 56);
+	gdt[6] = tss >> 32;
+	uint8_t *t = area + TSS_OFF;
+	uint64_t rsp0 = SYS_VA + STACK_TOP(i);
+	memcpy(t + 4, &rsp0, 8);
+	uint16_t iomap = 104;
+	memcpy(t + 102, &iomap, 2);
+}
+
+static int build_system_area(struct dune_vm *vm)
+{
+	write_idt(vm);
+	vm->pml4 = pt_alloc(vm);
+	if (!vm->pml4)
+		return -ENOMEM;
+	int rc = pt_map_huge(vm, SYS_VA, (uint64_t)vm->arena, SYS_AREA_SIZE, PTE_W | PTE_NX | PTE_A | PTE_D);
+	if (rc)
+		return rc;
+	/* Entry points: executable, backed by nothing. This hypervisor turns a
+	 * supervisor-only fetch outside every slot into a reserved-bit #PF
+	 * instead of an exit, so the page carries the user bit. A ring-3 jump
+	 * to the syscall entry is just a syscall; to an exception entry,
+	 * vcpu_run sees no stack switch and reports a fault. */
+	return pt_map(vm, EXIT_VA, EXIT_GPA, PAGE_SIZE, PTE_A | PTE_U);
+}
+
+static int add_arena_slot(struct dune_vm *vm)
+{
+	int rc = vm->hw->add_slot(vm->hw_vm, (uint64_t)vm->arena, ARENA_SIZE, (uint64_t)vm->arena);
+	if (rc < 0)
+		return rc;
+	return region_set(&vm->slots, (uint64_t)vm->arena, (uint64_t)vm->arena + ARENA_SIZE, 2);
+}
+
+int vm_create(struct dune_vm **out, const struct hw_ops *hw, int dev_fd)
+{
+	struct dune_vm *vm = calloc(1, sizeof *vm);
+	if (!vm)
+		return -ENOMEM;
+	vm->hw = hw;
+	pthread_mutex_init(&vm->lock, NULL);
+	int rc = hw->vm_create(&vm->hw_vm, dev_fd);
+	if (rc < 0) {
+		free(vm);
+		return rc;
+	}
+	/* 2M-aligned so the arena's slot never shares a chunk with program slots. */
+	uint8_t *raw = mmap(NULL, ARENA_SIZE + HUGE_SIZE, PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED) {
+		rc = -errno;
+		goto fail;
+	}
+	uint8_t *al = (uint8_t *)(((uint64_t)raw + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1));
+	if (al > raw)
+		munmap(raw, (size_t)(al - raw));
+	munmap(al + ARENA_SIZE, (size_t)(raw + ARENA_SIZE + HUGE_SIZE - (al + ARENA_SIZE)));
+	if (mmap(al, ARENA_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED) {
+		rc = -errno;
+		goto fail;
+	}
+	vm->arena = al;
+	vm->arena_used = SYS_AREA_SIZE;
+	rc = add_arena_slot(vm);
+	if (!rc)
+		rc = build_system_area(vm);
+	if (rc)
+		goto fail;
+	*out = vm;
+	return 0;
+fail:
+	hw->vm_destroy(vm->hw_vm);
+	free(vm);
+	return rc;
+}
+
+void vm_destroy(struct dune_vm *vm)
+{
+	vm->hw->vm_destroy(vm->hw_vm);
+	munmap(vm->arena, ARENA_SIZE);
+	region_free(&vm->owned);
+	region_free(&vm->slots);
+	free(vm);
+}
+
+int vm_rebuild_after_fork(struct dune_vm *vm)
+{
+	/* The inherited descriptors belong to the parent's mm. */
+	int fds[8];
+	int n = vm->hw->fds(vm->hw_vm, fds, 8);
+	struct hw_vm *fresh;
+	/* fds[0] is the device: reusing it needs no path (pivot_root). */
+	int rc = vm->hw->vm_create(&fresh, n > 0 ? fds[0] : -1);
+	if (rc < 0)
+		return rc;
+	/* Leaking the parent's small struct is fine; closing its fds is not optional. */
+	vm->hw->vm_destroy(vm->hw_vm);
+	vm->hw_vm = fresh;
+	pthread_mutex_init(&vm->lock, NULL);
+	for (size_t i = 0; i < vm->slots.n; i++) {
+		const struct region *r = &vm->slots.r[i];
+		rc = vm->hw->add_slot(vm->hw_vm, r->start, r->end - r->start, r->start);
+		if (rc < 0)
+			return rc;
+	}
+	memset(vm->cpu_used, 0, sizeof vm->cpu_used);
+	return 0;
+}
+
+/* ---- vCPUs ---- */
+
+static struct kvm_segment user_cs(void)
+{
+	struct kvm_segment s = { .base = 0, .limit = 0xffffffff, .selector = SEL_UCODE,
+				 .type = 11, .present = 1, .dpl = 3, .s = 1, .l = 1, .g = 1 };
+	return s;
+}
+
+static struct kvm_segment user_ds(void)
+{
+	struct kvm_segment s = { .base = 0, .limit = 0xffffffff, .selector = SEL_UDATA,
+				 .type = 3, .present = 1, .dpl = 3, .s = 1, .db = 1, .g = 1 };
+	return s;
+}
+
+static void initial_sregs(struct dune_vcpu *v, struct kvm_sregs *s, uint64_t fs_base)
+{
+	memset(s, 0, sizeof *s);
+	s->cs = user_cs();
+	s->ss = user_ds();
+	s->ds = s->es = s->ss;
+	s->fs = s->gs = s->ss;
+	s->fs.selector = s->gs.selector = 0;
+	s->fs.base = fs_base;
+	s->tr = (struct kvm_segment){ .base = SYS_VA + CPU_AREA(v->index) + TSS_OFF, .limit = 0x67,
+				      .selector = SEL_TSS, .type = 11, .present = 1 };
+	s->ldt = (struct kvm_segment){ .type = 2, .present = 1, .limit = 0xffff, .unusable = 1 };
+	s->gdt.base = SYS_VA + CPU_AREA(v->index);
+	s->gdt.limit = 7 * 8 - 1;
+	s->idt.base = SYS_VA;
+	s->idt.limit = 256 * 16 - 1;
+	s->cr0 = CR0_VALUE;
+	s->cr3 = (uint64_t)v->vm->pml4;
+	s->cr4 = CR4_VALUE;
+	s->efer = EFER_VALUE;
+	s->apic_base = 0xfee00900;
+}
+
+static int setup_hw(struct dune_vcpu *v, const struct kvm_sregs *s, const struct kvm_regs *r)
+{
+	struct hw_msr msrs[] = {
+		{ MSR_STAR, ((uint64_t)0x10 << 48) | ((uint64_t)SEL_KCODE << 32) },
+		{ MSR_LSTAR, EXIT_VA + EXIT_SYSCALL_OFF },
+		{ MSR_SFMASK, 0x47700 },
+	};
+	return v->vm->hw->vcpu_setup(v->hw, s, r, msrs, 3);
+}
+
+int vcpu_create(struct dune_vm *vm, struct dune_vcpu **out)
+{
+	struct dune_vcpu *v = calloc(1, sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	v->vm = vm;
+	pthread_mutex_lock(&vm->lock);
+	v->index = -1;
+	for (int i = 0; i < MAX_VCPUS; i++)
+		if (!vm->cpu_used[i]) {
+			vm->cpu_used[i] = true;
+			v->index = i;
+			break;
+		}
+	pthread_mutex_unlock(&vm->lock);
+	if (v->index < 0) {
+		free(v);
+		return -EAGAIN;
+	}
+	write_cpu_area(vm, v->index);
+	int rc = vm->hw->vcpu_create(vm->hw_vm, &v->hw);
+	if (rc < 0) {
+		pthread_mutex_lock(&vm->lock);
+		vm->cpu_used[v->index] = false;
+		pthread_mutex_unlock(&vm->lock);
+		free(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+int vcpu_recreate(struct dune_vcpu *v)
+{
+	struct kvm_regs r = *v->vm->hw->regs(v->hw);
+	struct kvm_sregs s = *v->vm->hw->sregs(v->hw);
+	/* The old vCPU belongs to the parent's VM; its run page is shared with
+	 * the parent, so the caller copied the state before fork. */
+	int rc = v->vm->hw->vcpu_create(v->vm->hw_vm, &v->hw);
+	if (rc < 0)
+		return rc;
+	v->vm->cpu_used[v->index] = true;
+	return setup_hw(v, &s, &r);
+}
+
+void vcpu_destroy(struct dune_vcpu *v)
+{
+	v->vm->hw->vcpu_destroy(v->hw);
+	pthread_mutex_lock(&v->vm->lock);
+	v->vm->cpu_used[v->index] = false;
+	pthread_mutex_unlock(&v->vm->lock);
+	free(v);
+}
+
+int vcpu_enter_user(struct dune_vcpu *v, uint64_t rip, uint64_t rsp, uint64_t fs_base)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	memset(&r, 0, sizeof r);
+	initial_sregs(v, &s, fs_base);
+	r.rip = rip;
+	r.rsp = rsp;
+	r.rflags = 0x202;
+	int rc = setup_hw(v, &s, &r);
+	/* Seed the sync-register views so edits before the first run start
+	 * from this state. */
+	*v->vm->hw->regs(v->hw) = r;
+	*v->vm->hw->sregs(v->hw) = s;
+	return rc;
+}
+
+struct kvm_regs *vcpu_regs(struct dune_vcpu *v) { return v->vm->hw->regs(v->hw); }
+struct kvm_sregs *vcpu_sregs(struct dune_vcpu *v) { return v->vm->hw->sregs(v->hw); }
+void vcpu_dirty(struct dune_vcpu *v, int regs, int sregs) { v->vm->hw->mark_dirty(v->hw, regs, sregs); }
+
+static bool has_error_code(int vec)
+{
+	return vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30;
+}
+
+#define USER_RFLAGS_MASK 0x254dd5ull /* CF PF AF ZF SF TF DF OF NT AC ID, as the kernel allows */
+
+enum dune_event vcpu_run(struct dune_vcpu *v)
+{
+	const struct hw_ops *hw = v->vm->hw;
+	enum hw_exit e = hw->vcpu_run(v->hw);
+	v->exits++;
+	struct kvm_regs *r = hw->regs(v->hw);
+	struct kvm_sregs *s = hw->sregs(v->hw);
+	switch (e) {
+	case HW_EXIT_FETCH:
+		if (r->rip == EXIT_VA + EXIT_SYSCALL_OFF) {
+			/* What sysretq would do, done from the host. */
+			r->rip = r->rcx;
+			r->rflags = (r->r11 & USER_RFLAGS_MASK) | 0x202;
+			s->cs = user_cs();
+			s->ss = user_ds();
+			hw->mark_dirty(v->hw, 1, 1);
+			return EV_SYSCALL;
+		}
+		if (r->rip >= EXIT_VA && r->rip < EXIT_VA + 256 * 8 && (r->rip & 7) == 0) {
+			int vec = (int)((r->rip - EXIT_VA) / 8);
+			uint64_t *top = (uint64_t *)(v->vm->arena + STACK_TOP(v->index));
+			uint64_t *f = top - (has_error_code(vec) ? 6 : 5);
+			int k = 0;
+			/* This hypervisor reports ring-3 CS even here, so a real
+			 * delivery is recognised by the stack switch to RSP0. */
+			if (r->rsp != SYS_VA + STACK_TOP(v->index) - (uint64_t)((uint8_t *)top - (uint8_t *)f)) {
+				v->vector = 14;
+				v->error_code = 0x15; /* present, user, instruction fetch */
+				v->cr2 = r->rip;
+				return EV_EXCEPTION;
+			}
+			v->error_code = has_error_code(vec) ? f[k++] : 0;
+			uint64_t rip = f[k], cs = f[k + 1], fl = f[k + 2], rsp = f[k + 3];
+			if ((cs & 3) != 3)
+				return EV_FATAL;
+			v->vector = vec;
+			v->cr2 = s->cr2;
+			r->rip = rip;
+			r->rsp = rsp;
+			r->rflags = (fl & USER_RFLAGS_MASK) | 0x202;
+			s->cs = user_cs();
+			s->ss = user_ds();
+			hw->mark_dirty(v->hw, 1, 1);
+			return EV_EXCEPTION;
+		}
+		return EV_FATAL;
+	case HW_EXIT_INTR:
+		hw->unkick(v->hw);
+		return EV_INTERRUPT;
+	case HW_EXIT_EFAULT:
+		return EV_MEMFAULT;
+	default:
+		return EV_FATAL;
+	}
+}

@@ -1,0 +1,118 @@
+/* The Dune VM: guest page tables, descriptor tables, memslots and vCPUs.
+ * Guest-physical == host-virtual for all program memory, so the guest page
+ * tables are an identity map of the pages the program owns (user bit set)
+ * plus a supervisor-only system area in the upper half. */
+#ifndef DUNE_VM_H
+#define DUNE_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "region.h"
+
+#define PAGE_SIZE 4096ull
+#define PAGE_DOWN(x) ((uint64_t)(x) & ~(PAGE_SIZE - 1))
+#define PAGE_UP(x) (((uint64_t)(x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
+#define HUGE_SIZE (2ull << 20)
+
+/* Page-table entry bits. */
+#define PTE_P (1ull << 0)
+#define PTE_W (1ull << 1)
+#define PTE_U (1ull << 2)
+#define PTE_A (1ull << 5)
+#define PTE_D (1ull << 6)
+#define PTE_PS (1ull << 7)
+#define PTE_NX (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+
+/* Guest-virtual layout of the system area (never reachable from ring 3). */
+#define SYS_VA 0xffffff8000000000ull  /* IDT, per-vCPU GDT+TSS, ring-0 stacks */
+#define EXIT_VA 0xffffff8040000000ull /* exception and syscall entry points */
+#define EXIT_GPA 0x1000ull /* below mmap_min_addr: never in a memslot, fetching exits */
+#define SLOT_MIN 0x10000ull /* memslots never start below this */
+#define EXIT_SYSCALL_OFF 0x800        /* LSTAR = EXIT_VA + this; vector v at EXIT_VA + 8v */
+
+#define SYS_AREA_SIZE HUGE_SIZE
+#define ARENA_SIZE (64ull << 20)
+#define MAX_VCPUS 250
+
+#define SEL_KCODE 0x08
+#define SEL_KDATA 0x10
+#define SEL_UDATA 0x1b
+#define SEL_UCODE 0x23
+#define SEL_TSS 0x28
+
+struct dune_vcpu;
+
+struct dune_vm {
+	const struct hw_ops *hw;
+	struct hw_vm *hw_vm;
+	uint8_t *arena;         /* system area + page-table pool, one memslot */
+	uint64_t arena_used;
+	uint64_t *pml4;
+	pthread_mutex_t lock;   /* page tables, regions, slots, vCPU indices */
+	struct region_map owned; /* the program's memory */
+	struct region_map slots; /* guest-physical ranges covered by memslots */
+	bool cpu_used[MAX_VCPUS];
+	void *user;             /* owner's per-VM data (the sandbox process) */
+};
+
+/* Why dune_vcpu_run returned. */
+enum dune_event {
+	EV_SYSCALL,   /* regs: rax = number; return state already set to the caller */
+	EV_EXCEPTION, /* vector, error code, cr2 (#PF); regs = faulting ring-3 state */
+	EV_INTERRUPT, /* host signal or kick */
+	EV_MEMFAULT,  /* host could not back a guest access */
+	EV_FATAL,
+};
+
+struct dune_vcpu {
+	struct dune_vm *vm;
+	struct hw_vcpu *hw;
+	int index;
+	uint64_t exits;
+	/* Last exception. */
+	int vector;
+	uint64_t error_code, cr2;
+	void *user; /* owner's per-vCPU data */
+};
+
+int vm_create(struct dune_vm **out, const struct hw_ops *hw, int dev_fd);
+void vm_destroy(struct dune_vm *vm);
+/* In a forked child: a fresh backend VM over the same (copied) memory. */
+int vm_rebuild_after_fork(struct dune_vm *vm);
+
+/* Page tables (vm->lock held). flags: PTE_W/PTE_U/PTE_NX etc. */
+int pt_map(struct dune_vm *vm, uint64_t va, uint64_t pa, uint64_t len, uint64_t flags);
+int pt_map_huge(struct dune_vm *vm, uint64_t va, uint64_t pa, uint64_t len, uint64_t flags);
+void pt_unmap(struct dune_vm *vm, uint64_t va, uint64_t len);
+void pt_protect(struct dune_vm *vm, uint64_t va, uint64_t len, uint64_t flags);
+/* Leaf entry for va (NULL if none); *level = 1 for 4K, 2 for 2M. */
+uint64_t *pt_lookup(struct dune_vm *vm, uint64_t va, int *level);
+typedef int (*pt_walk_fn)(void *arg, uint64_t va, uint64_t *pte, int level);
+int pt_walk(struct dune_vm *vm, uint64_t start, uint64_t end, pt_walk_fn fn, void *arg);
+
+/* Memory mirroring: keep page tables, ownership and memslots equal to what
+ * the host mapped for the program (vm->lock taken inside). */
+uint64_t prot_to_pte(int prot);
+int vm_mirror_map(struct dune_vm *vm, uint64_t start, uint64_t len, int prot);
+void vm_mirror_unmap(struct dune_vm *vm, uint64_t start, uint64_t len);
+void vm_mirror_protect(struct dune_vm *vm, uint64_t start, uint64_t len, int prot);
+/* Make sure memslots cover [start, end) (vm->lock held). */
+int vm_cover(struct dune_vm *vm, uint64_t start, uint64_t end);
+
+/* vCPUs. */
+int vcpu_create(struct dune_vm *vm, struct dune_vcpu **out);
+/* Recreate the backend vCPU for v (after vm_rebuild_after_fork). */
+int vcpu_recreate(struct dune_vcpu *v);
+void vcpu_destroy(struct dune_vcpu *v);
+/* Put v in ring 3 at rip/rsp with fs_base. */
+int vcpu_enter_user(struct dune_vcpu *v, uint64_t rip, uint64_t rsp, uint64_t fs_base);
+enum dune_event vcpu_run(struct dune_vcpu *v);
+struct kvm_regs *vcpu_regs(struct dune_vcpu *v);
+struct kvm_sregs *vcpu_sregs(struct dune_vcpu *v);
+void vcpu_dirty(struct dune_vcpu *v, int regs, int sregs);
+
+#endif

@@ -1,0 +1,617 @@
+/* The libdune test suite: runs programs under dune-run and checks what a
+ * user relies on (output, exit status, host side effects). Last line:
+ * "N passed, N failed". Needs /dev/kvm; DUNE_ALLOW_NO_KVM=1 turns the
+ * KVM tests into printed skips. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *dune_run, *progs, *srcdir;
+static char tmp[256];
+static int passed, failed, skipped;
+
+struct result {
+	int exited, code, signaled, sig;
+	char out[65536];
+	char err[16384];
+	double seconds;
+};
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Run argv (NULL-terminated), capture stdout and stderr, 60 s limit. */
+static void run(struct result *r, char *const argv[])
+{
+	memset(r, 0, sizeof *r);
+	int o[2], e[2];
+	if (pipe(o) || pipe(e)) {
+		perror("pipe");
+		exit(2);
+	}
+	double t0 = now();
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		close(o[0]);
+		close(e[0]);
+		int devnull = open("/dev/null", O_RDONLY);
+		dup2(devnull, 0);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(o[1]);
+	close(e[1]);
+	size_t no = 0, ne = 0;
+	struct pollfd pf[2] = { { o[0], POLLIN, 0 }, { e[0], POLLIN, 0 } };
+	int open_fds = 2;
+	while (open_fds > 0) {
+		int left = (int)((t0 + 60 - now()) * 1000);
+		if (left <= 0 || poll(pf, 2, left) <= 0) {
+			kill(pid, SIGKILL);
+			snprintf(r->err + ne, sizeof r->err - ne, "[test runner: timed out]");
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			char *buf = i ? r->err : r->out;
+			size_t *n = i ? &ne : &no;
+			size_t cap = i ? sizeof r->err : sizeof r->out;
+			ssize_t k = read(pf[i].fd, buf + *n, cap - 1 - *n);
+			if (k <= 0) {
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				open_fds--;
+			} else {
+				*n += (size_t)k;
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (pf[i].fd >= 0)
+			close(pf[i].fd);
+	int st;
+	waitpid(pid, &st, 0);
+	r->seconds = now() - t0;
+	r->exited = WIFEXITED(st);
+	r->code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	r->signaled = WIFSIGNALED(st);
+	r->sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}
+
+static char why[1024];
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+static int expect(const struct result *r, int code, const char *out_has)
+{
+	if (code >= 0 && (!r->exited || r->code != code))
+		return fail("wanted exit %d, got %s %d; stderr: %.400s", code, r->exited ? "exit" : "signal",
+			    r->exited ? r->code : r->sig, r->err);
+	if (out_has && !strstr(r->out, out_has))
+		return fail("stdout lacks \"%s\"; stdout: %.400s; stderr: %.400s", out_has, r->out, r->err);
+	return 0;
+}
+
+static int expect_signal(const struct result *r, int sig)
+{
+	if (!r->signaled || r->sig != sig)
+		return fail("wanted death by signal %d, got %s %d; stdout: %.200s stderr: %.300s", sig,
+			    r->exited ? "exit" : "signal", r->exited ? r->code : r->sig, r->out, r->err);
+	return 0;
+}
+
+#define DUNE(...) ((char *const[]){ (char *)dune_run, __VA_ARGS__, NULL })
+#define SH(cmd) DUNE("/bin/busybox", "sh", "-c", (cmd))
+
+static char *prog(const char *name)
+{
+	static char buf[8][512];
+	static int k;
+	char *b = buf[k++ % 8];
+	snprintf(b, 512, "%s/%s", progs, name);
+	return b;
+}
+
+static char *fmt(const char *f, ...)
+{
+	static char buf[8][2048];
+	static int k;
+	char *b = buf[k++ % 8];
+	va_list ap;
+	va_start(ap, f);
+	vsnprintf(b, 2048, f, ap);
+	va_end(ap);
+	return b;
+}
+
+static char *write_file(const char *name, const char *text)
+{
+	char *path = fmt("%s/%s", tmp, name);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* ---- tests ---- */
+
+static struct result R;
+
+static int t_busybox_echo(void) { run(&R, DUNE("/bin/busybox", "echo", "hello", "dune")); return expect(&R, 0, "hello dune\n"); }
+static int t_sh_pipe(void)
+{
+	run(&R, SH(fmt("ls %s | sort | head -n 3", srcdir)));
+	return expect(&R, 0, "Makefile\nREADME.md\nbench\n");
+}
+static int t_sh_redirect(void)
+{
+	run(&R, SH(fmt("echo abc > %s/f; cat < %s/f; echo def >> %s/f; wc -l < %s/f; cat %s/nothere 2>/dev/null || echo missing",
+		       tmp, tmp, tmp, tmp, tmp)));
+	return expect(&R, 0, "abc\n2\nmissing\n");
+}
+static int t_sort(void) { run(&R, SH("printf 'pear\\napple\\nfig\\n' | sort")); return expect(&R, 0, "apple\nfig\npear\n"); }
+static int t_find(void)
+{
+	run(&R, SH(fmt("find %s/tests/progs -name 'shadow.c' -type f", srcdir)));
+	return expect(&R, 0, "tests/progs/shadow.c\n");
+}
+static int t_ls_cat(void)
+{
+	write_file("cat-me", "line one\nline two\n");
+	run(&R, SH(fmt("ls %s && cat %s/cat-me", tmp, tmp)));
+	return expect(&R, 0, "cat-me") || expect(&R, 0, "line one\nline two\n");
+}
+static int t_sleep(void)
+{
+	run(&R, DUNE("/bin/busybox", "sleep", "0.3"));
+	if (expect(&R, 0, NULL))
+		return 1;
+	return R.seconds < 0.29 ? fail("slept only %.3f s", R.seconds) : 0;
+}
+static int t_kill(void)
+{
+	run(&R, SH("sleep 10 & kill $!; wait $!; echo status $?"));
+	if (expect(&R, 0, "status 143\n"))
+		return 1;
+	return R.seconds > 5 ? fail("kill did not stop sleep (%.1f s)", R.seconds) : 0;
+}
+static int t_exit_status(void) { run(&R, SH("exit 42")); return expect(&R, 42, NULL); }
+static int t_exit_false(void) { run(&R, DUNE("/bin/busybox", "false")); return expect(&R, 1, NULL); }
+static int t_exit_signal(void) { run(&R, SH("kill -TERM $$; sleep 5")); return expect_signal(&R, SIGTERM); }
+static int t_nested_sh(void)
+{
+	run(&R, SH("sh -c 'sh -c \"exit 3\"'; echo nested $?"));
+	return expect(&R, 0, "nested 3\n");
+}
+static int t_script(void)
+{
+	char *s = write_file("script.sh", "#!/bin/busybox sh\necho script \"$1\"\nexit 4\n");
+	chmod(s, 0755);
+	run(&R, DUNE(s, "arg"));
+	return expect(&R, 4, "script arg\n");
+}
+static int t_glibc_ls(void) { run(&R, DUNE("/bin/ls", srcdir)); return expect(&R, 0, "Makefile\n"); }
+static int t_python(void)
+{
+	run(&R, DUNE("/usr/bin/python3", "-c", "import os, sys; print(os.getpid() > 0, sum(range(100))); sys.exit(3)"));
+	return expect(&R, 3, "True 4950\n");
+}
+static int t_musl(void) { run(&R, DUNE(prog("hello-musl"), "musl", "5")); return expect(&R, 5, "hello from musl\n"); }
+static int t_musl_static(void) { run(&R, DUNE(prog("hello-musl-static"), "static-musl")); return expect(&R, 0, "hello from static-musl\n"); }
+static int t_threads(void) { run(&R, DUNE(prog("threads"))); return expect(&R, 0, "counter=80000 tls_sum=80006\n"); }
+static int t_forkexec(void) { run(&R, DUNE(prog("forkexec"))); return expect(&R, 0, "forkexec ok\n"); }
+static int t_forkexec_static(void) { run(&R, DUNE(prog("forkexec-static"))); return expect(&R, 0, "forkexec ok\n"); }
+static int t_signals(void)
+{
+	run(&R, DUNE(prog("signals")));
+	return expect(&R, 0, "segv recovered on altstack\nusr1 handled\nalarm interrupted read\nmask respected\n");
+}
+static int t_shadow(void) { run(&R, DUNE(prog("shadow"))); return expect(&R, 0, "shadow ok\n"); }
+static int t_fexec(void) { run(&R, DUNE(prog("fexec"))); return expect(&R, 0, "fexecve-ok\nrelative-ok\n"); }
+static int t_ipc(void) { run(&R, DUNE(prog("ipc"))); return expect(&R, 0, "ipc ok\n"); }
+static int t_python_subprocess(void)
+{
+	run(&R, DUNE("/usr/bin/python3", "-c",
+		     "import subprocess, threading\n"
+		     "def work():\n"
+		     "    for i in range(3):\n"
+		     "        assert subprocess.run(['/bin/busybox', 'echo', str(i)], capture_output=True).stdout == (str(i) + '\\n').encode()\n"
+		     "ts = [threading.Thread(target=work) for _ in range(3)]\n"
+		     "[t.start() for t in ts]; [t.join() for t in ts]\n"
+		     "try:\n"
+		     "    subprocess.run(['/nonexistent/x'])\n"
+		     "except FileNotFoundError:\n"
+		     "    print('threads, vfork and exec errors ok')\n"));
+	return expect(&R, 0, "threads, vfork and exec errors ok\n");
+}
+/* As inside a container: a busybox root filesystem with no libc, no
+ * /dev/kvm and no dune-run; dune-run arrives as an fd, KVM as --kvm-fd. */
+static int t_rootfs(void)
+{
+	char *root = fmt("%s/rootfs", tmp);
+	if (system(fmt("mkdir -p %s/bin %s/proc && cp /bin/busybox %s/bin/ && ln -sf busybox %s/bin/sh", root, root,
+		       root, root)) != 0)
+		return fail("cannot build the root filesystem");
+	int o[2];
+	if (pipe(o))
+		return fail("pipe");
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(o[1], 1);
+		dup2(o[1], 2);
+		int self = open(dune_run, O_RDONLY);
+		int kvm = open("/dev/kvm", O_RDWR);
+		if (self < 0 || kvm < 0 || unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("proc", fmt("%s/proc", root), "proc", 0, NULL) || chroot(root) || chdir("/"))
+			_exit(100);
+		char kfd[16];
+		snprintf(kfd, sizeof kfd, "%d", kvm);
+		char *argv[] = { "dune-run", "--kvm-fd", kfd, "/bin/busybox", "sh", "-c",
+				 "ls / | sort; sh -c 'exit 5'; echo child $?; cat /proc/self/comm; "
+				 "test -e /dev/kvm || echo no-kvm-node", NULL };
+		char *envp[] = { "PATH=/bin", NULL };
+		fexecve(self, argv, envp);
+		_exit(101);
+	}
+	close(o[1]);
+	memset(&R, 0, sizeof R);
+	size_t n = 0;
+	ssize_t k;
+	while ((k = read(o[0], R.out + n, sizeof R.out - 1 - n)) > 0)
+		n += (size_t)k;
+	close(o[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return fail("status %#x: %.400s", st, R.out);
+	return strstr(R.out, "bin\nproc\nchild 5\nbusybox\nno-kvm-node\n") ? 0 : fail("output: %.400s", R.out);
+}
+static const char *allow_but(const char *rules);
+
+/* As a container's init (PID 1 ignores signals it sends itself), a fault
+ * or a policy kill must still end the process with that signal. */
+static int t_pid1_fault(void)
+{
+	run(&R, ((char *const[]){ "/usr/bin/unshare", "-fp", "--mount-proc", dune_run, prog("isolation"), "hlt", NULL }));
+	return expect_signal(&R, SIGSEGV);
+}
+static int t_pid1_sigsys(void)
+{
+	char *pol = write_file("kill-uname1.json", allow_but("{\"names\":[\"uname\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"}"));
+	run(&R, ((char *const[]){ "/usr/bin/unshare", "-fp", "--mount-proc", dune_run, "--policy", pol, "/bin/busybox",
+				  "uname", NULL }));
+	return expect_signal(&R, SIGSYS);
+}
+static int t_vdso(void)
+{
+	char *stats = fmt("%s/vdso-stats.json", tmp);
+	run(&R, DUNE("--stats", stats, prog("vdso")));
+	if (expect(&R, 0, "vdso ok\n"))
+		return 1;
+	FILE *f = fopen(stats, "r");
+	char buf[4096] = "";
+	if (f) {
+		buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+		fclose(f);
+	}
+	const char *e = strstr(buf, "\"exits\":");
+	long exits = e ? atol(e + 8) : -1;
+	/* 10000 clock_gettime calls must not be 10000 exits. */
+	return exits >= 0 && exits < 2000 ? 0 : fail("%ld exits: %s", exits, buf);
+}
+static int t_api(void)
+{
+	run(&R, ((char *const[]){ prog("api_test"), NULL }));
+	return expect(&R, 0, "A after read 1, D after read 0, D after write 1\npage ok\napi ok (20 faults)\n");
+}
+static int t_api_user(void)
+{
+	run(&R, ((char *const[]){ prog("api_user"), prog("hello-musl-static"), NULL }));
+	return expect(&R, 0, "hello from api-user\nreturned 0, exit status 7");
+}
+static int t_self_exe(void)
+{
+	run(&R, DUNE("/bin/busybox", "readlink", "/proc/self/exe"));
+	return expect(&R, 0, "busybox\n") || (strstr(R.out, "dune-run") ? fail("names dune-run") : 0);
+}
+
+#define ISO(fn, mode, check)                                               \
+	static int fn(void)                                                \
+	{                                                                  \
+		run(&R, DUNE(prog("isolation"), mode));                    \
+		return check;                                              \
+	}
+ISO(t_monitor_read, "monitor-read", expect(&R, 0, "SIGSEGV\n"))
+ISO(t_monitor_write, "monitor-write", expect(&R, 0, "SIGSEGV\n"))
+ISO(t_read_efault, "read-efault", expect(&R, 0, "read into monitor: Bad address\n"))
+ISO(t_writev_efault, "writev-efault", expect(&R, 0, "writev from monitor: Bad address\n"))
+ISO(t_sendmsg_efault, "sendmsg-efault", expect(&R, 0, "sendmsg from monitor: Bad address\n"))
+ISO(t_nx, "nx", expect_signal(&R, SIGSEGV))
+ISO(t_hlt, "hlt", expect_signal(&R, SIGSEGV))
+ISO(t_cr3, "cr3", expect_signal(&R, SIGSEGV))
+ISO(t_wrmsr, "wrmsr", expect_signal(&R, SIGSEGV))
+ISO(t_lgdt, "lgdt", expect_signal(&R, SIGSEGV))
+ISO(t_out, "out", expect_signal(&R, SIGSEGV))
+ISO(t_ud2, "ud2", expect_signal(&R, SIGILL))
+ISO(t_div0, "div0", expect_signal(&R, SIGFPE))
+ISO(t_int3, "int3", expect_signal(&R, SIGTRAP))
+ISO(t_entry_jump, "entry-jump", expect_signal(&R, SIGSEGV))
+ISO(t_ioctl, "ioctl", expect(&R, 0, "unvetted ioctl FS_IOC_GETFLAGS: Operation not permitted\n"))
+
+static const char *allow_but(const char *rules)
+{
+	return fmt("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[%s]}", rules);
+}
+
+static int t_policy_mkdir(void)
+{
+	char *pol = write_file("deny-mkdir.json",
+			       allow_but("{\"names\":[\"mkdir\",\"mkdirat\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}"));
+	char *dir = fmt("%s/should-not-exist", tmp);
+	char *stats = fmt("%s/stats.json", tmp);
+	run(&R, DUNE("--policy", pol, "--stats", stats, "/bin/busybox", "mkdir", dir));
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return fail("the denied mkdir created %s", dir);
+	if (R.exited != 1 || !strstr(R.err, "Permission denied"))
+		return fail("wanted exit 1 with EACCES, got %d: %s", R.code, R.err);
+	FILE *f = fopen(stats, "r");
+	char buf[8192] = "";
+	if (!f)
+		return fail("no stats file");
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	if (!strstr(buf, "\"mkdir\":1") || !strstr(buf, "\"vcpus\":1") || !strstr(buf, "\"syscalls_denied\":1"))
+		return fail("stats lack the denial: %s", buf);
+	return 0;
+}
+static int t_default_policy(void)
+{
+	/* Docker's default profile refuses mount; the directory stays empty. */
+	char *stats = fmt("%s/stats2.json", tmp);
+	run(&R, DUNE("--stats", stats, "/bin/busybox", "mount", "-t", "tmpfs", "none", tmp));
+	if (R.code == 0)
+		return fail("mount succeeded under the default policy");
+	FILE *f = fopen(stats, "r");
+	char buf[8192] = "";
+	if (f) {
+		buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+		fclose(f);
+	}
+	return strstr(buf, "\"mount\":") ? 0 : fail("mount not counted as denied: %s", buf);
+}
+static int t_policy_args(void)
+{
+	char *pol = write_file("deny-kill9.json",
+			       allow_but("{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":1,\"value\":9,\"op\":\"SCMP_CMP_EQ\"}]}"));
+	run(&R, DUNE("--policy", pol, "/bin/busybox", "sh", "-c", "kill -9 $$; echo survived; kill -0 $$ && echo zero-ok"));
+	return expect(&R, 0, "survived\nzero-ok\n");
+}
+static int t_policy_kill_process(void)
+{
+	char *pol = write_file("kill-uname.json", allow_but("{\"names\":[\"uname\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"}"));
+	run(&R, DUNE("--policy", pol, "/bin/busybox", "uname"));
+	return expect_signal(&R, SIGSYS);
+}
+static int t_policy_trap(void)
+{
+	char *pol = write_file("trap-getppid.json", allow_but("{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_TRAP\"}"));
+	run(&R, DUNE("--policy", pol, "/bin/busybox", "sh", "-c", "echo $PPID"));
+	return expect_signal(&R, SIGSYS);
+}
+static int t_policy_log(void)
+{
+	char *pol = write_file("log-getpid.json", allow_but("{\"names\":[\"getuid\"],\"action\":\"SCMP_ACT_LOG\"}"));
+	run(&R, DUNE("--policy", pol, "--trace", "/bin/busybox", "id", "-u"));
+	if (expect(&R, 0, "0\n"))
+		return 1;
+	return strstr(R.err, "getuid") && strstr(R.err, "logged by policy") ? 0 : fail("no log line: %.300s", R.err);
+}
+static int t_policy_default_errno(void)
+{
+	char *pol = write_file("errno-default.json",
+			       "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,\"syscalls\":[{\"names\":"
+			       "[\"execve\",\"brk\",\"arch_prctl\",\"set_tid_address\",\"set_robust_list\",\"rseq\","
+			       "\"prlimit64\",\"readlink\",\"getrandom\",\"mprotect\",\"write\",\"exit_group\",\"getuid\","
+			       "\"prctl\"],\"action\":\"SCMP_ACT_ALLOW\"}]}");
+	run(&R, DUNE("--policy", pol, "/bin/busybox", "echo", "minimal"));
+	return expect(&R, 0, "minimal\n");
+}
+static int t_policy_notify(void)
+{
+	char *pol = write_file("notify.json", allow_but("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_NOTIFY\"}"));
+	run(&R, DUNE("--policy", pol, "/bin/busybox", "true"));
+	if (expect(&R, 126, NULL))
+		return 1;
+	return strstr(R.err, "SCMP_ACT_NOTIFY") ? 0 : fail("message does not name SCMP_ACT_NOTIFY: %s", R.err);
+}
+static int t_policy_bad_json(void)
+{
+	char *pol = write_file("bad.json", "{\"defaultAction\": ");
+	run(&R, DUNE("--policy", pol, "/bin/busybox", "true"));
+	return expect(&R, 126, NULL);
+}
+static int t_elf32(void)
+{
+	/* An ELFCLASS32 header is enough for the loader to refuse it. */
+	unsigned char h[64] = { 0x7f, 'E', 'L', 'F', 1, 1, 1 };
+	h[16] = 2, h[18] = 3;
+	char *path = fmt("%s/elf32", tmp);
+	FILE *f = fopen(path, "w");
+	fwrite(h, 1, sizeof h, f);
+	fclose(f);
+	chmod(path, 0755);
+	run(&R, DUNE(path));
+	if (expect(&R, 126, NULL))
+		return 1;
+	return strstr(R.err, "32-bit") ? 0 : fail("message does not say 32-bit: %s", R.err);
+}
+static int t_not_found(void)
+{
+	run(&R, DUNE("/nonexistent/program"));
+	return expect(&R, 127, NULL);
+}
+static int t_exec_enoent_in_sh(void)
+{
+	run(&R, SH("/nonexistent/prog; echo after $?"));
+	return expect(&R, 0, "after 127\n");
+}
+
+struct test {
+	const char *name;
+	int (*fn)(void);
+};
+
+static const struct test tests[] = {
+	{ "busybox echo", t_busybox_echo },
+	{ "busybox sh: ls | sort | head", t_sh_pipe },
+	{ "busybox sh: redirects", t_sh_redirect },
+	{ "busybox sort", t_sort },
+	{ "busybox find", t_find },
+	{ "busybox ls and cat", t_ls_cat },
+	{ "busybox sleep", t_sleep },
+	{ "busybox kill", t_kill },
+	{ "exit status 42", t_exit_status },
+	{ "exit status of false", t_exit_false },
+	{ "death by SIGTERM seen by the parent", t_exit_signal },
+	{ "nested sh -c", t_nested_sh },
+	{ "#! script", t_script },
+	{ "glibc /bin/ls", t_glibc_ls },
+	{ "python3 -c", t_python },
+	{ "python3 threads + subprocess (vfork/exec from threads)", t_python_subprocess },
+	{ "sendmmsg/recvmmsg, SysV shared memory", t_ipc },
+	{ "fexecve and execve of a relative name", t_fexec },
+	{ "musl dynamic", t_musl },
+	{ "musl static", t_musl_static },
+	{ "pthreads", t_threads },
+	{ "fork/exec/wait chain (glibc dynamic)", t_forkexec },
+	{ "fork/exec/wait chain (glibc static)", t_forkexec_static },
+	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
+	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
+	{ "/proc/self/exe names the program", t_self_exe },
+	{ "PID 1: a fault still kills with SIGSEGV", t_pid1_fault },
+	{ "PID 1: SCMP_ACT_KILL_PROCESS still kills with SIGSYS", t_pid1_sigsys },
+	{ "vDSO time calls: agree with the kernel, no exits", t_vdso },
+	{ "API: dune_elf_load + dune_jump_to_user with a syscall handler", t_api_user },
+	{ "root filesystem without libc, /dev/kvm or dune-run (fd exec, --kvm-fd)", t_rootfs },
+	{ "API: dune_enter, protect/unmap seen by the guest (both sides), A/D bits, page allocator", t_api },
+	{ "isolation: monitor memory read -> SIGSEGV", t_monitor_read },
+	{ "isolation: monitor memory write -> SIGSEGV", t_monitor_write },
+	{ "isolation: read() into monitor memory -> EFAULT", t_read_efault },
+	{ "isolation: writev() iovec at monitor memory -> EFAULT", t_writev_efault },
+	{ "isolation: sendmsg() msghdr at monitor memory -> EFAULT", t_sendmsg_efault },
+	{ "isolation: data pages do not execute", t_nx },
+	{ "isolation: hlt -> SIGSEGV", t_hlt },
+	{ "isolation: mov %cr3 -> SIGSEGV", t_cr3 },
+	{ "isolation: wrmsr -> SIGSEGV", t_wrmsr },
+	{ "isolation: lgdt -> SIGSEGV", t_lgdt },
+	{ "isolation: out -> SIGSEGV", t_out },
+	{ "isolation: ud2 -> SIGILL", t_ud2 },
+	{ "isolation: jump into the entry page -> SIGSEGV", t_entry_jump },
+	{ "divide by zero -> SIGFPE", t_div0 },
+	{ "int3 -> SIGTRAP", t_int3 },
+	{ "isolation: unvetted ioctl denied", t_ioctl },
+	{ "policy: denied mkdir leaves no directory, counted in --stats", t_policy_mkdir },
+	{ "policy: built-in Docker default refuses mount", t_default_policy },
+	{ "policy: argument conditions", t_policy_args },
+	{ "policy: SCMP_ACT_KILL_PROCESS -> SIGSYS", t_policy_kill_process },
+	{ "policy: SCMP_ACT_TRAP -> SIGSYS", t_policy_trap },
+	{ "policy: SCMP_ACT_LOG with --trace", t_policy_log },
+	{ "policy: defaultAction ERRNO with a minimal allow list", t_policy_default_errno },
+	{ "policy: SCMP_ACT_NOTIFY refused clearly", t_policy_notify },
+	{ "policy: malformed JSON refused", t_policy_bad_json },
+	{ "32-bit ELF refused with 126", t_elf32 },
+	{ "missing program -> 127", t_not_found },
+	{ "execve ENOENT reaches the shell", t_exec_enoent_in_sh },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: run_tests DUNE_RUN PROGS_DIR SRC_DIR [name-filter]\n");
+		return 2;
+	}
+	dune_run = argv[1];
+	progs = argv[2];
+	srcdir = argv[3];
+	const char *filter = argc > 4 ? argv[4] : NULL;
+	snprintf(tmp, sizeof tmp, "/tmp/dune-tests.XXXXXX");
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	/* Usable KVM, not just a node root can open. */
+	int kvm = 0;
+	int kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kfd >= 0) {
+		kvm = ioctl(kfd, KVM_GET_API_VERSION, 0) == 12;
+		close(kfd);
+	}
+	const char *allow = getenv("DUNE_ALLOW_NO_KVM");
+	int skip_all = !kvm && allow && !strcmp(allow, "1");
+	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+		const struct test *t = &tests[i];
+		if (filter && !strstr(t->name, filter))
+			continue;
+		if (!kvm) {
+			if (skip_all) {
+				printf("skip %s: /dev/kvm is not available (DUNE_ALLOW_NO_KVM=1)\n", t->name);
+				skipped++;
+			} else {
+				printf("FAIL %s: /dev/kvm is not available (set DUNE_ALLOW_NO_KVM=1 to skip)\n", t->name);
+				failed++;
+			}
+			continue;
+		}
+		why[0] = '\0';
+		if (t->fn() == 0) {
+			printf("ok   %s\n", t->name);
+			passed++;
+		} else {
+			printf("FAIL %s: %s\n", t->name, why);
+			failed++;
+		}
+		fflush(stdout);
+	}
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmp);
+	if (skipped)
+		printf("%d skipped\n", skipped);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
