@@ -7,11 +7,11 @@ PREFIX ?= /usr/local
 DOTNET_FLAGS := -c Release -r $(RID) --nologo -v quiet
 CS_SOURCES := $(shell find oci/Dune.Oci oci/Dune.Cli -name '*.cs' -o -name '*.csproj') Directory.Build.props
 
-.PHONY: all build deps test test-unit test-native test-e2e demo bench install clean
+.PHONY: all build deps test test-unit test-native test-libdune demo bench install clean
 
 all: build
 
-build: $(BIN)/dune $(BIN)/dune-init
+build: $(BIN)/dune $(BIN)/dune-init $(BIN)/dune-run
 
 # NativeAOT CLI (net9.0): about 4 ms to start, it is invoked several times per container.
 $(BIN)/dune: $(CS_SOURCES)
@@ -22,6 +22,11 @@ $(BIN)/dune: $(CS_SOURCES)
 $(BIN)/dune-init: $(wildcard oci/native/*.c oci/native/*.h) oci/native/Makefile
 	@mkdir -p $(BIN)
 	$(MAKE) -C oci/native OUT=$(CURDIR)/$(BIN)
+
+# Static: it runs inside container root filesystems that have no host libc.
+$(BIN)/dune-run: $(wildcard libdune/src/*.c libdune/src/*.h libdune/include/*.h) libdune/Makefile
+	@mkdir -p $(BIN)
+	$(MAKE) -C libdune OUT=$(CURDIR)/$(BIN)
 
 # Installs the Debian packages the build, the demo and the tests need (idempotent).
 deps:
@@ -36,6 +41,9 @@ test-unit:
 test-native:
 	$(MAKE) -C oci/native test
 
+test-libdune:
+	$(MAKE) --no-print-directory -C libdune test
+
 demo: deps build
 	bash e2e/demo.sh
 
@@ -48,3 +56,4 @@ install: build
 clean:
 	rm -rf build oci/*/bin oci/*/obj
 	$(MAKE) -C oci/native clean
+	$(MAKE) -C libdune clean
