@@ -17,7 +17,7 @@ build: $(BIN)/dune $(BIN)/dune-init $(BIN)/dune-run
 $(BIN)/dune: $(CS_SOURCES)
 	@mkdir -p $(BIN)
 	dotnet publish oci/Dune.Cli/Dune.Cli.csproj $(DOTNET_FLAGS) -o build/publish/dune
-	cp build/publish/dune/dune $@
+	cp build/publish/dune/dune $@.tmp && mv -f $@.tmp $@
 
 $(BIN)/dune-init: $(wildcard oci/native/*.c oci/native/*.h) oci/native/Makefile
 	@mkdir -p $(BIN)

@@ -1,6 +1,9 @@
 /* dune-run: run a program as a Dune process.
  *   dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] PROGRAM [ARGS...]
  * --kvm-fd: an inherited open /dev/kvm, for root filesystems without it.
+ * --container-stats-fd N: a container's shared counters file (every Dune process of the
+ *   container adds to it; `dune events --stats` reads it).
+ *   dune-run --print-stats FILE: prints such a file's counters as JSON and exits.
  * Exit status: the program's own, or 126 (cannot run) / 127 (not found). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -9,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,7 +23,33 @@ extern char **environ;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] PROGRAM [ARGS...]\n");
+	fprintf(stderr, "usage: dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] PROGRAM [ARGS...]\n"
+			"       dune-run --print-stats FILE\n");
+}
+
+/* --print-stats: a counters file (possibly still being written by live processes) as JSON. */
+static int print_stats(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "dune-run: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	struct sb_stats zero = { 0 };
+	const struct sb_stats *s = &zero; /* no Dune process has started yet */
+	void *map = MAP_FAILED;
+	if (st.st_size >= (off_t)sizeof(struct sb_stats)) {
+		map = mmap(NULL, sizeof(struct sb_stats), PROT_READ, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED) {
+			fprintf(stderr, "dune-run: %s: %s\n", path, strerror(errno));
+			return 1;
+		}
+		s = map;
+	}
+	close(fd);
+	sb_stats_json(s, "kvm", stdout);
+	return 0;
 }
 
 static char *read_all(int fd)
@@ -80,11 +110,35 @@ static int find_program(const char *name, char *out, size_t outlen)
 	return found_noexec ? -EACCES : -ENOENT;
 }
 
+/* /proc/PID/cmdline (what ps and docker top show) reads the process's own argument area:
+ * put the program's arguments there instead of dune-run's options. pargv is repointed at
+ * copies first, because it points into that same area. */
+static void show_program_cmdline(int argc, char **argv, char **pargv)
+{
+	char *start = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
+	size_t need = 0, room = (size_t)(end - start);
+	for (char **a = pargv; *a; a++)
+		need += strlen(*a) + 1;
+	char *copy = malloc(need);
+	if (!copy)
+		return;
+	char *at = copy;
+	for (char **a = pargv; *a; a++) {
+		size_t n = strlen(*a) + 1;
+		memcpy(at, *a, n);
+		*a = at;
+		at += n;
+	}
+	size_t shown = need < room ? need : room;
+	memcpy(start, copy, shown);
+	memset(start + shown, 0, room - shown);
+}
+
 int main(int argc, char **argv)
 {
 	const char *policy_file = NULL, *stats_path = NULL, *argv0 = NULL;
 	int policy_fd = -1, trace_fd = -1, stats_fd = -1, kvm_fd = -1;
-	int trace = 0, internal = 0;
+	int trace = 0, internal = 0, count_process = 0;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -119,6 +173,13 @@ int main(int argc, char **argv)
 			NEEDVAL();
 			stats_fd = atoi(val);
 			internal = 1;
+		} else if (OPT("--container-stats-fd")) {
+			NEEDVAL();
+			stats_fd = atoi(val);
+			count_process = 1;
+		} else if (OPT("--print-stats")) {
+			NEEDVAL();
+			return print_stats(val);
 		} else if (OPT("--kvm-fd")) {
 			NEEDVAL();
 			kvm_fd = atoi(val);
@@ -176,6 +237,10 @@ int main(int argc, char **argv)
 	char **pargv = &argv[i];
 	if (argv0)
 		pargv[0] = (char *)argv0;
+	/* Option values point into the argument area too: keep what is used later. */
+	if (stats_path)
+		stats_path = strdup(stats_path);
+	show_program_cmdline(argc, argv, pargv);
 	struct sb_options opt = {
 		.stats_path = stats_path,
 		.trace = trace,
@@ -183,6 +248,7 @@ int main(int argc, char **argv)
 		.stats_fd = stats_fd,
 		.kvm_fd = kvm_fd,
 		.is_root = !internal || stats_path,
+		.count_process = count_process,
 	};
 	return sandbox_run(pol, &opt, path, pargv, environ);
 }

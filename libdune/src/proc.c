@@ -694,6 +694,15 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 			p->stats_fd = hi;
 		}
 	}
+	if (opt->count_process) {
+		/* A container's counters file starts empty: size it once (idempotent). */
+		struct stat st;
+		if (fstat(p->stats_fd, &st) < 0 ||
+		    (st.st_size < (off_t)sizeof(struct sb_stats) && ftruncate(p->stats_fd, sizeof(struct sb_stats)) < 0)) {
+			fprintf(stderr, "dune-run: cannot size the statistics file: %s\n", strerror(errno));
+			return 126;
+		}
+	}
 	p->stats = mmap(NULL, sizeof(struct sb_stats), PROT_READ | PROT_WRITE, MAP_SHARED, p->stats_fd, 0);
 	if (p->stats == MAP_FAILED) {
 		fprintf(stderr, "dune-run: cannot map the statistics area: %s\n", strerror(errno));
@@ -701,6 +710,8 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	}
 	if (opt->stats_fd < 0)
 		p->stats->processes = 1;
+	else if (opt->count_process)
+		__atomic_fetch_add(&p->stats->processes, 1, __ATOMIC_RELAXED);
 	p->self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (p->self_fd >= 0) {
 		int hi = fcntl(p->self_fd, F_DUPFD_CLOEXEC, 950);

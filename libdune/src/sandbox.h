@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "policy.h"
@@ -70,7 +71,11 @@ struct sb_options {
 	int stats_fd;
 	int kvm_fd; /* inherited device fd, or -1 to open /dev/kvm */
 	bool is_root;
+	bool count_process; /* stats_fd is a container's counters file: this is one more process */
 };
+
+/* The counters as one JSON object (what --stats and --print-stats write). */
+void sb_stats_json(const struct sb_stats *s, const char *backend, FILE *f);
 
 /* Load path and run it; never returns on success (exits with the
  * program's status). Returns a shell-like status (126/127) on failure. */

@@ -472,11 +472,16 @@ void sb_write_stats(struct sb_proc *p)
 	FILE *f = fopen(p->stats_path, "we");
 	if (!f)
 		return;
-	struct sb_stats *s = p->stats;
+	sb_stats_json(p->stats, p->vm->hw->name, f);
+	fclose(f);
+}
+
+void sb_stats_json(const struct sb_stats *s, const char *backend, FILE *f)
+{
 	fprintf(f, "{\"backend\":\"%s\",\"exits\":%lu,\"syscalls\":%lu,\"syscalls_forwarded\":%lu,"
 		   "\"syscalls_denied\":%lu,\"page_faults\":%lu,\"vcpus\":%lu,\"signals_delivered\":%lu,"
 		   "\"processes\":%lu,\"denied_by_name\":{",
-		p->vm->hw->name, s->exits, s->syscalls, s->forwarded, s->denied, s->page_faults, s->vcpus,
+		backend, s->exits, s->syscalls, s->forwarded, s->denied, s->page_faults, s->vcpus,
 		s->signals, s->processes);
 	bool first = true;
 	for (int i = 0; i < SYSCALL_MAX; i++) {
@@ -490,7 +495,6 @@ void sb_write_stats(struct sb_proc *p)
 		first = false;
 	}
 	fprintf(f, "}}\n");
-	fclose(f);
 }
 
 _Noreturn void sb_exit_group(struct sb_proc *p, int status)

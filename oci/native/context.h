@@ -19,6 +19,9 @@ struct init_ctx {
 	const char *state;    /* the one RUN_HOOK passes now (SELECT_STATE; the first by default) */
 	size_t state_len;
 	char *exec_path;      /* RESOLVE_EXEC's result */
+	struct dune_fds {     /* DUNE_OPEN: what DUNE_EXEC hands to dune-run (-1: none) */
+		int run, kvm, policy, stats, trace;
+	} dune;
 	int in_child;         /* after CLONE, in the container process */
 	/* Failure of the running step. */
 	int err;

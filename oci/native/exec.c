@@ -120,22 +120,33 @@ int op_ready(struct init_ctx *c, const struct plan_msg *s)
 	return STEP_OK;
 }
 
+int exec_vectors(struct init_ctx *c, const struct plan_msg *s, uint32_t first, char ***argv, char ***envp,
+		 uint64_t *argc)
+{
+	uint64_t n = plan_u64(s, first);
+	if (n == 0 || n > s->nargs - first - 1u)
+		return ctx_fail(c, EINVAL, "argc %llu but %u strings", (unsigned long long)n, s->nargs - first - 1u);
+	if (!c->exec_path)
+		return ctx_fail(c, EINVAL, "%s (no RESOLVE_EXEC before the exec)", plan_str(s, first + 1));
+	size_t nenv = s->nargs - first - 1u - (size_t)n;
+	*argv = calloc((size_t)n + 1, sizeof(char *));
+	*envp = calloc(nenv + 1, sizeof(char *));
+	if (!*argv || !*envp)
+		return ctx_fail(c, errno, "%s", c->exec_path);
+	for (uint64_t i = 0; i < n; i++)
+		(*argv)[i] = s->args[first + 1 + i].data;
+	for (size_t i = 0; i < nenv; i++)
+		(*envp)[i] = s->args[first + 1 + n + i].data;
+	*argc = n;
+	return STEP_OK;
+}
+
 int op_exec(struct init_ctx *c, const struct plan_msg *s)
 {
-	uint64_t argc = plan_u64(s, 0);
-	if (argc == 0 || argc > s->nargs - 1u)
-		return ctx_fail(c, EINVAL, "argc %llu but %u strings", (unsigned long long)argc, s->nargs - 1u);
-	if (!c->exec_path)
-		return ctx_fail(c, EINVAL, "%s (no RESOLVE_EXEC before EXEC)", plan_str(s, 1));
-	size_t nenv = s->nargs - 1u - (size_t)argc;
-	char **argv = calloc((size_t)argc + 1, sizeof(char *));
-	char **envp = calloc(nenv + 1, sizeof(char *));
-	if (!argv || !envp)
-		return ctx_fail(c, errno, "%s", c->exec_path);
-	for (uint64_t i = 0; i < argc; i++)
-		argv[i] = s->args[1 + i].data;
-	for (size_t i = 0; i < nenv; i++)
-		envp[i] = s->args[1 + argc + i].data;
+	char **argv, **envp;
+	uint64_t argc;
+	if (exec_vectors(c, s, 0, &argv, &envp, &argc) != STEP_OK)
+		return STEP_FAILED;
 	execve(c->exec_path, argv, envp);
 	int e = errno;
 	free(argv);
@@ -150,11 +161,4 @@ int op_close_socket(struct init_ctx *c, const struct plan_msg *s)
 		close(c->plan_fd);
 	c->plan_fd = -1;
 	return STEP_OK;
-}
-
-int op_dune_exec(struct init_ctx *c, const struct plan_msg *s)
-{
-	(void)s;
-	return ctx_fail(c, ENOSYS, "%s (Dune mode is not built into this dune-init yet)",
-			c->exec_path ? c->exec_path : "program");
 }

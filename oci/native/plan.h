@@ -55,7 +55,8 @@ enum plan_op {
 	OP_PERSONALITY = 35,
 	OP_DUNE_EXEC = 36,
 	OP_SELECT_STATE = 37,
-	OP_LAST = OP_SELECT_STATE,
+	OP_DUNE_OPEN = 38,
+	OP_LAST = OP_DUNE_OPEN,
 };
 
 /* MOUNT "how" bits. */

@@ -2,6 +2,7 @@
 #include "steps.h"
 #include "attrs.h"
 #include "console.h"
+#include "dune_mode.h"
 #include "exec.h"
 #include "hooks.h"
 #include "ns.h"
@@ -56,7 +57,8 @@ static const struct op_desc ops[OP_LAST + 1] = {
 	[OP_NEW_KEYRING] = { "new-keyring", "s", op_new_keyring },
 	[OP_CLOSE_SOCKET] = { "close-socket", "", op_close_socket },
 	[OP_PERSONALITY] = { "personality", "u", op_personality },
-	[OP_DUNE_EXEC] = { "dune-exec", "*", op_dune_exec },
+	[OP_DUNE_EXEC] = { "dune-exec", "u*", op_dune_exec },
+	[OP_DUNE_OPEN] = { "dune-open", "sssss", op_dune_open },
 	[OP_SELECT_STATE] = { "select-state", "u", op_select_state },
 };
 

@@ -30,9 +30,10 @@ internal static class EventsCommand
             ICgroupManager cgroup;
             try { cgroup = ContainerStatus.Cgroup(record); }
             catch (CgroupException e) { throw new RuntimeError($"events {cid}: {e.Message}"); }
+            var stateDir = ctx.Store.DirOf(cid);
             if (r.GetValue(stats))
             {
-                Console.WriteLine(StatsEvent(cid, cgroup));
+                Console.WriteLine(StatsEvent(cid, cgroup, stateDir));
                 return 0;
             }
             var period = ParseInterval(r.GetValue(interval)!);
@@ -46,7 +47,7 @@ internal static class EventsCommand
                         oomSeen = true;
                         Console.WriteLine(Event("oom", cid, null));
                     }
-                    Console.WriteLine(StatsEvent(cid, cgroup));
+                    Console.WriteLine(StatsEvent(cid, cgroup, stateDir));
                 }
                 catch (CgroupException) { break; } // deleted meanwhile
                 Thread.Sleep(period);
@@ -56,11 +57,14 @@ internal static class EventsCommand
         return cmd;
     }
 
-    private static string StatsEvent(string id, ICgroupManager cgroup)
+    /// <summary>runc's stats event; for Dune-mode containers its data also has "dune": the monitor's counters.</summary>
+    private static string StatsEvent(string id, ICgroupManager cgroup, string stateDir)
     {
         try
         {
             var data = JsonSerializer.Serialize(cgroup.GetStats(), CgroupJsonContext.Default.CgroupStats);
+            if (DuneFiles.ReadStats(stateDir) is { } dune)
+                data = data.TrimEnd()[..^1] + ",\"dune\":" + dune + "}";
             return Event("stats", id, data);
         }
         catch (CgroupException e) { throw new RuntimeError($"events {id}: {e.Message}"); }

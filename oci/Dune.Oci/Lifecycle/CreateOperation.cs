@@ -30,15 +30,8 @@ public static class CreateOperation
         if (!process.Terminal && req.ConsoleSocket is not null)
             throw new RuntimeError("--console-socket was given but process.terminal is false");
         var mode = DuneMode.FromAnnotations(spec.Annotations, ctx.DefaultMode);
-        if (mode == DuneMode.Dune)
-            throw new RuntimeError($"mode \"{DuneMode.Dune}\" needs the libdune sandbox, which this build does not include yet; use --mode {DuneMode.Native} or annotation {DuneMode.Annotation}={DuneMode.Native}");
-        SeccompProgram? seccomp = null;
-        if (spec.Linux?.Seccomp is { } sc)
-        {
-            try { seccomp = SeccompCompiler.Compile(sc); }
-            catch (SeccompException e) { throw new RuntimeError($"config.json: {e.Message}"); }
-            foreach (var w in seccomp.Warnings) RuntimeLog.Warn(w);
-        }
+        if (mode == DuneMode.Dune) DuneFiles.CheckHost();
+        var seccomp = KernelSeccomp.For(spec.Linux?.Seccomp, mode);
         process.Env = ProcessPlanner.WithHome(process.Env, process.User.Uid, SpecValidator.RootfsPath(spec, bundle));
 
         RuntimeLog.DebugLine($"create {req.Id}: config.json valid, mode {mode}");
@@ -76,6 +69,7 @@ public static class CreateOperation
             }
             catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
 
+            var dune = mode == DuneMode.Dune ? DuneFiles.Prepare(store.DirOf(req.Id), spec) : null;
             consoleFd = req.ConsoleSocket is not null ? UnixSocket.Connect(req.ConsoleSocket) : req.OwnConsoleSocket;
             var options = new CreateOptions
             {
@@ -91,6 +85,7 @@ public static class CreateOperation
                 NoPivot = req.NoPivot,
                 NoNewKeyring = req.NoNewKeyring,
                 LastCap = CapabilityNames.LastCap(),
+                Dune = dune,
             };
             (session, _) = DuneInitSession.Start(fd => ContainerPlanner.BuildCreate(options with { ConsoleFd = fd }),
                 req.PreserveFds, process.Terminal ? consoleFd : -1);

@@ -36,14 +36,11 @@ public static class ExecOperation
         if (p.Terminal && req.ConsoleSocket is null && ownConsole < 0)
             throw new RuntimeError("exec --tty needs --console-socket when detached");
         p.Env = ProcessPlanner.WithHome(p.Env, p.User.Uid, record.Rootfs);
-        SeccompProgram? seccomp = null;
-        if (record.Config.Linux?.Seccomp is { } sc)
-        {
-            try { seccomp = SeccompCompiler.Compile(sc); }
-            catch (SeccompException e) { throw new RuntimeError($"config.json: {e.Message}"); }
-        }
+        var seccomp = KernelSeccomp.For(record.Config.Linux?.Seccomp, record.Mode);
+        var dune = record.Mode == DuneMode.Dune ? DuneFiles.Existing(ctx.Store.DirOf(req.Id)) : null;
 
         var steps = new List<PlanStep>();
+        if (dune is not null) steps.Add(ProcessPlanner.DuneOpen(dune));
         foreach (var f in cgroup.ProcsFiles) steps.Add(new PlanStep(PlanOp.JoinCgroup, f));
         var configured = record.Config.Linux?.Namespaces ?? new List<LinuxNamespace>();
         foreach (var type in NamespaceTypes.JoinOrder)
@@ -59,7 +56,7 @@ public static class ExecOperation
             {
                 var plan = new List<PlanStep>(steps) { new(PlanOp.Clone, 0UL, "", "") };
                 ProcessPlanner.AppendIdentity(plan, p, fd, CapabilityNames.LastCap(), newSession: false, seccomp);
-                ProcessPlanner.AppendExec(plan, p, seccomp);
+                ProcessPlanner.AppendExec(plan, p, seccomp, dune);
                 return plan;
             }, req.PreserveFds, p.Terminal ? consoleFd : -1);
             while (true)

@@ -20,6 +20,7 @@ public static class ContainerPlanner
         bool userns = namespaces.Any(n => n.Type == "user");
 
         // --- in dune-init, before the clone ---
+        if (o.Dune is not null) steps.Add(ProcessPlanner.DuneOpen(o.Dune));
         foreach (var f in o.CgroupProcsFiles) steps.Add(new PlanStep(PlanOp.JoinCgroup, f));
         foreach (var type in NamespaceTypes.JoinOrder)
         {
@@ -82,7 +83,7 @@ public static class ContainerPlanner
         if (startHooks.Count > 0) steps.Add(new PlanStep(PlanOp.SelectState, (ulong)CreatedStateIndex));
         foreach (var h in startHooks) steps.Add(RunHook(h));
         steps.Add(new PlanStep(PlanOp.CloseSocket));
-        ProcessPlanner.AppendExec(steps, process, o.Seccomp);
+        ProcessPlanner.AppendExec(steps, process, o.Seccomp, o.Dune);
         return steps;
     }
 

@@ -23,4 +23,6 @@ public sealed record CreateOptions
     /// <summary>dune-init's fd number of the console socket, when process.terminal is set.</summary>
     public int? ConsoleFd { get; init; }
     public int LastCap { get; init; } = 40;
+    /// <summary>Set in Dune mode: the process runs under dune-run.</summary>
+    public DuneProcess? Dune { get; init; }
 }

@@ -43,18 +43,24 @@ public static class ProcessPlanner
     }
 
     /// <summary>The last steps before the program runs: privileges can no longer grow, then the filter.</summary>
-    public static void AppendExec(List<PlanStep> steps, Process p, SeccompProgram? seccomp)
+    public static void AppendExec(List<PlanStep> steps, Process p, SeccompProgram? seccomp, DuneProcess? dune)
     {
         if (p.NoNewPrivileges)
         {
             steps.Add(new PlanStep(PlanOp.NoNewPrivs));
             if (seccomp is not null) steps.Add(SeccompStep(seccomp));
         }
-        var args = new List<object> { (ulong)p.Args!.Count };
+        var args = new List<object>();
+        if (dune is not null) args.Add(dune.TracePath is null ? 0UL : 1UL);
+        args.Add((ulong)p.Args!.Count);
         args.AddRange(p.Args);
         args.AddRange(p.Env ?? new List<string>());
-        steps.Add(new PlanStep(PlanOp.Exec, args.ToArray()));
+        steps.Add(new PlanStep(dune is null ? PlanOp.Exec : PlanOp.DuneExec, args.ToArray()));
     }
+
+    /// <summary>DUNE_OPEN: first in a Dune-mode plan, while dune-init still sees the host's files and devices.</summary>
+    public static PlanStep DuneOpen(DuneProcess d) =>
+        new(PlanOp.DuneOpen, d.DuneRunPath, DuneProcess.KvmDevice, d.PolicyPath ?? "", d.StatsPath ?? "", d.TracePath ?? "");
 
     private static PlanStep SeccompStep(SeccompProgram s) => new(PlanOp.Seccomp, s.Filter, (ulong)s.Flags);
 

@@ -17,6 +17,23 @@ public static class DuneMode
         return Validate(v, $"annotation {Annotation}");
     }
 
+    /// <summary>"true": the monitor logs every filtered call to dune-trace.log in the state dir.</summary>
+    public const string TraceAnnotation = "run.dune.trace";
+
+    /// <summary>"false": no per-container counters (dune-stats in the state dir); default "true".</summary>
+    public const string StatsAnnotation = "run.dune.stats";
+
+    public static bool Flag(IReadOnlyDictionary<string, string>? annotations, string name, bool unset)
+    {
+        if (annotations is null || !annotations.TryGetValue(name, out var v)) return unset;
+        return v switch
+        {
+            "true" => true,
+            "false" => false,
+            _ => throw new RuntimeError($"annotation {name}: \"{v}\" must be \"true\" or \"false\""),
+        };
+    }
+
     public static string Validate(string mode, string where) => mode switch
     {
         Native or Dune => mode,

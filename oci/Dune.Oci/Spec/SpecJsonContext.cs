@@ -10,6 +10,7 @@ namespace Dune.Oci.Spec;
     AllowTrailingCommas = true)]
 [JsonSerializable(typeof(RuntimeSpec))]
 [JsonSerializable(typeof(LinuxResources))]
+[JsonSerializable(typeof(LinuxSeccomp))]
 [JsonSerializable(typeof(Process))]
 [JsonSerializable(typeof(ContainerState))]
 [JsonSerializable(typeof(List<ContainerState>))]

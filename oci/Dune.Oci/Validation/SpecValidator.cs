@@ -50,6 +50,8 @@ public static class SpecValidator
         ValidateDevices(spec.Linux?.Devices);
         ValidateHooks(spec.Hooks);
         DuneMode.FromAnnotations(spec.Annotations, DuneMode.Native);
+        DuneMode.Flag(spec.Annotations, DuneMode.TraceAnnotation, false);
+        DuneMode.Flag(spec.Annotations, DuneMode.StatsAnnotation, true);
         return warnings;
     }
 

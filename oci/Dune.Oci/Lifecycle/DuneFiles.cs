@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Dune.Oci.Planning;
+using Dune.Oci.Spec;
+
+namespace Dune.Oci.Lifecycle;
+
+/// <summary>
+/// The files of a Dune-mode container in its state dir: the monitor's policy
+/// (dune-policy.json, linux.seccomp as given), the shared counters (dune-stats) and the
+/// trace of filtered calls (dune-trace.log, with run.dune.trace=true).
+/// </summary>
+public static class DuneFiles
+{
+    public const string Policy = "dune-policy.json", Stats = "dune-stats", Trace = "dune-trace.log";
+
+    /// <summary>Fails early, with the reason, where Dune processes cannot run.</summary>
+    public static void CheckHost()
+    {
+        if (!File.Exists(DuneProcess.DefaultRunPath))
+            throw new RuntimeError($"Dune mode needs dune-run, which is not at {DuneProcess.DefaultRunPath} (make build), or use --mode {DuneMode.Native}");
+        if (!File.Exists(DuneProcess.KvmDevice))
+            throw new RuntimeError($"Dune mode needs {DuneProcess.KvmDevice} (hardware virtualization through KVM), which this host does not have; use --mode {DuneMode.Native} or annotation {DuneMode.Annotation}={DuneMode.Native}");
+    }
+
+    public static DuneProcess Prepare(string stateDir, RuntimeSpec spec)
+    {
+        string? policy = null, stats = null, trace = null;
+        if (spec.Linux?.Seccomp is { } sc)
+        {
+            policy = Path.Combine(stateDir, Policy);
+            File.WriteAllBytes(policy, JsonSerializer.SerializeToUtf8Bytes(sc, SpecJsonContext.Default.LinuxSeccomp));
+        }
+        if (DuneMode.Flag(spec.Annotations, DuneMode.StatsAnnotation, true))
+        {
+            stats = Path.Combine(stateDir, Stats);
+            File.WriteAllBytes(stats, Array.Empty<byte>());
+        }
+        if (DuneMode.Flag(spec.Annotations, DuneMode.TraceAnnotation, false))
+        {
+            trace = Path.Combine(stateDir, Trace);
+            File.WriteAllBytes(trace, Array.Empty<byte>());
+        }
+        return new DuneProcess(DuneProcess.DefaultRunPath, policy, stats, trace);
+    }
+
+    /// <summary>
+    /// The container's Dune counters as JSON (exits, syscalls forwarded and denied by name,
+    /// page faults, vCPUs, processes), or null for a container without them. dune-run owns
+    /// the file's layout, so it is the one that reads it.
+    /// </summary>
+    public static string? ReadStats(string stateDir)
+    {
+        var file = Path.Combine(stateDir, Stats);
+        if (!File.Exists(file)) return null;
+        var (status, output) = Interop.CommandOutput.Run(DuneProcess.DefaultRunPath, new[] { "dune-run", "--print-stats", file });
+        if (status != 0) throw new RuntimeError($"cannot read the Dune counters in {file} (dune-run exited with {status})");
+        return output.Trim();
+    }
+
+    /// <summary>The same files for a process `exec` adds to the container.</summary>
+    public static DuneProcess Existing(string stateDir)
+    {
+        string? Have(string name) => File.Exists(Path.Combine(stateDir, name)) ? Path.Combine(stateDir, name) : null;
+        return new DuneProcess(DuneProcess.DefaultRunPath, Have(Policy), Have(Stats), Have(Trace));
+    }
+}

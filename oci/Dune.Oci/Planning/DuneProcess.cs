@@ -1,0 +1,18 @@
+namespace Dune.Oci.Planning;
+
+/// <summary>
+/// How a container's processes become Dune processes: dune-run (libdune's sandbox) and the
+/// files it gets as fds before dune-init leaves the host's view (docs/setup-plan.md, DUNE_OPEN).
+/// </summary>
+/// <param name="DuneRunPath">the static dune-run binary on the host</param>
+/// <param name="PolicyPath">linux.seccomp as JSON for the monitor; null: its built-in default</param>
+/// <param name="StatsPath">the container's shared counters file (state dir)</param>
+/// <param name="TracePath">where filtered calls are logged (run.dune.trace), or null</param>
+public sealed record DuneProcess(string DuneRunPath, string? PolicyPath, string? StatsPath, string? TracePath)
+{
+    public const string KvmDevice = "/dev/kvm";
+
+    /// <summary>Where dune-run lives: beside the dune binary (DUNE_RUN overrides, for tests).</summary>
+    public static string DefaultRunPath =>
+        Environment.GetEnvironmentVariable("DUNE_RUN") is { Length: > 0 } p ? p : Path.Combine(AppContext.BaseDirectory, "dune-run");
+}

@@ -1,0 +1,38 @@
+using Dune.Oci.Spec;
+
+namespace Dune.Oci.Seccomp;
+
+/// <summary>
+/// The kernel seccomp filter under a Dune process. The monitor checks every call of the
+/// program against the container's policy first; the kernel filter underneath is that same
+/// policy plus the few calls the monitor itself makes to run the VM, so that breaking out of
+/// the Dune layer leaves no more than a runc container with the same profile would allow.
+/// </summary>
+public static class MonitorSeccomp
+{
+    /// <summary>What dune-run needs for itself: KVM ioctls, mirroring memory, signals, re-exec.</summary>
+    public static IReadOnlyList<string> MonitorCalls { get; } = new[]
+    {
+        "ioctl", "mmap", "munmap", "mprotect", "mremap", "madvise", "futex", "rt_sigaction", "rt_sigprocmask",
+        "rt_sigreturn", "sigaltstack", "tgkill", "gettid", "getpid", "exit", "exit_group", "close", "fcntl", "dup",
+        "dup3", "read", "write", "pread64", "openat", "readlink", "execveat", "memfd_create", "ftruncate",
+        "clock_gettime", "sched_yield", "set_tid_address", "arch_prctl", "brk", "prctl", "newfstatat", "fstat",
+        "getrandom",
+    };
+
+    public static LinuxSeccomp Underneath(LinuxSeccomp? containerPolicy)
+    {
+        var policy = containerPolicy ?? DefaultSeccompProfile.Create();
+        // First: for a syscall named by several unconditional rules, the first one decides.
+        var syscalls = new List<LinuxSyscall> { new() { Names = MonitorCalls.ToList(), Action = "SCMP_ACT_ALLOW" } };
+        syscalls.AddRange(policy.Syscalls ?? new List<LinuxSyscall>());
+        return new LinuxSeccomp
+        {
+            DefaultAction = policy.DefaultAction,
+            DefaultErrnoRet = policy.DefaultErrnoRet,
+            Architectures = policy.Architectures,
+            Flags = policy.Flags,
+            Syscalls = syscalls,
+        };
+    }
+}
