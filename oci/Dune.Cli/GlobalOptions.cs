@@ -36,9 +36,13 @@ public static class GlobalOptions
     public static int Invoke(ParseResult r, Func<RuntimeContext, int> body)
     {
         RuntimeLog.Configure(r.GetValue(Log), r.GetValue(LogFormat)!, r.GetValue(Debug));
+        if (RuntimeLog.Debug)
+            RuntimeLog.DebugLine($"dune {string.Join(' ', r.Tokens.Select(t => t.Value))} (process started {System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime():HH:mm:ss.fffffff})");
         try
         {
-            return body(Context(r));
+            int status = body(Context(r));
+            RuntimeLog.DebugLine($"done, exit status {status}");
+            return status;
         }
         catch (RuntimeError e)
         {
