@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: builds a busybox bundle under build/demo/ and runs it with `dune run`.
+# `make demo`: builds a busybox bundle under build/demo/, runs it with dune as a Dune
+# process, shows that it is one (its host executable is dune-run, libdune's sandbox) and
+# prints the Dune monitor's counters for the container.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DUNE=${DUNE:-$REPO/build/bin/dune}
@@ -15,17 +17,30 @@ root=$demo/state
 id=dune-demo-$$
 rm -rf "$demo/bundle"
 mkdir -p "$demo" "$root"
-make_bundle "$demo/bundle" sh -c 'echo "hello from a Dune container"; echo; uname -a; echo; ps; echo; ls /; echo; id'
-bundle_jq "$demo/bundle" '.hostname = "dune-demo"'
+make_bundle "$demo/bundle" sh -c 'echo "hello from a Dune container"; echo; uname -a; echo; ps; echo; ls /; echo; id; echo;
+  echo "mkdir is denied by this container'"'"'s seccomp policy (enforced by the Dune monitor):"; mkdir /tmp/denied;
+  touch /tmp/.demo-done; exec sleep 600'
+bundle_jq "$demo/bundle" '.hostname = "dune-demo"
+  | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
+                      syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1}]}'
+rm -f "$demo/bundle/rootfs/tmp/.demo-done"
+
+cleanup() { "$DUNE" --root "$root" delete --force "$id" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
 
 echo "demo: runtime $DUNE ($("$DUNE" --version | head -n1))"
 echo "demo: bundle  $demo/bundle"
-echo "demo: \$ dune --root $root run --bundle $demo/bundle $id"
+echo "demo: \$ dune --root $root create --bundle $demo/bundle $id && dune start $id"
 echo "------------------------------------------------------------------------"
-set +e
-"$DUNE" --root "$root" run --bundle "$demo/bundle" "$id"
-rc=$?
-set -e
+"$DUNE" --root "$root" create --bundle "$demo/bundle" "$id"
+"$DUNE" --root "$root" start "$id"
+for _ in $(seq 300); do [[ -e $demo/bundle/rootfs/tmp/.demo-done ]] && break; sleep 0.05; done
+[[ -e $demo/bundle/rootfs/tmp/.demo-done ]] || { echo "demo: the container did not finish its commands" >&2; exit 1; }
 echo "------------------------------------------------------------------------"
-echo "demo: container exited with status $rc"
-exit "$rc"
+pid=$("$DUNE" --root "$root" state "$id" | jq -r .pid)
+echo "demo: container init pid $pid runs $(readlink "/proc/$pid/exe") (a Dune process)"
+echo "demo: \$ dune events --stats $id   (the Dune monitor's counters)"
+"$DUNE" --root "$root" events --stats "$id" | jq '.data.dune'
+"$DUNE" --root "$root" delete --force "$id"
+trap - EXIT
+echo "demo: container deleted"
