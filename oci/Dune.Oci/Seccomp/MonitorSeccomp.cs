@@ -15,7 +15,7 @@ public static class MonitorSeccomp
     {
         "ioctl", "mmap", "munmap", "mprotect", "mremap", "madvise", "futex", "rt_sigaction", "rt_sigprocmask",
         "rt_sigreturn", "sigaltstack", "tgkill", "gettid", "getpid", "exit", "exit_group", "close", "fcntl", "dup",
-        "dup3", "read", "write", "pread64", "openat", "readlink", "execveat", "memfd_create", "ftruncate",
+        "dup3", "read", "write", "pread64", "lseek", "openat", "readlink", "execveat", "memfd_create", "ftruncate",
         "clock_gettime", "sched_yield", "set_tid_address", "arch_prctl", "brk", "prctl", "newfstatat", "fstat",
         "getrandom",
     };
