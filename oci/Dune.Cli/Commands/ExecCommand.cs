@@ -71,37 +71,15 @@ internal static class ExecCommand
 
             bool detached = r.GetValue(detach);
             bool ownTty = !detached && p.Terminal && r.GetValue(consoleSocket) is null;
-            (int Ours, int Theirs) pair = ownTty ? NativeTerminal.ConsolePair() : (-1, -1);
-            ConsoleProxy? proxy = null;
-            try
+            using var terminal = OwnTerminal.For(ownTty);
+            int pid = ExecOperation.Start(ctx, new ExecRequest
             {
-                int pid = ExecOperation.Start(ctx, new ExecRequest
-                {
-                    Id = cid, Process = p, Detach = detached, PidFile = r.GetValue(pidFile),
-                    ConsoleSocket = r.GetValue(consoleSocket), PreserveFds = r.GetValue(preserve),
-                }, pair.Theirs);
-                if (ownTty)
-                {
-                    NativeTerminal.Close(pair.Theirs);
-                    pair.Theirs = -1;
-                    int master = NativeTerminal.ReceiveMaster(pair.Ours);
-                    if (master < 0) throw new RuntimeError("the process did not send its terminal");
-                    proxy = new ConsoleProxy(master);
-                    proxy.Start();
-                }
-                if (detached) return 0;
-                var output = proxy is null ? null : new Thread(proxy.DrainOutput) { IsBackground = true };
-                output?.Start();
-                int status = ChildProcess.WaitForwardingSignals(pid);
-                output?.Join(TimeSpan.FromSeconds(2));
-                return status;
-            }
-            finally
-            {
-                proxy?.Dispose();
-                if (pair.Ours >= 0) NativeTerminal.Close(pair.Ours);
-                if (pair.Theirs >= 0) NativeTerminal.Close(pair.Theirs);
-            }
+                Id = cid, Process = p, Detach = detached, PidFile = r.GetValue(pidFile),
+                ConsoleSocket = r.GetValue(consoleSocket), PreserveFds = r.GetValue(preserve),
+            }, terminal?.ContainerEnd ?? -1);
+            terminal?.Attach();
+            if (detached) return 0;
+            return terminal?.WaitFor(pid) ?? ChildProcess.WaitForwardingSignals(pid);
         }));
         return cmd;
     }

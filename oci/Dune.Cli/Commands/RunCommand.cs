@@ -22,43 +22,22 @@ internal static class RunCommand
             // A foreground run with a terminal and no console socket serves the pty itself.
             var spec = Dune.Oci.Validation.SpecLoader.LoadBundle(Path.GetFullPath(req.Bundle));
             bool ownTty = foreground && req.ConsoleSocket is null && spec.Process?.Terminal == true;
-            (int Ours, int Theirs) pair = ownTty ? NativeTerminal.ConsolePair() : (-1, -1);
-            ConsoleProxy? proxy = null;
+            using var tty = OwnTerminal.For(ownTty);
+            var record = CreateOperation.Run(ctx, req with { OwnConsoleSocket = tty?.ContainerEnd ?? -1 });
             try
             {
-                var record = CreateOperation.Run(ctx, req with { OwnConsoleSocket = pair.Theirs });
-                if (ownTty)
-                {
-                    NativeTerminal.Close(pair.Theirs);
-                    pair.Theirs = -1;
-                    int master = NativeTerminal.ReceiveMaster(pair.Ours);
-                    if (master < 0) throw new Dune.Oci.RuntimeError("the container did not send its terminal");
-                    proxy = new ConsoleProxy(master);
-                    proxy.Start();
-                }
-                try
-                {
-                    StartOperation.Run(ctx, req.Id);
-                }
-                catch (Dune.Oci.RuntimeError)
-                {
-                    DeleteOperation.Run(ctx, req.Id, force: true);
-                    throw;
-                }
-                if (!foreground) return 0;
-                var output = proxy is null ? null : new Thread(proxy.DrainOutput) { IsBackground = true };
-                output?.Start();
-                int status = ChildProcess.WaitForwardingSignals(record.InitPid);
-                output?.Join(TimeSpan.FromSeconds(2));
-                DeleteOperation.Run(ctx, req.Id, force: true);
-                return status;
+                tty?.Attach();
+                StartOperation.Run(ctx, req.Id);
             }
-            finally
+            catch (Dune.Oci.RuntimeError)
             {
-                proxy?.Dispose();
-                if (pair.Ours >= 0) NativeTerminal.Close(pair.Ours);
-                if (pair.Theirs >= 0) NativeTerminal.Close(pair.Theirs);
+                DeleteOperation.Run(ctx, req.Id, force: true);
+                throw;
             }
+            if (!foreground) return 0;
+            int status = tty?.WaitFor(record.InitPid) ?? ChildProcess.WaitForwardingSignals(record.InitPid);
+            DeleteOperation.Run(ctx, req.Id, force: true);
+            return status;
         }));
         return cmd;
     }
