@@ -11,6 +11,7 @@ void ctx_init(struct init_ctx *c, int plan_fd, const struct plan *plan)
 	c->plan_fd = plan_fd;
 	c->plan = plan;
 	c->fifo_fd = -1;
+	c->moved_fd = -1;
 	c->dune = (struct dune_fds){ -1, -1, -1, -1, -1 };
 }
 

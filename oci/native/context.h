@@ -15,6 +15,7 @@ struct init_ctx {
 	char *root_path;      /* ROOTFS path, reopened for each "in rootfs" lookup */
 	int no_openat2;       /* openat2 returned ENOSYS once: use the fallback resolver */
 	int fifo_fd;          /* FIFO_OPEN's O_PATH fd, or -1 */
+	int moved_fd;         /* child: read end the parent reports "moved into the cgroup" on, or -1 */
 	struct plan_msg states; /* CONTINUE's state JSON documents for hooks */
 	const char *state;    /* the one RUN_HOOK passes now (SELECT_STATE; the first by default) */
 	size_t state_len;

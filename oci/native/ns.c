@@ -84,8 +84,33 @@ int op_write_file(struct init_ctx *c, const struct plan_msg *s)
 	return STEP_OK;
 }
 
-/* Parent side of CLONE: id maps, PID, release the child, done. */
-static int clone_parent(struct init_ctx *c, const struct plan_msg *s, pid_t pid, int go_fd, uint64_t flags)
+/* After the release: writes the child's pid into each cgroup file CLONE lists (v1 pays an
+ * RCU grace period for the first, several ms here; the child sets up its mounts meanwhile),
+ * then tells it so on the moved pipe. */
+static int move_child(struct init_ctx *c, const struct plan_msg *s, pid_t pid, int moved_fd)
+{
+	char num[16];
+	int len = snprintf(num, sizeof(num), "%d", pid);
+	for (uint32_t i = 3; i < s->nargs; i++) {
+		const char *path = plan_str(s, i);
+		if (write_file(path, num, (size_t)len) < 0) {
+			int e = errno;
+			close(moved_fd); /* the child sees end-of-file, not 'M' */
+			return ctx_fail(c, e, "%s (moving pid %d)", path, pid);
+		}
+	}
+	if (write(moved_fd, "M", 1) != 1) {
+		int e = errno;
+		close(moved_fd);
+		return ctx_fail(c, e, "moved pipe");
+	}
+	close(moved_fd);
+	return STEP_PARENT_DONE;
+}
+
+/* Parent side of CLONE: id maps, PID, release the child, move it into its cgroups, done. */
+static int clone_parent(struct init_ctx *c, const struct plan_msg *s, pid_t pid, int go_fd, uint64_t flags,
+			int moved_fd)
 {
 	char path[64];
 	if (flags & CLONE_NEWUSER) {
@@ -105,13 +130,35 @@ static int clone_parent(struct init_ctx *c, const struct plan_msg *s, pid_t pid,
 	if (write(go_fd, "g", 1) != 1)
 		goto fail;
 	close(go_fd);
+	if (moved_fd >= 0)
+		return move_child(c, s, pid, moved_fd);
 	return STEP_PARENT_DONE;
 fail:;
 	int e = errno;
 	/* The child is the caller's child: kill it, the caller reaps it. */
 	kill(pid, SIGKILL);
 	close(go_fd);
+	if (moved_fd >= 0)
+		close(moved_fd);
 	return ctx_fail(c, e, "%s", path);
+}
+
+int op_cgroup_wait(struct init_ctx *c, const struct plan_msg *s)
+{
+	if (c->moved_fd < 0)
+		return ctx_fail(c, EINVAL, "no cgroup files given to CLONE");
+	char b = 0;
+	ssize_t n;
+	do
+		n = read(c->moved_fd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	close(c->moved_fd);
+	c->moved_fd = -1;
+	if (n != 1 || b != 'M')
+		_exit(1); /* the parent failed to move us and reported it */
+	if (plan_u64(s, 0) && unshare(CLONE_NEWCGROUP) < 0)
+		return ctx_fail(c, errno, "unshare(CLONE_NEWCGROUP)");
+	return STEP_OK;
 }
 
 int op_clone(struct init_ctx *c, const struct plan_msg *s)
@@ -120,9 +167,15 @@ int op_clone(struct init_ctx *c, const struct plan_msg *s)
 	if (flags & ~(uint64_t)CLONE_NS_FLAGS)
 		return ctx_fail(c, EINVAL, "flags 0x%llx (only namespace flags are allowed)",
 				(unsigned long long)flags);
-	int go[2];
+	int go[2], moved[2] = { -1, -1 };
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return ctx_fail(c, errno, "pipe");
+	if (s->nargs > 3 && pipe2(moved, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(go[0]);
+		close(go[1]);
+		return ctx_fail(c, e, "pipe");
+	}
 	/* A raw clone with no new stack behaves like fork: the child continues here
 	 * with its own copy of the plan. CLONE_PARENT makes it the caller's child. */
 	long pid = syscall(SYS_clone, (unsigned long)flags | CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -130,13 +183,22 @@ int op_clone(struct init_ctx *c, const struct plan_msg *s)
 		int e = errno;
 		close(go[0]);
 		close(go[1]);
+		if (moved[0] >= 0) {
+			close(moved[0]);
+			close(moved[1]);
+		}
 		return ctx_fail(c, e, "flags 0x%llx", (unsigned long long)flags);
 	}
 	if (pid > 0) {
 		close(go[0]);
-		return clone_parent(c, s, (pid_t)pid, go[1], flags);
+		if (moved[0] >= 0)
+			close(moved[0]);
+		return clone_parent(c, s, (pid_t)pid, go[1], flags, moved[1]);
 	}
 	close(go[1]);
+	if (moved[1] >= 0)
+		close(moved[1]);
+	c->moved_fd = moved[0];
 	c->in_child = 1;
 	char b;
 	ssize_t n;

@@ -9,6 +9,9 @@ int op_setns(struct init_ctx *c, const struct plan_msg *s);
 int op_join_cgroup(struct init_ctx *c, const struct plan_msg *s);
 int op_unshare(struct init_ctx *c, const struct plan_msg *s);
 int op_write_file(struct init_ctx *c, const struct plan_msg *s);
+/* CGROUP_WAIT (child): waits until CLONE's parent moved it into the container's cgroups,
+ * then unshares the cgroup namespace if asked, so the namespace is rooted there. */
+int op_cgroup_wait(struct init_ctx *c, const struct plan_msg *s);
 int op_clone(struct init_ctx *c, const struct plan_msg *s);
 int op_sethostname(struct init_ctx *c, const struct plan_msg *s);
 int op_setdomainname(struct init_ctx *c, const struct plan_msg *s);

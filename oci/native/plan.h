@@ -56,7 +56,8 @@ enum plan_op {
 	OP_DUNE_EXEC = 36,
 	OP_SELECT_STATE = 37,
 	OP_DUNE_OPEN = 38,
-	OP_LAST = OP_DUNE_OPEN,
+	OP_CGROUP_WAIT = 39,
+	OP_LAST = OP_CGROUP_WAIT,
 };
 
 /* MOUNT "how" bits. */

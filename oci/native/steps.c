@@ -26,7 +26,7 @@ static const struct op_desc ops[OP_LAST + 1] = {
 	[OP_JOIN_CGROUP] = { "join-cgroup", "s", op_join_cgroup },
 	[OP_UNSHARE] = { "unshare", "u", op_unshare },
 	[OP_WRITE_FILE] = { "write-file", "ss", op_write_file },
-	[OP_CLONE] = { "clone", "uss", op_clone },
+	[OP_CLONE] = { "clone", "uss*", op_clone },
 	[OP_SETHOSTNAME] = { "sethostname", "s", op_sethostname },
 	[OP_SETDOMAINNAME] = { "setdomainname", "s", op_setdomainname },
 	[OP_ROOTFS] = { "rootfs", "s", op_rootfs },
@@ -59,6 +59,7 @@ static const struct op_desc ops[OP_LAST + 1] = {
 	[OP_PERSONALITY] = { "personality", "u", op_personality },
 	[OP_DUNE_EXEC] = { "dune-exec", "u*", op_dune_exec },
 	[OP_DUNE_OPEN] = { "dune-open", "sssss", op_dune_open },
+	[OP_CGROUP_WAIT] = { "cgroup-wait", "u", op_cgroup_wait },
 	[OP_SELECT_STATE] = { "select-state", "u", op_select_state },
 };
 

@@ -32,7 +32,7 @@ public class DunePlanTests
         Assert.Equal(PlanOp.DuneOpen, steps[0].Op);
         Assert.Equal(new[] { "/opt/dune-run", "/dev/kvm", "/run/dune/c1/dune-policy.json", "/run/dune/c1/dune-stats", "" },
             Enumerable.Range(0, 5).Select(steps[0].StringArg));
-        Assert.Equal(PlanOp.JoinCgroup, steps[1].Op);
+        Assert.Equal(PlanOp.FifoOpen, steps[1].Op);
         var exec = steps[^1];
         Assert.Equal(PlanOp.DuneExec, exec.Op);
         Assert.Equal(0UL, exec.U64Arg(0));      // no trace

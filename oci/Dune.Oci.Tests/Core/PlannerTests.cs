@@ -28,16 +28,28 @@ public class PlannerTests
         steps.FindIndex(s => s.Op == op && (where?.Invoke(s) ?? true));
 
     [Fact]
-    public void CgroupJoinAndNamespacesComeBeforeTheClone()
+    public void TheCloneMovesTheChildIntoItsCgroupsAndCgroupWaitMakesTheCgroupNamespace()
     {
         var steps = ContainerPlanner.BuildCreate(Options());
         int clone = IndexOf(steps, PlanOp.Clone);
-        Assert.True(clone > 0);
-        Assert.All(steps.Take(clone - 1), s => Assert.Equal(PlanOp.JoinCgroup, s.Op));
         Assert.Equal(PlanOp.FifoOpen, steps[clone - 1].Op);
+        Assert.DoesNotContain(steps, s => s.Op == PlanOp.JoinCgroup);
         ulong flags = steps[clone].U64Arg(0);
-        Assert.Equal(NamespaceTypes.NewPid | NamespaceTypes.NewNet | NamespaceTypes.NewIpc | NamespaceTypes.NewUts | NamespaceTypes.NewNs | NamespaceTypes.NewCgroup, flags);
+        // The cgroup namespace is not made by the clone: the child is not in its cgroup yet.
+        Assert.Equal(NamespaceTypes.NewPid | NamespaceTypes.NewNet | NamespaceTypes.NewIpc | NamespaceTypes.NewUts | NamespaceTypes.NewNs, flags);
         Assert.Equal("", steps[clone].StringArg(1)); // no user namespace: no maps
+        Assert.Equal(new[] { "/sys/fs/cgroup/memory/dune/c1/cgroup.procs", "/sys/fs/cgroup/cpu,cpuacct/dune/c1/cgroup.procs" },
+            new[] { steps[clone].StringArg(3), steps[clone].StringArg(4) });
+        int wait = IndexOf(steps, PlanOp.CgroupWait);
+        Assert.Equal(1UL, steps[wait].U64Arg(0));
+        Assert.True(wait < IndexOf(steps, PlanOp.Sync));
+    }
+
+    [Fact]
+    public void WithoutACgroupNamespaceCgroupWaitOnlyWaits()
+    {
+        var steps = ContainerPlanner.BuildCreate(Options(s => s.Linux!.Namespaces!.RemoveAll(n => n.Type == "cgroup")));
+        Assert.Equal(0UL, steps[IndexOf(steps, PlanOp.CgroupWait)].U64Arg(0));
     }
 
     [Fact]

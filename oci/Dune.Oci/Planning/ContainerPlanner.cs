@@ -21,7 +21,6 @@ public static class ContainerPlanner
 
         // --- in dune-init, before the clone ---
         if (o.Dune is not null) steps.Add(ProcessPlanner.DuneOpen(o.Dune));
-        foreach (var f in o.CgroupProcsFiles) steps.Add(new PlanStep(PlanOp.JoinCgroup, f));
         foreach (var type in NamespaceTypes.JoinOrder)
         {
             var ns = namespaces.FirstOrDefault(n => n.Type == type && !string.IsNullOrEmpty(n.Path));
@@ -44,8 +43,16 @@ public static class ContainerPlanner
         // (or root of a user namespace) that cannot reach the state directory.
         steps.Add(new PlanStep(PlanOp.FifoOpen, o.ExecFifo));
         bool newUserns = (cloneFlags & NamespaceTypes.NewUser) != 0;
-        steps.Add(new PlanStep(PlanOp.Clone, cloneFlags,
-            newUserns ? IdMap(linux.UidMappings) : "", newUserns ? IdMap(linux.GidMappings) : ""));
+        // dune-init moves the child into its cgroups after the clone, while the child sets up
+        // its mounts (on cgroup v1 the first move waits for an RCU grace period, several ms);
+        // a new cgroup namespace is made by CGROUP_WAIT once the move is done, so it is
+        // rooted at the container's cgroup.
+        bool moveChild = o.CgroupProcsFiles.Count > 0;
+        bool newCgroupNs = (cloneFlags & NamespaceTypes.NewCgroup) != 0;
+        if (moveChild) cloneFlags &= ~NamespaceTypes.NewCgroup;
+        var cloneArgs = new List<object> { cloneFlags, newUserns ? IdMap(linux.UidMappings) : "", newUserns ? IdMap(linux.GidMappings) : "" };
+        cloneArgs.AddRange(o.CgroupProcsFiles);
+        steps.Add(new PlanStep(PlanOp.Clone, cloneArgs.ToArray()));
 
         // --- in the container's init ---
         bool newMountNs = (cloneFlags & NamespaceTypes.NewNs) != 0;
@@ -61,6 +68,7 @@ public static class ContainerPlanner
             MountPlanner.Append(steps, spec.Mounts![i], o, userns);
 
         AppendDevices(steps, linux.Devices, process.Terminal, userns);
+        if (moveChild) steps.Add(new PlanStep(PlanOp.CgroupWait, newCgroupNs ? 1UL : 0UL));
         steps.Add(new PlanStep(PlanOp.Sync, HookKinds.CreateRuntime));
         foreach (var h in HookKinds.Of(spec.Hooks, HookKinds.CreateContainer)) steps.Add(RunHook(h));
 

@@ -814,6 +814,44 @@ end:
 	rmdir(cg);
 }
 
+/* CLONE moves the child into cgroups while it sets up; CGROUP_WAIT then roots a new cgroup
+ * namespace there. A cgroup file that cannot be written fails the parent with ERROR. */
+static void t_clone_into_cgroup(struct suite *s)
+{
+	char cg[200], procs[256];
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/pids/dune-init-move-%d", getpid());
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	if (!check(s, mkdir(cg, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", cg, strerror(errno)))
+		return;
+	char sh[320];
+	snprintf(sh, sizeof(sh), "%s/bin/sh", s->rootfs);
+	struct plan_builder pb;
+	pb_init(&pb);
+	pb_step(&pb, OP_CLONE, "usss", U(CLONE_NEWPID), "", "", procs);
+	pb_step(&pb, OP_CGROUP_WAIT, "u", U(1));
+	pb_step(&pb, OP_RESOLVE_EXEC, "ss", sh, "");
+	char *argv[] = { "sh", "-c", "grep pids /proc/self/cgroup", NULL };
+	pb_step(&pb, OP_EXEC, "uvv", vcount(argv), argv, base_env);
+	char *out = run_to_exit(s, &pb, NULL, 0);
+	if (out)
+		check_contains(s, out, ":pids:/\n", "the cgroup namespace is rooted at the container's cgroup");
+	free(out);
+	pb_free(&pb);
+
+	/* Moving into a cgroup that does not exist: the parent reports the file. */
+	char missing[300];
+	snprintf(missing, sizeof(missing), "%s/nope/cgroup.procs", cg);
+	pb_init(&pb);
+	pb_step(&pb, OP_CLONE, "usss", U(0), "", "", missing);
+	pb_step(&pb, OP_CGROUP_WAIT, "u", U(0));
+	pb_step(&pb, OP_RESOLVE_EXEC, "ss", sh, "");
+	char *argv2[] = { "sh", "-c", "echo should-not-run", NULL };
+	pb_step(&pb, OP_EXEC, "uvv", vcount(argv2), argv2, base_env);
+	run_to_error(s, &pb, OP_CLONE, 0, ENOENT, missing, "dune-init: clone", 1, 1);
+	pb_free(&pb);
+	rmdir(cg);
+}
+
 /* "In rootfs" targets that go through symlinks pointing out of the rootfs stay inside. */
 static void escape_case(struct suite *s, int deny_openat2)
 {
@@ -889,6 +927,7 @@ const struct test_case test_cases[] = {
 	{ "chroot-move: --no-pivot root switch", t_chroot_move },
 	{ "seccomp: a BPF filter denies mkdir with EPERM", t_seccomp },
 	{ "exec plan: SETNS into a running container, JOIN_CGROUP (v1 pids)", t_setns_cgroup },
+	{ "create plan: CLONE moves the child into its cgroup, CGROUP_WAIT roots the cgroup namespace", t_clone_into_cgroup },
 	{ "in rootfs: symlinks cannot lead outside (openat2)", t_inroot_openat2 },
 	{ "in rootfs: symlinks cannot lead outside (fallback without openat2)", t_inroot_fallback },
 };
