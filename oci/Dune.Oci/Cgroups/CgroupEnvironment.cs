@@ -29,7 +29,7 @@ internal sealed class CgroupEnvironment
     public TimeSpan RemovePatience { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>Patience for the freezer to settle.</summary>
-    public TimeSpan FreezePatience { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan FreezePatience { get; init; } = TimeSpan.FromSeconds(10);
 
     public static CgroupEnvironment Host() => new(
         File.ReadAllText("/proc/self/mountinfo"),

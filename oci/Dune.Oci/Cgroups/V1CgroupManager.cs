@@ -103,6 +103,9 @@ internal sealed class V1CgroupManager : ICgroupManager
         new V1ResourceWriter(DirOf).Apply(resources);
     }
 
+    /// <summary>How long FREEZING may last before a thaw-and-retry.</summary>
+    private static readonly TimeSpan FreezeRetry = TimeSpan.FromMilliseconds(250);
+
     public void Freeze() => SetFreezer("FROZEN");
 
     public void Thaw() => SetFreezer("THAWED");
@@ -111,7 +114,9 @@ internal sealed class V1CgroupManager : ICgroupManager
     {
         string dir = DirOf("freezer")
             ?? throw new CgroupException($"cannot set the freezer to {target}: the freezer cgroup controller is not mounted");
-        var deadline = DateTime.UtcNow + _env.FreezePatience;
+        var start = DateTime.UtcNow;
+        var deadline = start + _env.FreezePatience;
+        var nextRetry = start + FreezeRetry;
         int delayMs = 1;
         while (true)
         {
@@ -119,6 +124,16 @@ internal sealed class V1CgroupManager : ICgroupManager
             CgroupFs.Write(dir, "freezer.state", target);
             string state = CgroupFs.Read(dir, "freezer.state").Trim();
             if (state == target) return;
+            if (target == "FROZEN" && DateTime.UtcNow >= nextRetry)
+            {
+                // A task that was created but has not run yet (KVM starts a VM's worker thread
+                // only when its vCPU first runs, and that vCPU's thread is already frozen) can
+                // never freeze: thaw for a moment so it starts, then freeze again.
+                CgroupFs.Write(dir, "freezer.state", "THAWED");
+                Thread.Sleep(10);
+                nextRetry = DateTime.UtcNow + FreezeRetry;
+                continue;
+            }
             if (DateTime.UtcNow >= deadline)
             {
                 if (target == "FROZEN") CgroupFs.Write(dir, "freezer.state", "THAWED");

@@ -96,6 +96,9 @@ internal sealed class V2CgroupManager : ICgroupManager
         new V2ResourceWriter(_leaf).Apply(resources);
     }
 
+    /// <summary>How long freezing may take before a thaw-and-retry.</summary>
+    private static readonly TimeSpan FreezeRetry = TimeSpan.FromMilliseconds(250);
+
     public void Freeze() => SetFrozen(true);
 
     public void Thaw() => SetFrozen(false);
@@ -106,11 +109,22 @@ internal sealed class V2CgroupManager : ICgroupManager
             throw new CgroupException($"cannot {(frozen ? "freeze" : "thaw")}: {System.IO.Path.Combine(_leaf, "cgroup.freeze")} does not exist (kernel older than 5.2 or cgroup missing)");
         CgroupFs.Write(_leaf, "cgroup.freeze", frozen ? "1" : "0");
         var deadline = DateTime.UtcNow + _env.FreezePatience;
+        var nextRetry = DateTime.UtcNow + FreezeRetry;
         int delayMs = 1;
         while (true)
         {
             ulong state = CgroupFs.ReadKeyValues(_leaf, "cgroup.events").GetValueOrDefault("frozen");
             if ((state == 1) == frozen) return;
+            if (frozen && DateTime.UtcNow >= nextRetry)
+            {
+                // As in v1: a task that has never run (a VM's KVM worker thread) cannot freeze
+                // while the thread that would start it is frozen; thaw briefly and retry.
+                CgroupFs.Write(_leaf, "cgroup.freeze", "0");
+                Thread.Sleep(10);
+                CgroupFs.Write(_leaf, "cgroup.freeze", "1");
+                nextRetry = DateTime.UtcNow + FreezeRetry;
+                continue;
+            }
             if (DateTime.UtcNow >= deadline)
             {
                 if (frozen) CgroupFs.Write(_leaf, "cgroup.freeze", "0");
