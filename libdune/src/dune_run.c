@@ -136,7 +136,7 @@ static void show_program_cmdline(int argc, char **argv, char **pargv)
 
 int main(int argc, char **argv)
 {
-	const char *policy_file = NULL, *stats_path = NULL, *argv0 = NULL;
+	const char *policy_file = NULL, *stats_path = NULL, *argv0 = NULL, *comm = NULL;
 	int policy_fd = -1, trace_fd = -1, stats_fd = -1, kvm_fd = -1;
 	int trace = 0, internal = 0, count_process = 0;
 	int i = 1;
@@ -183,6 +183,9 @@ int main(int argc, char **argv)
 		} else if (OPT("--kvm-fd")) {
 			NEEDVAL();
 			kvm_fd = atoi(val);
+		} else if (OPT("--comm")) {
+			NEEDVAL();
+			comm = val;
 		} else if (OPT("--argv0")) {
 			NEEDVAL();
 			argv0 = val;
@@ -240,6 +243,8 @@ int main(int argc, char **argv)
 	/* Option values point into the argument area too: keep what is used later. */
 	if (stats_path)
 		stats_path = strdup(stats_path);
+	if (comm)
+		comm = strdup(comm);
 	show_program_cmdline(argc, argv, pargv);
 	struct sb_options opt = {
 		.stats_path = stats_path,
@@ -249,6 +254,7 @@ int main(int argc, char **argv)
 		.kvm_fd = kvm_fd,
 		.is_root = !internal || stats_path,
 		.count_process = count_process,
+		.comm = comm,
 	};
 	return sandbox_run(pol, &opt, path, pargv, environ);
 }

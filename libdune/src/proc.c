@@ -481,6 +481,14 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 		return -EBADF;
 	if (!path[0] && !(flags & AT_EMPTY_PATH))
 		return -ENOENT;
+	/* The kernel names a process after the file it execs (busybox sh re-executes
+	 * /proc/self/exe and looks for the name "exe"): keep that name for the new image. */
+	char comm[16];
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	size_t len = strnlen(name, sizeof comm - 1); /* the kernel keeps 15 bytes too */
+	memcpy(comm, name, len);
+	comm[len] = 0;
 	if (sb_is_self_exe(path))
 		snprintf(path, sizeof path, "%s", p->exe);
 	char **argv, **envp;
@@ -553,7 +561,7 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 		goto out;
 	}
 	lseek(polfd, 0, SEEK_SET);
-	char **nargv = calloc((size_t)argc + 16, sizeof *nargv);
+	char **nargv = calloc((size_t)argc + 24, sizeof *nargv);
 	char bufs[4][32];
 	int k = 0;
 	nargv[k++] = (char *)"dune-run";
@@ -578,6 +586,8 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 		nargv[k++] = (char *)"--stats";
 		nargv[k++] = (char *)p->stats_path;
 	}
+	nargv[k++] = (char *)"--comm";
+	nargv[k++] = comm;
 	nargv[k++] = (char *)"--argv0";
 	nargv[k++] = argc ? argv[0] : (char *)"";
 	nargv[k++] = (char *)"--";
@@ -777,7 +787,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		snprintf(p->exe, sizeof p->exe, "%s", load_path);
 	/* ps and /proc/self/comm show the program, not dune-run. */
 	const char *base = strrchr(path, '/');
-	prctl(PR_SET_NAME, (unsigned long)(base ? base + 1 : path), 0, 0, 0);
+	prctl(PR_SET_NAME, (unsigned long)(opt->comm ? opt->comm : base ? base + 1 : path), 0, 0, 0);
 
 	int rc = vm_create(&p->vm, &hw_kvm_ops, opt->kvm_fd);
 	if (opt->kvm_fd >= 0)

@@ -72,6 +72,7 @@ struct sb_options {
 	int kvm_fd; /* inherited device fd, or -1 to open /dev/kvm */
 	bool is_root;
 	bool count_process; /* stats_fd is a container's counters file: this is one more process */
+	const char *comm;   /* the process name (an execve's file name), or NULL: the program's */
 };
 
 /* The counters as one JSON object (what --stats and --print-stats write). */

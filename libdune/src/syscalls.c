@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,9 +322,35 @@ static bool ioctl_vetted(uint64_t req, long *size)
 	case TIOCGPTPEER:
 		*size = 0;
 		return true;
+	/* Network interfaces (if_nametoindex, ip, ifconfig): one struct ifreq, read and written;
+	 * the kernel checks CAP_NET_ADMIN for the setters. */
+	case SIOCGIFNAME: case SIOCGIFINDEX: case SIOCGIFFLAGS: case SIOCSIFFLAGS: case SIOCGIFADDR:
+	case SIOCSIFADDR: case SIOCGIFDSTADDR: case SIOCGIFBRDADDR: case SIOCGIFNETMASK: case SIOCSIFNETMASK:
+	case SIOCGIFMTU: case SIOCSIFMTU: case SIOCGIFHWADDR: case SIOCGIFTXQLEN: case SIOCGIFMETRIC:
+		*size = -(long)sizeof(struct ifreq);
+		return true;
 	default:
 		return false;
 	}
+}
+
+/* SIOCGIFCONF carries a pointer inside its argument: the host gets a monitor-side copy of
+ * struct ifconf whose buffer was checked, so the program cannot swap the pointer between
+ * the check and the call. */
+static long do_ifconf(struct sb_proc *p, uint64_t a[6])
+{
+	if (!sb_range_ok(p, a[2], sizeof(struct ifconf), PROT_READ | PROT_WRITE))
+		return -EFAULT;
+	struct ifconf conf;
+	memcpy(&conf, (const void *)a[2], sizeof conf);
+	if (conf.ifc_len < 0)
+		return -EINVAL;
+	if (conf.ifc_buf && !sb_range_ok(p, (uint64_t)conf.ifc_buf, (uint64_t)conf.ifc_len, PROT_WRITE))
+		return -EFAULT;
+	long rc = host_syscall(SYS_ioctl, a[0], SIOCGIFCONF, (uint64_t)&conf, 0, 0, 0);
+	if (rc == 0)
+		((struct ifconf *)a[2])->ifc_len = conf.ifc_len;
+	return rc;
 }
 
 static long do_ioctl(struct sb_proc *p, uint64_t a[6])
@@ -330,6 +358,8 @@ static long do_ioctl(struct sb_proc *p, uint64_t a[6])
 	long size;
 	if (sb_is_monitor_fd(p, (int)a[0]))
 		return -EBADF;
+	if ((a[1] & 0xffffffff) == SIOCGIFCONF)
+		return do_ifconf(p, a);
 	if (!ioctl_vetted(a[1] & 0xffffffff, &size))
 		return -EPERM;
 	if (size && !sb_range_ok(p, a[2], (uint64_t)(size < 0 ? -size : size), size < 0 ? PROT_WRITE : PROT_READ))

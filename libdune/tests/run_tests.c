@@ -296,7 +296,8 @@ static int t_rootfs(void)
 	waitpid(pid, &st, 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return fail("status %#x: %.400s", st, R.out);
-	return strstr(R.out, "bin\nproc\nchild 5\nbusybox\nno-kvm-node\n") ? 0 : fail("output: %.400s", R.out);
+	/* comm as the kernel and busybox make it natively: sh re-executes /proc/self/exe as "cat". */
+	return strstr(R.out, "bin\nproc\nchild 5\ncat\nno-kvm-node\n") ? 0 : fail("output: %.400s", R.out);
 }
 static const char *allow_but(const char *rules);
 

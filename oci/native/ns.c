@@ -8,6 +8,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -237,5 +240,26 @@ int op_new_keyring(struct init_ctx *c, const struct plan_msg *s)
 	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, *name ? name : NULL) < 0 &&
 	    errno != EPERM && errno != ENOSYS)
 		return ctx_fail(c, errno, "%s", name);
+	return STEP_OK;
+}
+
+int op_loopback_up(struct init_ctx *c, const struct plan_msg *s)
+{
+	(void)s;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return ctx_fail(c, errno, "lo (socket)");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	int e = errno;
+	close(fd);
+	if (rc < 0)
+		return ctx_fail(c, e, "lo");
 	return STEP_OK;
 }

@@ -12,6 +12,8 @@ int op_write_file(struct init_ctx *c, const struct plan_msg *s);
 /* CGROUP_WAIT (child): waits until CLONE's parent moved it into the container's cgroups,
  * then unshares the cgroup namespace if asked, so the namespace is rooted there. */
 int op_cgroup_wait(struct init_ctx *c, const struct plan_msg *s);
+/* LOOPBACK_UP: a new network namespace starts with "lo" down; bring it up (as runc does). */
+int op_loopback_up(struct init_ctx *c, const struct plan_msg *s);
 int op_clone(struct init_ctx *c, const struct plan_msg *s);
 int op_sethostname(struct init_ctx *c, const struct plan_msg *s);
 int op_setdomainname(struct init_ctx *c, const struct plan_msg *s);

@@ -57,7 +57,8 @@ enum plan_op {
 	OP_SELECT_STATE = 37,
 	OP_DUNE_OPEN = 38,
 	OP_CGROUP_WAIT = 39,
-	OP_LAST = OP_CGROUP_WAIT,
+	OP_LOOPBACK_UP = 40,
+	OP_LAST = OP_LOOPBACK_UP,
 };
 
 /* MOUNT "how" bits. */

@@ -60,6 +60,7 @@ static const struct op_desc ops[OP_LAST + 1] = {
 	[OP_DUNE_EXEC] = { "dune-exec", "u*", op_dune_exec },
 	[OP_DUNE_OPEN] = { "dune-open", "sssss", op_dune_open },
 	[OP_CGROUP_WAIT] = { "cgroup-wait", "u", op_cgroup_wait },
+	[OP_LOOPBACK_UP] = { "loopback-up", "", op_loopback_up },
 	[OP_SELECT_STATE] = { "select-state", "u", op_select_state },
 };
 

@@ -46,6 +46,19 @@ public class PlannerTests
     }
 
     [Fact]
+    public void ANewNetworkNamespaceGetsLoopbackUp()
+    {
+        var steps = ContainerPlanner.BuildCreate(Options());
+        Assert.True(IndexOf(steps, PlanOp.LoopbackUp) > IndexOf(steps, PlanOp.Clone));
+        var joined = ContainerPlanner.BuildCreate(Options(s =>
+        {
+            s.Linux!.Namespaces!.RemoveAll(n => n.Type == "network");
+            s.Linux.Namespaces.Add(new LinuxNamespace { Type = "network", Path = "/proc/1/ns/net" });
+        }));
+        Assert.Equal(-1, IndexOf(joined, PlanOp.LoopbackUp));
+    }
+
+    [Fact]
     public void WithoutACgroupNamespaceCgroupWaitOnlyWaits()
     {
         var steps = ContainerPlanner.BuildCreate(Options(s => s.Linux!.Namespaces!.RemoveAll(n => n.Type == "cgroup")));

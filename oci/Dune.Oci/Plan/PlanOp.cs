@@ -8,7 +8,7 @@ public enum PlanOp : uint
     PivotRoot = 14, ChrootMove = 15, MaskPath = 16, ReadonlyPath = 17, Rlimit = 18, Console = 19,
     Setsid = 20, NoNewPrivs = 21, Umask = 22, CapBounding = 23, SetUser = 24, Caps = 25,
     Seccomp = 26, FifoOpen = 27, FifoWait = 28, Chdir = 29, ResolveExec = 30, Ready = 31,
-    Exec = 32, NewKeyring = 33, CloseSocket = 34, Personality = 35, DuneExec = 36, SelectState = 37, DuneOpen = 38, CgroupWait = 39,
+    Exec = 32, NewKeyring = 33, CloseSocket = 34, Personality = 35, DuneExec = 36, SelectState = 37, DuneOpen = 38, CgroupWait = 39, LoopbackUp = 40,
 }
 
 /// <summary>Message kinds on the plan socket.</summary>

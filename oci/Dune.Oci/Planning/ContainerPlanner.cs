@@ -56,6 +56,7 @@ public static class ContainerPlanner
 
         // --- in the container's init ---
         bool newMountNs = (cloneFlags & NamespaceTypes.NewNs) != 0;
+        if ((cloneFlags & NamespaceTypes.NewNet) != 0) steps.Add(new PlanStep(PlanOp.LoopbackUp));
         if (!string.IsNullOrEmpty(spec.Hostname)) steps.Add(new PlanStep(PlanOp.SetHostname, spec.Hostname));
         if (!string.IsNullOrEmpty(spec.Domainname)) steps.Add(new PlanStep(PlanOp.SetDomainname, spec.Domainname));
 
