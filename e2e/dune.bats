@@ -176,6 +176,28 @@ start_ctr() {
   is_dune_process "$(pid_of "$ID-b")"
 }
 
+@test "a new network namespace has its loopback up, in both modes (as runc: servers on 127.0.0.1)" {
+  # /sys/class/net/lo/flags: IFF_UP is bit 0 (0x9 up, 0x8 down); read without any ioctl.
+  in_ctr cat /sys/class/net/lo/flags
+  [ "$status" -eq 0 ]
+  [ $((output & 1)) -eq 1 ]
+  bundle_jq "$B" '.annotations = {"run.dune.mode": "native"}'
+  in_ctr cat /sys/class/net/lo/flags
+  [ $((output & 1)) -eq 1 ]
+}
+
+@test "dune mode: network interface ioctls work as natively (ip link, ifconfig)" {
+  bundle_jq "$B" '.annotations = {"run.dune.mode": "native"}'
+  in_ctr sh -c 'ip link show lo && ifconfig -a'
+  [ "$status" -eq 0 ]
+  native=$output
+  [[ $native == *"lo: <LOOPBACK"* ]]
+  bundle_jq "$B" '.annotations = {}'
+  in_ctr sh -c 'ip link show lo && ifconfig -a'
+  [ "$status" -eq 0 ]
+  [ "$output" = "$native" ]
+}
+
 # ---------------------------------------------------------------- linux.seccomp as the monitor's policy
 
 @test "seccomp denying mkdir: EPERM in the program, nothing on disk, denial counted" {
