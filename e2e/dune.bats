@@ -346,7 +346,7 @@ start_ctr() {
 
 # ---------------------------------------------------------------- clean-up at scale
 
-# The pid-namespace inode of each container, to find anything left in them afterwards.
+# Each container's pid namespace is recorded while it runs, to find any task left in it after.
 @test "clean-up: 50 Dune containers started, killed and deleted concurrently leave nothing" {
   local n=50 t0 t1 t2
   bundle_set_args "$B" sleep 100000
