@@ -146,6 +146,13 @@ fi
 for suite in cli errors containerd docker; do
   if wanted "$suite"; then run_bats "$suite" "e2e/$suite.bats"; ran+=("$suite"); fi
 done
+# Dune mode end to end (busybox; then the Debian image, built with debootstrap on first use).
+for suite in dune debian; do
+  if wanted "$suite"; then
+    if ((!have_kvm)); then skip_suite "$suite" "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"
+    else run_bats "$suite" "e2e/$suite.bats"; ran+=("$suite"); fi
+  fi
+done
 
 # ---------------------------------------------------------------- summary
 banner "summary (runtime: $DUNE)"

@@ -1,0 +1,412 @@
+#!/usr/bin/env bats
+# Dune mode end to end through `dune run`/`create`/`exec` on busybox bundles: the container's
+# processes are Dune processes (dune-run under KVM), the container's linux.seccomp is the
+# monitor's policy, a program inside cannot reach the monitor or the host kernel around it,
+# and many containers clean up after themselves. Needs root and /dev/kvm.
+
+load lib/helpers
+load lib/dune
+
+setup_file() {
+  e2e_require_env
+  build_isolation_tools
+}
+
+setup() {
+  common_setup
+  require_kvm
+  make_bundle "$B" sh -c 'echo ready > /tmp/ready; while :; do sleep 0.1; done' >/dev/null
+}
+
+teardown() {
+  common_teardown
+}
+
+# in_ctr ARGS...: a one-shot container from $B running ARGS; output in $output/$stderr.
+in_ctr() {
+  bundle_set_args "$B" "$@"
+  run --separate-stderr R run --bundle "$B" "$ID" </dev/null
+  echo "run $*: status $status"
+  echo "stdout: $output"
+  echo "stderr: $stderr"
+}
+
+# start_ctr ARGS...: a detached container from $B running ARGS; stdout in $T/$ID.out.
+start_ctr() {
+  bundle_set_args "$B" "$@"
+  create_ctr "$ID"
+  R start "$ID"
+}
+
+# ---------------------------------------------------------------- busybox in Dune mode
+
+@test "dune mode: sh -c pipelines with redirects, files, exit status" {
+  in_ctr sh -c 'echo one two three | tr a-z A-Z > /tmp/o; cat < /tmp/o | wc -w >> /tmp/o;
+                seq 1 100 | grep -c 5 2>/dev/null >> /tmp/o; cat /tmp/o; exit 42'
+  [ "$status" -eq 42 ]
+  [ "${lines[0]}" = "ONE TWO THREE" ]
+  [ "$(echo "${lines[1]}" | tr -d ' ')" = 3 ]
+  [ "${lines[2]}" = 19 ]
+  # The file was written into the rootfs on disk.
+  [ "$(head -n1 "$B/rootfs/tmp/o")" = "ONE TWO THREE" ]
+}
+
+@test "dune mode: ls /proc shows the container's pid namespace" {
+  in_ctr sh -c 'ls /proc; echo self=$(readlink /proc/self)'
+  [ "$status" -eq 0 ]
+  printf '%s\n' "${lines[@]}" | grep -qx 1
+  printf '%s\n' "${lines[@]}" | grep -qx self
+  printf '%s\n' "${lines[@]}" | grep -qx cpuinfo
+  # ls runs as a child of the init: a small pid of the container's own namespace.
+  self=$(printf '%s\n' "${lines[@]}" | sed -n 's/^self=//p')
+  [ "$self" -gt 1 ] && [ "$self" -lt 100 ]
+}
+
+@test "dune mode: ps shows the container's programs, not dune-run's options" {
+  start_ctr sh -c 'sleep 1000 & echo started; wait'
+  wait_file "$T/$ID.out"
+  for _ in $(seq 50); do
+    run R exec "$ID" ps -o pid,args
+    [[ $output == *"sleep 1000"* ]] && break
+    sleep 0.1
+  done
+  echo "$output"
+  [ "$status" -eq 0 ]
+  printf '%s\n' "${lines[@]}" | grep -Eq '^ *1 +sh -c sleep 1000 & echo started; wait$'
+  printf '%s\n' "${lines[@]}" | grep -Eq '^ *[0-9]+ +sleep 1000$'
+  printf '%s\n' "${lines[@]}" | grep -Eq '^ *[0-9]+ +ps -o pid,args$'
+  [[ $output != *dune-run* && $output != *--kvm-fd* && $output != *--argv0* && $output != *--policy* ]]
+  # The runtime's own ps (what docker top calls) too.
+  run R ps "$ID"
+  echo "$output"
+  [[ $output == *"sleep 1000"* ]]
+  [[ $output != *dune-run* && $output != *--argv0* ]]
+}
+
+@test "dune mode: a program keeps the name it was started as (comm: pidof, pgrep)" {
+  start_ctr sh -c 'sleep 1000 & echo started; wait'
+  wait_file "$T/$ID.out"
+  for _ in $(seq 50); do
+    run R exec "$ID" pidof sleep
+    [[ -n $output ]] && break
+    sleep 0.1
+  done
+  echo "pidof sleep: '$output'"
+  [ "$status" -eq 0 ]
+  [[ $output =~ ^[0-9]+$ ]]
+  run R exec "$ID" cat "/proc/$output/comm"
+  [ "$output" = sleep ]
+}
+
+@test "dune mode: exit codes, 128+signal for a killed init and a killed child" {
+  in_ctr sh -c 'exit 3'
+  [ "$status" -eq 3 ]
+  in_ctr false
+  [ "$status" -eq 1 ]
+  in_ctr sh -c 'sleep 100 & kill -KILL $!; wait $!; echo child $?'
+  [ "$status" -eq 0 ]
+  [ "$output" = "child 137" ]
+  in_ctr /bin/no-such-program
+  [ "$status" -ne 0 ]
+  # The init killed from outside: `run` reports 128+9.
+  bundle_set_args "$B" sleep 1000
+  R run --bundle "$B" "$ID" </dev/null >"$T/run.out" 2>&1 &
+  runpid=$!
+  BG_PIDS+=("$runpid")
+  wait_status "$ID" running
+  R kill "$ID" KILL
+  rc=0
+  wait "$runpid" || rc=$?
+  cat "$T/run.out"
+  [ "$rc" -eq 137 ]
+}
+
+@test "dune mode: init and exec'd processes are Dune processes with counters" {
+  start_ctr sh -c 'echo started; while :; do sleep 0.1; done'
+  wait_file "$T/$ID.out"
+  pid=$(pid_of "$ID")
+  is_dune_process "$pid"
+  R exec -d --pid-file "$T/exec.pid" "$ID" sleep 1000
+  wait_file "$T/exec.pid"
+  is_dune_process "$(cat "$T/exec.pid")"
+  # The program inside still sees its own name as /proc/self/exe.
+  run R exec "$ID" readlink /proc/self/exe
+  [ "$output" = /bin/busybox ]
+  c=$(dune_counters "$ID")
+  echo "counters: $c"
+  echo "$c" | jq -e '.backend == "kvm" and .exits > 0 and .vcpus > 0 and .syscalls > 0
+                     and .syscalls_forwarded > 0 and .processes >= 2'
+  # The counters file in the state dir holds the same numbers (binary or text: it exists).
+  [ -s "$ROOT/$ID/dune-stats" ]
+  # Counters grow while the container runs.
+  sleep 0.5
+  c2=$(dune_counters "$ID")
+  [ "$(echo "$c2" | jq .exits)" -gt "$(echo "$c" | jq .exits)" ]
+}
+
+@test "native mode by annotation: plain processes, no Dune counters" {
+  bundle_jq "$B" '.annotations = {"run.dune.mode": "native"}'
+  start_ctr sh -c 'echo started; while :; do sleep 0.1; done'
+  wait_file "$T/$ID.out"
+  pid=$(pid_of "$ID")
+  exe=$(process_exe "$pid")
+  echo "exe: $exe"
+  [[ $exe == */busybox ]]
+  ! is_dune_process "$pid"
+  R exec -d --pid-file "$T/exec.pid" "$ID" sleep 1000
+  wait_file "$T/exec.pid"
+  [[ $(process_exe "$(cat "$T/exec.pid")") == */busybox ]]
+  run R events --stats "$ID"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  echo "$output" | jq -e '.type == "stats" and (.data | has("dune") | not) and (.data.pids.current >= 1)'
+  [ ! -e "$ROOT/$ID/dune-stats" ]
+}
+
+@test "native mode by the global --mode flag; the annotation wins over it" {
+  bundle_set_args "$B" sh -c 'echo started; while :; do sleep 0.1; done'
+  "$DUNE" --root "$ROOT" --mode native create --bundle "$B" "$ID" </dev/null >"$T/$ID.out" 2>&1 3>&-
+  R start "$ID"
+  wait_file "$T/$ID.out"
+  ! is_dune_process "$(pid_of "$ID")"
+  bundle_jq "$B" '.annotations = {"run.dune.mode": "dune"}'
+  "$DUNE" --root "$ROOT" --mode native create --bundle "$B" "$ID-b" </dev/null >"$T/b.out" 2>&1 3>&-
+  R start "$ID-b"
+  wait_file "$T/b.out"
+  is_dune_process "$(pid_of "$ID-b")"
+}
+
+@test "a new network namespace has its loopback up, in both modes (as runc: servers on 127.0.0.1)" {
+  # /sys/class/net/lo/flags: IFF_UP is bit 0 (0x9 up, 0x8 down); read without any ioctl.
+  in_ctr cat /sys/class/net/lo/flags
+  [ "$status" -eq 0 ]
+  [ $((output & 1)) -eq 1 ]
+  bundle_jq "$B" '.annotations = {"run.dune.mode": "native"}'
+  in_ctr cat /sys/class/net/lo/flags
+  [ $((output & 1)) -eq 1 ]
+}
+
+@test "dune mode: network interface ioctls work as natively (ip link, ifconfig)" {
+  bundle_jq "$B" '.annotations = {"run.dune.mode": "native"}'
+  in_ctr sh -c 'ip link show lo && ifconfig -a'
+  [ "$status" -eq 0 ]
+  native=$output
+  [[ $native == *"lo: <LOOPBACK"* ]]
+  bundle_jq "$B" '.annotations = {}'
+  in_ctr sh -c 'ip link show lo && ifconfig -a'
+  [ "$status" -eq 0 ]
+  [ "$output" = "$native" ]
+}
+
+# ---------------------------------------------------------------- linux.seccomp as the monitor's policy
+
+@test "seccomp denying mkdir: EPERM in the program, nothing on disk, denial counted" {
+  set_seccomp "$B" "$DENY_MKDIR"
+  start_ctr sh -c 'mkdir /denied-dir; echo "mkdir status $?"; mkdir -p /tmp/a/b; echo "mkdir -p status $?"; while :; do sleep 0.1; done'
+  wait_lines "$T/$ID.out" 2
+  cat "$T/$ID.out" "$T/$ID.err"
+  grep -qx 'mkdir status 1' "$T/$ID.out"
+  grep -qx 'mkdir -p status 1' "$T/$ID.out"
+  grep -q "can't create directory '/denied-dir': Operation not permitted" "$T/$ID.err"
+  [ ! -e "$B/rootfs/denied-dir" ]
+  [ ! -e "$B/rootfs/tmp/a" ]
+  is_dune_process "$(pid_of "$ID")"
+  c=$(dune_counters "$ID")
+  echo "counters: $c"
+  echo "$c" | jq -e '.denied_by_name.mkdir >= 1 and .syscalls_denied >= 2'
+  # Other calls still work: the policy denies only what it names.
+  run R exec "$ID" sh -c 'echo x > /tmp/file && cat /tmp/file'
+  [ "$output" = x ]
+}
+
+@test "seccomp denying mkdir with run.dune.trace=true: the trace log names mkdir" {
+  set_seccomp "$B" "$DENY_MKDIR"
+  bundle_jq "$B" '.annotations = {"run.dune.trace": "true"}'
+  in_ctr sh -c 'mkdir /traced-dir; echo "mkdir status $?"'
+  [ "$output" = "mkdir status 1" ]
+  [ ! -e "$B/rootfs/traced-dir" ]
+  # run deleted the container; trace it with create/start to read the log from the state dir.
+  start_ctr sh -c 'mkdir /traced-dir; echo "mkdir status $?"; while :; do sleep 0.1; done'
+  wait_file "$T/$ID.out"
+  wait_file "$ROOT/$ID/dune-trace.log"
+  cat "$ROOT/$ID/dune-trace.log" | tail -n 20
+  grep -E 'mkdir\(.*denied' "$ROOT/$ID/dune-trace.log"
+  [ ! -e "$B/rootfs/traced-dir" ]
+}
+
+@test "seccomp: errno and kill actions of the container's policy apply in Dune mode" {
+  set_seccomp "$B" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+      {"names":["chdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13},
+      {"names":["sync"],"action":"SCMP_ACT_KILL_PROCESS"}]}'
+  in_ctr sh -c 'cd /tmp; echo "cd $?"; pwd'
+  [[ $output == *"cd 2"* ]]
+  [[ ${lines[1]} == / ]]
+  [[ $stderr == *"can't cd to /tmp: Permission denied"* ]]
+  # The kill action ends the process with SIGSYS (128+31) and the shell sees it.
+  in_ctr sh -c 'sync; echo "child $?"'
+  [[ $output == *"child 159"* ]]
+}
+
+# ---------------------------------------------------------------- isolation from inside
+
+@test "isolation: no mapping of the monitor (from the host's maps) is readable by the program" {
+  install_tool peek "$B/rootfs"
+  start_ctr /peek -f /tmp/addrs
+  wait_lines "$T/$ID.out" 4
+  pid=$(pid_of "$ID")
+  is_dune_process "$pid"
+  cat "$T/$ID.out"
+  grep -qx 'self readable' "$T/$ID.out"
+  own=$(awk '$1 == "own" {print $3}' "$T/$ID.out")
+  [ "$(echo "$own" | wc -w)" -eq 3 ]
+  cat "/proc/$pid/maps"
+  monitor_image=0 n=0
+  : >"$T/addrs"
+  while read -r range _ _ _ _ name; do
+    # The vDSO/vvar pages are lent to the guest read-only by design; vsyscall is the kernel's.
+    case $name in "[vvar]" | "[vvar_vclock]" | "[vdso]" | "[vsyscall]" | /peek) continue ;; esac
+    lo=$((16#${range%-*})) hi=$((16#${range#*-}))
+    mine=0
+    for a in $own; do ((a >= lo && a < hi)) && mine=1; done
+    ((mine)) && continue
+    [[ $name == */dune-run ]] && monitor_image=$((monitor_image + 1))
+    printf '%x\n%x\n' "$lo" $((hi - 1)) >>"$T/addrs"
+    n=$((n + 2))
+  done <"/proc/$pid/maps"
+  echo end >>"$T/addrs"
+  echo "probing $n addresses ($monitor_image mappings of the dune-run image)"
+  # The monitor's own image is among them, else the test proves nothing.
+  [ "$monitor_image" -ge 1 ]
+  mv "$T/addrs" "$B/rootfs/tmp/addrs"
+  wait_status "$ID" stopped 60
+  cat "$T/$ID.out"
+  grep -qx "probed $n, readable 0" "$T/$ID.out"
+  [ "$(grep -c ' SIGSEGV$' "$T/$ID.out")" -eq "$n" ]
+  ! grep -q '^0x[0-9a-f]* readable$' "$T/$ID.out"
+}
+
+@test "isolation: the dune-run mappings the program sees in its own /proc/self/maps fault" {
+  install_tool peek "$B/rootfs"
+  in_ctr /peek -maps
+  [ "$status" -eq 0 ]
+  [[ $output == *"self readable"* ]]
+  # At least the image's text and data.
+  n=$(printf '%s\n' "${lines[@]}" | grep -c ' SIGSEGV$')
+  [ "$n" -ge 2 ]
+  [[ $output == *"readable 0"* ]]
+}
+
+@test "isolation: lidt and mov to cr3 end the program with a signal, the monitor survives" {
+  install_tool privileged "$B/rootfs"
+  for insn in lidt cr3; do
+    in_ctr /privileged "$insn"
+    [[ $output == "$insn: attempting" ]]
+    [[ $output != *executed* ]]
+    # SIGSEGV (139) or SIGILL (132), reported as the container's exit status.
+    [ "$status" -eq 139 ] || [ "$status" -eq 132 ]
+  done
+  # In a running container: caught, and system calls still go through the monitor's policy.
+  set_seccomp "$B" "$DENY_MKDIR"
+  start_ctr sh -c '/privileged lidt catch /after-lidt; /privileged cr3 catch /after-cr3; /privileged lidt; echo "lidt status $?"; echo done; while :; do sleep 0.1; done'
+  wait_lines "$T/$ID.out" 8
+  cat "$T/$ID.out"
+  grep -Eqx 'lidt: (SIGSEGV|SIGILL)' "$T/$ID.out"
+  grep -Eqx 'cr3: (SIGSEGV|SIGILL)' "$T/$ID.out"
+  grep -qx 'mkdir after lidt: Operation not permitted' "$T/$ID.out"
+  grep -qx 'mkdir after cr3: Operation not permitted' "$T/$ID.out"
+  grep -Eqx 'lidt status (139|132)' "$T/$ID.out"
+  [ ! -e "$B/rootfs/after-lidt" ] && [ ! -e "$B/rootfs/after-cr3" ]
+  [ "$(status_of "$ID")" = running ]
+  c=$(dune_counters "$ID")
+  echo "counters: $c"
+  echo "$c" | jq -e '.exits > 0 and .denied_by_name.mkdir >= 2'
+}
+
+@test "isolation: int \$0x80 and sysenter do not reach the host kernel (mkdir denied, nothing on disk)" {
+  install_tool hostcall "$B/rootfs"
+  set_seccomp "$B" "$DENY_MKDIR"
+  for entry in int80 sysenter; do
+    in_ctr /hostcall "$entry" "/by-$entry"
+    [[ ${lines[0]} == "$entry: attempting mkdir /by-$entry" ]]
+    [ ! -e "$B/rootfs/by-$entry" ]
+    # Either refused (a signal) or answered by the monitor, never a directory.
+    [ "$status" -ne 0 ]
+  done
+}
+
+@test "isolation control: natively, int \$0x80 mkdir does create the directory (the probe is real)" {
+  install_tool hostcall "$B/rootfs"
+  bundle_jq "$B" '.annotations = {"run.dune.mode": "native"}'
+  set_seccomp "$B" '{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"]}'
+  in_ctr /hostcall int80 /by-int80
+  [ "$status" -eq 3 ]
+  [ "${lines[1]}" = "int80: returned 0" ]
+  [ -d "$B/rootfs/by-int80" ]
+}
+
+# ---------------------------------------------------------------- clean-up at scale
+
+# Each container's pid namespace is recorded while it runs, to find any task left in it after.
+@test "clean-up: 50 Dune containers started, killed and deleted concurrently leave nothing" {
+  local n=50 t0 t1 t2
+  bundle_set_args "$B" sleep 100000
+  ids=()
+  for i in $(seq 1 "$n"); do ids+=("$ID-$i"); done
+  t0=$(date +%s)
+  # shellcheck disable=SC2016
+  printf '%s\n' "${ids[@]}" | xargs -P 10 -I{} sh -c \
+    '"$0" --root "$1" run -d --bundle "$2" {} </dev/null >/dev/null 2>"$3/{}.err" || { echo "run {} failed"; cat "$3/{}.err"; exit 255; }' \
+    "$DUNE" "$ROOT" "$B" "$T"
+  t1=$(date +%s)
+  run R list --format json
+  [ "$(echo "$output" | jq '[.[] | select(.status == "running")] | length')" -eq "$n" ]
+  pidns=()
+  for id in "${ids[@]}"; do
+    pid=$(pid_of "$id")
+    is_dune_process "$pid"
+    pidns+=("$(readlink "/proc/$pid/ns/pid")")
+  done
+  # Every container has its own pid namespace (the host's is not among them).
+  [ "$(printf '%s\n' "${pidns[@]}" | sort -u | wc -l)" -eq "$n" ]
+  [[ " ${pidns[*]} " != *" $(readlink /proc/self/ns/pid) "* ]]
+
+  printf '%s\n' "${ids[@]}" | xargs -P 10 -I{} "$DUNE" --root "$ROOT" kill {} KILL
+  printf '%s\n' "${ids[@]}" | xargs -P 10 -I{} sh -c \
+    'for _ in $(seq 100); do "$0" --root "$1" delete {} 2>/dev/null && exit 0; sleep 0.1; done; "$0" --root "$1" delete --force {}' \
+    "$DUNE" "$ROOT"
+  t2=$(date +%s)
+  echo "# 50 containers: started in $((t1 - t0)) s, killed and deleted in $((t2 - t1)) s" >&3
+
+  # No task (process or thread) in any of their pid namespaces, none with /dev/kvm open,
+  # no dune-run or dune-init of this build.
+  left=""
+  dune_run=$(readlink -f "$(dirname "$DUNE")/dune-run")
+  dune_init=$(readlink -f "$(dirname "$DUNE")/dune-init")
+  for task in /proc/[0-9]*/task/[0-9]*; do
+    ns=$(readlink "$task/ns/pid" 2>/dev/null) || continue
+    [[ " ${pidns[*]} " == *" $ns "* ]] || continue
+    # A zombie holds nothing and waits for the host's reaper (here pid 1, when `run -d`
+    # has exited): gone, as in wait_gone.
+    [[ $(awk '{print $3}' "$task/stat" 2>/dev/null) == Z ]] && continue
+    left+="task $task in a container's pid namespace ($ns): $(cat "$task/stat" 2>/dev/null)"$'\n'
+  done
+  for p in /proc/[0-9]*; do
+    exe=$(readlink "$p/exe" 2>/dev/null) || continue
+    [[ $exe == "$dune_run" || $exe == "$dune_init" ]] && left+="process ${p#/proc/} runs $exe"$'\n'
+    ns=$(readlink "$p/ns/pid" 2>/dev/null) || continue
+    if [[ " ${pidns[*]} " == *" $ns "* || $exe == "$dune_run" ]]; then
+      for fd in "$p"/fd/*; do
+        [[ $(readlink "$fd" 2>/dev/null) == /dev/kvm ]] && left+="process ${p#/proc/} holds /dev/kvm"$'\n'
+      done
+    fi
+  done
+  left+=$(grep -F -e "$B" -e "$ID-" /proc/self/mountinfo || true)
+  left+=$(find /sys/fs/cgroup/ -type d -name "$ID-*" 2>/dev/null || true)
+  left+=$(find "$ROOT" -mindepth 1 2>/dev/null || true)
+  echo "left: $left"
+  [ -z "$left" ]
+  run R list -q
+  [ -z "$output" ]
+  # Within the time budget of the suite on a 2-core machine.
+  [ $((t2 - t0)) -le 120 ]
+}

@@ -1,0 +1,64 @@
+# Helpers for the Dune-mode suites (dune.bats, debian.bats). Load after lib/helpers.
+#
+#   require_kvm                 fails the test without /dev/kvm (DUNE_ALLOW_NO_KVM=1: a skip
+#                               with the reason instead)
+#   build_isolation_tools       compiles e2e/tools/isolation/*.c (static, no PIE) into
+#                               $ISOLATION_BIN once
+#   install_tool NAME ROOTFS    copies one of them into ROOTFS/NAME
+#   dune_counters ID            the "dune" object of `events --stats ID` (JSON)
+#   process_exe PID             the host's /proc/PID/exe
+#   is_dune_process PID         /proc/PID/exe is dune-run (the program runs under libdune)
+#   set_seccomp DIR JSON        sets linux.seccomp of the bundle in DIR
+
+ISOLATION_SRC=$E2E_REPO/e2e/tools/isolation
+ISOLATION_BIN=${ISOLATION_BIN:-$E2E_REPO/build/e2e/isolation}
+
+require_kvm() {
+  [[ -c /dev/kvm ]] && return 0
+  if [[ ${DUNE_ALLOW_NO_KVM:-} == 1 ]]; then
+    skip "/dev/kvm is missing (DUNE_ALLOW_NO_KVM=1): Dune processes need KVM"
+  fi
+  echo "FATAL: /dev/kvm is missing: Dune processes need KVM (DUNE_ALLOW_NO_KVM=1 turns this into a skip)" >&2
+  return 1
+}
+
+build_isolation_tools() {
+  local src name
+  mkdir -p "$ISOLATION_BIN"
+  for src in "$ISOLATION_SRC"/*.c; do
+    name=$(basename "$src" .c)
+    if [[ ! -x $ISOLATION_BIN/$name || $src -nt $ISOLATION_BIN/$name ]]; then
+      # Static and at a fixed address: the 32-bit entry probes need data below 4 GiB, and
+      # the container's rootfs has no libc.
+      gcc -static -no-pie -O1 -Wall -Wextra -Werror -o "$ISOLATION_BIN/$name.tmp.$$" "$src" ||
+        { echo "cannot build $src (gcc and the static glibc, libc6-dev, are needed)" >&2; return 1; }
+      mv "$ISOLATION_BIN/$name.tmp.$$" "$ISOLATION_BIN/$name"
+    fi
+  done
+}
+
+install_tool() {
+  cp "$ISOLATION_BIN/$1" "$2/$1"
+}
+
+dune_counters() {
+  R events --stats "$1" | jq -c '.data.dune'
+}
+
+process_exe() {
+  readlink "/proc/$1/exe"
+}
+
+is_dune_process() {
+  local exe
+  exe=$(process_exe "$1") || { echo "no process $1" >&2; return 1; }
+  [[ $exe == */dune-run ]] || { echo "process $1 runs $exe, not dune-run" >&2; return 1; }
+}
+
+set_seccomp() {
+  bundle_jq "$1" '.linux.seccomp = $s' --argjson s "$2"
+}
+
+# A linux.seccomp that allows everything but mkdir and mkdirat, refused with EPERM (1).
+DENY_MKDIR='{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],
+  "syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}'
