@@ -852,6 +852,28 @@ static void t_clone_into_cgroup(struct suite *s)
 	rmdir(cg);
 }
 
+/* A new network namespace has lo down until LOOPBACK_UP. */
+static void t_loopback_up(struct suite *s)
+{
+	char sh[320];
+	snprintf(sh, sizeof(sh), "%s/bin/sh", s->rootfs);
+	char *argv[] = { "sh", "-c", "ip link show lo", NULL };
+	for (int up = 0; up < 2; up++) {
+		struct plan_builder pb;
+		pb_init(&pb);
+		pb_step(&pb, OP_CLONE, "uss", U(CLONE_NEWNET), "", "");
+		if (up)
+			pb_step(&pb, OP_LOOPBACK_UP, "");
+		pb_step(&pb, OP_RESOLVE_EXEC, "ss", sh, "");
+		pb_step(&pb, OP_EXEC, "uvv", vcount(argv), argv, base_env);
+		char *out = run_to_exit(s, &pb, NULL, 0);
+		if (out)
+			check(s, (strstr(out, "<LOOPBACK,UP") != NULL) == up, "lo %s: %s", up ? "should be up" : "should be down", out);
+		free(out);
+		pb_free(&pb);
+	}
+}
+
 /* "In rootfs" targets that go through symlinks pointing out of the rootfs stay inside. */
 static void escape_case(struct suite *s, int deny_openat2)
 {
@@ -928,6 +950,7 @@ const struct test_case test_cases[] = {
 	{ "seccomp: a BPF filter denies mkdir with EPERM", t_seccomp },
 	{ "exec plan: SETNS into a running container, JOIN_CGROUP (v1 pids)", t_setns_cgroup },
 	{ "create plan: CLONE moves the child into its cgroup, CGROUP_WAIT roots the cgroup namespace", t_clone_into_cgroup },
+	{ "LOOPBACK_UP brings lo up in a new network namespace", t_loopback_up },
 	{ "in rootfs: symlinks cannot lead outside (openat2)", t_inroot_openat2 },
 	{ "in rootfs: symlinks cannot lead outside (fallback without openat2)", t_inroot_fallback },
 };
