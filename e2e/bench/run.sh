@@ -112,6 +112,9 @@ cleanup() {
   rt "$1"
   "${RT[@]}" delete --force "$2" >/dev/null 2>&1 || true
   for p in $(pids_naming "$2"); do kill -KILL "$p" 2>/dev/null || true; done
+  # runsc killed by `timeout` leaves its (empty) cgroups /ID behind in every hierarchy
+  sleep 0.2
+  rmdir /sys/fs/cgroup/*/"$2" 2>/dev/null || true
 }
 
 # fail NAME WHY: an optional peer leaves the rotation; a required one ends the benchmark.
@@ -322,7 +325,7 @@ section=$WORK/section.md
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for n in "${names[@]}"; do
     if [[ -n ${med[$n]:-} ]]; then
-      echo "| ${label[$n]} | ${med[$n]} | ${p90[$n]} | ${mean[$n]} | ${min[$n]} | ${max[$n]} | $(ratio "${med[$n]}" "${med[runc]}")x | $(wins "$WORK/$n.us" "$WORK/runc.us") rounds |"
+      echo "| ${label[$n]} | ${med[$n]} | ${p90[$n]} | ${mean[$n]} | ${min[$n]} | ${max[$n]} | $(ratio "${med[$n]}" "${med[runc]}")x | $([[ $n == runc ]] && echo - || echo "$(wins "$WORK/$n.us" "$WORK/runc.us") rounds") |"
     else
       echo "| ${label[$n]} | ${failed[$n]:-no data} | | | | | | |"
     fi
