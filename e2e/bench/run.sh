@@ -394,8 +394,8 @@ section=$WORK/section.md
     pf=$(grep -oP 'Page fault under dune-run / native: \K[0-9.]+(?=x)' <<<"$lm" || echo n/a)
     [[ $fl == n/a ]] && v1="n/a" || v1=$(verdict le "$fl" 1.5)
     echo "| sandboxed getpid <= 1.5x bare exit round trip (3) | ${fl}x | $v1 |"
-    [[ $ptp == n/a ]] && v2="n/a" || v2=$(verdict le "$ptp" 1)
-    echo "| sandboxed getpid vs ptrace getpid (3: report; beat ptrace if any exit path allows) | ${ptp}x pinned ptrace, ${ptu}x unpinned (below 1 = faster than ptrace) | beats ptrace: $v2 |"
+    yn() { if [[ $1 == n/a ]]; then echo n/a; elif le "$1" 1; then echo yes; else echo no; fi; }
+    echo "| sandboxed getpid vs ptrace getpid (3: ratio reported; beat ptrace if an exit path allows) | ${ptp}x pinned ptrace, ${ptu}x unpinned ptrace (below 1 = faster than ptrace) | faster than pinned ptrace: **$(yn "$ptp")**; than unpinned: **$(yn "$ptu")** |"
     if [[ -n $cpu_native && -n $cpu_dune ]]; then
       cr=$(ratio "$cpu_native" "$cpu_dune")
       echo "| CPU-bound loop under dune-run >= 0.95x native (3) | whole-process wall time, 3 interleaved runs: native $cpu_native ms, dune-run $cpu_dune ms = ${cr}x (libdune's table, 1-decimal ns per iteration: ${cpu}x) | $(verdict le 0.95 "$cr") |"
