@@ -223,6 +223,7 @@ idle() {
   "${RT[@]}" delete --force "$id" >/dev/null 2>&1 || cleanup "$n" "$id"
 }
 
+LOAD_LIFECYCLE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: memory of one idle container, $MEM_ROUNDS rounds"
 for n in "${names[@]}"; do : >"$WORK/$n.mem"; done
 for ((r = 0; r < MEM_ROUNDS; r++)); do
@@ -251,6 +252,7 @@ for n in "${names[@]}"; do
 done
 
 # ---------------------------------------------------------------------------- 3. libdune
+LOAD_MEMORY=$(cut -d' ' -f1-3 /proc/loadavg)
 libdune_md=""
 cpu_native="" cpu_dune=""
 if [[ $RUN_LIBDUNE != 0 ]]; then
@@ -307,7 +309,7 @@ section=$WORK/section.md
   echo "| CPU | $cpu_model, $(nproc) CPUs (shared with other jobs) |"
   echo "| memory | $mem_total |"
   echo "| KVM | $kvm_kind |"
-  echo "| load average (1, 5, 15 min) | before: $LOAD_BEFORE; after: $LOAD_AFTER |"
+  echo "| load average (1, 5, 15 min; the benchmark itself adds about 1) | before: $LOAD_BEFORE; after the lifecycle rounds: $LOAD_LIFECYCLE; after the memory rounds: $LOAD_MEMORY; at the end: $LOAD_AFTER |"
   echo "| dune | \`$DUNE\` ($(ver "$DUNE" --version)) |"
   echo "| peers | $(ver runc --version); $(ver crun --version); $(ver runsc --version) |"
   echo "| runsc flags | \`${RUNSC_FLAGS[*]} --platform=ptrace\` and \`${RUNSC_FLAGS[*]} --platform=kvm\`; --platform=kvm gets ${START_TIMEOUT} s (\`timeout\`) per start |"
@@ -413,7 +415,7 @@ section=$WORK/section.md
     echo "## libdune micro-benchmarks (\`make -C libdune bench\`, issue 3)"
     echo
     # demote libdune's headings one level; its title is replaced by ours
-    sed -e '1{/^# /d}' -e 's/^#/##/' "$libdune_md"
+    sed -e '1{/^# /{N;d}}' -e 's/^#/##/' "$libdune_md"
   fi
 } >"$section"
 
