@@ -59,5 +59,11 @@ public static class GlobalOptions
             RuntimeLog.Error(e.Message);
             return 1;
         }
+        catch (Exception e)
+        {
+            // A bug, not bad input: still one error line in the log containerd reads.
+            RuntimeLog.Error($"internal error: {e.GetType().Name}: {e.Message}");
+            return 1;
+        }
     }
 }

@@ -96,8 +96,9 @@ public static class CreateOperation
             store.Save(record);
             return record;
         }
-        catch (Exception e) when (e is RuntimeError or IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
+            // Whatever failed, nothing of this container may stay behind.
             Undo(record, store, cgroup, session);
             if (e is RuntimeError) throw;
             throw new RuntimeError($"create {req.Id}: {e.Message}", e);
