@@ -1,0 +1,463 @@
+using System.Text.Json;
+using Dune.Shim.Api;
+using Dune.Shim.Events;
+using Dune.Shim.Interop;
+using Dune.Shim.Processes;
+using Dune.Shim.Runtime;
+using Dune.Shim.Ttrpc;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Dune.Shim.Service;
+
+/// <summary>
+/// containerd.task.v2.Task for one container: each call drives the `dune` CLI, the reaper
+/// supplies exit statuses, and events go out in runtime v2 order (create, start, exit,
+/// delete; exec-added, exec-started, exit; paused, resumed).
+/// </summary>
+internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher events,
+    Action requestShutdown, Action<string> log)
+{
+    public const string ServiceName = "containerd.task.v2.Task";
+    public const string Version = "0.1.0";
+
+    private readonly object _lock = new();
+    private readonly Dictionary<string, ShimProcess> _execs = new();
+    private ShimProcess? _init;
+    private bool _initDeleted;
+    private string _id = "";
+    private string _bundle = "";
+    private bool _rootfsMounted;
+
+    public void Register(TtrpcServiceRegistry registry)
+    {
+        registry.Register(ServiceName, "State", StateRequest.Parser, State);
+        registry.Register(ServiceName, "Create", CreateTaskRequest.Parser, Create);
+        registry.Register(ServiceName, "Start", StartRequest.Parser, Start);
+        registry.Register(ServiceName, "Delete", DeleteRequest.Parser, Delete);
+        registry.Register(ServiceName, "Pids", PidsRequest.Parser, Pids);
+        registry.Register(ServiceName, "Pause", PauseRequest.Parser, Pause);
+        registry.Register(ServiceName, "Resume", ResumeRequest.Parser, Resume);
+        registry.Register(ServiceName, "Checkpoint", CheckpointTaskRequest.Parser, Checkpoint);
+        registry.Register(ServiceName, "Kill", KillRequest.Parser, Kill);
+        registry.Register(ServiceName, "Exec", ExecProcessRequest.Parser, Exec);
+        registry.Register(ServiceName, "ResizePty", ResizePtyRequest.Parser, ResizePty);
+        registry.Register(ServiceName, "CloseIO", CloseIORequest.Parser, CloseIO);
+        registry.Register(ServiceName, "Update", UpdateTaskRequest.Parser, Update);
+        registry.Register(ServiceName, "Wait", WaitRequest.Parser, Wait);
+        registry.Register(ServiceName, "Stats", StatsRequest.Parser, Stats);
+        registry.Register(ServiceName, "Connect", ConnectRequest.Parser, Connect);
+        registry.Register(ServiceName, "Shutdown", ShutdownRequest.Parser, Shutdown);
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    private async Task<CreateTaskResponse> Create(CreateTaskRequest req, TtrpcCall call)
+    {
+        if (req.Terminal)
+            throw new TtrpcException(StatusCode.Unimplemented, "containerd-shim-dune-v2: terminals (-t) are not supported yet");
+        if (req.Checkpoint.Length > 0)
+            throw new TtrpcException(StatusCode.Unimplemented, "containerd-shim-dune-v2: restoring from a checkpoint is not supported");
+        lock (_lock)
+        {
+            if (_init is not null) throw new TtrpcException(StatusCode.AlreadyExists, $"task {_id} already exists in this shim");
+            _id = req.Id;
+            _bundle = req.Bundle;
+        }
+        var rootfs = Path.Combine(req.Bundle, "rootfs");
+        var process = new ShimProcess("", req.Stdin, req.Stdout, req.Stderr, req.Terminal);
+        try
+        {
+            RootfsMounts.Mount(req.Rootfs, rootfs);
+            _rootfsMounted = req.Rootfs.Count > 0;
+            var pidFile = Path.Combine(req.Bundle, "init.pid");
+            using (var io = Stdio.Open(req.Stdin, req.Stdout, req.Stderr))
+            {
+                await dune.RunAsync(["create", "--bundle", req.Bundle, "--pid-file", pidFile, req.Id], io).ConfigureAwait(false);
+                process.HoldStdin(io.TakeStdinHolder());
+            }
+            process.Pid = ReadPid(pidFile);
+        }
+        catch (Exception e)
+        {
+            process.CloseStdin();
+            if (_rootfsMounted) TryUnmount(rootfs);
+            _rootfsMounted = false;
+            lock (_lock) _id = "";
+            throw e is TtrpcException ? e : new TtrpcException(StatusCode.Unknown, $"create {req.Id}: {e.Message}");
+        }
+        lock (_lock) _init = process;
+        Track(process);
+        var created = new TaskCreate
+        {
+            ContainerId = req.Id,
+            Bundle = req.Bundle,
+            Io = new TaskIO { Stdin = req.Stdin, Stdout = req.Stdout, Stderr = req.Stderr, Terminal = req.Terminal },
+            Checkpoint = req.Checkpoint,
+            Pid = (uint)process.Pid,
+        };
+        created.Rootfs.AddRange(req.Rootfs);
+        events.Publish("/tasks/create", created);
+        return new CreateTaskResponse { Pid = (uint)process.Pid };
+    }
+
+    private async Task<StartResponse> Start(StartRequest req, TtrpcCall call)
+    {
+        var p = Find(req.Id, req.ExecId);
+        if (p.Phase != ProcessPhase.Created || p.Exit is not null)
+            throw new TtrpcException(StatusCode.FailedPrecondition, $"process {Name(p)} is not in the created state");
+        if (p.IsInit)
+        {
+            await dune.RunAsync(["start", _id]).ConfigureAwait(false);
+        }
+        else
+        {
+            var specFile = Path.Combine(_bundle, $"exec-{p.ExecId}.json");
+            var pidFile = Path.Combine(_bundle, $"exec-{p.ExecId}.pid");
+            await File.WriteAllBytesAsync(specFile, p.ProcessSpec ?? []).ConfigureAwait(false);
+            try
+            {
+                using var io = Stdio.Open(p.Stdin, p.Stdout, p.Stderr);
+                await dune.RunAsync(["exec", "--process", specFile, "--detach", "--pid-file", pidFile, _id], io).ConfigureAwait(false);
+                p.HoldStdin(io.TakeStdinHolder());
+                p.Pid = ReadPid(pidFile);
+            }
+            finally
+            {
+                File.Delete(specFile);
+                File.Delete(pidFile);
+            }
+            Track(p);
+        }
+        lock (_lock)
+        {
+            if (p.Phase == ProcessPhase.Created) p.Phase = ProcessPhase.Running;
+            p.StartAnnounced = true;
+            if (p.IsInit)
+                events.Publish("/tasks/start", new TaskStart { ContainerId = _id, Pid = (uint)p.Pid });
+            else
+                events.Publish("/tasks/exec-started", new TaskExecStarted { ContainerId = _id, ExecId = p.ExecId, Pid = (uint)p.Pid });
+            // An exit seen while starting is announced only now, after its start.
+            if (p.Exit is not null && !p.ExitAnnounced) AnnounceExit(p);
+        }
+        return new StartResponse { Pid = (uint)p.Pid };
+    }
+
+    private async Task<DeleteResponse> Delete(DeleteRequest req, TtrpcCall call)
+    {
+        var p = Find(req.Id, req.ExecId);
+        if (!p.IsInit)
+        {
+            lock (_lock)
+            {
+                if (p.Phase != ProcessPhase.Stopped && p.Phase != ProcessPhase.Created)
+                    throw new TtrpcException(StatusCode.FailedPrecondition, $"exec {p.ExecId} is still running");
+                _execs.Remove(p.ExecId);
+            }
+            p.CloseStdin();
+            return Deleted(p);
+        }
+        lock (_lock)
+        {
+            if (p.Phase is ProcessPhase.Running or ProcessPhase.Paused && p.Exit is null)
+                throw new TtrpcException(StatusCode.FailedPrecondition, $"task {_id} is still running: kill it first");
+        }
+        // A created task that never started: delete --force ends its init.
+        await dune.RunAsync(p.Exit is null ? ["delete", "--force", _id] : ["delete", _id]).ConfigureAwait(false);
+        if (p.Exit is null)
+        {
+            try { await p.Exited.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false); }
+            catch (TimeoutException) { log($"delete {_id}: init {p.Pid} not reaped within 10 s"); }
+        }
+        if (_rootfsMounted)
+        {
+            TryUnmount(Path.Combine(_bundle, "rootfs"));
+            _rootfsMounted = false;
+        }
+        p.CloseStdin();
+        lock (_lock)
+        {
+            if (p.Exit is not null && !p.ExitAnnounced) AnnounceExit(p);
+            _initDeleted = true;
+            events.Publish("/tasks/delete", new TaskDelete
+            {
+                ContainerId = _id,
+                Pid = (uint)p.Pid,
+                ExitStatus = p.Exit?.Status ?? 0,
+                ExitedAt = p.Exit is { } e ? Timestamp.FromDateTime(e.ExitedAt) : null,
+            });
+        }
+        return Deleted(p);
+    }
+
+    private static DeleteResponse Deleted(ShimProcess p) => new()
+    {
+        Pid = (uint)p.Pid,
+        ExitStatus = p.Exit?.Status ?? 0,
+        ExitedAt = p.Exit is { } e ? Timestamp.FromDateTime(e.ExitedAt) : null,
+    };
+
+    private Task<Empty> Exec(ExecProcessRequest req, TtrpcCall call)
+    {
+        if (req.Terminal)
+            throw new TtrpcException(StatusCode.Unimplemented, "containerd-shim-dune-v2: terminals (-t) are not supported yet");
+        if (req.ExecId.Length == 0) throw new TtrpcException(StatusCode.InvalidArgument, "exec id is empty");
+        lock (_lock)
+        {
+            var init = InitOf(req.Id);
+            if (init.Exit is not null) throw new TtrpcException(StatusCode.FailedPrecondition, $"task {_id} has exited");
+            if (_execs.ContainsKey(req.ExecId)) throw new TtrpcException(StatusCode.AlreadyExists, $"exec {req.ExecId} already exists");
+            _execs[req.ExecId] = new ShimProcess(req.ExecId, req.Stdin, req.Stdout, req.Stderr, req.Terminal)
+            {
+                ProcessSpec = req.Spec?.Value.ToByteArray() ?? throw new TtrpcException(StatusCode.InvalidArgument, "exec without a process spec"),
+            };
+            events.Publish("/tasks/exec-added", new TaskExecAdded { ContainerId = _id, ExecId = req.ExecId });
+        }
+        return Task.FromResult(new Empty());
+    }
+
+    private async Task<WaitResponse> Wait(WaitRequest req, TtrpcCall call)
+    {
+        var p = Find(req.Id, req.ExecId);
+        var exit = await p.Exited.Task.WaitAsync(call.Cancel).ConfigureAwait(false);
+        return new WaitResponse { ExitStatus = exit.Status, ExitedAt = Timestamp.FromDateTime(exit.ExitedAt) };
+    }
+
+    // ------------------------------------------------------------------ control
+
+    private async Task<Empty> Kill(KillRequest req, TtrpcCall call)
+    {
+        var p = Find(req.Id, req.ExecId);
+        if (!p.IsInit)
+        {
+            if (p.Exit is not null || p.Pid == 0)
+                throw new TtrpcException(StatusCode.NotFound, $"exec {p.ExecId}: process already finished");
+            if (Libc.kill(p.Pid, (int)req.Signal) != 0)
+            {
+                int errno = Libc.LastErrno;
+                throw new TtrpcException(errno == Libc.ESRCH ? StatusCode.NotFound : StatusCode.Unknown,
+                    $"kill exec {p.ExecId}: {Libc.Describe(errno)}");
+            }
+            return new Empty();
+        }
+        if (p.Exit is not null && !req.All)
+            throw new TtrpcException(StatusCode.NotFound, $"task {_id}: process already finished");
+        var args = new List<string> { "kill" };
+        if (req.All) args.Add("--all");
+        args.Add(_id);
+        args.Add(req.Signal.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await dune.RunAsync(args).ConfigureAwait(false);
+        return new Empty();
+    }
+
+    private async Task<Empty> Pause(PauseRequest req, TtrpcCall call)
+    {
+        var p = InitOf(req.Id);
+        await dune.RunAsync(["pause", _id]).ConfigureAwait(false);
+        lock (_lock)
+        {
+            if (p.Phase == ProcessPhase.Running) p.Phase = ProcessPhase.Paused;
+            events.Publish("/tasks/paused", new TaskPaused { ContainerId = _id });
+        }
+        return new Empty();
+    }
+
+    private async Task<Empty> Resume(ResumeRequest req, TtrpcCall call)
+    {
+        var p = InitOf(req.Id);
+        await dune.RunAsync(["resume", _id]).ConfigureAwait(false);
+        lock (_lock)
+        {
+            if (p.Phase == ProcessPhase.Paused) p.Phase = ProcessPhase.Running;
+            events.Publish("/tasks/resumed", new TaskResumed { ContainerId = _id });
+        }
+        return new Empty();
+    }
+
+    private Task<Empty> Checkpoint(CheckpointTaskRequest req, TtrpcCall call) =>
+        throw new TtrpcException(StatusCode.Unimplemented,
+            "containerd-shim-dune-v2: checkpoint is not supported (dune has no checkpoint/restore of Dune processes)");
+
+    private Task<Empty> ResizePty(ResizePtyRequest req, TtrpcCall call)
+    {
+        var p = Find(req.Id, req.ExecId);
+        if (p.Terminal)
+            throw new TtrpcException(StatusCode.Unimplemented, "containerd-shim-dune-v2: terminals are not supported yet");
+        // A process without a terminal has nothing to resize (runc's shim answers the same way).
+        return Task.FromResult(new Empty());
+    }
+
+    private Task<Empty> CloseIO(CloseIORequest req, TtrpcCall call)
+    {
+        var p = Find(req.Id, req.ExecId);
+        if (req.Stdin) p.CloseStdin();
+        return Task.FromResult(new Empty());
+    }
+
+    private async Task<Empty> Update(UpdateTaskRequest req, TtrpcCall call)
+    {
+        InitOf(req.Id);
+        if (req.Resources is null) throw new TtrpcException(StatusCode.InvalidArgument, "update without resources");
+        var file = Path.Combine(_bundle, "update-resources.json");
+        await File.WriteAllBytesAsync(file, req.Resources.Value.ToByteArray()).ConfigureAwait(false);
+        try
+        {
+            await dune.RunAsync(["update", "--resources", file, _id]).ConfigureAwait(false);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        return new Empty();
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    private Task<StateResponse> State(StateRequest req, TtrpcCall call)
+    {
+        var p = Find(req.Id, req.ExecId);
+        lock (_lock)
+        {
+            var status = p.Exit is not null ? Status.Stopped : p.Phase switch
+            {
+                ProcessPhase.Created => Status.Created,
+                ProcessPhase.Running => Status.Running,
+                ProcessPhase.Paused => Status.Paused,
+                _ => Status.Stopped,
+            };
+            return Task.FromResult(new StateResponse
+            {
+                Id = p.IsInit ? _id : p.ExecId,
+                Bundle = _bundle,
+                Pid = (uint)p.Pid,
+                Status = status,
+                Stdin = p.Stdin,
+                Stdout = p.Stdout,
+                Stderr = p.Stderr,
+                Terminal = p.Terminal,
+                ExitStatus = p.Exit?.Status ?? 0,
+                ExitedAt = p.Exit is { } e ? Timestamp.FromDateTime(e.ExitedAt) : null,
+                ExecId = p.ExecId,
+            });
+        }
+    }
+
+    private async Task<PidsResponse> Pids(PidsRequest req, TtrpcCall call)
+    {
+        InitOf(req.Id);
+        var json = await dune.OutputAsync(["ps", "--format", "json", _id]).ConfigureAwait(false);
+        var response = new PidsResponse();
+        using var doc = JsonDocument.Parse(json);
+        foreach (var pid in doc.RootElement.EnumerateArray())
+            response.Processes.Add(new ProcessInfo { Pid = pid.GetUInt32() });
+        return response;
+    }
+
+    private Task<StatsResponse> Stats(StatsRequest req, TtrpcCall call) =>
+        throw new TtrpcException(StatusCode.Unimplemented, "containerd-shim-dune-v2: task metrics are not supported yet");
+
+    private Task<ConnectResponse> Connect(ConnectRequest req, TtrpcCall call)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(new ConnectResponse
+            {
+                ShimPid = (uint)Environment.ProcessId,
+                TaskPid = (uint)(_init?.Pid ?? 0),
+                Version = Version,
+            });
+        }
+    }
+
+    private Task<Empty> Shutdown(ShutdownRequest req, TtrpcCall call)
+    {
+        lock (_lock)
+        {
+            // The shim stays while its task or any exec is still there (unless told "now").
+            bool busy = (_init is not null && !_initDeleted) || _execs.Count > 0;
+            if (busy && !req.Now) return Task.FromResult(new Empty());
+        }
+        requestShutdown();
+        return Task.FromResult(new Empty());
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private void Track(ShimProcess p)
+    {
+        var exit = reaper.Watch(p.Pid);
+        _ = exit.ContinueWith(t => OnExit(p, t.Result), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private void OnExit(ShimProcess p, ExitStatus exit)
+    {
+        lock (_lock)
+        {
+            p.Exit = exit;
+            p.Phase = ProcessPhase.Stopped;
+            if (p.StartAnnounced && !p.ExitAnnounced) AnnounceExit(p);
+        }
+        p.CloseStdin();
+        p.Exited.TrySetResult(exit);
+    }
+
+    /// <summary>Queues TaskExit (under the lock: events keep their order).</summary>
+    private void AnnounceExit(ShimProcess p)
+    {
+        var exit = p.Exit!.Value;
+        p.ExitAnnounced = true;
+        events.Publish("/tasks/exit", new TaskExit
+        {
+            ContainerId = _id,
+            Id = p.IsInit ? _id : p.ExecId,
+            Pid = (uint)p.Pid,
+            ExitStatus = exit.Status,
+            ExitedAt = Timestamp.FromDateTime(exit.ExitedAt),
+        });
+    }
+
+    private ShimProcess InitOf(string id)
+    {
+        lock (_lock)
+        {
+            if (_init is null || _initDeleted || id != _id)
+                throw new TtrpcException(StatusCode.NotFound, $"task {id} not found in this shim");
+            return _init;
+        }
+    }
+
+    private ShimProcess Find(string id, string execId)
+    {
+        lock (_lock)
+        {
+            var init = InitOf(id);
+            if (execId.Length == 0) return init;
+            return _execs.TryGetValue(execId, out var p)
+                ? p
+                : throw new TtrpcException(StatusCode.NotFound, $"exec {execId} not found in task {id}");
+        }
+    }
+
+    private string Name(ShimProcess p) => p.IsInit ? _id : $"{_id}/{p.ExecId}";
+
+    private static int ReadPid(string pidFile)
+    {
+        var text = File.ReadAllText(pidFile).Trim();
+        return int.TryParse(text, out var pid) && pid > 0
+            ? pid
+            : throw new TtrpcException(StatusCode.Internal, $"pid file {pidFile} holds '{text}'");
+    }
+
+    private void TryUnmount(string rootfs)
+    {
+        try
+        {
+            RootfsMounts.Unmount(rootfs);
+        }
+        catch (Exception e)
+        {
+            log($"unmount {rootfs}: {e.Message}");
+        }
+    }
+}
