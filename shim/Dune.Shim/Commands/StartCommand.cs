@@ -28,7 +28,9 @@ internal static class StartCommand
             }
             File.Delete(path);
         }
-        using var listener = TtrpcServer.Listen(path);
+        // Never disposed: .NET unlinks the socket file when the Socket that bound it is
+        // disposed, and the file must outlive this process. The fd dies with us.
+        var listener = TtrpcServer.Listen(path);
         int devNull = Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0);
         int logFd = OpenLogFifo(Path.Combine(o.Bundle, "log"));
         try
@@ -51,6 +53,7 @@ internal static class StartCommand
             if (logFd >= 0) Libc.close(logFd);
         }
         Announce(o, path);
+        GC.KeepAlive(listener);
         return 0;
     }
 

@@ -1,4 +1,4 @@
-using Dune.Shim.Interop;
+using Dune.Shim.Runtime;
 
 namespace Dune.Shim.Processes;
 
@@ -31,14 +31,10 @@ internal sealed class ShimProcess(string execId, string stdin, string stdout, st
 
     public TaskCompletionSource<ExitStatus> Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private int _stdinHolder = -1;
+    private StdinCopier? _stdin;
 
-    public void HoldStdin(int fd) => _stdinHolder = fd;
+    public void HoldStdin(StdinCopier? copier) => _stdin = copier;
 
-    /// <summary>Drops the shim's writer on the stdin FIFO: the process reads end-of-file once the client closes too.</summary>
-    public void CloseStdin()
-    {
-        int fd = Interlocked.Exchange(ref _stdinHolder, -1);
-        if (fd >= 0) Libc.close(fd);
-    }
+    /// <summary>Ends the stdin copy: the process reads end-of-file.</summary>
+    public void CloseStdin() => Interlocked.Exchange(ref _stdin, null)?.Close();
 }

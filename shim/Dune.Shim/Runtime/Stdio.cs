@@ -5,9 +5,8 @@ namespace Dune.Shim.Runtime;
 /// <summary>
 /// The three fds a process gets as stdin, stdout, stderr, opened from the FIFOs containerd
 /// names (or /dev/null). The shim closes its copies once the process has them, so that the
-/// reader sees end-of-file when the container's process is done; for stdin it keeps a
-/// writer open until CloseIO, so the process does not see end-of-file before the client
-/// has even connected.
+/// reader sees end-of-file when the container's process is done. stdin goes through a
+/// <see cref="StdinCopier"/>, which the process record keeps until CloseIO or exit.
 /// </summary>
 internal sealed class Stdio : IDisposable
 {
@@ -15,8 +14,8 @@ internal sealed class Stdio : IDisposable
     public int Out { get; private set; } = -1;
     public int Err { get; private set; } = -1;
 
-    /// <summary>A writer on the stdin FIFO, held until CloseIO (or the process's exit).</summary>
-    public int StdinHolder { get; private set; } = -1;
+    /// <summary>The copier from the stdin FIFO, if there is one.</summary>
+    public StdinCopier? StdinCopier { get; private set; }
 
     public static Stdio DevNull()
     {
@@ -42,12 +41,7 @@ internal sealed class Stdio : IDisposable
         {
             if (stdin.Length > 0)
             {
-                // Non-blocking open of the read end succeeds without a writer; then hold a writer.
-                io.In = OpenOrThrow(stdin, Libc.O_RDONLY | Libc.O_NONBLOCK);
-                io.StdinHolder = OpenOrThrow(stdin, Libc.O_WRONLY);
-                int flags = Libc.fcntl(io.In, Libc.F_GETFL, 0);
-                if (flags < 0 || Libc.fcntl(io.In, Libc.F_SETFL, flags & ~Libc.O_NONBLOCK) < 0)
-                    throw NativeException.Last($"fcntl {stdin}");
+                (io.StdinCopier, io.In) = StdinCopier.Start(stdin);
             }
             else
             {
@@ -65,12 +59,12 @@ internal sealed class Stdio : IDisposable
         }
     }
 
-    /// <summary>Hands the stdin writer to the caller (who closes it at CloseIO).</summary>
-    public int TakeStdinHolder()
+    /// <summary>Hands the stdin copier to the caller (who closes it at CloseIO or exit).</summary>
+    public StdinCopier? TakeStdinCopier()
     {
-        int fd = StdinHolder;
-        StdinHolder = -1;
-        return fd;
+        var copier = StdinCopier;
+        StdinCopier = null;
+        return copier;
     }
 
     private static int OpenOrThrow(string path, int flags)
@@ -82,8 +76,10 @@ internal sealed class Stdio : IDisposable
 
     public void Dispose()
     {
-        foreach (var fd in new[] { In, Out, Err, StdinHolder })
+        foreach (var fd in new[] { In, Out, Err })
             if (fd >= 0) Libc.close(fd);
-        In = Out = Err = StdinHolder = -1;
+        In = Out = Err = -1;
+        StdinCopier?.Close();
+        StdinCopier = null;
     }
 }

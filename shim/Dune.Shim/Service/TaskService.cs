@@ -74,7 +74,7 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
             using (var io = Stdio.Open(req.Stdin, req.Stdout, req.Stderr))
             {
                 await dune.RunAsync(["create", "--bundle", req.Bundle, "--pid-file", pidFile, req.Id], io).ConfigureAwait(false);
-                process.HoldStdin(io.TakeStdinHolder());
+                process.HoldStdin(io.TakeStdinCopier());
             }
             process.Pid = ReadPid(pidFile);
         }
@@ -119,7 +119,7 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
             {
                 using var io = Stdio.Open(p.Stdin, p.Stdout, p.Stderr);
                 await dune.RunAsync(["exec", "--process", specFile, "--detach", "--pid-file", pidFile, _id], io).ConfigureAwait(false);
-                p.HoldStdin(io.TakeStdinHolder());
+                p.HoldStdin(io.TakeStdinCopier());
                 p.Pid = ReadPid(pidFile);
             }
             finally
@@ -178,6 +178,9 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
         lock (_lock)
         {
             if (p.Exit is not null && !p.ExitAnnounced) AnnounceExit(p);
+            // The container is gone, and its exec'd processes with it.
+            foreach (var exec in _execs.Values) exec.CloseStdin();
+            _execs.Clear();
             _initDeleted = true;
             events.Publish("/tasks/delete", new TaskDelete
             {
