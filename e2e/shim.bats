@@ -132,7 +132,10 @@ events_of() {
   # RuntimeInfo: field 1 (name), field 4 (features Any with the OCI features type URL and JSON).
   grep -qa "io.containerd.dune.v2" "$BATS_TEST_TMPDIR/info.pb"
   grep -qa "types.containerd.io/opencontainers/runtime-spec/1/features/Features" "$BATS_TEST_TMPDIR/info.pb"
-  "$DUNE" features | jq -r .ociVersionMax | xargs -I{} grep -qaF '"ociVersionMax"' "$BATS_TEST_TMPDIR/info.pb"
+  max=$("$DUNE" features | jq -r .ociVersionMax)
+  [ -n "$max" ]
+  grep -qaF "\"ociVersionMax\"" "$BATS_TEST_TMPDIR/info.pb"
+  grep -qaF "$max" "$BATS_TEST_TMPDIR/info.pb"
 }
 
 @test "shim: ctr run returns the output and exit status; events in runtime v2 order" {
@@ -155,9 +158,6 @@ events_of() {
 }
 
 @test "shim: the container's process is a Dune process" {
-  run ctr_ run --rm --runtime "$RUNTIME" "$IMAGE" "$CID" sh -c 'readlink /proc/1/exe; cat /proc/1/cmdline | tr "\0" " "'
-  echo "$output"
-  [ "$status" -eq 0 ]
   # dune mode (the default) runs the program under libdune's dune-run.
   ctr_ run -d --runtime "$RUNTIME" "$IMAGE" "$CID-d" sleep 1000 </dev/null
   pid=$(ctr_ task ls | awk -v id="$CID-d" '$1 == id {print $2}')
@@ -257,6 +257,8 @@ events_of() {
   run ctr_ task delete "$CID"
   echo "$output"
   [ "$status" -eq 0 ]
+  # ctr reports the exit status that the shim's Delete returned.
+  [[ $output == *"exit code 137"* ]]
   ctr_ container rm "$CID"
   assert_cleaned_up "$CID"
 }
