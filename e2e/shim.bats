@@ -280,3 +280,18 @@ events_of() {
   [ "$status" -ne 0 ]
   [[ $output == *"checkpoint is not supported"* ]]
 }
+
+@test "shim: ctr task metrics reports the container's cgroup (pids, memory, cpu)" {
+  ctr_ run -d --runtime "$RUNTIME" "$IMAGE" "$CID" sh -c 'sleep 1000 & sleep 1000' </dev/null
+  wait_task_status "$CID" RUNNING
+  run ctr_ task metrics --format json "$CID"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # The same count as the container's pids cgroup (sh, two sleeps, and their Dune threads).
+  cg=$(find /sys/fs/cgroup/pids/ -type d -name "$CID" | head -n1)
+  [ -n "$cg" ]
+  [ "$(jq -r '.pids.current' <<<"$output")" -eq "$(cat "$cg/pids.current")" ]
+  [ "$(jq -r '.pids.current' <<<"$output")" -ge 3 ]
+  [ "$(jq -r '.memory.usage.usage' <<<"$output")" -gt 0 ]
+  [ "$(jq -r '.cpu.usage.total' <<<"$output")" -gt 0 ]
+}

@@ -356,8 +356,16 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
         return response;
     }
 
-    private Task<StatsResponse> Stats(StatsRequest req, TtrpcCall call) =>
-        throw new TtrpcException(StatusCode.Unimplemented, "containerd-shim-dune-v2: task metrics are not supported yet");
+    private async Task<StatsResponse> Stats(StatsRequest req, TtrpcCall call)
+    {
+        InitOf(req.Id);
+        if (File.Exists("/sys/fs/cgroup/cgroup.controllers"))
+            throw new TtrpcException(StatusCode.Unimplemented,
+                "containerd-shim-dune-v2: metrics on a cgroup v2 host are not supported yet (cgroup v1 only)");
+        var json = await dune.OutputAsync(["events", "--stats", _id]).ConfigureAwait(false);
+        var metrics = CgroupV1Metrics.FromStatsEvent(json);
+        return new StatsResponse { Stats = new Any { TypeUrl = CgroupV1Metrics.TypeUrl, Value = metrics.ToByteString() } };
+    }
 
     private Task<ConnectResponse> Connect(ConnectRequest req, TtrpcCall call)
     {
