@@ -295,3 +295,25 @@ events_of() {
   [ "$(jq -r '.memory.usage.usage' <<<"$output")" -gt 0 ]
   [ "$(jq -r '.cpu.usage.total' <<<"$output")" -gt 0 ]
 }
+
+# in_tty CMD: runs CMD (a shell string) with a terminal as its stdin/stdout (ctr -t needs one).
+in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
+
+@test "shim: ctr run -t gets a terminal of the client's size; exit status passes through" {
+  run in_tty "stty cols 101 rows 41; ctr --address $CD_SOCK --namespace $NS run -t --rm --runtime $RUNTIME $IMAGE $CID sh -c 'tty; stty size; exit 6'"
+  echo "$output"
+  [ "$status" -eq 6 ]
+  [[ $output == *"/dev/pts/0"* ]]
+  [[ $output == *"41 101"* ]]
+  assert_cleaned_up "$CID"
+}
+
+@test "shim: ctr task exec -t gets its own terminal" {
+  ctr_ run -d --runtime "$RUNTIME" "$IMAGE" "$CID" sleep 1000 </dev/null
+  wait_task_status "$CID" RUNNING
+  run in_tty "ctr --address $CD_SOCK --namespace $NS task exec -t --exec-id t1 $CID sh -c 'tty; echo exec-on-tty; exit 2'"
+  echo "$output"
+  [ "$status" -eq 2 ]
+  [[ $output == *"/dev/pts/"* ]]
+  [[ $output == *"exec-on-tty"* ]]
+}

@@ -35,6 +35,13 @@ internal sealed class ShimProcess(string execId, string stdin, string stdout, st
 
     public void HoldStdin(StdinCopier? copier) => _stdin = copier;
 
-    /// <summary>Ends the stdin copy: the process reads end-of-file.</summary>
-    public void CloseStdin() => Interlocked.Exchange(ref _stdin, null)?.Close();
+    /// <summary>The terminal, for a process started with one.</summary>
+    public TerminalIo? Tty { get; set; }
+
+    /// <summary>Ends the stdin copy: the process reads end-of-file (or, on a terminal, no more input).</summary>
+    public void CloseStdin()
+    {
+        Interlocked.Exchange(ref _stdin, null)?.Close();
+        Tty?.CloseStdin();
+    }
 }

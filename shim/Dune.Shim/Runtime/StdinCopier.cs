@@ -3,19 +3,20 @@ using Dune.Shim.Interop;
 namespace Dune.Shim.Runtime;
 
 /// <summary>
-/// Feeds a process's stdin from containerd's stdin FIFO through a pipe, so that the process
+/// Feeds a process's stdin from containerd's stdin FIFO through a pipe (or into a terminal's
+/// master), so that the process
 /// sees end-of-file when the client closes its end (poll reports the hang-up only after a
 /// writer came and went, never before the client connects), or at CloseIO.
 /// </summary>
 internal sealed unsafe class StdinCopier
 {
-    private readonly int _fifo, _pipeWrite, _wakeRead;
+    private readonly int _fifo, _target, _wakeRead;
     private int _wakeWrite;
 
-    private StdinCopier(int fifo, int pipeWrite, int wakeRead, int wakeWrite)
+    private StdinCopier(int fifo, int target, int wakeRead, int wakeWrite)
     {
         _fifo = fifo;
-        _pipeWrite = pipeWrite;
+        _target = target;
         _wakeRead = wakeRead;
         _wakeWrite = wakeWrite;
     }
@@ -23,23 +24,41 @@ internal sealed unsafe class StdinCopier
     /// <summary>Opens FIFO and returns the copier and the pipe's read end for the child (the caller closes it after spawning).</summary>
     public static (StdinCopier Copier, int ChildEnd) Start(string fifoPath)
     {
-        int fifo = Libc.open(fifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
-        if (fifo < 0) throw NativeException.Last($"open {fifoPath}");
-        (int Read, int Write) pipe = (-1, -1), wake = (-1, -1);
+        var (read, write) = Pipes.Create();
         try
         {
-            pipe = Pipes.Create();
+            return (Start(fifoPath, write), read);
+        }
+        catch
+        {
+            Libc.close(read);
+            throw;
+        }
+    }
+
+    /// <summary>Copies FIFO into TARGET (a terminal's master, say); the copier owns TARGET.</summary>
+    public static StdinCopier Start(string fifoPath, int target)
+    {
+        int fifo = Libc.open(fifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+        if (fifo < 0)
+        {
+            Libc.close(target);
+            throw NativeException.Last($"open {fifoPath}");
+        }
+        (int Read, int Write) wake;
+        try
+        {
             wake = Pipes.Create();
         }
         catch
         {
-            foreach (var fd in new[] { fifo, pipe.Read, pipe.Write, wake.Read, wake.Write })
-                if (fd >= 0) Libc.close(fd);
+            Libc.close(fifo);
+            Libc.close(target);
             throw;
         }
-        var copier = new StdinCopier(fifo, pipe.Write, wake.Read, wake.Write);
+        var copier = new StdinCopier(fifo, target, wake.Read, wake.Write);
         new Thread(copier.Loop) { IsBackground = true, Name = "stdin" }.Start();
-        return (copier, pipe.Read);
+        return copier;
     }
 
     /// <summary>Ends the copy (CloseIO, or the process is gone); idempotent.</summary>
@@ -84,7 +103,7 @@ internal sealed unsafe class StdinCopier
         finally
         {
             Libc.close(_fifo);
-            Libc.close(_pipeWrite);
+            Libc.close(_target);
             Libc.close(_wakeRead);
         }
     }
@@ -96,7 +115,7 @@ internal sealed unsafe class StdinCopier
         {
             while (done < count)
             {
-                nint w = Libc.write(_pipeWrite, p + done, (nuint)(count - done));
+                nint w = Libc.write(_target, p + done, (nuint)(count - done));
                 if (w < 0)
                 {
                     if (Libc.LastErrno == Libc.EINTR) continue;

@@ -54,8 +54,6 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
 
     private async Task<CreateTaskResponse> Create(CreateTaskRequest req, TtrpcCall call)
     {
-        if (req.Terminal)
-            throw new TtrpcException(StatusCode.Unimplemented, "containerd-shim-dune-v2: terminals (-t) are not supported yet");
         if (req.Checkpoint.Length > 0)
             throw new TtrpcException(StatusCode.Unimplemented, "containerd-shim-dune-v2: restoring from a checkpoint is not supported");
         lock (_lock)
@@ -71,11 +69,7 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
             RootfsMounts.Mount(req.Rootfs, rootfs);
             _rootfsMounted = req.Rootfs.Count > 0;
             var pidFile = Path.Combine(req.Bundle, "init.pid");
-            using (var io = Stdio.Open(req.Stdin, req.Stdout, req.Stderr))
-            {
-                await dune.RunAsync(["create", "--bundle", req.Bundle, "--pid-file", pidFile, req.Id], io).ConfigureAwait(false);
-                process.HoldStdin(io.TakeStdinCopier());
-            }
+            await RunWithIoAsync(["create", "--bundle", req.Bundle, "--pid-file", pidFile], req.Id, process).ConfigureAwait(false);
             process.Pid = ReadPid(pidFile);
         }
         catch (Exception e)
@@ -117,9 +111,7 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
             await File.WriteAllBytesAsync(specFile, p.ProcessSpec ?? []).ConfigureAwait(false);
             try
             {
-                using var io = Stdio.Open(p.Stdin, p.Stdout, p.Stderr);
-                await dune.RunAsync(["exec", "--process", specFile, "--detach", "--pid-file", pidFile, _id], io).ConfigureAwait(false);
-                p.HoldStdin(io.TakeStdinCopier());
+                await RunWithIoAsync(["exec", "--process", specFile, "--detach", "--pid-file", pidFile], _id, p).ConfigureAwait(false);
                 p.Pid = ReadPid(pidFile);
             }
             finally
@@ -202,8 +194,6 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
 
     private Task<Empty> Exec(ExecProcessRequest req, TtrpcCall call)
     {
-        if (req.Terminal)
-            throw new TtrpcException(StatusCode.Unimplemented, "containerd-shim-dune-v2: terminals (-t) are not supported yet");
         if (req.ExecId.Length == 0) throw new TtrpcException(StatusCode.InvalidArgument, "exec id is empty");
         lock (_lock)
         {
@@ -284,9 +274,8 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
     private Task<Empty> ResizePty(ResizePtyRequest req, TtrpcCall call)
     {
         var p = Find(req.Id, req.ExecId);
-        if (p.Terminal)
-            throw new TtrpcException(StatusCode.Unimplemented, "containerd-shim-dune-v2: terminals are not supported yet");
         // A process without a terminal has nothing to resize (runc's shim answers the same way).
+        p.Tty?.Resize(req.Width, req.Height);
         return Task.FromResult(new Empty());
     }
 
@@ -393,6 +382,49 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>
+    /// Runs `dune ARGS ID` for a process that is being created: with its FIFOs as stdio, or,
+    /// with a terminal, with --console-socket and then the master wired to the FIFOs.
+    /// </summary>
+    private async Task RunWithIoAsync(List<string> args, string id, ShimProcess p)
+    {
+        if (!p.Terminal)
+        {
+            using var io = Stdio.Open(p.Stdin, p.Stdout, p.Stderr);
+            args.Add(id);
+            await dune.RunAsync(args, io).ConfigureAwait(false);
+            p.HoldStdin(io.TakeStdinCopier());
+            return;
+        }
+        using var console = ConsoleSocket.Listen();
+        using var cancel = new CancellationTokenSource();
+        var master = console.ReceiveMasterAsync(cancel.Token);
+        args.Add("--console-socket");
+        args.Add(console.Path);
+        args.Add(id);
+        try
+        {
+            await dune.RunAsync(args).ConfigureAwait(false);
+        }
+        catch
+        {
+            cancel.Cancel();
+            try { Libc.close(await master.ConfigureAwait(false)); } catch (Exception) { }
+            throw;
+        }
+        int fd;
+        try
+        {
+            fd = await master.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            cancel.Cancel();
+            throw new TtrpcException(StatusCode.Internal, $"dune {args[0]} {id}: no terminal received on the console socket");
+        }
+        p.Tty = TerminalIo.Start(fd, p.Stdin, p.Stdout);
+    }
 
     private void Track(ShimProcess p)
     {
