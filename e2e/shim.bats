@@ -18,8 +18,9 @@ DUNE_ROOT=/run/containerd/runc/$NS
 
 ctr_() { ctr --address "$CD_SOCK" --namespace "$NS" "$@" 3>&-; }
 
-shim_pids() { # shims serving this daemon (they carry its socket address in their arguments)
-  ps -eo pid=,args= | awk -v s="$CD_SOCK" 'index($0, "containerd-shim-dune-v2") && index($0, s) {print $1}'
+shim_pids() { # [ID]: shims serving this daemon (they carry its socket address in their arguments)
+  ps -eo pid=,comm=,args= | awk -v s="$CD_SOCK" -v id="${1:+-id $1 }" \
+    '$2 == "containerd-shim" && index($0, "containerd-shim-dune-v2") && index($0, s) && index($0, id) {print $1}'
 }
 
 stop_containerd() {
@@ -316,4 +317,19 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   [ "$status" -eq 2 ]
   [[ $output == *"/dev/pts/"* ]]
   [[ $output == *"exec-on-tty"* ]]
+}
+
+@test "shim: killing the shim leaves containerd consistent and nothing behind (shim delete)" {
+  ctr_ run -d --runtime "$RUNTIME" "$IMAGE" "$CID" sleep 1000 </dev/null
+  wait_task_status "$CID" RUNNING
+  pid=$(ctr_ task ls | awk -v id="$CID" '$1 == id {print $2}')
+  shim=$(shim_pids "$CID")
+  [ -n "$shim" ] && [ "$(wc -w <<<"$shim")" -eq 1 ]
+  kill -KILL "$shim"
+  # containerd notices, runs `containerd-shim-dune-v2 ... delete` and forgets the task.
+  for _ in $(seq 50); do ctr_ task ls -q | grep -qx "$CID" || break; sleep 0.1; done
+  ! ctr_ task ls -q | grep -qx "$CID"
+  ! kill -0 "$pid" 2>/dev/null
+  assert_cleaned_up "$CID"
+  ctr_ container rm "$CID"
 }
