@@ -35,6 +35,15 @@ stop_containerd() {
   rm -f "$CD_DIR/containerd.pid"
 }
 
+start_containerd() {
+  # containerd finds containerd-shim-dune-v2 for io.containerd.dune.v2 on its PATH; the
+  # shim finds dune beside itself.
+  PATH="$(dirname "$SHIM"):$PATH" containerd --config "$CD_DIR/config.toml" >>"$CD_DIR/containerd.log" 2>&1 </dev/null 3>&- &
+  echo $! >"$CD_DIR/containerd.pid"
+  for _ in $(seq 100); do ctr_ version >/dev/null 2>&1 && break; sleep 0.1; done
+  ctr_ version >/dev/null || { cat "$CD_DIR/containerd.log" >&2; return 1; }
+}
+
 setup_file() {
   e2e_require_env
   command -v containerd >/dev/null || { echo "FATAL: containerd missing (e2e/install-deps.sh)" >&2; return 1; }
@@ -55,12 +64,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [debug]
   address = ""
 TOML
-  # containerd finds containerd-shim-dune-v2 for io.containerd.dune.v2 on its PATH; the
-  # shim finds dune beside itself.
-  PATH="$(dirname "$SHIM"):$PATH" containerd --config "$CD_DIR/config.toml" >"$CD_DIR/containerd.log" 2>&1 </dev/null 3>&- &
-  echo $! >"$CD_DIR/containerd.pid"
-  for _ in $(seq 100); do ctr_ version >/dev/null 2>&1 && break; sleep 0.1; done
-  ctr_ version >/dev/null || { cat "$CD_DIR/containerd.log" >&2; return 1; }
+  start_containerd || return 1
   make_oci_image_tar "$CD_DIR/busybox-oci.tar"
   ctr_ images import --base-name localhost/dune-e2e/busybox "$CD_DIR/busybox-oci.tar" >&2
   ctr_ images ls -q | grep -qx "$IMAGE" || { echo "image $IMAGE not imported" >&2; return 1; }
@@ -332,4 +336,37 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   ! kill -0 "$pid" 2>/dev/null
   assert_cleaned_up "$CID"
   ctr_ container rm "$CID"
+}
+
+@test "shim: containerd restarts, finds the running task through the shim, events still flow" {
+  ctr_ run -d --runtime "$RUNTIME" "$IMAGE" "$CID" sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done' </dev/null
+  wait_task_status "$CID" RUNNING
+  pid=$(ctr_ task ls | awk -v id="$CID" '$1 == id {print $2}')
+  shim=$(shim_pids "$CID")
+  cd_pid=$(cat "$CD_DIR/containerd.pid")
+  kill "$cd_pid"
+  for _ in $(seq 100); do kill -0 "$cd_pid" 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 "$cd_pid" 2>/dev/null
+  start_containerd
+  # Same shim, same process, same state.
+  [ "$(shim_pids "$CID")" = "$shim" ]
+  wait_task_status "$CID" RUNNING
+  [ "$(ctr_ task ls | awk -v id="$CID" '$1 == id {print $2}')" = "$pid" ]
+  start_events
+  run ctr_ task exec --exec-id after "$CID" sh -c 'echo after restart; exit 5'
+  [ "$status" -eq 5 ]
+  [[ $output == *"after restart"* ]]
+  ctr_ task kill "$CID"
+  wait_task_status "$CID" STOPPED
+  ctr_ task rm "$CID"
+  ctr_ container rm "$CID"
+  assert_cleaned_up "$CID"
+  sleep 0.5
+  run events_of "$CID"
+  echo "$output"
+  [ "${lines[0]}" = "/tasks/exec-added  0" ]
+  [ "${lines[1]}" = "/tasks/exec-started  0" ]
+  [ "${lines[2]}" = "/tasks/exit after 5" ]
+  [ "${lines[3]}" = "/tasks/exit $CID 0" ]
+  [ "${lines[4]}" = "/tasks/delete  0" ]
 }
