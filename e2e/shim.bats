@@ -370,3 +370,20 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   [ "${lines[3]}" = "/tasks/exit $CID 0" ]
   [ "${lines[4]}" = "/tasks/delete  0" ]
 }
+
+@test "shim: an OOM kill in the task's memory cgroup is published as /tasks/oom" {
+  [[ -d /sys/fs/cgroup/memory ]] || { echo "FATAL: this test needs the cgroup v1 memory controller" >&2; false; }
+  start_events
+  run ctr_ run --rm --memory-limit 33554432 --runtime "$RUNTIME" "$IMAGE" "$CID" sh -c 'echo filling; tail /dev/zero'
+  echo "$output"
+  [ "$status" -eq 137 ]
+  sleep 0.5
+  run events_of "$CID"
+  echo "$output"
+  printf '%s\n' "${lines[@]}" | grep -qx "/tasks/oom  0"
+  printf '%s\n' "${lines[@]}" | grep -qx "/tasks/exit $CID 137"
+  [ "${lines[0]}" = "/tasks/create  0" ]
+  [ "${lines[1]}" = "/tasks/start  0" ]
+  [ "${lines[-1]}" = "/tasks/delete  137" ]
+  assert_cleaned_up "$CID"
+}

@@ -103,6 +103,11 @@ internal static unsafe partial class Libc
         public ushort YPixels;
     }
 
+    public const int EFD_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int eventfd(uint initial, int flags);
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint recvmsg(int fd, MsgHdr* message, int flags);
 

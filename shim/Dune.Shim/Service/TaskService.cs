@@ -82,6 +82,7 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
         }
         lock (_lock) _init = process;
         Track(process);
+        WatchOom(process.Pid, req.Id);
         var created = new TaskCreate
         {
             ContainerId = req.Id,
@@ -424,6 +425,20 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
             throw new TtrpcException(StatusCode.Internal, $"dune {args[0]} {id}: no terminal received on the console socket");
         }
         p.Tty = TerminalIo.Start(fd, p.Stdin, p.Stdout);
+    }
+
+    private void WatchOom(int pid, string id)
+    {
+        try
+        {
+            var cgroup = OomWatcher.MemoryCgroupOf(pid);
+            if (cgroup is null || !OomWatcher.Start(cgroup, () => events.Publish("/tasks/oom", new TaskOOM { ContainerId = id }), log))
+                log($"task {id}: no OOM notifications (no cgroup v1 memory controller)");
+        }
+        catch (IOException e)
+        {
+            log($"task {id}: no OOM notifications: {e.Message}");
+        }
     }
 
     private void Track(ShimProcess p)
