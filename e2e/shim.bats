@@ -329,12 +329,16 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   pid=$(ctr_ task ls | awk -v id="$CID" '$1 == id {print $2}')
   shim=$(shim_pids "$CID")
   [ -n "$shim" ] && [ "$(wc -w <<<"$shim")" -eq 1 ]
+  socket=$(ctr_ containers info "$CID" >/dev/null && sed 's|^unix://||' "$CD_DIR/state/io.containerd.runtime.v2.task/$NS/$CID/address")
+  [ -S "$socket" ]
   kill -KILL "$shim"
   # containerd notices, runs `containerd-shim-dune-v2 ... delete` and forgets the task.
   for _ in $(seq 50); do ctr_ task ls -q | grep -qx "$CID" || break; sleep 0.1; done
   ! ctr_ task ls -q | grep -qx "$CID"
   ! kill -0 "$pid" 2>/dev/null
   assert_cleaned_up "$CID"
+  # The dead shim's socket went with the cleanup.
+  [ ! -e "$socket" ]
   ctr_ container rm "$CID"
 }
 
@@ -386,4 +390,37 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   [ "${lines[1]}" = "/tasks/start  0" ]
   [ "${lines[-1]}" = "/tasks/delete  137" ]
   assert_cleaned_up "$CID"
+}
+
+@test "shim: a pod's containers (same sandbox id annotation) share one shim" {
+  ctr_ run -d --annotation io.kubernetes.cri.sandbox-id="$CID-pod" --runtime "$RUNTIME" "$IMAGE" "$CID" sleep 1000 </dev/null
+  ctr_ run -d --annotation io.kubernetes.cri.sandbox-id="$CID-pod" --runtime "$RUNTIME" "$IMAGE" "$CID-b" sleep 1000 </dev/null
+  wait_task_status "$CID" RUNNING
+  wait_task_status "$CID-b" RUNNING
+  shim=$(shim_pids "$CID")
+  [ "$(wc -w <<<"$shim")" -eq 1 ]
+  [ -z "$(shim_pids "$CID-b")" ]
+  # Both tasks are the shim's children (it is their subreaper).
+  for t in "$CID" "$CID-b"; do
+    p=$(ctr_ task ls | awk -v id="$t" '$1 == id {print $2}')
+    [ "$(ps -o ppid= -p "$p" | tr -d ' ')" = "$shim" ]
+  done
+  run ctr_ task exec --exec-id x "$CID-b" sh -c 'echo in b; exit 9'
+  [ "$status" -eq 9 ]
+  [[ $output == *"in b"* ]]
+  # Removing one container keeps the shim for the other; removing both ends it.
+  ctr_ task kill -s KILL "$CID"
+  wait_task_status "$CID" STOPPED
+  ctr_ task rm "$CID"
+  ctr_ container rm "$CID"
+  kill -0 "$shim"
+  wait_task_status "$CID-b" RUNNING
+  ctr_ task kill -s KILL "$CID-b"
+  wait_task_status "$CID-b" STOPPED
+  ctr_ task rm "$CID-b"
+  ctr_ container rm "$CID-b"
+  for _ in $(seq 50); do kill -0 "$shim" 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 "$shim" 2>/dev/null
+  assert_cleaned_up "$CID"
+  assert_cleaned_up "$CID-b"
 }

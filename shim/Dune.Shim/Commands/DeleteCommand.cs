@@ -27,6 +27,9 @@ internal static class DeleteCommand
             log($"delete: {e.Message}");
         }
         RootfsMounts.Unmount(Path.Combine(o.Bundle, "rootfs"));
+        // A shim that died leaves its socket file; one that still serves a pod keeps it.
+        var socket = SocketAddress.PathFor(o);
+        if (File.Exists(socket) && !StartCommand.Answers(socket)) File.Delete(socket);
         uint pid = 0;
         var pidFile = Path.Combine(o.Bundle, "init.pid");
         if (File.Exists(pidFile) && uint.TryParse(File.ReadAllText(pidFile).Trim(), out var p)) pid = p;

@@ -25,18 +25,21 @@ internal sealed class ShimDaemon(ShimOptions options, IHostApplicationLifetime l
         await using var events = new EventPublisher(options.Namespace, options.Address, options.PublishBinary,
             Environment.GetEnvironmentVariable("TTRPC_ADDRESS"), reaper, log.Write);
         events.Start();
-        var dune = new DuneCli(DuneCli.Locate(), DuneCli.RootFor(options.Namespace), Path.Combine(options.Bundle, "log.json"), reaper);
+        // Known now: the first bundle may be gone when the shim stops.
+        var socketPath = SocketAddress.PathFor(options);
+        var dunePath = DuneCli.Locate();
+        var root = DuneCli.RootFor(options.Namespace);
         var registry = new TtrpcServiceRegistry();
-        new TaskService(dune, reaper, events, lifetime.StopApplication, log.Write).Register(registry);
-        log.Write($"serving task {options.Id} (namespace {options.Namespace}) with {dune.Root}");
+        new TaskService(bundle => new DuneCli(dunePath, root, Path.Combine(bundle, "log.json"), reaper),
+            reaper, events, lifetime.StopApplication, log.Write).Register(registry);
+        log.Write($"serving {socketPath} for task {options.Id} (namespace {options.Namespace}) with {root}");
         try
         {
             await new TtrpcServer(listener, registry, log.Write).RunAsync(stoppingToken).ConfigureAwait(false);
         }
         finally
         {
-            var path = SocketAddress.PathFor(options);
-            if (File.Exists(path)) File.Delete(path);
+            if (File.Exists(socketPath)) File.Delete(socketPath);
         }
     }
 }

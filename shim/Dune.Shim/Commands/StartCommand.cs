@@ -65,7 +65,7 @@ internal static class StartCommand
         Console.Out.Flush();
     }
 
-    private static bool Answers(string path)
+    public static bool Answers(string path)
     {
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try

@@ -11,23 +11,19 @@ using Google.Protobuf.WellKnownTypes;
 namespace Dune.Shim.Service;
 
 /// <summary>
-/// containerd.task.v2.Task for one container: each call drives the `dune` CLI, the reaper
-/// supplies exit statuses, and events go out in runtime v2 order (create, start, exit,
-/// delete; exec-added, exec-started, exit; paused, resumed).
+/// containerd.task.v2.Task for the containers of one shim (one, or a pod's): each call
+/// drives the `dune` CLI, the reaper supplies exit statuses, and events go out in runtime
+/// v2 order (create, start, exit, delete; exec-added, exec-started, exit; paused, resumed).
 /// </summary>
-internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher events,
+/// <param name="duneFor">the dune CLI for a bundle (it logs into the bundle)</param>
+internal sealed class TaskService(Func<string, DuneCli> duneFor, Reaper reaper, EventPublisher events,
     Action requestShutdown, Action<string> log)
 {
     public const string ServiceName = "containerd.task.v2.Task";
     public const string Version = "0.1.0";
 
     private readonly object _lock = new();
-    private readonly Dictionary<string, ShimProcess> _execs = new();
-    private ShimProcess? _init;
-    private bool _initDeleted;
-    private string _id = "";
-    private string _bundle = "";
-    private bool _rootfsMounted;
+    private readonly Dictionary<string, ShimContainer> _containers = new();
 
     public void Register(TtrpcServiceRegistry registry)
     {
@@ -56,32 +52,32 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
     {
         if (req.Checkpoint.Length > 0)
             throw new TtrpcException(StatusCode.Unimplemented, "containerd-shim-dune-v2: restoring from a checkpoint is not supported");
+        var c = new ShimContainer(req.Id, req.Bundle, duneFor(req.Bundle));
         lock (_lock)
         {
-            if (_init is not null) throw new TtrpcException(StatusCode.AlreadyExists, $"task {_id} already exists in this shim");
-            _id = req.Id;
-            _bundle = req.Bundle;
+            if (_containers.TryGetValue(req.Id, out var existing) && !existing.Deleted)
+                throw new TtrpcException(StatusCode.AlreadyExists, $"task {req.Id} already exists in this shim");
+            _containers[req.Id] = c;
         }
-        var rootfs = Path.Combine(req.Bundle, "rootfs");
         var process = new ShimProcess("", req.Stdin, req.Stdout, req.Stderr, req.Terminal);
         try
         {
-            RootfsMounts.Mount(req.Rootfs, rootfs);
-            _rootfsMounted = req.Rootfs.Count > 0;
+            RootfsMounts.Mount(req.Rootfs, c.Rootfs);
+            c.RootfsMounted = req.Rootfs.Count > 0;
             var pidFile = Path.Combine(req.Bundle, "init.pid");
-            await RunWithIoAsync(["create", "--bundle", req.Bundle, "--pid-file", pidFile], req.Id, process).ConfigureAwait(false);
+            await RunWithIoAsync(c, ["create", "--bundle", req.Bundle, "--pid-file", pidFile], process).ConfigureAwait(false);
             process.Pid = ReadPid(pidFile);
         }
         catch (Exception e)
         {
             process.CloseStdin();
-            if (_rootfsMounted) TryUnmount(rootfs);
-            _rootfsMounted = false;
-            lock (_lock) _id = "";
+            if (c.RootfsMounted) TryUnmount(c.Rootfs);
+            c.RootfsMounted = false;
+            lock (_lock) _containers.Remove(req.Id);
             throw e is TtrpcException ? e : new TtrpcException(StatusCode.Unknown, $"create {req.Id}: {e.Message}");
         }
-        lock (_lock) _init = process;
-        Track(process);
+        lock (_lock) c.Init = process;
+        Track(c, process);
         WatchOom(process.Pid, req.Id);
         var created = new TaskCreate
         {
@@ -98,21 +94,21 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
 
     private async Task<StartResponse> Start(StartRequest req, TtrpcCall call)
     {
-        var p = Find(req.Id, req.ExecId);
+        var (c, p) = Find(req.Id, req.ExecId);
         if (p.Phase != ProcessPhase.Created || p.Exit is not null)
-            throw new TtrpcException(StatusCode.FailedPrecondition, $"process {Name(p)} is not in the created state");
+            throw new TtrpcException(StatusCode.FailedPrecondition, $"process {Name(c, p)} is not in the created state");
         if (p.IsInit)
         {
-            await dune.RunAsync(["start", _id]).ConfigureAwait(false);
+            await c.Dune.RunAsync(["start", c.Id]).ConfigureAwait(false);
         }
         else
         {
-            var specFile = Path.Combine(_bundle, $"exec-{p.ExecId}.json");
-            var pidFile = Path.Combine(_bundle, $"exec-{p.ExecId}.pid");
+            var specFile = Path.Combine(c.Bundle, $"exec-{p.ExecId}.json");
+            var pidFile = Path.Combine(c.Bundle, $"exec-{p.ExecId}.pid");
             await File.WriteAllBytesAsync(specFile, p.ProcessSpec ?? []).ConfigureAwait(false);
             try
             {
-                await RunWithIoAsync(["exec", "--process", specFile, "--detach", "--pid-file", pidFile], _id, p).ConfigureAwait(false);
+                await RunWithIoAsync(c, ["exec", "--process", specFile, "--detach", "--pid-file", pidFile], p).ConfigureAwait(false);
                 p.Pid = ReadPid(pidFile);
             }
             finally
@@ -120,32 +116,32 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
                 File.Delete(specFile);
                 File.Delete(pidFile);
             }
-            Track(p);
+            Track(c, p);
         }
         lock (_lock)
         {
             if (p.Phase == ProcessPhase.Created) p.Phase = ProcessPhase.Running;
             p.StartAnnounced = true;
             if (p.IsInit)
-                events.Publish("/tasks/start", new TaskStart { ContainerId = _id, Pid = (uint)p.Pid });
+                events.Publish("/tasks/start", new TaskStart { ContainerId = c.Id, Pid = (uint)p.Pid });
             else
-                events.Publish("/tasks/exec-started", new TaskExecStarted { ContainerId = _id, ExecId = p.ExecId, Pid = (uint)p.Pid });
+                events.Publish("/tasks/exec-started", new TaskExecStarted { ContainerId = c.Id, ExecId = p.ExecId, Pid = (uint)p.Pid });
             // An exit seen while starting is announced only now, after its start.
-            if (p.Exit is not null && !p.ExitAnnounced) AnnounceExit(p);
+            if (p.Exit is not null && !p.ExitAnnounced) AnnounceExit(c, p);
         }
         return new StartResponse { Pid = (uint)p.Pid };
     }
 
     private async Task<DeleteResponse> Delete(DeleteRequest req, TtrpcCall call)
     {
-        var p = Find(req.Id, req.ExecId);
+        var (c, p) = Find(req.Id, req.ExecId);
         if (!p.IsInit)
         {
             lock (_lock)
             {
                 if (p.Phase != ProcessPhase.Stopped && p.Phase != ProcessPhase.Created)
                     throw new TtrpcException(StatusCode.FailedPrecondition, $"exec {p.ExecId} is still running");
-                _execs.Remove(p.ExecId);
+                c.Execs.Remove(p.ExecId);
             }
             p.CloseStdin();
             return Deleted(p);
@@ -153,31 +149,31 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
         lock (_lock)
         {
             if (p.Phase is ProcessPhase.Running or ProcessPhase.Paused && p.Exit is null)
-                throw new TtrpcException(StatusCode.FailedPrecondition, $"task {_id} is still running: kill it first");
+                throw new TtrpcException(StatusCode.FailedPrecondition, $"task {c.Id} is still running: kill it first");
         }
         // A created task that never started: delete --force ends its init.
-        await dune.RunAsync(p.Exit is null ? ["delete", "--force", _id] : ["delete", _id]).ConfigureAwait(false);
+        await c.Dune.RunAsync(p.Exit is null ? ["delete", "--force", c.Id] : ["delete", c.Id]).ConfigureAwait(false);
         if (p.Exit is null)
         {
             try { await p.Exited.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false); }
-            catch (TimeoutException) { log($"delete {_id}: init {p.Pid} not reaped within 10 s"); }
+            catch (TimeoutException) { log($"delete {c.Id}: init {p.Pid} not reaped within 10 s"); }
         }
-        if (_rootfsMounted)
+        if (c.RootfsMounted)
         {
-            TryUnmount(Path.Combine(_bundle, "rootfs"));
-            _rootfsMounted = false;
+            TryUnmount(c.Rootfs);
+            c.RootfsMounted = false;
         }
         p.CloseStdin();
         lock (_lock)
         {
-            if (p.Exit is not null && !p.ExitAnnounced) AnnounceExit(p);
+            if (p.Exit is not null && !p.ExitAnnounced) AnnounceExit(c, p);
             // The container is gone, and its exec'd processes with it.
-            foreach (var exec in _execs.Values) exec.CloseStdin();
-            _execs.Clear();
-            _initDeleted = true;
+            foreach (var exec in c.Execs.Values) exec.CloseStdin();
+            c.Execs.Clear();
+            c.Deleted = true;
             events.Publish("/tasks/delete", new TaskDelete
             {
-                ContainerId = _id,
+                ContainerId = c.Id,
                 Pid = (uint)p.Pid,
                 ExitStatus = p.Exit?.Status ?? 0,
                 ExitedAt = p.Exit is { } e ? Timestamp.FromDateTime(e.ExitedAt) : null,
@@ -198,21 +194,21 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
         if (req.ExecId.Length == 0) throw new TtrpcException(StatusCode.InvalidArgument, "exec id is empty");
         lock (_lock)
         {
-            var init = InitOf(req.Id);
-            if (init.Exit is not null) throw new TtrpcException(StatusCode.FailedPrecondition, $"task {_id} has exited");
-            if (_execs.ContainsKey(req.ExecId)) throw new TtrpcException(StatusCode.AlreadyExists, $"exec {req.ExecId} already exists");
-            _execs[req.ExecId] = new ShimProcess(req.ExecId, req.Stdin, req.Stdout, req.Stderr, req.Terminal)
+            var c = ContainerOf(req.Id);
+            if (c.Init!.Exit is not null) throw new TtrpcException(StatusCode.FailedPrecondition, $"task {c.Id} has exited");
+            if (c.Execs.ContainsKey(req.ExecId)) throw new TtrpcException(StatusCode.AlreadyExists, $"exec {req.ExecId} already exists");
+            c.Execs[req.ExecId] = new ShimProcess(req.ExecId, req.Stdin, req.Stdout, req.Stderr, req.Terminal)
             {
                 ProcessSpec = req.Spec?.Value.ToByteArray() ?? throw new TtrpcException(StatusCode.InvalidArgument, "exec without a process spec"),
             };
-            events.Publish("/tasks/exec-added", new TaskExecAdded { ContainerId = _id, ExecId = req.ExecId });
+            events.Publish("/tasks/exec-added", new TaskExecAdded { ContainerId = c.Id, ExecId = req.ExecId });
         }
         return Task.FromResult(new Empty());
     }
 
     private async Task<WaitResponse> Wait(WaitRequest req, TtrpcCall call)
     {
-        var p = Find(req.Id, req.ExecId);
+        var (_, p) = Find(req.Id, req.ExecId);
         var exit = await p.Exited.Task.WaitAsync(call.Cancel).ConfigureAwait(false);
         return new WaitResponse { ExitStatus = exit.Status, ExitedAt = Timestamp.FromDateTime(exit.ExitedAt) };
     }
@@ -221,7 +217,7 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
 
     private async Task<Empty> Kill(KillRequest req, TtrpcCall call)
     {
-        var p = Find(req.Id, req.ExecId);
+        var (c, p) = Find(req.Id, req.ExecId);
         if (!p.IsInit)
         {
             if (p.Exit is not null || p.Pid == 0)
@@ -235,35 +231,35 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
             return new Empty();
         }
         if (p.Exit is not null && !req.All)
-            throw new TtrpcException(StatusCode.NotFound, $"task {_id}: process already finished");
+            throw new TtrpcException(StatusCode.NotFound, $"task {c.Id}: process already finished");
         var args = new List<string> { "kill" };
         if (req.All) args.Add("--all");
-        args.Add(_id);
+        args.Add(c.Id);
         args.Add(req.Signal.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await dune.RunAsync(args).ConfigureAwait(false);
+        await c.Dune.RunAsync(args).ConfigureAwait(false);
         return new Empty();
     }
 
     private async Task<Empty> Pause(PauseRequest req, TtrpcCall call)
     {
-        var p = InitOf(req.Id);
-        await dune.RunAsync(["pause", _id]).ConfigureAwait(false);
+        var c = ContainerOf(req.Id);
+        await c.Dune.RunAsync(["pause", c.Id]).ConfigureAwait(false);
         lock (_lock)
         {
-            if (p.Phase == ProcessPhase.Running) p.Phase = ProcessPhase.Paused;
-            events.Publish("/tasks/paused", new TaskPaused { ContainerId = _id });
+            if (c.Init!.Phase == ProcessPhase.Running) c.Init.Phase = ProcessPhase.Paused;
+            events.Publish("/tasks/paused", new TaskPaused { ContainerId = c.Id });
         }
         return new Empty();
     }
 
     private async Task<Empty> Resume(ResumeRequest req, TtrpcCall call)
     {
-        var p = InitOf(req.Id);
-        await dune.RunAsync(["resume", _id]).ConfigureAwait(false);
+        var c = ContainerOf(req.Id);
+        await c.Dune.RunAsync(["resume", c.Id]).ConfigureAwait(false);
         lock (_lock)
         {
-            if (p.Phase == ProcessPhase.Paused) p.Phase = ProcessPhase.Running;
-            events.Publish("/tasks/resumed", new TaskResumed { ContainerId = _id });
+            if (c.Init!.Phase == ProcessPhase.Paused) c.Init.Phase = ProcessPhase.Running;
+            events.Publish("/tasks/resumed", new TaskResumed { ContainerId = c.Id });
         }
         return new Empty();
     }
@@ -274,7 +270,7 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
 
     private Task<Empty> ResizePty(ResizePtyRequest req, TtrpcCall call)
     {
-        var p = Find(req.Id, req.ExecId);
+        var (_, p) = Find(req.Id, req.ExecId);
         // A process without a terminal has nothing to resize (runc's shim answers the same way).
         p.Tty?.Resize(req.Width, req.Height);
         return Task.FromResult(new Empty());
@@ -282,20 +278,20 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
 
     private Task<Empty> CloseIO(CloseIORequest req, TtrpcCall call)
     {
-        var p = Find(req.Id, req.ExecId);
+        var (_, p) = Find(req.Id, req.ExecId);
         if (req.Stdin) p.CloseStdin();
         return Task.FromResult(new Empty());
     }
 
     private async Task<Empty> Update(UpdateTaskRequest req, TtrpcCall call)
     {
-        InitOf(req.Id);
+        var c = ContainerOf(req.Id);
         if (req.Resources is null) throw new TtrpcException(StatusCode.InvalidArgument, "update without resources");
-        var file = Path.Combine(_bundle, "update-resources.json");
+        var file = Path.Combine(c.Bundle, "update-resources.json");
         await File.WriteAllBytesAsync(file, req.Resources.Value.ToByteArray()).ConfigureAwait(false);
         try
         {
-            await dune.RunAsync(["update", "--resources", file, _id]).ConfigureAwait(false);
+            await c.Dune.RunAsync(["update", "--resources", file, c.Id]).ConfigureAwait(false);
         }
         finally
         {
@@ -308,7 +304,7 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
 
     private Task<StateResponse> State(StateRequest req, TtrpcCall call)
     {
-        var p = Find(req.Id, req.ExecId);
+        var (c, p) = Find(req.Id, req.ExecId);
         lock (_lock)
         {
             var status = p.Exit is not null ? Status.Stopped : p.Phase switch
@@ -320,8 +316,8 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
             };
             return Task.FromResult(new StateResponse
             {
-                Id = p.IsInit ? _id : p.ExecId,
-                Bundle = _bundle,
+                Id = p.IsInit ? c.Id : p.ExecId,
+                Bundle = c.Bundle,
                 Pid = (uint)p.Pid,
                 Status = status,
                 Stdin = p.Stdin,
@@ -337,8 +333,8 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
 
     private async Task<PidsResponse> Pids(PidsRequest req, TtrpcCall call)
     {
-        InitOf(req.Id);
-        var json = await dune.OutputAsync(["ps", "--format", "json", _id]).ConfigureAwait(false);
+        var c = ContainerOf(req.Id);
+        var json = await c.Dune.OutputAsync(["ps", "--format", "json", c.Id]).ConfigureAwait(false);
         var response = new PidsResponse();
         using var doc = JsonDocument.Parse(json);
         foreach (var pid in doc.RootElement.EnumerateArray())
@@ -348,11 +344,11 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
 
     private async Task<StatsResponse> Stats(StatsRequest req, TtrpcCall call)
     {
-        InitOf(req.Id);
+        var c = ContainerOf(req.Id);
         if (File.Exists("/sys/fs/cgroup/cgroup.controllers"))
             throw new TtrpcException(StatusCode.Unimplemented,
                 "containerd-shim-dune-v2: metrics on a cgroup v2 host are not supported yet (cgroup v1 only)");
-        var json = await dune.OutputAsync(["events", "--stats", _id]).ConfigureAwait(false);
+        var json = await c.Dune.OutputAsync(["events", "--stats", c.Id]).ConfigureAwait(false);
         var metrics = CgroupV1Metrics.FromStatsEvent(json);
         return new StatsResponse { Stats = new Any { TypeUrl = CgroupV1Metrics.TypeUrl, Value = metrics.ToByteString() } };
     }
@@ -364,7 +360,7 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
             return Task.FromResult(new ConnectResponse
             {
                 ShimPid = (uint)Environment.ProcessId,
-                TaskPid = (uint)(_init?.Pid ?? 0),
+                TaskPid = (uint)(_containers.TryGetValue(req.Id, out var c) ? c.Init?.Pid ?? 0 : 0),
                 Version = Version,
             });
         }
@@ -374,8 +370,8 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
     {
         lock (_lock)
         {
-            // The shim stays while its task or any exec is still there (unless told "now").
-            bool busy = (_init is not null && !_initDeleted) || _execs.Count > 0;
+            // The shim stays while any of its containers is still there (unless told "now").
+            bool busy = _containers.Values.Any(c => !c.Deleted);
             if (busy && !req.Now) return Task.FromResult(new Empty());
         }
         requestShutdown();
@@ -388,13 +384,14 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
     /// Runs `dune ARGS ID` for a process that is being created: with its FIFOs as stdio, or,
     /// with a terminal, with --console-socket and then the master wired to the FIFOs.
     /// </summary>
-    private async Task RunWithIoAsync(List<string> args, string id, ShimProcess p)
+    private static async Task RunWithIoAsync(ShimContainer c, List<string> args, ShimProcess p)
     {
+        string id = c.Id;
         if (!p.Terminal)
         {
             using var io = Stdio.Open(p.Stdin, p.Stdout, p.Stderr);
             args.Add(id);
-            await dune.RunAsync(args, io).ConfigureAwait(false);
+            await c.Dune.RunAsync(args, io).ConfigureAwait(false);
             p.HoldStdin(io.TakeStdinCopier());
             return;
         }
@@ -406,7 +403,7 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
         args.Add(id);
         try
         {
-            await dune.RunAsync(args).ConfigureAwait(false);
+            await c.Dune.RunAsync(args).ConfigureAwait(false);
         }
         catch
         {
@@ -441,63 +438,63 @@ internal sealed class TaskService(DuneCli dune, Reaper reaper, EventPublisher ev
         }
     }
 
-    private void Track(ShimProcess p)
+    private void Track(ShimContainer c, ShimProcess p)
     {
         var exit = reaper.Watch(p.Pid);
-        _ = exit.ContinueWith(t => OnExit(p, t.Result), CancellationToken.None,
+        _ = exit.ContinueWith(t => OnExit(c, p, t.Result), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private void OnExit(ShimProcess p, ExitStatus exit)
+    private void OnExit(ShimContainer c, ShimProcess p, ExitStatus exit)
     {
         lock (_lock)
         {
             p.Exit = exit;
             p.Phase = ProcessPhase.Stopped;
-            if (p.StartAnnounced && !p.ExitAnnounced) AnnounceExit(p);
+            if (p.StartAnnounced && !p.ExitAnnounced) AnnounceExit(c, p);
         }
         p.CloseStdin();
         p.Exited.TrySetResult(exit);
     }
 
     /// <summary>Queues TaskExit (under the lock: events keep their order).</summary>
-    private void AnnounceExit(ShimProcess p)
+    private void AnnounceExit(ShimContainer c, ShimProcess p)
     {
         var exit = p.Exit!.Value;
         p.ExitAnnounced = true;
         events.Publish("/tasks/exit", new TaskExit
         {
-            ContainerId = _id,
-            Id = p.IsInit ? _id : p.ExecId,
+            ContainerId = c.Id,
+            Id = p.IsInit ? c.Id : p.ExecId,
             Pid = (uint)p.Pid,
             ExitStatus = exit.Status,
             ExitedAt = Timestamp.FromDateTime(exit.ExitedAt),
         });
     }
 
-    private ShimProcess InitOf(string id)
+    private ShimContainer ContainerOf(string id)
     {
         lock (_lock)
         {
-            if (_init is null || _initDeleted || id != _id)
+            if (!_containers.TryGetValue(id, out var c) || c.Deleted || c.Init is null)
                 throw new TtrpcException(StatusCode.NotFound, $"task {id} not found in this shim");
-            return _init;
+            return c;
         }
     }
 
-    private ShimProcess Find(string id, string execId)
+    private (ShimContainer Container, ShimProcess Process) Find(string id, string execId)
     {
         lock (_lock)
         {
-            var init = InitOf(id);
-            if (execId.Length == 0) return init;
-            return _execs.TryGetValue(execId, out var p)
-                ? p
+            var c = ContainerOf(id);
+            if (execId.Length == 0) return (c, c.Init!);
+            return c.Execs.TryGetValue(execId, out var p)
+                ? (c, p)
                 : throw new TtrpcException(StatusCode.NotFound, $"exec {execId} not found in task {id}");
         }
     }
 
-    private string Name(ShimProcess p) => p.IsInit ? _id : $"{_id}/{p.ExecId}";
+    private static string Name(ShimContainer c, ShimProcess p) => p.IsInit ? c.Id : $"{c.Id}/{p.ExecId}";
 
     private static int ReadPid(string pidFile)
     {
