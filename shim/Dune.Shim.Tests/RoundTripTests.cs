@@ -51,4 +51,27 @@ public class RoundTripTests
         await serving.WaitAsync(TimeSpan.FromSeconds(10));
         dir.Delete(true);
     }
+
+    [Fact]
+    public async Task A_call_that_stops_the_server_still_gets_its_answer()
+    {
+        var dir = Directory.CreateTempSubdirectory("ttrpc-test");
+        var path = Path.Combine(dir.FullName, "s");
+        using var stop = new CancellationTokenSource();
+        var registry = new TtrpcServiceRegistry();
+        registry.Register("test.Svc", "Shutdown", Empty.Parser, (_, _) =>
+        {
+            stop.Cancel();
+            return Task.FromResult(new Empty());
+        });
+        var serving = new TtrpcServer(TtrpcServer.Listen(path), registry).RunAsync(stop.Token);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        await using (var client = new TtrpcClient(new NetworkStream(socket, ownsSocket: true)))
+        {
+            await client.CallAsync("test.Svc", "Shutdown", new Empty(), Empty.Parser).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        await serving.WaitAsync(TimeSpan.FromSeconds(10));
+        dir.Delete(true);
+    }
 }

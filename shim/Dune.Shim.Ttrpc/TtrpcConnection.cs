@@ -27,7 +27,7 @@ public sealed class TtrpcConnection(Stream stream, TtrpcServiceRegistry registry
                 if (oversized)
                 {
                     calls.Add(AnswerErrorAsync(frame.StreamId, StatusCode.ResourceExhausted,
-                        $"frame of {frame.Header.Length} bytes exceeds the ttrpc limit of {FrameHeader.MaxDataLength}", stop));
+                        $"frame of {frame.Header.Length} bytes exceeds the ttrpc limit of {FrameHeader.MaxDataLength}"));
                     continue;
                 }
                 if (frame.Type != FrameType.Request)
@@ -39,7 +39,7 @@ public sealed class TtrpcConnection(Stream stream, TtrpcServiceRegistry registry
                 if (frame.StreamId % 2 == 0)
                 {
                     calls.Add(AnswerErrorAsync(frame.StreamId, StatusCode.InvalidArgument,
-                        $"stream id {frame.StreamId} is even: client streams use odd ids", stop));
+                        $"stream id {frame.StreamId} is even: client streams use odd ids"));
                     continue;
                 }
                 calls.Add(ServeAsync(frame, stop));
@@ -68,7 +68,7 @@ public sealed class TtrpcConnection(Stream stream, TtrpcServiceRegistry registry
         }
         catch (InvalidProtocolBufferException e)
         {
-            await AnswerErrorAsync(frame.StreamId, StatusCode.InvalidArgument, $"malformed ttrpc request: {e.Message}", stop).ConfigureAwait(false);
+            await AnswerErrorAsync(frame.StreamId, StatusCode.InvalidArgument, $"malformed ttrpc request: {e.Message}").ConfigureAwait(false);
             return;
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -96,25 +96,29 @@ public sealed class TtrpcConnection(Stream stream, TtrpcServiceRegistry registry
             log?.Invoke($"ttrpc: {request.Service}/{request.Method} failed: {e}");
             response = ErrorResponse(StatusCode.Unknown, e.Message);
         }
-        await SendAsync(frame.StreamId, response, stop).ConfigureAwait(false);
+        await SendAsync(frame.StreamId, response).ConfigureAwait(false);
     }
 
     private static Response ErrorResponse(StatusCode code, string message) =>
         new() { Status = new WireStatus { Code = (int)code, Message = message } };
 
-    private Task AnswerErrorAsync(uint streamId, StatusCode code, string message, CancellationToken stop) =>
-        SendAsync(streamId, ErrorResponse(code, message), stop);
+    private Task AnswerErrorAsync(uint streamId, StatusCode code, string message) =>
+        SendAsync(streamId, ErrorResponse(code, message));
 
-    private async Task SendAsync(uint streamId, Response response, CancellationToken stop)
+    /// <summary>
+    /// Answers are written even while the server stops: a call that stops it (Shutdown) must
+    /// still get its response, and the connection is closed only after its calls are answered.
+    /// </summary>
+    private async Task SendAsync(uint streamId, Response response)
     {
         try
         {
-            await _writer.WriteAsync(streamId, FrameType.Response, 0, response.ToByteArray(), stop).ConfigureAwait(false);
+            await _writer.WriteAsync(streamId, FrameType.Response, 0, response.ToByteArray(), CancellationToken.None).ConfigureAwait(false);
         }
         catch (TtrpcException e)
         {
             // The answer itself is too large: say so instead.
-            await _writer.WriteAsync(streamId, FrameType.Response, 0, ErrorResponse(e.Code, e.Message).ToByteArray(), stop).ConfigureAwait(false);
+            await _writer.WriteAsync(streamId, FrameType.Response, 0, ErrorResponse(e.Code, e.Message).ToByteArray(), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
