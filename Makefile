@@ -6,18 +6,25 @@ RID   := linux-x64
 PREFIX ?= /usr/local
 DOTNET_FLAGS := -c Release -r $(RID) --nologo -v quiet
 CS_SOURCES := $(shell find oci/Dune.Oci oci/Dune.Cli -name '*.cs' -o -name '*.csproj') Directory.Build.props
+SHIM_SOURCES := $(shell find shim/Dune.Shim shim/Dune.Shim.Ttrpc \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
 
 .PHONY: all build deps test test-unit test-native test-libdune demo bench install clean
 
 all: build
 
-build: $(BIN)/dune $(BIN)/dune-init $(BIN)/dune-run
+build: $(BIN)/dune $(BIN)/dune-init $(BIN)/dune-run $(BIN)/containerd-shim-dune-v2
 
 # NativeAOT CLI (net9.0): about 4 ms to start, it is invoked several times per container.
 $(BIN)/dune: $(CS_SOURCES)
 	@mkdir -p $(BIN)
 	dotnet publish oci/Dune.Cli/Dune.Cli.csproj $(DOTNET_FLAGS) -o build/publish/dune
 	cp build/publish/dune/dune $@.tmp && mv -f $@.tmp $@
+
+# The containerd shim (runtime io.containerd.dune.v2), NativeAOT like dune: one start per task.
+$(BIN)/containerd-shim-dune-v2: $(SHIM_SOURCES)
+	@mkdir -p $(BIN)
+	dotnet publish shim/Dune.Shim/Dune.Shim.csproj $(DOTNET_FLAGS) -o build/publish/shim
+	cp build/publish/shim/containerd-shim-dune-v2 $@.tmp && mv -f $@.tmp $@
 
 $(BIN)/dune-init: $(wildcard oci/native/*.c oci/native/*.h) oci/native/Makefile
 	@mkdir -p $(BIN)
@@ -37,6 +44,7 @@ test: deps build
 
 test-unit:
 	dotnet test oci/Dune.Oci.Tests/Dune.Oci.Tests.csproj --nologo
+	dotnet test shim/Dune.Shim.Tests/Dune.Shim.Tests.csproj --nologo
 
 test-native:
 	$(MAKE) -C oci/native test
@@ -54,6 +62,6 @@ install: build
 	install -m 0755 $(BIN)/* $(PREFIX)/bin/
 
 clean:
-	rm -rf build oci/*/bin oci/*/obj
+	rm -rf build oci/*/bin oci/*/obj shim/*/bin shim/*/obj
 	$(MAKE) -C oci/native clean
 	$(MAKE) -C libdune clean

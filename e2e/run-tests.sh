@@ -136,6 +136,9 @@ ran=()
 if wanted unit; then
   run_dotnet unit oci/Dune.Oci.Tests; ran+=(unit)
 fi
+if wanted shim-unit; then
+  run_dotnet shim-unit shim/Dune.Shim.Tests; ran+=(shim-unit)
+fi
 if wanted native; then
   run_make_suite native oci/native; ran+=(native)
 fi
@@ -143,8 +146,10 @@ if wanted libdune; then
   if ((!have_kvm)); then skip_suite libdune "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"
   else run_make_suite libdune libdune; ran+=(libdune); fi
 fi
-for suite in cli errors containerd docker; do
-  if wanted "$suite"; then run_bats "$suite" "e2e/$suite.bats"; ran+=("$suite"); fi
+for suite in cli errors containerd shim docker; do
+  wanted "$suite" || continue
+  if [[ $suite == shim ]] && ((!have_kvm)); then skip_suite shim "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"; continue; fi
+  run_bats "$suite" "e2e/$suite.bats"; ran+=("$suite")
 done
 # Dune mode end to end (busybox; then the Debian image, built with debootstrap on first use).
 for suite in dune debian; do
