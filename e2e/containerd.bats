@@ -4,55 +4,22 @@
 
 load lib/helpers
 source "$E2E_REPO/e2e/lib/image.sh"
+source "$E2E_REPO/e2e/lib/daemons.sh"
 
+# Top level, not in setup_file: the tests need them too.
 CD_DIR=${E2E_CONTAINERD_DIR:-/run/dune-e2e/containerd}
 CD_SOCK=$CD_DIR/containerd.sock
-NS=dune-e2e
+CD_NS=dune-e2e
+NS=$CD_NS
 IMAGE=localhost/dune-e2e/busybox:latest
-
-ctr_() { ctr --address "$CD_SOCK" --namespace "$NS" "$@" 3>&-; }
 
 # The shim calls the runtime with --root; a private one shows the runtime's own state.
 RUNC_ROOT=$CD_DIR/runc-root
 run_flags() { echo --runc-binary "$DUNE" --runc-root "$RUNC_ROOT"; }
 
-stop_containerd() {
-  local pid p
-  [[ -f $CD_DIR/containerd.pid ]] || return 0
-  pid=$(cat "$CD_DIR/containerd.pid")
-  # Shims of this daemon outlive it: end them by pid (they carry our socket address).
-  for p in $(ps -eo pid=,args= | awk -v s="$CD_SOCK" 'index($0, "containerd-shim") && index($0, s) {print $1}'); do
-    kill "$p" 2>/dev/null || true
-  done
-  if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$CD_DIR/containerd.pid"
-}
-
 setup_file() {
   e2e_require_env
-  command -v containerd >/dev/null || { echo "FATAL: containerd missing (e2e/install-deps.sh)" >&2; return 1; }
-  stop_containerd
-  rm -rf "$CD_DIR"
-  mkdir -p "$CD_DIR"
-  cat >"$CD_DIR/config.toml" <<TOML
-version = 2
-root = "$CD_DIR/root"
-state = "$CD_DIR/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$CD_SOCK"
-[ttrpc]
-  address = "$CD_SOCK.ttrpc"
-[debug]
-  address = ""
-TOML
-  containerd --config "$CD_DIR/config.toml" >"$CD_DIR/containerd.log" 2>&1 </dev/null 3>&- &
-  echo $! >"$CD_DIR/containerd.pid"
-  for _ in $(seq 100); do ctr_ version >/dev/null 2>&1 && break; sleep 0.1; done
-  ctr_ version >/dev/null || { cat "$CD_DIR/containerd.log" >&2; return 1; }
+  start_containerd "$CD_DIR"
   make_oci_image_tar "$CD_DIR/busybox-oci.tar"
   ctr_ images import --base-name localhost/dune-e2e/busybox "$CD_DIR/busybox-oci.tar" >&2
   ctr_ images ls -q | grep -qx "$IMAGE" || { echo "image $IMAGE not imported" >&2; ctr_ images ls >&2; return 1; }

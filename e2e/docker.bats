@@ -4,41 +4,17 @@
 
 load lib/helpers
 source "$E2E_REPO/e2e/lib/image.sh"
+source "$E2E_REPO/e2e/lib/daemons.sh"
 
+# Top level, not in setup_file: the tests need them too.
 DK_DIR=${E2E_DOCKER_DIR:-/run/dune-e2e/docker}
 DK_SOCK=$DK_DIR/docker.sock
 DK_DATA=${E2E_DOCKER_DATA:-/var/tmp/dune-e2e-docker}
 IMAGE=dune-e2e/busybox:latest
-# /usr/local/bin/docker is an unrelated newer client: use Debian's.
-DOCKER_CLI=${DOCKER_CLI:-/usr/bin/docker}
-
-docker_() { "$DOCKER_CLI" -H "unix://$DK_SOCK" "$@" 3>&-; }
-
-stop_dockerd() {
-  local pid
-  [[ -f $DK_DIR/docker.pid ]] || return 0
-  pid=$(cat "$DK_DIR/docker.pid")
-  if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$DK_DIR/docker.pid"
-}
 
 setup_file() {
   e2e_require_env
-  [[ -x $DOCKER_CLI ]] && command -v dockerd >/dev/null ||
-    { echo "FATAL: docker.io missing (e2e/install-deps.sh)" >&2; return 1; }
-  stop_dockerd
-  mkdir -p "$DK_DIR" "$DK_DATA"
-  jq -n --arg dune "$DUNE" '{runtimes: {dune: {path: $dune}}}' >"$DK_DIR/daemon.json"
-  dockerd --config-file "$DK_DIR/daemon.json" --data-root "$DK_DATA" --exec-root "$DK_DIR/exec" \
-    --pidfile "$DK_DIR/docker.pid" -H "unix://$DK_SOCK" --iptables=false --ip-masq=false --bridge=none \
-    >"$DK_DIR/dockerd.log" 2>&1 </dev/null 3>&- &
-  for _ in $(seq 300); do docker_ version >/dev/null 2>&1 && break; sleep 0.1; done
-  docker_ version >/dev/null || { tail -n 30 "$DK_DIR/dockerd.log" >&2; return 1; }
-  docker_ info --format '{{json .Runtimes}}' | jq -e 'has("dune")' >/dev/null ||
-    { echo "dockerd did not register the dune runtime" >&2; return 1; }
+  start_dockerd "$DK_DIR" "$DK_DATA"
   make_rootfs_tar "$DK_DIR/rootfs.tar"
   docker_ import --change 'CMD ["sh"]' "$DK_DIR/rootfs.tar" "$IMAGE" >/dev/null
 }

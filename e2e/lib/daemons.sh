@@ -23,6 +23,8 @@ start_containerd() {
   CD_SOCK=$CD_DIR/containerd.sock
   command -v containerd >/dev/null || { echo "FATAL: containerd missing (e2e/install-deps.sh)" >&2; return 1; }
   stop_containerd
+  # A run that died may have left its tasks' rootfs mounts: unmount them before removing.
+  awk -v d="$CD_DIR/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
   rm -rf "$CD_DIR"
   mkdir -p "$CD_DIR"
   cat >"$CD_DIR/config.toml" <<TOML
