@@ -15,6 +15,8 @@ public sealed class CgroupPathTests
             .Select(h => fs.P($"/sys/fs/cgroup/{h}/a/b")).ToList();
         Assert.Equal(expected, m.Directories);
         Assert.Equal(expected.Select(d => Path.Combine(d, "cgroup.procs")).ToList(), m.ProcsFiles);
+        // A single-threaded process joins v1 hierarchies through tasks (no threadgroup lock), cgroup2 through cgroup.procs.
+        Assert.Equal(expected.Select(d => Path.Combine(d, d.EndsWith("/unified/a/b") ? "cgroup.procs" : "tasks")).ToList(), m.SelfJoinFiles);
     }
 
     [Fact]
@@ -33,6 +35,7 @@ public sealed class CgroupPathTests
         using var fs = FakeCgroupFs.V2(ownPath: "/user.slice/session-1.scope");
         var m = fs.Open("ctr");
         Assert.Equal(new[] { fs.P("/sys/fs/cgroup/user.slice/session-1.scope/ctr") }, m.Directories);
+        Assert.Equal(new[] { fs.P("/sys/fs/cgroup/user.slice/session-1.scope/ctr/cgroup.procs") }, m.SelfJoinFiles);
     }
 
     [Theory]

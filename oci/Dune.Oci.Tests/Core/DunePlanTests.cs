@@ -12,7 +12,7 @@ public class DunePlanTests
     {
         Id = "c1", Bundle = "/b", Rootfs = "/b/rootfs", Spec = NonTerminalSpec(),
         ExecFifo = "/run/dune/c1/exec.fifo",
-        CgroupProcsFiles = new[] { "/sys/fs/cgroup/devices/dune/c1/cgroup.procs" },
+        CgroupJoinFiles = new[] { "/sys/fs/cgroup/devices/dune/c1/tasks" },
         Dune = dune,
     };
 

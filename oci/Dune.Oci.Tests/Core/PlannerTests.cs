@@ -17,7 +17,7 @@ public class PlannerTests
         return new CreateOptions
         {
             Id = "c1", Bundle = "/b", Rootfs = "/b/rootfs", Spec = spec, ExecFifo = "/run/dune/c1/exec.fifo",
-            CgroupProcsFiles = new[] { "/sys/fs/cgroup/memory/dune/c1/cgroup.procs", "/sys/fs/cgroup/cpu,cpuacct/dune/c1/cgroup.procs" },
+            CgroupJoinFiles = new[] { "/sys/fs/cgroup/memory/dune/c1/tasks", "/sys/fs/cgroup/cpu,cpuacct/dune/c1/tasks", "/sys/fs/cgroup/unified/dune/c1/cgroup.procs" },
             CgroupDirectories = new[] { "/sys/fs/cgroup/memory/dune/c1", "/sys/fs/cgroup/cpu,cpuacct/dune/c1" },
             CgroupV1 = true,
             Seccomp = seccomp, ConsoleFd = console, LastCap = 40,
@@ -28,21 +28,37 @@ public class PlannerTests
         steps.FindIndex(s => s.Op == op && (where?.Invoke(s) ?? true));
 
     [Fact]
-    public void TheCloneMovesTheChildIntoItsCgroupsAndCgroupWaitMakesTheCgroupNamespace()
+    public void TheInitJoinsV1ThroughTasksAndTheParentMovesItIntoCgroup2()
     {
         var steps = ContainerPlanner.BuildCreate(Options());
         int clone = IndexOf(steps, PlanOp.Clone);
         Assert.Equal(PlanOp.FifoOpen, steps[clone - 1].Op);
-        Assert.DoesNotContain(steps, s => s.Op == PlanOp.JoinCgroup);
         ulong flags = steps[clone].U64Arg(0);
-        // The cgroup namespace is not made by the clone: the child is not in its cgroup yet.
+        // The cgroup namespace is not made by the clone: the child is not in its cgroups yet.
         Assert.Equal(NamespaceTypes.NewPid | NamespaceTypes.NewNet | NamespaceTypes.NewIpc | NamespaceTypes.NewUts | NamespaceTypes.NewNs, flags);
         Assert.Equal("", steps[clone].StringArg(1)); // no user namespace: no maps
-        Assert.Equal(new[] { "/sys/fs/cgroup/memory/dune/c1/cgroup.procs", "/sys/fs/cgroup/cpu,cpuacct/dune/c1/cgroup.procs" },
-            new[] { steps[clone].StringArg(3), steps[clone].StringArg(4) });
+        Assert.Equal(4, steps[clone].Args.Count);
+        Assert.Equal("/sys/fs/cgroup/unified/dune/c1/cgroup.procs", steps[clone].StringArg(3));
+        // v1: the init moves itself, right after the clone.
+        Assert.Equal(new[] { "/sys/fs/cgroup/memory/dune/c1/tasks", "/sys/fs/cgroup/cpu,cpuacct/dune/c1/tasks" },
+            new[] { steps[clone + 1].StringArg(0), steps[clone + 2].StringArg(0) });
+        Assert.All(new[] { steps[clone + 1], steps[clone + 2] }, s => Assert.Equal(PlanOp.JoinCgroup, s.Op));
         int wait = IndexOf(steps, PlanOp.CgroupWait);
         Assert.Equal(1UL, steps[wait].U64Arg(0));
         Assert.True(wait < IndexOf(steps, PlanOp.Sync));
+        Assert.Equal(-1, IndexOf(steps, PlanOp.Unshare));
+    }
+
+    [Fact]
+    public void PureV1HostUnsharesTheCgroupNamespaceAfterTheJoins()
+    {
+        var steps = ContainerPlanner.BuildCreate(Options() with { CgroupJoinFiles = new[] { "/sys/fs/cgroup/pids/dune/c1/tasks" } });
+        int clone = IndexOf(steps, PlanOp.Clone);
+        Assert.Equal(3, steps[clone].Args.Count);
+        Assert.Equal(PlanOp.JoinCgroup, steps[clone + 1].Op);
+        Assert.Equal(PlanOp.Unshare, steps[clone + 2].Op);
+        Assert.Equal(NamespaceTypes.NewCgroup, steps[clone + 2].U64Arg(0));
+        Assert.Equal(-1, IndexOf(steps, PlanOp.CgroupWait));
     }
 
     [Fact]
@@ -63,6 +79,7 @@ public class PlannerTests
     {
         var steps = ContainerPlanner.BuildCreate(Options(s => s.Linux!.Namespaces!.RemoveAll(n => n.Type == "cgroup")));
         Assert.Equal(0UL, steps[IndexOf(steps, PlanOp.CgroupWait)].U64Arg(0));
+        Assert.Equal(-1, IndexOf(steps, PlanOp.Unshare));
     }
 
     [Fact]

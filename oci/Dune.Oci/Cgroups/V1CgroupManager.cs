@@ -35,6 +35,9 @@ internal sealed class V1CgroupManager : ICgroupManager
 
     public IReadOnlyList<string> ProcsFiles => _dirs.Select(d => System.IO.Path.Combine(d.Leaf, "cgroup.procs")).ToList();
 
+    public IReadOnlyList<string> SelfJoinFiles =>
+        _dirs.Select(d => System.IO.Path.Combine(d.Leaf, d.Hierarchy.Unified ? "cgroup.procs" : "tasks")).ToList();
+
     /// <summary>The container's directory in the hierarchy of <paramref name="controller"/>, null when it is not mounted.</summary>
     internal string? DirOf(string controller)
     {

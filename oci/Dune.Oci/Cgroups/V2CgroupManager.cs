@@ -27,6 +27,8 @@ internal sealed class V2CgroupManager : ICgroupManager
 
     public IReadOnlyList<string> ProcsFiles => new[] { System.IO.Path.Combine(_leaf, "cgroup.procs") };
 
+    public IReadOnlyList<string> SelfJoinFiles => ProcsFiles;
+
     public void Create(LinuxResources? resources)
     {
         bool leafExisted = Directory.Exists(_leaf);

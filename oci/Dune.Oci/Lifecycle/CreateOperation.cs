@@ -78,7 +78,7 @@ public static class CreateOperation
                 Rootfs = record.Rootfs,
                 Spec = spec,
                 ExecFifo = store.ExecFifo(req.Id),
-                CgroupProcsFiles = cgroup.ProcsFiles,
+                CgroupJoinFiles = cgroup.SelfJoinFiles,
                 CgroupDirectories = cgroup.Directories,
                 CgroupV1 = !File.Exists("/sys/fs/cgroup/cgroup.controllers"),
                 Seccomp = seccomp,

@@ -41,7 +41,8 @@ public static class ExecOperation
 
         var steps = new List<PlanStep>();
         if (dune is not null) steps.Add(ProcessPlanner.DuneOpen(dune));
-        foreach (var f in cgroup.ProcsFiles) steps.Add(new PlanStep(PlanOp.JoinCgroup, f));
+        // dune-init is single-threaded: it joins through the cheap self-join files.
+        foreach (var f in cgroup.SelfJoinFiles) steps.Add(new PlanStep(PlanOp.JoinCgroup, f));
         var configured = record.Config.Linux?.Namespaces ?? new List<LinuxNamespace>();
         foreach (var type in NamespaceTypes.JoinOrder)
         {

@@ -43,16 +43,22 @@ public static class ContainerPlanner
         // (or root of a user namespace) that cannot reach the state directory.
         steps.Add(new PlanStep(PlanOp.FifoOpen, o.ExecFifo));
         bool newUserns = (cloneFlags & NamespaceTypes.NewUser) != 0;
-        // dune-init moves the child into its cgroups after the clone, while the child sets up
-        // its mounts (on cgroup v1 the first move waits for an RCU grace period, several ms);
-        // a new cgroup namespace is made by CGROUP_WAIT once the move is done, so it is
-        // rooted at the container's cgroup.
-        bool moveChild = o.CgroupProcsFiles.Count > 0;
+        // Joining cgroups: the init (single-threaded) moves itself into each v1 hierarchy
+        // through its `tasks` file, which spares the kernel's global threadgroup lock; a
+        // cgroup2 hierarchy only has cgroup.procs, whose first write waits for an RCU grace
+        // period (about 10 ms here), so dune-init's parent does that one after the clone
+        // while the init sets itself up, and CGROUP_WAIT waits for it. The cgroup namespace
+        // is made once every join is done, so it is rooted at the container's cgroup.
+        var selfJoins = o.CgroupJoinFiles.Where(f => f.EndsWith("/tasks", StringComparison.Ordinal)).ToList();
+        var parentMoves = o.CgroupJoinFiles.Except(selfJoins).ToList();
         bool newCgroupNs = (cloneFlags & NamespaceTypes.NewCgroup) != 0;
-        if (moveChild) cloneFlags &= ~NamespaceTypes.NewCgroup;
+        if (o.CgroupJoinFiles.Count > 0) cloneFlags &= ~NamespaceTypes.NewCgroup;
         var cloneArgs = new List<object> { cloneFlags, newUserns ? IdMap(linux.UidMappings) : "", newUserns ? IdMap(linux.GidMappings) : "" };
-        cloneArgs.AddRange(o.CgroupProcsFiles);
+        cloneArgs.AddRange(parentMoves);
         steps.Add(new PlanStep(PlanOp.Clone, cloneArgs.ToArray()));
+        foreach (var f in selfJoins) steps.Add(new PlanStep(PlanOp.JoinCgroup, f));
+        if (newCgroupNs && parentMoves.Count == 0 && selfJoins.Count > 0)
+            steps.Add(new PlanStep(PlanOp.Unshare, NamespaceTypes.NewCgroup));
 
         // --- in the container's init ---
         bool newMountNs = (cloneFlags & NamespaceTypes.NewNs) != 0;
@@ -69,7 +75,7 @@ public static class ContainerPlanner
             MountPlanner.Append(steps, spec.Mounts![i], o, userns);
 
         AppendDevices(steps, linux.Devices, process.Terminal, userns);
-        if (moveChild) steps.Add(new PlanStep(PlanOp.CgroupWait, newCgroupNs ? 1UL : 0UL));
+        if (parentMoves.Count > 0) steps.Add(new PlanStep(PlanOp.CgroupWait, newCgroupNs ? 1UL : 0UL));
         steps.Add(new PlanStep(PlanOp.Sync, HookKinds.CreateRuntime));
         foreach (var h in HookKinds.Of(spec.Hooks, HookKinds.CreateContainer)) steps.Add(RunHook(h));
 

@@ -11,8 +11,8 @@ public sealed record CreateOptions
     public required string Rootfs { get; init; }
     public required RuntimeSpec Spec { get; init; }
     public required string ExecFifo { get; init; }
-    /// <summary>cgroup.procs (or tasks) files the init joins, one per hierarchy.</summary>
-    public IReadOnlyList<string> CgroupProcsFiles { get; init; } = Array.Empty<string>();
+    /// <summary>The files the init joins its cgroups through, one per hierarchy (ICgroupManager.SelfJoinFiles).</summary>
+    public IReadOnlyList<string> CgroupJoinFiles { get; init; } = Array.Empty<string>();
     /// <summary>The container's cgroup directories (one per v1 hierarchy, or the v2 one).</summary>
     public IReadOnlyList<string> CgroupDirectories { get; init; } = Array.Empty<string>();
     /// <summary>True when the host mounts v1 hierarchies under /sys/fs/cgroup/NAME (v1 or hybrid).</summary>
