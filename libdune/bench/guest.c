@@ -134,6 +134,6 @@ int main(int argc, char **argv)
 	} else {
 		return 2;
 	}
-	printf("%s %.1f\n", mode, (t1 - t0) / (double)n);
+	printf("%s %.3f\n", mode, (t1 - t0) / (double)n); /* the CPU loop is about 1.4 ns per iteration */
 	return 0;
 }
