@@ -107,6 +107,9 @@ public class PlannerTests
         }));
         var clone = steps[IndexOf(steps, PlanOp.Clone)];
         Assert.Equal("0 100000 65536\n", clone.StringArg(1));
+        // The init is not host root any more: the parent moves it into every hierarchy.
+        Assert.Equal(6, clone.Args.Count);
+        Assert.Equal(-1, IndexOf(steps, PlanOp.JoinCgroup));
         Assert.Equal(-1, IndexOf(steps, PlanOp.Mknod, s => s.StringArg(0) == "/dev/null"));
         Assert.True(IndexOf(steps, PlanOp.Mount, s => s.StringArg(0) == "/dev/null" && (s.U64Arg(3) & MountFlags.Bind) != 0) > 0);
     }

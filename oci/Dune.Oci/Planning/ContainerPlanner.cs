@@ -49,7 +49,10 @@ public static class ContainerPlanner
         // period (about 10 ms here), so dune-init's parent does that one after the clone
         // while the init sets itself up, and CGROUP_WAIT waits for it. The cgroup namespace
         // is made once every join is done, so it is rooted at the container's cgroup.
-        var selfJoins = o.CgroupJoinFiles.Where(f => f.EndsWith("/tasks", StringComparison.Ordinal)).ToList();
+        // In a new user namespace the init is no longer host root and may not write the
+        // host's cgroup files: dune-init's parent moves it into every hierarchy then.
+        var selfJoins = newUserns ? new List<string>()
+            : o.CgroupJoinFiles.Where(f => f.EndsWith("/tasks", StringComparison.Ordinal)).ToList();
         var parentMoves = o.CgroupJoinFiles.Except(selfJoins).ToList();
         bool newCgroupNs = (cloneFlags & NamespaceTypes.NewCgroup) != 0;
         if (o.CgroupJoinFiles.Count > 0) cloneFlags &= ~NamespaceTypes.NewCgroup;
