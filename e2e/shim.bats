@@ -289,12 +289,17 @@ events_of() {
 @test "shim: ctr task metrics reports the container's cgroup (pids, memory, cpu)" {
   ctr_ run -d --runtime "$RUNTIME" "$IMAGE" "$CID" sh -c 'sleep 1000 & sleep 1000' </dev/null
   wait_task_status "$CID" RUNNING
+  # Wait until sh has started both sleeps and the count holds still.
+  cg=$(find /sys/fs/cgroup/pids/ -type d -name "$CID" | head -n1)
+  [ -n "$cg" ]
+  for _ in $(seq 50); do
+    n=$(cat "$cg/pids.current"); sleep 0.3
+    ((n >= 3)) && [ "$(cat "$cg/pids.current")" = "$n" ] && break
+  done
   run ctr_ task metrics --format json "$CID"
   echo "$output"
   [ "$status" -eq 0 ]
   # The same count as the container's pids cgroup (sh, two sleeps, and their Dune threads).
-  cg=$(find /sys/fs/cgroup/pids/ -type d -name "$CID" | head -n1)
-  [ -n "$cg" ]
   [ "$(jq -r '.pids.current' <<<"$output")" -eq "$(cat "$cg/pids.current")" ]
   [ "$(jq -r '.pids.current' <<<"$output")" -ge 3 ]
   [ "$(jq -r '.memory.usage.usage' <<<"$output")" -gt 0 ]
