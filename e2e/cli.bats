@@ -733,6 +733,16 @@ run_hooked_lifecycle() {
   [ "$(cat "$T/fd3.out")" = via-fd3 ]
 }
 
+@test "descriptors the caller leaves open do not reach the container (only 0-2 and --preserve-fds)" {
+  bundle_set_args "$B" sh -c 'ls /proc/self/fd > /tmp/fds; echo ready > /tmp/ready; sleep 1000'
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  "$DUNE" --root "$ROOT" create --preserve-fds 1 --bundle "$B" "$ID" 3>/dev/null 7</dev/null 9>"$T/stray" </dev/null >/dev/null 2>&1
+  R start "$ID"
+  wait_file "$B/rootfs/tmp/ready"
+  grep -qx 3 "$B/rootfs/tmp/fds"
+  ! grep -qxE '7|9' "$B/rootfs/tmp/fds"
+}
+
 @test "create --no-pivot and --no-new-keyring are accepted and the container works" {
   bundle_set_args "$B" sh -c 'ls / > /tmp/ls; echo ready > /tmp/ready; sleep 1000'
   create_ctr "$ID" --no-pivot --no-new-keyring

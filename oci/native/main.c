@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,6 +59,12 @@ int main(int argc, char **argv)
 	}
 
 	reset_signals();
+	/* Everything from the plan socket up (fds the caller left open by accident, from its own
+	 * caller) must not reach the container: only 0-2 and the --preserve-fds range below it. */
+	if (syscall(SYS_close_range, (unsigned)fd, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		fprintf(stderr, "dune-init: close_range: %s\n", strerror(errno));
+		return 1;
+	}
 
 	struct plan plan;
 	if (plan_recv(fd, &plan) < 0) {
