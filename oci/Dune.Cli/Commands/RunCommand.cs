@@ -19,14 +19,14 @@ internal static class RunCommand
         {
             var req = CreateCommand.Request(r, r.GetValue(id)!);
             bool foreground = !r.GetValue(detach);
-            // A foreground run with a terminal and no console socket serves the pty itself.
-            var spec = Dune.Oci.Validation.SpecLoader.LoadBundle(Path.GetFullPath(req.Bundle));
-            bool ownTty = foreground && req.ConsoleSocket is null && spec.Process?.Terminal == true;
-            using var tty = OwnTerminal.For(ownTty);
+            // A foreground run with no console socket serves a terminal itself, if the process
+            // asks for one (create uses our socket pair only when process.terminal is set).
+            using var tty = OwnTerminal.For(foreground && req.ConsoleSocket is null);
             var record = CreateOperation.Run(ctx, req with { OwnConsoleSocket = tty?.ContainerEnd ?? -1 });
+            var terminal = record.Config.Process?.Terminal == true ? tty : null;
             try
             {
-                tty?.Attach();
+                terminal?.Attach();
                 StartOperation.Run(ctx, req.Id);
             }
             catch (Dune.Oci.RuntimeError)
@@ -35,7 +35,7 @@ internal static class RunCommand
                 throw;
             }
             if (!foreground) return 0;
-            int status = tty?.WaitFor(record.InitPid) ?? ChildProcess.WaitForwardingSignals(record.InitPid);
+            int status = terminal?.WaitFor(record.InitPid) ?? ChildProcess.WaitForwardingSignals(record.InitPid);
             DeleteOperation.Run(ctx, req.Id, force: true);
             return status;
         }));
