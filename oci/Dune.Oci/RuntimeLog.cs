@@ -23,7 +23,6 @@ public static class RuntimeLog
 
     public static void Error(string msg) { Write("error", msg); Console.Error.WriteLine($"dune: {msg}"); }
     public static void Warn(string msg) { Write("warning", msg); Console.Error.WriteLine($"dune: warning: {msg}"); }
-    public static void Info(string msg) => Write("info", msg);
     public static void DebugLine(string msg) { if (Debug) Write("debug", msg); }
 
     private static void Write(string level, string msg)

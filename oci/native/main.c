@@ -73,7 +73,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dune-init: plan: %s\n", strerror(e));
 		return 1;
 	}
-	steps_cloexec_handed_fds(&plan);
 
 	struct init_ctx c;
 	ctx_init(&c, fd, &plan);

@@ -110,16 +110,3 @@ int steps_run(struct init_ctx *c)
 	}
 	return STEP_OK;
 }
-
-void steps_cloexec_handed_fds(const struct plan *p)
-{
-	for (size_t i = 0; i < p->nsteps; i++) {
-		const struct plan_msg *s = &p->steps[i];
-		if (s->op == OP_CONSOLE && plan_is_u64(s, 0)) {
-			int fd = (int)plan_u64(s, 0);
-			int fl = fcntl(fd, F_GETFD);
-			if (fl >= 0)
-				fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
-		}
-	}
-}

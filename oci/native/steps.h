@@ -12,7 +12,4 @@ const char *steps_op_name(uint32_t op, char buf[16]);
  * A successful EXEC does not return. */
 int steps_run(struct init_ctx *c);
 
-/* Marks CLOEXEC every fd the plan hands over (CONSOLE sockets), before any step runs. */
-void steps_cloexec_handed_fds(const struct plan *p);
-
 #endif

@@ -12,16 +12,13 @@ internal static unsafe partial class Libc
     public const int SOCK_STREAM = 1;
     public const int SOCK_SEQPACKET = 5;
     public const int SOCK_CLOEXEC = 0x80000;
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000, O_NOCTTY = 0x100;
+    public const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
     public const int WNOHANG = 1;
-    public const int EINTR = 4, ESRCH = 3, ECHILD = 10, EAGAIN = 11, ENXIO = 6, EEXIST = 17, ENOENT = 2;
-    public const int LOCK_EX = 2, LOCK_UN = 8;
-    public const int MNT_DETACH = 2;
-    public const int POSIX_SPAWN_SETSIGMASK = 0x08, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSID = 0x80;
+    public const int EINTR = 4, EEXIST = 17;
+    public const int LOCK_EX = 2;
+    public const int POSIX_SPAWN_SETSIGMASK = 0x08, POSIX_SPAWN_SETSIGDEF = 0x04;
     public const int SCM_RIGHTS = 1, SOL_SOCKET = 1;
-    public const int F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
     public const uint TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414;
-    public const int PR_SET_CHILD_SUBREAPER = 36;
 
     [LibraryImport(C, SetLastError = true)] public static partial int socketpair(int domain, int type, int protocol, int* sv);
     [LibraryImport(C, SetLastError = true)] public static partial nint send(int fd, byte* buf, nint len, int flags);
@@ -31,24 +28,19 @@ internal static unsafe partial class Libc
     [LibraryImport(C, SetLastError = true)] public static partial int close(int fd);
     [LibraryImport(C, SetLastError = true)] public static partial int pipe2(int* fds, int flags);
     [LibraryImport(C, SetLastError = true)] public static partial int fcntl(int fd, int cmd, int arg);
-    [LibraryImport(C, SetLastError = true)] public static partial int dup(int fd);
     [LibraryImport(C, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int open(string path, int flags, int mode);
     [LibraryImport(C, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int mkdir(string path, uint mode);
     [LibraryImport(C, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int mkfifo(string path, uint mode);
-    [LibraryImport(C, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int umount2(string target, int flags);
     [LibraryImport(C, SetLastError = true)] public static partial int flock(int fd, int op);
     [LibraryImport(C, SetLastError = true)] public static partial int kill(int pid, int sig);
     [LibraryImport(C, SetLastError = true)] public static partial int waitpid(int pid, int* status, int options);
-    [LibraryImport(C)] public static partial int getpid();
     [LibraryImport(C)] public static partial uint geteuid();
     [LibraryImport(C)] public static partial uint getegid();
-    [LibraryImport(C, SetLastError = true)] public static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
     [LibraryImport(C, SetLastError = true)] public static partial int ioctl(int fd, nuint request, void* arg);
     [LibraryImport(C, SetLastError = true)] public static partial int isatty(int fd);
     [LibraryImport(C, SetLastError = true)] public static partial int tcgetattr(int fd, byte* termios);
     [LibraryImport(C, SetLastError = true)] public static partial int tcsetattr(int fd, int action, byte* termios);
     [LibraryImport(C)] public static partial void cfmakeraw(byte* termios);
-    [LibraryImport(C, SetLastError = true)] public static partial nint sendmsg(int fd, MsgHdr* msg, int flags);
     [LibraryImport(C, SetLastError = true)] public static partial nint recvmsg(int fd, MsgHdr* msg, int flags);
     [LibraryImport(C, SetLastError = true)] public static partial int socket(int domain, int type, int protocol);
     [LibraryImport(C, SetLastError = true)] public static partial int connect(int fd, byte* addr, int len);
@@ -85,5 +77,5 @@ internal static unsafe partial class Libc
     [StructLayout(LayoutKind.Sequential)]
     public struct WinSize { public ushort Rows, Cols, XPixel, YPixel; }
 
-    public const short POLLIN = 1, POLLHUP = 0x10, POLLERR = 8;
+    public const short POLLIN = 1, POLLHUP = 0x10;
 }

@@ -9,13 +9,13 @@ public sealed class PlanStep
     public PlanOp Op { get; }
     public IReadOnlyList<byte[]> Args { get; }
 
-    private readonly string _display;
+    private readonly object[] _given; // for ToString only: formatted when --debug asks
 
     public PlanStep(PlanOp op, params object[] args)
     {
         Op = op;
         Args = args.Select(Encode).ToList();
-        _display = $"{op}({string.Join(", ", args.Select(Display))})";
+        _given = args;
     }
 
     private static string Display(object arg) => arg switch
@@ -48,5 +48,5 @@ public sealed class PlanStep
     public ulong U64Arg(int i) => BinaryPrimitives.ReadUInt64LittleEndian(Args[i]);
 
     /// <summary>The step as a person reads it (--debug logs the plan).</summary>
-    public override string ToString() => _display;
+    public override string ToString() => $"{Op}({string.Join(", ", _given.Select(Display))})";
 }
