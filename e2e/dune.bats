@@ -387,8 +387,10 @@ start_ctr() {
     [[ " ${pidns[*]} " == *" $ns "* ]] || continue
     # A zombie holds nothing and waits for the host's reaper (here pid 1, when `run -d`
     # has exited): gone, as in wait_gone.
-    [[ $(awk '{print $3}' "$task/stat" 2>/dev/null) == Z ]] && continue
-    left+="task $task in a container's pid namespace ($ns): $(cat "$task/stat" 2>/dev/null)"$'\n'
+    # A task that is gone by the time its stat is read (it was exiting) is gone.
+    st=$(cat "$task/stat" 2>/dev/null) || continue
+    [[ $(awk '{print $3}' <<<"$st") == Z ]] && continue
+    left+="task $task in a container's pid namespace ($ns): $st"$'\n'
   done
   for p in /proc/[0-9]*; do
     exe=$(readlink "$p/exe" 2>/dev/null) || continue
