@@ -14,17 +14,23 @@ internal static class DeleteCommand
 {
     public static async Task<int> RunAsync(ShimOptions o, Action<string> log)
     {
-        var reaper = new Reaper();
-        reaper.Start();
-        var dune = new DuneCli(DuneCli.Locate(), DuneCli.RootFor(o.Namespace), Path.Combine(o.Bundle, "log.json"), reaper);
-        try
+        var root = DuneCli.RootFor(o.Namespace);
+        // containerd runs this after every task, also after a clean Delete: dune keeps each
+        // container's state in ROOT/ID, and without it `dune delete --force` has nothing to do.
+        if (System.IO.Directory.Exists(Path.Combine(root, o.Id)))
         {
-            await dune.RunAsync(["delete", "--force", o.Id]).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            // Already gone is the usual case after a crash: report and go on cleaning.
-            log($"delete: {e.Message}");
+            var reaper = new Reaper();
+            reaper.Start();
+            var dune = new DuneCli(DuneCli.Locate(), root, Path.Combine(o.Bundle, "log.json"), reaper);
+            try
+            {
+                await dune.RunAsync(["delete", "--force", o.Id]).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // Already gone is the usual case after a crash: report and go on cleaning.
+                log($"delete: {e.Message}");
+            }
         }
         RootfsMounts.Unmount(Path.Combine(o.Bundle, "rootfs"));
         // A shim that died leaves its socket file; one that still serves a pod keeps it.

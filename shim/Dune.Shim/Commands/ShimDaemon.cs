@@ -25,8 +25,8 @@ internal sealed class ShimDaemon(ShimOptions options, IHostApplicationLifetime l
         await using var events = new EventPublisher(options.Namespace, options.Address, options.PublishBinary,
             Environment.GetEnvironmentVariable("TTRPC_ADDRESS"), reaper, log.Write);
         events.Start();
-        // Known now: the first bundle may be gone when the shim stops.
-        var socketPath = SocketAddress.PathFor(options);
+        // The path `start` bound (the first bundle may be gone when the shim stops).
+        var socketPath = ((UnixDomainSocketEndPoint)listener.LocalEndPoint!).ToString();
         var dunePath = DuneCli.Locate();
         var root = DuneCli.RootFor(options.Namespace);
         var registry = new TtrpcServiceRegistry();

@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text;
 using System.Text.Json;
 
@@ -8,7 +8,9 @@ namespace Dune.Shim.Commands;
 /// Where a shim listens: a socket under /run/containerd/s named by a hash of containerd's
 /// address, the namespace and the group (short enough for sun_path). The group is the pod's
 /// sandbox id when the bundle's config.json carries the CRI annotation, so that a pod's
-/// containers share one shim; otherwise the task id.
+/// containers share one shim; otherwise the task id. The hash only has to be stable and
+/// unlikely to collide: XxHash128 is managed code, where SHA-256 would load OpenSSL into
+/// every shim process (a few ms of each container's start).
 /// </summary>
 internal static class SocketAddress
 {
@@ -19,7 +21,7 @@ internal static class SocketAddress
 
     public static string PathFor(ShimOptions o, string group)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{o.Address}/{o.Namespace}/{group}"));
+        var hash = XxHash128.Hash(Encoding.UTF8.GetBytes($"{o.Address}/{o.Namespace}/{group}"));
         return System.IO.Path.Combine(Directory, Convert.ToHexStringLower(hash));
     }
 
