@@ -1,0 +1,57 @@
+/* Fault-around for anonymous memory under shadow paging.
+ *
+ * On a shadow-paging hypervisor a guest's first write to a page costs a
+ * hypervisor fault whether or not the host page exists, but one fault maps
+ * up to 8 neighbouring guest pages whose host pages already exist (KVM's
+ * spte prefetch). So for memory a program fills in order, populating the
+ * host pages ahead of it is far cheaper than letting every page fault.
+ *
+ * The monitor cannot see faults the hypervisor handles, so a writable
+ * anonymous private mapping is mirrored with "tripwires": the first page of
+ * every FA_SPAN-aligned span is left not present in the guest page tables
+ * (the other pages are present and fault only in the hypervisor, as
+ * before). A touch of a tripwire exits to the monitor, which maps it; when
+ * tripwires are hit in address order (a stream, either direction), it also
+ * populates the host pages of a window ahead of the stream, doubling the
+ * window on each further hit up to FA_WINDOW_MAX, as readahead does. A
+ * touch that continues no stream populates nothing, so sparse access is
+ * charged only for what it touches. */
+#ifndef DUNE_FAULT_AROUND_H
+#define DUNE_FAULT_AROUND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "region.h"
+
+#define FA_SPAN (64ull << 10)         /* one tripwire per 16 pages */
+#define FA_MIN_LEN (128ull << 10)     /* smaller mappings get no tripwires */
+#define FA_WINDOW_MAX (1ull << 20)    /* most a stream populates ahead */
+#define FA_STREAMS 8
+
+struct dune_vm;
+
+struct fa_stream {
+	uint64_t next_up;   /* tripwire an ascending stream hits next (0: none) */
+	uint64_t next_down; /* same, descending */
+	uint64_t window;    /* bytes populated on the next hit */
+};
+
+struct fa_state {
+	bool enabled;
+	struct region_map lazy; /* ranges mirrored with tripwires */
+	struct fa_stream streams[FA_STREAMS];
+	unsigned next_slot;     /* round-robin replacement */
+	uint64_t hits, populated; /* tripwire exits; pages populated ahead */
+};
+
+/* Leave the tripwires of a freshly mirrored anonymous private mapping not
+ * present (vm->lock held). */
+void fa_plant(struct dune_vm *vm, uint64_t start, uint64_t len, int prot);
+/* Forget tripwires in [start, start+len) (vm->lock held). */
+void fa_forget(struct dune_vm *vm, uint64_t start, uint64_t len);
+/* A guest #PF: true when it hit a tripwire (now mapped; resume the guest),
+ * false when it is a real fault for the program. */
+bool fa_fault(struct dune_vm *vm, uint64_t addr, uint64_t error_code);
+
+#endif
