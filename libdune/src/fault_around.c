@@ -10,7 +10,11 @@
 #endif
 
 #define SPAN_DOWN(x) ((uint64_t)(x) & ~(FA_SPAN - 1))
-#define SPAN_UP(x) (((uint64_t)(x) + FA_SPAN - 1) & ~(FA_SPAN - 1))
+
+bool fa_wants(const struct dune_vm *vm, uint64_t len, int prot)
+{
+	return vm->fa.enabled && (prot & PROT_WRITE) && len >= FA_MIN_LEN;
+}
 
 void fa_forget(struct dune_vm *vm, uint64_t start, uint64_t len)
 {
@@ -26,16 +30,15 @@ static void clear_pte(struct dune_vm *vm, uint64_t va)
 		*e = 0;
 }
 
-void fa_plant(struct dune_vm *vm, uint64_t start, uint64_t len, int prot)
+void fa_plant(struct dune_vm *vm, uint64_t start, uint64_t len)
 {
-	if (!vm->fa.enabled || !(prot & PROT_WRITE) || len < FA_MIN_LEN)
-		return;
 	if (region_set(&vm->fa.lazy, start, start + len, 1) < 0)
 		return; /* no tripwires: every page stays present, as without fault-around */
 	/* Fresh host pages: no translation of them is cached anywhere yet, so
 	 * clearing the entries needs no flush. */
-	for (uint64_t t = SPAN_UP(start); t < start + len; t += FA_SPAN)
-		clear_pte(vm, t);
+	for (uint64_t t = SPAN_DOWN(start) + FA_TRIP_OFF; t < start + len; t += FA_SPAN)
+		if (t >= start)
+			clear_pte(vm, t);
 }
 
 /* A page the program has never touched: no host page, so the hypervisor
@@ -46,15 +49,18 @@ static bool untouched(uint64_t va)
 	return mincore((void *)va, PAGE_SIZE, &v) == 0 && !(v & 1);
 }
 
-static void map_present(struct dune_vm *vm, uint64_t lo, uint64_t hi, uint64_t flags)
+/* The FA_PROBE pages behind a tripwire (below it for an ascending run,
+ * above for a descending one): did the program go through them? */
+static bool went_through(struct dune_vm *vm, uint64_t page, bool up, const struct region *lazy)
 {
-	/* Only tripwires can be absent in a lazy range; the rest is already
-	 * mapped with these flags. */
-	for (uint64_t t = SPAN_UP(lo); t < hi; t += FA_SPAN) {
+	int seen = 0;
+	for (int i = 1; i <= FA_PROBE; i++) {
+		uint64_t p = up ? page - (uint64_t)i * PAGE_SIZE : page + (uint64_t)i * PAGE_SIZE;
 		int level;
-		if (!pt_lookup(vm, t, &level))
-			pt_map(vm, t, t, PAGE_SIZE, flags);
+		uint64_t *e = p >= lazy->start && p < lazy->end ? pt_lookup(vm, p, &level) : NULL;
+		seen += e && (*e & PTE_A);
 	}
+	return seen >= FA_PROBE - 1;
 }
 
 static struct fa_stream *find_stream(struct fa_state *s, uint64_t page, bool *up)
@@ -73,14 +79,27 @@ static struct fa_stream *find_stream(struct fa_state *s, uint64_t page, bool *up
 }
 
 /* Plant a tripwire at the top page of the span below lo, so a descending
- * stream meets it on entering that span rather than on leaving it. */
+ * run meets it on entering that span rather than near its bottom. */
 static uint64_t plant_below(struct dune_vm *vm, uint64_t lo, const struct region *lazy)
 {
 	uint64_t p = lo - PAGE_SIZE;
-	if (lo < PAGE_SIZE || p < lazy->start || !untouched(p))
+	if (lo < lazy->start + PAGE_SIZE || !untouched(p))
 		return 0;
 	clear_pte(vm, p);
 	return p;
+}
+
+/* Populate [lo, hi) on the host and map it with the accessed and dirty bits
+ * set: the hypervisor prefetches only such entries, 8 per fault. */
+static void populate(struct dune_vm *vm, uint64_t lo, uint64_t hi, uint64_t flags)
+{
+	if (hi <= lo)
+		return;
+	/* If the host cannot populate (memory limit), the pages fault one by
+	 * one as they would without fault-around. */
+	if (madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE) == 0)
+		vm->fa.populated += (hi - lo) / PAGE_SIZE;
+	pt_map(vm, lo, lo, hi - lo, flags);
 }
 
 bool fa_fault(struct dune_vm *vm, uint64_t addr, uint64_t error_code)
@@ -104,45 +123,47 @@ bool fa_fault(struct dune_vm *vm, uint64_t addr, uint64_t error_code)
 		goto out; /* another vCPU mapped it meanwhile */
 	uint64_t flags = prot_to_pte(own->prot);
 	s->hits++;
+	pt_map(vm, page, page, PAGE_SIZE, flags);
+	if (!write)
+		goto out; /* reads map the zero page: nothing worth populating */
 	bool up = true;
-	struct fa_stream *st = write ? find_stream(s, page, &up) : NULL;
-	if (!st) {
-		/* Not (yet) a stream: map the tripwire alone and remember where an
-		 * ascending or descending stream would hit next. */
-		pt_map(vm, page, page, PAGE_SIZE, flags);
-		if (write) {
+	struct fa_stream *st = find_stream(s, page, &up);
+	if (!st || !went_through(vm, page, up, lazy)) {
+		/* Not (yet) a run: remember where an ascending or a descending
+		 * one would hit next. */
+		if (!st)
 			st = &s->streams[s->next_slot++ % FA_STREAMS];
-			st->next_up = SPAN_DOWN(page) + FA_SPAN;
-			st->next_down = plant_below(vm, SPAN_DOWN(page), lazy);
-			st->window = FA_SPAN;
-		}
+		st->next_up = SPAN_DOWN(page) + FA_SPAN + FA_TRIP_OFF;
+		st->next_down = plant_below(vm, SPAN_DOWN(page), lazy);
+		st->window = FA_SPAN;
 		goto out;
 	}
 	st->window = st->window * 2 > FA_WINDOW_MAX ? FA_WINDOW_MAX : st->window * 2;
-	uint64_t lo, hi;
 	uint64_t rlo = lazy->start > own->start ? lazy->start : own->start;
 	uint64_t rhi = lazy->end < own->end ? lazy->end : own->end;
+	uint64_t probe = FA_PROBE * PAGE_SIZE;
 	if (up) {
-		lo = page;
-		hi = page + st->window;
-	} else {
-		hi = page + PAGE_SIZE;
-		lo = hi > st->window ? hi - st->window : 0;
-	}
-	lo = lo < rlo ? rlo : lo;
-	hi = hi > rhi ? rhi : hi;
-	/* Host pages first: the hypervisor then maps them 8 at a time. If the
-	 * host cannot populate (memory limit), the pages fault one by one as
-	 * they would without fault-around. */
-	if (madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE) == 0)
-		s->populated += (hi - lo) / PAGE_SIZE;
-	pt_map(vm, page, page, PAGE_SIZE, flags);
-	map_present(vm, lo, hi, flags);
-	if (up) {
-		st->next_up = hi < rhi ? SPAN_UP(hi) : 0;
+		/* [page, hi): the next tripwire of the run is at hi. */
+		uint64_t hi = page + st->window;
+		if (hi >= rhi) {
+			populate(vm, page, rhi, flags);
+			st->next_up = 0;
+		} else {
+			populate(vm, page, hi - probe, flags);
+			st->next_up = hi;
+		}
 		st->next_down = 0;
 	} else {
-		st->next_down = lo > rlo ? plant_below(vm, lo, lazy) : 0;
+		/* [lo, page]: the run meets a tripwire planted below lo next. */
+		uint64_t hi = page + PAGE_SIZE;
+		uint64_t lo = hi - rlo > st->window ? hi - st->window : rlo;
+		if (lo == rlo) {
+			populate(vm, lo, hi, flags);
+			st->next_down = 0;
+		} else {
+			populate(vm, lo + probe, hi, flags);
+			st->next_down = plant_below(vm, lo, lazy);
+		}
 		st->next_up = 0;
 	}
 out:

@@ -7,15 +7,20 @@
  * host pages ahead of it is far cheaper than letting every page fault.
  *
  * The monitor cannot see faults the hypervisor handles, so a writable
- * anonymous private mapping is mirrored with "tripwires": the first page of
- * every FA_SPAN-aligned span is left not present in the guest page tables
- * (the other pages are present and fault only in the hypervisor, as
- * before). A touch of a tripwire exits to the monitor, which maps it; when
- * tripwires are hit in address order (a stream, either direction), it also
- * populates the host pages of a window ahead of the stream, doubling the
- * window on each further hit up to FA_WINDOW_MAX, as readahead does. A
- * touch that continues no stream populates nothing, so sparse access is
- * charged only for what it touches. */
+ * anonymous private mapping is mirrored with "tripwires": one page of every
+ * FA_SPAN-aligned span (FA_TRIP_OFF into it, so strides that are multiples
+ * of FA_SPAN rarely meet one) is left not present in the guest page tables;
+ * the other pages are present and fault only in the hypervisor, as before,
+ * with their accessed bit clear so the monitor can tell which were touched.
+ * A touch of a tripwire exits to the monitor, which maps it. When the pages
+ * just behind it were touched and the previous tripwire of that stream was
+ * hit (an address-ordered run, either direction), the monitor populates the
+ * host pages of a window ahead, doubling the window on each further hit up
+ * to FA_WINDOW_MAX, as readahead does. It leaves the last FA_PROBE pages of
+ * each window untouched so the next hit can check again that the stream
+ * really went through. A touch that continues no such run populates
+ * nothing, so sparse access is charged only for what it touches; an
+ * address-ordered run is charged at most one window more than it used. */
 #ifndef DUNE_FAULT_AROUND_H
 #define DUNE_FAULT_AROUND_H
 
@@ -25,6 +30,8 @@
 #include "region.h"
 
 #define FA_SPAN (64ull << 10)         /* one tripwire per 16 pages */
+#define FA_TRIP_OFF (7ull << 12)      /* where in its span the tripwire sits */
+#define FA_PROBE 3                    /* pages checked behind a tripwire */
 #define FA_MIN_LEN (128ull << 10)     /* smaller mappings get no tripwires */
 #define FA_WINDOW_MAX (1ull << 20)    /* most a stream populates ahead */
 #define FA_STREAMS 8
@@ -45,9 +52,12 @@ struct fa_state {
 	uint64_t hits, populated; /* tripwire exits; pages populated ahead */
 };
 
+/* Whether a mapping gets tripwires; its entries are then written without
+ * the accessed and dirty bits. */
+bool fa_wants(const struct dune_vm *vm, uint64_t len, int prot);
 /* Leave the tripwires of a freshly mirrored anonymous private mapping not
  * present (vm->lock held). */
-void fa_plant(struct dune_vm *vm, uint64_t start, uint64_t len, int prot);
+void fa_plant(struct dune_vm *vm, uint64_t start, uint64_t len);
 /* Forget tripwires in [start, start+len) (vm->lock held). */
 void fa_forget(struct dune_vm *vm, uint64_t start, uint64_t len);
 /* A guest #PF: true when it hit a tripwire (now mapped; resume the guest),

@@ -215,7 +215,7 @@ uint64_t prot_to_pte(int prot)
 	return f;
 }
 
-static int mirror_map_locked(struct dune_vm *vm, uint64_t start, uint64_t len, int prot)
+static int mirror_map_locked(struct dune_vm *vm, uint64_t start, uint64_t len, int prot, bool lazy)
 {
 	fa_forget(vm, start, len);
 	if (region_set(&vm->owned, start, start + len, prot) < 0)
@@ -225,6 +225,8 @@ static int mirror_map_locked(struct dune_vm *vm, uint64_t start, uint64_t len, i
 		pt_unmap(vm, start, len);
 		return 0;
 	}
+	if (lazy)
+		f &= ~(PTE_A | PTE_D); /* set by the hypervisor when the program touches a page */
 	int rc = vm_cover(vm, start, start + len);
 	return rc ? rc : pt_map(vm, start, start, len, f);
 }
@@ -232,7 +234,7 @@ static int mirror_map_locked(struct dune_vm *vm, uint64_t start, uint64_t len, i
 int vm_mirror_map(struct dune_vm *vm, uint64_t start, uint64_t len, int prot)
 {
 	pthread_mutex_lock(&vm->lock);
-	int rc = mirror_map_locked(vm, start, len, prot);
+	int rc = mirror_map_locked(vm, start, len, prot, false);
 	pthread_mutex_unlock(&vm->lock);
 	return rc;
 }
@@ -240,9 +242,10 @@ int vm_mirror_map(struct dune_vm *vm, uint64_t start, uint64_t len, int prot)
 int vm_mirror_map_anon(struct dune_vm *vm, uint64_t start, uint64_t len, int prot)
 {
 	pthread_mutex_lock(&vm->lock);
-	int rc = mirror_map_locked(vm, start, len, prot);
-	if (!rc)
-		fa_plant(vm, start, len, prot);
+	bool lazy = fa_wants(vm, len, prot);
+	int rc = mirror_map_locked(vm, start, len, prot, lazy);
+	if (!rc && lazy)
+		fa_plant(vm, start, len);
 	pthread_mutex_unlock(&vm->lock);
 	return rc;
 }

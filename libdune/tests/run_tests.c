@@ -325,6 +325,12 @@ static int t_fa_sparse(void)
 		return fail("no measurement: %.400s %.400s", R.out, R.err);
 	if (d > 1024 + 512)
 		return fail("sparse touches of 256 pages grew RssAnon by %ld KiB (native: 1024)", d);
+	/* Every 16th page in order (each one where a tripwire may sit): 4096 KiB natively. */
+	d = rss_delta("stride");
+	if (d < 0)
+		return fail("no measurement: %.400s %.400s", R.out, R.err);
+	if (d > 4096 + 1024)
+		return fail("every 16th page of 64 MiB grew RssAnon by %ld KiB (native: 4096)", d);
 	/* 4 MiB written in order: at most one window (1 MiB) populated ahead. */
 	d = rss_delta("partial");
 	if (d < 0)

@@ -2,11 +2,11 @@
  *   faultaround correct      data written in every order reads back; protection,
  *                            fork and threads see the right pages ("faultaround ok")
  *   faultaround sparse       one byte per MiB of 256 MiB: prints the RssAnon growth (KiB)
+ *   faultaround stride       every 16th page of 64 MiB in order (1024 pages): same
  *   faultaround partial      the first 4 MiB of 64 MiB in order: same
  *   faultaround seq MIB      writes MIB MiB in order ("seq ok") */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <stdbool.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -163,13 +163,15 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "correct";
 	if (!strcmp(mode, "correct"))
 		return correct();
-	if (!strcmp(mode, "sparse") || !strcmp(mode, "partial")) {
-		bool sparse = !strcmp(mode, "sparse");
-		size_t len = sparse ? 256 * MIB : 64 * MIB;
+	if (!strcmp(mode, "sparse") || !strcmp(mode, "stride") || !strcmp(mode, "partial")) {
+		size_t len = !strcmp(mode, "sparse") ? 256 * MIB : 64 * MIB;
 		char *m = anon(len);
 		long before = rss_anon_kib();
-		if (sparse)
+		if (!strcmp(mode, "sparse"))
 			for (size_t i = 0; i < len; i += MIB)
+				m[i] = 1;
+		else if (!strcmp(mode, "stride")) /* every 16th page, in order, 7 pages into each 64 KiB */
+			for (size_t i = 7 * PG; i < len; i += 16 * PG)
 				m[i] = 1;
 		else
 			fill_up(m, 4 * MIB, 1);
