@@ -129,12 +129,13 @@ bool fa_fault(struct dune_vm *vm, uint64_t addr, uint64_t error_code)
 	bool up = true;
 	struct fa_stream *st = find_stream(s, page, &up);
 	if (!st || !went_through(vm, page, up, lazy)) {
-		/* Not (yet) a run: remember where an ascending or a descending
-		 * one would hit next. */
+		/* Not (yet) a run: remember where an ascending one would hit
+		 * next, and plant one for a descending run only if the program
+		 * came down through the pages above (random writes plant none). */
 		if (!st)
 			st = &s->streams[s->next_slot++ % FA_STREAMS];
 		st->next_up = SPAN_DOWN(page) + FA_SPAN + FA_TRIP_OFF;
-		st->next_down = plant_below(vm, SPAN_DOWN(page), lazy);
+		st->next_down = went_through(vm, page, false, lazy) ? plant_below(vm, SPAN_DOWN(page), lazy) : 0;
 		st->window = FA_SPAN;
 		goto out;
 	}
