@@ -97,8 +97,7 @@ static void populate(struct dune_vm *vm, uint64_t lo, uint64_t hi, uint64_t flag
 		return;
 	/* If the host cannot populate (memory limit), the pages fault one by
 	 * one as they would without fault-around. */
-	if (madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE) == 0)
-		vm->fa.populated += (hi - lo) / PAGE_SIZE;
+	madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 	pt_map(vm, lo, lo, hi - lo, flags);
 }
 
@@ -122,7 +121,6 @@ bool fa_fault(struct dune_vm *vm, uint64_t addr, uint64_t error_code)
 	if (pt_lookup(vm, page, &level))
 		goto out; /* another vCPU mapped it meanwhile */
 	uint64_t flags = prot_to_pte(own->prot);
-	s->hits++;
 	pt_map(vm, page, page, PAGE_SIZE, flags);
 	if (!write)
 		goto out; /* reads map the zero page: nothing worth populating */

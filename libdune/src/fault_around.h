@@ -49,7 +49,6 @@ struct fa_state {
 	struct region_map lazy; /* ranges mirrored with tripwires */
 	struct fa_stream streams[FA_STREAMS];
 	unsigned next_slot;     /* round-robin replacement */
-	uint64_t hits, populated; /* tripwire exits; pages populated ahead */
 };
 
 /* Whether a mapping gets tripwires; its entries are then written without
