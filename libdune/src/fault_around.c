@@ -78,8 +78,8 @@ static struct fa_stream *find_stream(struct fa_state *s, uint64_t page, bool *up
 	return NULL;
 }
 
-/* Plant a tripwire at the top page of the span below lo, so a descending
- * run meets it on entering that span rather than near its bottom. */
+/* The page below a descending window becomes (or stays) a tripwire, so
+ * the run meets one as soon as it leaves the window. */
 static uint64_t plant_below(struct dune_vm *vm, uint64_t lo, const struct region *lazy)
 {
 	uint64_t p = lo - PAGE_SIZE;
@@ -124,20 +124,20 @@ bool fa_fault(struct dune_vm *vm, uint64_t addr, uint64_t error_code)
 	pt_map(vm, page, page, PAGE_SIZE, flags);
 	if (!write)
 		goto out; /* reads map the zero page: nothing worth populating */
+	/* A run is a write to a tripwire right after the FA_PROBE pages behind
+	 * it: below it when ascending, above it when descending (stacks). */
 	bool up = true;
 	struct fa_stream *st = find_stream(s, page, &up);
-	if (!st || !went_through(vm, page, up, lazy)) {
-		/* Not (yet) a run: remember where an ascending one would hit
-		 * next, and plant one for a descending run only if the program
-		 * came down through the pages above (random writes plant none). */
+	if (st && went_through(vm, page, up, lazy)) {
+		st->window = st->window * 2 > FA_WINDOW_MAX ? FA_WINDOW_MAX : st->window * 2;
+	} else {
+		up = went_through(vm, page, true, lazy);
+		if (!up && !went_through(vm, page, false, lazy))
+			goto out; /* no run: random or strided writes populate nothing */
 		if (!st)
 			st = &s->streams[s->next_slot++ % FA_STREAMS];
-		st->next_up = SPAN_DOWN(page) + FA_SPAN + FA_TRIP_OFF;
-		st->next_down = went_through(vm, page, false, lazy) ? plant_below(vm, SPAN_DOWN(page), lazy) : 0;
 		st->window = FA_SPAN;
-		goto out;
 	}
-	st->window = st->window * 2 > FA_WINDOW_MAX ? FA_WINDOW_MAX : st->window * 2;
 	uint64_t rlo = lazy->start > own->start ? lazy->start : own->start;
 	uint64_t rhi = lazy->end < own->end ? lazy->end : own->end;
 	uint64_t probe = FA_PROBE * PAGE_SIZE;

@@ -12,15 +12,17 @@
  * of FA_SPAN rarely meet one) is left not present in the guest page tables;
  * the other pages are present and fault only in the hypervisor, as before,
  * with their accessed bit clear so the monitor can tell which were touched.
- * A touch of a tripwire exits to the monitor, which maps it. When the pages
- * just behind it were touched and the previous tripwire of that stream was
- * hit (an address-ordered run, either direction), the monitor populates the
- * host pages of a window ahead, doubling the window on each further hit up
- * to FA_WINDOW_MAX, as readahead does. It leaves the last FA_PROBE pages of
- * each window untouched so the next hit can check again that the stream
- * really went through. A touch that continues no such run populates
- * nothing, so sparse access is charged only for what it touches; an
- * address-ordered run is charged at most one window more than it used. */
+ * A touch of a tripwire exits to the monitor, which maps it. When it is a
+ * write and the accessed bits show the program just went through the
+ * FA_PROBE pages behind it (an address-ordered run, ascending, or
+ * descending as stacks grow), the monitor also populates the host pages of
+ * a window ahead of the run, doubling the window on each further hit of
+ * the same run up to FA_WINDOW_MAX, as readahead does. It leaves the last
+ * FA_PROBE pages of each window unpopulated so the next hit can check again
+ * that the run really went through. A touch that continues no run
+ * populates nothing, so sparse access is charged only for what it
+ * touches; a run is charged at most one window more than it used.
+ */
 #ifndef DUNE_FAULT_AROUND_H
 #define DUNE_FAULT_AROUND_H
 
@@ -39,7 +41,7 @@
 struct dune_vm;
 
 struct fa_stream {
-	uint64_t next_up;   /* tripwire an ascending stream hits next (0: none) */
+	uint64_t next_up;   /* tripwire an ascending run hits next (0: none) */
 	uint64_t next_down; /* same, descending */
 	uint64_t window;    /* bytes populated on the next hit */
 };
