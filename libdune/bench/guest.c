@@ -79,6 +79,29 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++)
 			m[i * 4096] = 1;
 		t1 = now_ns();
+	} else if (!strcmp(mode, "fault-random")) {
+		/* n pages touched once each in a random order (no address-ordered run). */
+		char *m = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		long *order = malloc((size_t)n * sizeof *order);
+		for (long i = 0; i < n; i++)
+			order[i] = i;
+		unsigned long x = 88172645463325252ul;
+		for (long i = n - 1; i > 0; i--) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			long j = (long)(x % (unsigned long)(i + 1)), t = order[i];
+			order[i] = order[j], order[j] = t;
+		}
+		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			m[order[i] * 4096] = 1;
+		t1 = now_ns();
+	} else if (!strcmp(mode, "fault-sparse")) {
+		/* One page per 64 KiB, in order. */
+		char *m = mmap(NULL, (size_t)n << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			m[i << 16] = 1;
+		t1 = now_ns();
 	} else if (!strcmp(mode, "trap")) {
 		pages = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		on_segv(trap_skip);

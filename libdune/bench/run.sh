@@ -46,6 +46,13 @@ pt_unpinned=$(m "$b/ptrace_getpid" 2000 unpinned)
 echo "bench: faults and traps" >&2
 lin_fault=$(m "$b/guest" fault 20000)
 sb_fault=$(m "$dune_run" "$b/guest" fault 20000)
+sb_fault_off=$(m "$dune_run" --no-fault-around "$b/guest" fault 20000)
+lin_frand=$(m "$b/guest" fault-random 20000)
+sb_frand=$(m "$dune_run" "$b/guest" fault-random 20000)
+sb_frand_off=$(m "$dune_run" --no-fault-around "$b/guest" fault-random 20000)
+lin_fsparse=$(m "$b/guest" fault-sparse 5000)
+sb_fsparse=$(m "$dune_run" "$b/guest" fault-sparse 5000)
+sb_fsparse_off=$(m "$dune_run" --no-fault-around "$b/guest" fault-sparse 5000)
 dm_fault=$(m "$b/dune_mode" fault 5000 "$ghz")
 lin_walk=$(m "$b/linux_walk" 200000)
 dm_walk=$(m "$b/dune_mode" walk 1000000 "$ghz")
@@ -64,6 +71,7 @@ lin_cpu=$(m "$b/guest" cpu 1000000000)
 sb_cpu=$(m "$dune_run" "$b/guest" cpu 1000000000)
 lin_mem=$(m "$b/guest" mem 256)
 sb_mem=$(m "$dune_run" "$b/guest" mem 256)
+sb_mem_off=$(m "$dune_run" --no-fault-around "$b/guest" mem 256)
 
 {
 echo "# libdune benchmarks"
@@ -81,7 +89,12 @@ echo "| getpid (sandboxed, built-in Docker policy) | $lin_getpid | $(cyc $lin_ge
 echo "| getpid (Dune mode, libdune API) | $lin_getpid | $(cyc $lin_getpid) | $dm_getpid | $(cyc $dm_getpid) | $(ratio $dm_getpid $lin_getpid) | \`dune_enter()\`, syscall forwarded by the monitor |"
 echo "| ptrace getpid (tracer pinned to the tracee's CPU) | $pt_pinned | $(cyc $pt_pinned) | $sb_getpid | $(cyc $sb_getpid) | $(ratio $sb_getpid $pt_pinned) | Linux column: PTRACE_SYSCALL interposer; Dune column: sandboxed getpid |"
 echo "| ptrace getpid (unpinned) | $pt_unpinned | $(cyc $pt_unpinned) | $sb_getpid | $(cyc $sb_getpid) | $(ratio $sb_getpid $pt_unpinned) | as above, scheduler's choice of CPUs |"
-echo "| page fault (first touch, sandbox) | $lin_fault | $(cyc $lin_fault) | $sb_fault | $(cyc $sb_fault) | $(ratio $sb_fault $lin_fault) | anonymous page, first write, under dune-run |"
+echo "| page fault (first touch, sandbox) | $lin_fault | $(cyc $lin_fault) | $sb_fault | $(cyc $sb_fault) | $(ratio $sb_fault $lin_fault) | anonymous page, first write, in address order, under dune-run (fault-around on, the default) |"
+echo "| page fault (first touch, sandbox, \`--no-fault-around\`) | $lin_fault | $(cyc $lin_fault) | $sb_fault_off | $(cyc $sb_fault_off) | $(ratio $sb_fault_off $lin_fault) | same, every page present up front: each first write is a hypervisor shadow-page fault |"
+echo "| page fault, random order (sandbox) | $lin_frand | $(cyc $lin_frand) | $sb_frand | $(cyc $sb_frand) | $(ratio $sb_frand $lin_frand) | 20000 pages each written once in a random order: no run to populate ahead of |"
+echo "| page fault, random order (sandbox, \`--no-fault-around\`) | $lin_frand | $(cyc $lin_frand) | $sb_frand_off | $(cyc $sb_frand_off) | $(ratio $sb_frand_off $lin_frand) | same |"
+echo "| page fault, one page per 64 KiB (sandbox) | $lin_fsparse | $(cyc $lin_fsparse) | $sb_fsparse | $(cyc $sb_fsparse) | $(ratio $sb_fsparse $lin_fsparse) | 5000 pages, in order, 15 of every 16 skipped |"
+echo "| page fault, one page per 64 KiB (sandbox, \`--no-fault-around\`) | $lin_fsparse | $(cyc $lin_fsparse) | $sb_fsparse_off | $(cyc $sb_fsparse_off) | $(ratio $sb_fsparse_off $lin_fsparse) | same |"
 echo "| page fault (Dune mode, handler maps the page) | $lin_fault | $(cyc $lin_fault) | $dm_fault | $(cyc $dm_fault) | $(ratio $dm_fault $lin_fault) | #PF to the monitor, \`dune_vm_map\`, resume |"
 echo "| page walk | $lin_walk | $(cyc $lin_walk) | $dm_walk | $(cyc $dm_walk) | $(ratio $dm_walk $lin_walk) | Linux: one /proc/self/pagemap entry; Dune: \`dune_vm_lookup\` in guest mode |"
 echo "| trap (sandbox: SIGSEGV to the program's handler) | $lin_trap | $(cyc $lin_trap) | $sb_trap | $(cyc $sb_trap) | $(ratio $sb_trap $lin_trap) | signal frame built by the monitor, rt_sigreturn |"
@@ -109,7 +122,8 @@ echo "| workload | native | dune-run | native / dune-run |"
 echo "| --- | ---: | ---: | ---: |"
 echo "| CPU-bound loop (ns per iteration, 1e9 iterations) | $lin_cpu | $sb_cpu | $(ratio $lin_cpu $sb_cpu) (target >= 0.95) |"
 echo "| memory touch: 256 MiB first touch + read pass (ns total) | $lin_mem | $sb_mem | $(ratio $lin_mem $sb_mem) |"
+echo "| same, \`--no-fault-around\` | $lin_mem | $sb_mem_off | $(ratio $lin_mem $sb_mem_off) |"
 echo
-echo "Page fault under dune-run / native: $(ratio $sb_fault $lin_fault)x (target <= 3x)."
+echo "Page fault under dune-run / native: $(ratio $sb_fault $lin_fault)x (target <= 3x; fault-around on, the default). With \`--no-fault-around\`: $(ratio $sb_fault_off $lin_fault)x."
 } > "$out"
 cat "$out"

@@ -1,6 +1,7 @@
 /* dune-run: run a program as a Dune process.
- *   dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] PROGRAM [ARGS...]
+ *   dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] PROGRAM [ARGS...]
  * --kvm-fd: an inherited open /dev/kvm, for root filesystems without it.
+ * --no-fault-around: map anonymous memory fully present, no tripwires (src/fault_around.h).
  * --container-stats-fd N: a container's shared counters file (every Dune process of the
  *   container adds to it; `dune events --stats` reads it).
  *   dune-run --print-stats FILE: prints such a file's counters as JSON and exits.
@@ -23,7 +24,7 @@ extern char **environ;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] PROGRAM [ARGS...]\n"
+	fprintf(stderr, "usage: dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] PROGRAM [ARGS...]\n"
 			"       dune-run --print-stats FILE\n");
 }
 
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
 {
 	const char *policy_file = NULL, *stats_path = NULL, *argv0 = NULL, *comm = NULL;
 	int policy_fd = -1, trace_fd = -1, stats_fd = -1, kvm_fd = -1;
-	int trace = 0, internal = 0, count_process = 0;
+	int trace = 0, internal = 0, count_process = 0, no_fault_around = 0;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -180,6 +181,8 @@ int main(int argc, char **argv)
 		} else if (OPT("--print-stats")) {
 			NEEDVAL();
 			return print_stats(val);
+		} else if (OPT("--no-fault-around")) {
+			no_fault_around = 1;
 		} else if (OPT("--kvm-fd")) {
 			NEEDVAL();
 			kvm_fd = atoi(val);
@@ -255,6 +258,7 @@ int main(int argc, char **argv)
 		.is_root = !internal || stats_path,
 		.count_process = count_process,
 		.comm = comm,
+		.no_fault_around = no_fault_around,
 	};
 	return sandbox_run(pol, &opt, path, pargv, environ);
 }

@@ -138,6 +138,8 @@ static void handle_exception(struct sb_thread *t)
 	uint64_t addr = 0;
 	switch (v->vector) {
 	case 14:
+		if (fa_fault(v->vm, v->cr2, v->error_code))
+			return; /* a fault-around tripwire, now mapped: retry */
 		__atomic_fetch_add(&t->p->stats->page_faults, 1, __ATOMIC_RELAXED);
 		code = (v->error_code & 1) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
 		addr = v->cr2;
@@ -586,6 +588,8 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 		nargv[k++] = (char *)"--stats";
 		nargv[k++] = (char *)p->stats_path;
 	}
+	if (!p->vm->fa.enabled)
+		nargv[k++] = (char *)"--no-fault-around";
 	nargv[k++] = (char *)"--comm";
 	nargv[k++] = comm;
 	nargv[k++] = (char *)"--argv0";
@@ -797,6 +801,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		return 126;
 	}
 	p->vm->user = p;
+	p->vm->fa.enabled = !opt->no_fault_around;
 	struct elf_image img;
 	char err[256] = "";
 	rc = elf_load(p->vm, fd, &img, err, sizeof err);

@@ -73,6 +73,7 @@ struct sb_options {
 	bool is_root;
 	bool count_process; /* stats_fd is a container's counters file: this is one more process */
 	const char *comm;   /* the process name (an execve's file name), or NULL: the program's */
+	bool no_fault_around; /* every page present up front (fault_around.h) */
 };
 
 /* The counters as one JSON object (what --stats and --print-stats write). */

@@ -821,7 +821,12 @@ static long do_mmap(struct sb_proc *p, uint64_t a[6])
 	long ret = host_syscall(SYS_mmap, addr, len, (uint64_t)prot, (uint64_t)flags, a[4], a[5]);
 	if (ret < 0 && ret > -4096)
 		return ret;
-	int rc = vm_mirror_map(p->vm, (uint64_t)ret, plen, prot);
+	/* Anonymous private memory gets fault-around; anything the host may
+	 * already have filled (populate, locked, huge pages) does not need it. */
+	bool anon = (flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE &&
+		    !(flags & (MAP_POPULATE | MAP_LOCKED | MAP_HUGETLB));
+	int rc = anon ? vm_mirror_map_anon(p->vm, (uint64_t)ret, plen, prot)
+		      : vm_mirror_map(p->vm, (uint64_t)ret, plen, prot);
 	if (rc) {
 		munmap((void *)ret, plen);
 		vm_mirror_unmap(p->vm, (uint64_t)ret, plen);
@@ -933,7 +938,7 @@ static long do_brk(struct sb_proc *p, uint64_t want)
 		if (new_top > old_top) {
 			void *m = mmap((void *)old_top, new_top - old_top, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-			if (m != MAP_FAILED && vm_mirror_map(p->vm, old_top, new_top - old_top, PROT_READ | PROT_WRITE) == 0)
+			if (m != MAP_FAILED && vm_mirror_map_anon(p->vm, old_top, new_top - old_top, PROT_READ | PROT_WRITE) == 0)
 				p->brk_cur = want;
 			else if (m != MAP_FAILED)
 				munmap(m, new_top - old_top);

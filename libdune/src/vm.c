@@ -215,20 +215,37 @@ uint64_t prot_to_pte(int prot)
 	return f;
 }
 
+static int mirror_map_locked(struct dune_vm *vm, uint64_t start, uint64_t len, int prot, bool lazy)
+{
+	fa_forget(vm, start, len);
+	if (region_set(&vm->owned, start, start + len, prot) < 0)
+		return -ENOMEM;
+	uint64_t f = prot_to_pte(prot);
+	if (!f) {
+		pt_unmap(vm, start, len);
+		return 0;
+	}
+	if (lazy)
+		f &= ~(PTE_A | PTE_D); /* set by the hypervisor when the program touches a page */
+	int rc = vm_cover(vm, start, start + len);
+	return rc ? rc : pt_map(vm, start, start, len, f);
+}
+
 int vm_mirror_map(struct dune_vm *vm, uint64_t start, uint64_t len, int prot)
 {
-	int rc = 0;
 	pthread_mutex_lock(&vm->lock);
-	if (region_set(&vm->owned, start, start + len, prot) < 0)
-		rc = -ENOMEM;
-	uint64_t f = prot_to_pte(prot);
-	if (!rc && f) {
-		rc = vm_cover(vm, start, start + len);
-		if (!rc)
-			rc = pt_map(vm, start, start, len, f);
-	} else if (!rc) {
-		pt_unmap(vm, start, len);
-	}
+	int rc = mirror_map_locked(vm, start, len, prot, false);
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
+}
+
+int vm_mirror_map_anon(struct dune_vm *vm, uint64_t start, uint64_t len, int prot)
+{
+	pthread_mutex_lock(&vm->lock);
+	bool lazy = fa_wants(vm, len, prot);
+	int rc = mirror_map_locked(vm, start, len, prot, lazy);
+	if (!rc && lazy)
+		fa_plant(vm, start, len);
 	pthread_mutex_unlock(&vm->lock);
 	return rc;
 }
@@ -237,6 +254,7 @@ void vm_mirror_unmap(struct dune_vm *vm, uint64_t start, uint64_t len)
 {
 	pthread_mutex_lock(&vm->lock);
 	pt_unmap(vm, start, len);
+	fa_forget(vm, start, len);
 	region_set(&vm->owned, start, start + len, -1);
 	pthread_mutex_unlock(&vm->lock);
 }
@@ -261,6 +279,7 @@ void vm_mirror_protect(struct dune_vm *vm, uint64_t start, uint64_t len, int pro
 		}
 		uint64_t e = r->end < end ? r->end : end;
 		region_set(&vm->owned, at, e, prot);
+		fa_forget(vm, at, e - at); /* every page of it is mapped below */
 		if (f) {
 			if (vm_cover(vm, at, e) == 0)
 				pt_map(vm, at, at, e - at, f);
@@ -380,6 +399,7 @@ void vm_destroy(struct dune_vm *vm)
 	munmap(vm->arena, ARENA_SIZE);
 	region_free(&vm->owned);
 	region_free(&vm->slots);
+	region_free(&vm->fa.lazy);
 	free(vm);
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "fault_around.h"
 #include "region.h"
 
 #define PAGE_SIZE 4096ull
@@ -56,6 +57,7 @@ struct dune_vm {
 	struct region_map owned; /* the program's memory */
 	struct region_map slots; /* guest-physical ranges covered by memslots */
 	bool cpu_used[MAX_VCPUS];
+	struct fa_state fa;      /* fault-around for anonymous memory (sandbox) */
 	void *user;             /* owner's per-VM data (the sandbox process) */
 };
 
@@ -98,6 +100,9 @@ int pt_walk(struct dune_vm *vm, uint64_t start, uint64_t end, pt_walk_fn fn, voi
  * the host mapped for the program (vm->lock taken inside). */
 uint64_t prot_to_pte(int prot);
 int vm_mirror_map(struct dune_vm *vm, uint64_t start, uint64_t len, int prot);
+/* Same for an anonymous private mapping: with tripwires when fault-around
+ * is on (fault_around.h). */
+int vm_mirror_map_anon(struct dune_vm *vm, uint64_t start, uint64_t len, int prot);
 void vm_mirror_unmap(struct dune_vm *vm, uint64_t start, uint64_t len);
 void vm_mirror_protect(struct dune_vm *vm, uint64_t start, uint64_t len, int prot);
 /* Make sure memslots cover [start, end) (vm->lock held). */

@@ -299,6 +299,93 @@ static int t_rootfs(void)
 	/* comm as the kernel and busybox make it natively: sh re-executes /proc/self/exe as "cat". */
 	return strstr(R.out, "bin\nproc\nchild 5\ncat\nno-kvm-node\n") ? 0 : fail("output: %.400s", R.out);
 }
+/* Fault-around (src/fault_around.h): what the program sees is unchanged,
+ * and memory it never touches is not charged to it wholesale. */
+static int t_fa_correct(void)
+{
+	run(&R, DUNE(prog("faultaround"), "correct"));
+	if (expect(&R, 0, "faultaround ok\n"))
+		return 1;
+	run(&R, DUNE("--no-fault-around", prog("faultaround"), "correct"));
+	return expect(&R, 0, "faultaround ok\n");
+}
+
+static long rss_delta(char *mode)
+{
+	run(&R, DUNE(prog("faultaround"), mode));
+	const char *at = strstr(R.out, "rss_delta_kib ");
+	return R.exited && R.code == 0 && at ? atol(at + 14) : -1;
+}
+
+static int t_fa_sparse(void)
+{
+	/* 256 bytes, one per MiB of 256 MiB: natively 256 pages (1024 KiB). */
+	long d = rss_delta("sparse");
+	if (d < 0)
+		return fail("no measurement: %.400s %.400s", R.out, R.err);
+	if (d > 1024 + 512)
+		return fail("sparse touches of 256 pages grew RssAnon by %ld KiB (native: 1024)", d);
+	/* Every 16th page in order (each one where a tripwire may sit): 4096 KiB natively. */
+	d = rss_delta("stride");
+	if (d < 0)
+		return fail("no measurement: %.400s %.400s", R.out, R.err);
+	if (d > 4096 + 1024)
+		return fail("every 16th page of 64 MiB grew RssAnon by %ld KiB (native: 4096)", d);
+	/* 4 MiB written in order: at most one window (1 MiB) populated ahead. */
+	d = rss_delta("partial");
+	if (d < 0)
+		return fail("no measurement: %.400s %.400s", R.out, R.err);
+	if (d < 4096 || d > 4096 + 1024 + 256)
+		return fail("4 MiB written in order grew RssAnon by %ld KiB (native: 4096, bound 5376)", d);
+	return 0;
+}
+
+static long stat_field(const char *path, const char *key)
+{
+	FILE *f = fopen(path, "r");
+	char buf[8192] = "";
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	const char *at = strstr(buf, fmt("\"%s\":", key));
+	return at ? atol(at + strlen(key) + 3) : -1;
+}
+
+/* Tripwire hits are exits that are neither syscalls nor faults the program
+ * sees. The writer is exec'd by a shell: the setting must reach it. */
+static long extra_exits(char *flag)
+{
+	char *stats = fmt("%s/fa-stats.json", tmp);
+	char *cmd = fmt("%s seq 16", prog("faultaround"));
+	unlink(stats);
+	if (flag)
+		run(&R, DUNE(flag, "--stats", stats, "/bin/busybox", "sh", "-c", cmd));
+	else
+		run(&R, DUNE("--stats", stats, "/bin/busybox", "sh", "-c", cmd));
+	if (expect(&R, 0, "seq ok\n"))
+		return -1;
+	long exits = stat_field(stats, "exits"), sys = stat_field(stats, "syscalls");
+	return exits < 0 || sys < 0 ? -1 : exits - sys;
+}
+
+static int t_fa_off(void)
+{
+	long on = extra_exits(NULL);
+	if (on < 0)
+		return 1;
+	/* 16 MiB in order: a handful of windows, doubling up to 1 MiB. */
+	if (on < 8 || on > 64)
+		return fail("fault-around on: %ld tripwire exits for 16 MiB written in order (want 8..64)", on);
+	long off = extra_exits("--no-fault-around");
+	if (off < 0)
+		return 1;
+	if (off > 2)
+		return fail("--no-fault-around: still %ld exits beyond syscalls", off);
+	return 0;
+}
+
 static const char *allow_but(const char *rules);
 
 /* As a container's init (PID 1 ignores signals it sends itself), a fault
@@ -545,6 +632,9 @@ static const struct test tests[] = {
 	{ "divide by zero -> SIGFPE", t_div0 },
 	{ "int3 -> SIGTRAP", t_int3 },
 	{ "isolation: unvetted ioctl denied", t_ioctl },
+	{ "fault-around: data in every access order, mprotect, munmap, fork, threads, brk (on and off)", t_fa_correct },
+	{ "fault-around: sparse touches not charged wholesale; overshoot of an in-order run bounded", t_fa_sparse },
+	{ "fault-around: tripwire exits on, none with --no-fault-around (passed on through exec)", t_fa_off },
 	{ "policy: denied mkdir leaves no directory, counted in --stats", t_policy_mkdir },
 	{ "policy: built-in Docker default refuses mount", t_default_policy },
 	{ "policy: argument conditions", t_policy_args },
