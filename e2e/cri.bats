@@ -244,6 +244,12 @@ kvm_holders() {
   [ "$shim" = "$(load_id shim)" ]
   [ "$(ps -o ppid= -p "$pid" | tr -d ' ')" = "$shim" ]
   [ "$(ps -o ppid= -p "$pause" | tr -d ' ')" = "$shim" ]
+  # The resources the end of the scenario must find released exist now: both rootfs mounts
+  # and both containers' cgroups.
+  for id in "$pod" "$ctr"; do
+    grep -qF "/$CD_NS/$id/rootfs" /proc/self/mountinfo
+    [ -n "$(cgroup_dirs "$id")" ]
+  done
   # Both hold a KVM VM, and the check below sees them (so it can see a leak at the end).
   holders=$(kvm_holders "$pod" "$ctr")
   echo "kvm holders: $holders"
