@@ -286,6 +286,45 @@ second-line" ]
   [[ $(jq -r .stdout <<<"$output" | sed -n 2p) == *"/pause"* ]]
 }
 
+@test "cri: ExecSync: a command past its timeout is killed (DeadlineExceeded), a signal death is 128+N, a missing program is named" {
+  ctr=$(load_id ctr)
+  cri exec-sync "$ctr" --exec-timeout 3 -- sleep 4242 >"$BATS_TEST_TMPDIR/timeout.out" 2>&1 &
+  client=$!
+  # While it runs, the exec'd process is a Dune process too.
+  # It is found among the container's processes (its pids cgroup), not by name: the client's
+  # own arguments name it too.
+  cg=$(cgroup_dirs "$ctr" | grep -m1 '^/sys/fs/cgroup/pids/')
+  [ -n "$cg" ]
+  p=
+  for _ in $(seq 50); do
+    for q in $(cat "$cg/cgroup.procs"); do
+      tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null | grep -q 'sleep 4242' && p=$q
+    done
+    [ -n "$p" ] && break
+    sleep 0.1
+  done
+  [ -n "$p" ]
+  is_dune_process "$p"
+  rc=0
+  wait "$client" || rc=$?
+  cat "$BATS_TEST_TMPDIR/timeout.out"
+  [ "$rc" -eq 1 ]
+  grep -q DeadlineExceeded "$BATS_TEST_TMPDIR/timeout.out"
+  grep -q "timeout 3s exceeded" "$BATS_TEST_TMPDIR/timeout.out"
+  for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 "$p" 2>/dev/null
+  run cri exec-sync "$ctr" -- sh -c 'kill -KILL $$'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .exitCode <<<"$output")" -eq 137 ]
+  run cri exec-sync "$ctr" -- /no/such/program
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ $output == *"/no/such/program"* ]]
+  # The container itself is unaffected.
+  [ "$(container_field "$ctr" .state)" = CONTAINER_RUNNING ]
+}
+
 @test "cri: the container's process killed from the host: ContainerStatus EXITED, exit code 137" {
   ctr=$(load_id ctr)
   pid=$(load_id pid)
