@@ -6,9 +6,10 @@ RID   := linux-x64
 PREFIX ?= /usr/local
 DOTNET_FLAGS := -c Release -r $(RID) --nologo -v quiet
 CS_SOURCES := $(shell find oci/Dune.Oci oci/Dune.Cli -name '*.cs' -o -name '*.csproj') Directory.Build.props
+CRI_CLIENT_SOURCES := $(shell find e2e/CriClient \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
 SHIM_SOURCES := $(shell find shim/Dune.Shim shim/Dune.Shim.Ttrpc \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
 
-.PHONY: all build deps test test-unit test-native test-libdune demo bench install clean
+.PHONY: all build cri-client deps test test-unit test-native test-libdune demo bench install clean
 
 all: build
 
@@ -35,11 +36,18 @@ $(BIN)/dune-run: $(wildcard libdune/src/*.c libdune/src/*.h libdune/include/*.h)
 	@mkdir -p $(BIN)
 	$(MAKE) -C libdune OUT=$(CURDIR)/$(BIN)
 
+# The CRI test client (e2e/cri.bats): a plain .NET build run with the SDK's runtime.
+CRI_CLIENT := build/e2e/cri-client/cri-client
+cri-client: $(CRI_CLIENT)
+$(CRI_CLIENT): $(CRI_CLIENT_SOURCES)
+	dotnet build e2e/CriClient/Dune.E2e.CriClient.csproj -c Release --nologo -v quiet -o build/e2e/cri-client
+	touch $@
+
 # Installs the Debian packages the build, the demo and the tests need (idempotent).
 deps:
 	bash e2e/install-deps.sh
 
-test: deps build
+test: deps build $(CRI_CLIENT)
 	bash e2e/run-tests.sh
 
 test-unit:
@@ -62,6 +70,6 @@ install: build
 	install -m 0755 $(BIN)/* $(PREFIX)/bin/
 
 clean:
-	rm -rf build oci/*/bin oci/*/obj shim/*/bin shim/*/obj
+	rm -rf build oci/*/bin oci/*/obj shim/*/bin shim/*/obj e2e/CriClient/bin e2e/CriClient/obj
 	$(MAKE) -C oci/native clean
 	$(MAKE) -C libdune clean

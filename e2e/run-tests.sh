@@ -146,9 +146,9 @@ if wanted libdune; then
   if ((!have_kvm)); then skip_suite libdune "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"
   else run_make_suite libdune libdune; ran+=(libdune); fi
 fi
-for suite in cli errors containerd shim docker; do
+for suite in cli errors containerd shim cri docker; do
   wanted "$suite" || continue
-  if [[ $suite == shim ]] && ((!have_kvm)); then skip_suite shim "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"; continue; fi
+  if [[ $suite == shim || $suite == cri ]] && ((!have_kvm)); then skip_suite "$suite" "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"; continue; fi
   run_bats "$suite" "e2e/$suite.bats"; ran+=("$suite")
 done
 # Dune mode end to end (busybox; then the Debian image, built with debootstrap on first use).
