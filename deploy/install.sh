@@ -29,12 +29,13 @@ Options:
                             default containerd is configured only if it is installed
   --docker-config PATH      docker daemon.json (default /etc/docker/daemon.json); by default
                             docker is configured only if it is installed
+  --state-dir DIR           where the manifest and the backups live (default /var/lib/dune)
   --no-containerd           leave containerd's config alone
   --no-docker               leave docker's config alone
   --restart                 restart containerd / docker when their config changed
                             (systemctl; with --root, inside the host's PID 1 namespaces)
   --uninstall               revert exactly what earlier installs did (manifest
-                            /var/lib/dune/install.manifest)
+                            STATE-DIR/install.manifest; give the same --root and --state-dir)
   -h, --help                this text
 EOF
 }
@@ -43,7 +44,7 @@ say() { printf '%s: %s\n' "$PROG" "$*"; }
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 
 # ------------------------------------------------------------------ options
-ROOT=/ PREFIX=/usr/local FROM='' RESTART=0 UNINSTALL=0
+ROOT=/ PREFIX=/usr/local FROM='' RESTART=0 UNINSTALL=0 STATE=/var/lib/dune
 CD_CONFIG='' DK_CONFIG='' CD_MODE=auto DK_MODE=auto
 while (($#)); do
   case $1 in
@@ -52,6 +53,7 @@ while (($#)); do
     --from) FROM=${2:?--from needs a directory}; shift 2 ;;
     --containerd-config) CD_CONFIG=${2:?--containerd-config needs a path}; CD_MODE=yes; shift 2 ;;
     --docker-config) DK_CONFIG=${2:?--docker-config needs a path}; DK_MODE=yes; shift 2 ;;
+    --state-dir) STATE=${2:?--state-dir needs a directory}; shift 2 ;;
     --no-containerd) CD_MODE=no; shift ;;
     --no-docker) DK_MODE=no; shift ;;
     --restart) RESTART=1; shift ;;
@@ -66,9 +68,9 @@ ROOT=$(cd "$ROOT" && pwd -P)
 [[ $ROOT == / ]] && ROOT=''
 CD_CONFIG=${CD_CONFIG:-/etc/containerd/config.toml}
 DK_CONFIG=${DK_CONFIG:-/etc/docker/daemon.json}
-[[ $CD_CONFIG == /* && $DK_CONFIG == /* ]] || die "config paths must be absolute (paths on the host)"
+[[ $CD_CONFIG == /* && $DK_CONFIG == /* && $STATE == /* ]] || die "config and state paths must be absolute (paths on the host)"
 PREFIX=${PREFIX%/}
-STATE=/var/lib/dune
+STATE=${STATE%/}
 MANIFEST=$STATE/install.manifest
 BACKUPS=$STATE/backup
 
