@@ -207,12 +207,21 @@ runtimes_table() {
   esac
 }
 
-containerd_block() { # VERSION WITH-VERSION-LINE(0|1)
+containerd_block() { # VERSION WITH-VERSION-LINE(0|1) WITH-RUNC(0|1)
   local t
   t=$(runtimes_table "$1")
   echo "$BEGIN_MARK"
   # Only in a file that had no settings: containerd then merges these tables over its defaults.
   if [[ $2 == 1 ]]; then echo "version = $1"; fi
+  if [[ $3 == 1 ]]; then
+    # A runtimes table in the file replaces containerd's built-in one, which holds the default
+    # runtime runc: without this entry the CRI plugin refuses to load.
+    cat <<TOML
+# containerd's default runtime, kept.
+[$t.runc]
+  runtime_type = "io.containerd.runc.v2"
+TOML
+  fi
   cat <<TOML
 # Native shim (containerd-shim-dune-v2); Kubernetes RuntimeClass handler "dune".
 [$t.dune]
@@ -234,21 +243,21 @@ strip_block() {
 
 has_block() { grep -qxF "$BEGIN_MARK" "$1"; }
 
-# foreign_runtimes FILE: lines (outside our block) that define runtime dune or dune-runc.
-foreign_runtimes() {
+# runtime_lines FILE REGEX: lines (outside our block) that define a runtime whose name matches.
+runtime_lines() {
   strip_block "$1" | sed 's/#.*//' |
-    grep -nE "runtimes\.(\"|')?dune(-runc)?(\"|')?[[:space:]]*(\.|\]|=)" || true
+    grep -nE "runtimes\.(\"|')?($2)(\"|')?[[:space:]]*(\.|\]|=)" || true
 }
 
 # containerd_plan: sets CD_ACTION (none|create|edit) and CD_NEW (a temp file with the new
 # content). Dies, before anything is changed, if the file already has foreign dune runtimes.
 containerd_plan() {
-  local f v foreign with_version=0
+  local f v foreign with_version=0 with_runc=0
   f=$(H "$CD_CONFIG")
   CD_NEW=$(mktemp)
   TMPFILES+=("$CD_NEW")
   if [[ ! -e $f ]]; then
-    containerd_block 2 1 >"$CD_NEW"
+    containerd_block 2 1 1 >"$CD_NEW"
     CD_ACTION=create
     return 0
   fi
@@ -260,20 +269,21 @@ containerd_plan() {
     if [[ -n $(strip_block "$f" | sed 's/#.*//' | tr -d '[:space:]') ]]; then v=1; else v=2 with_version=1; fi
   fi
   runtimes_table "$v" >/dev/null || die "$CD_CONFIG: unsupported config version '$v' (expected 1, 2 or 3); nothing was changed"
-  foreign=$(foreign_runtimes "$f")
+  foreign=$(runtime_lines "$f" 'dune|dune-runc')
   if [[ -n $foreign ]]; then
     die "$CD_CONFIG already defines a runtime named dune or dune-runc that this installer did not add; nothing was changed. Remove it, or configure by hand. Lines:
 $foreign"
   fi
+  if [[ -z $(runtime_lines "$f" runc) ]]; then with_runc=1; fi
   if has_block "$f"; then
     # Ours: replace the block in place (the same bytes when nothing changed).
-    awk -v b="$BEGIN_MARK" -v e="$END_MARK" -v blk="$(containerd_block "$v" "$with_version")" '
+    awk -v b="$BEGIN_MARK" -v e="$END_MARK" -v blk="$(containerd_block "$v" "$with_version" "$with_runc")" '
       $0 == b { print blk; skip = 1; next } $0 == e && skip { skip = 0; next } !skip' "$f" >"$CD_NEW"
   else
     cat "$f" >"$CD_NEW"
     # A file without a final newline gets one before the block.
     if [[ -s $f && -n $(tail -c1 "$f") ]]; then echo >>"$CD_NEW"; fi
-    containerd_block "$v" "$with_version" >>"$CD_NEW"
+    containerd_block "$v" "$with_version" "$with_runc" >>"$CD_NEW"
   fi
   if cmp -s "$f" "$CD_NEW"; then CD_ACTION=none; else CD_ACTION=edit; fi
 }

@@ -14,7 +14,7 @@ INSTALL=$E2E_REPO/deploy/install.sh
 K8S=$E2E_REPO/deploy/kubernetes
 CD_NS=dune-e2e-deploy
 CD_RUN_DIR=${E2E_CONTAINERD_DIR:-/run/dune-e2e/containerd-deploy}
-BUSYBOX=dune-e2e/busybox:latest
+DK_IMAGE=dune-e2e/busybox:latest
 
 setup() {
   common_setup
@@ -196,7 +196,6 @@ TOML
 @test "deploy: after the config was edited by hand, --uninstall removes only the dune entries" {
   populate_host
   install_to_host
-  echo 'oom_score = -500' >"$T/extra"
   sed -i 's/^oom_score = -999$/oom_score = -500/' "$H/etc/containerd/config.toml"
   jq '."debug" = true' "$H/etc/docker/daemon.json" >"$T/d.json" && cp "$T/d.json" "$H/etc/docker/daemon.json"
   run "$INSTALL" --root "$H" --uninstall
@@ -243,6 +242,8 @@ TOML
   binary=$(toml_get "$T/dump.toml" plugins "$cri" containerd runtimes dune-runc options BinaryName)
   [ "$shim" = "$T/prefix/bin/containerd-shim-dune-v2" ]
   [ "$binary" = "$T/prefix/bin/dune" ]
+  # The user's file named no runtime: the default one (runc) must survive our tables.
+  [ "$(toml_get "$T/dump.toml" plugins "$cri" containerd runtimes runc runtime_type)" = io.containerd.runc.v2 ]
 
   # What those entries name works: the native shim, and runc's shim with dune as its binary.
   make_oci_image_tar "$T/busybox-oci.tar"
@@ -271,8 +272,8 @@ TOML
   start_dockerd_with "$T/etc/daemon.json"
   docker_ info --format '{{json .Runtimes}}' | jq -e --arg p "$T/prefix/bin/dune" '.dune.path == $p'
   make_rootfs_tar "$T/rootfs.tar"
-  docker_ import --change 'CMD ["sh"]' "$T/rootfs.tar" "$BUSYBOX" >/dev/null
-  run docker_ run --rm --runtime dune --network none "$BUSYBOX" sh -c 'echo hello through daemon.json; exit 7'
+  docker_ import --change 'CMD ["sh"]' "$T/rootfs.tar" "$DK_IMAGE" >/dev/null
+  run docker_ run --rm --runtime dune --network none "$DK_IMAGE" sh -c 'echo hello through daemon.json; exit 7'
   echo "$output"
   [ "$status" -eq 7 ]
   [ "$output" = "hello through daemon.json" ]
