@@ -168,6 +168,33 @@ install_to_host() { "$INSTALL" --root "$H" --containerd-config /etc/containerd/c
   [ -z "$(ls -A "$H")" ]
 }
 
+@test "deploy: upgrades and a new prefix replace only the installer's own entries; --uninstall undoes all" {
+  populate_host
+  before=$(snapshot "$H")
+  install_to_host
+  # A newer build: only dune-run differs.
+  mkdir -p "$T/newer"
+  cp "$E2E_REPO"/build/bin/{dune,dune-init,dune-run,containerd-shim-dune-v2} "$T/newer/"
+  printf 'x' >>"$T/newer/dune-run"
+  run install_to_host --from "$T/newer"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^install.sh: installed ' <<<"$output")" = 1 ]
+  cmp "$T/newer/dune-run" "$H/usr/local/bin/dune-run"
+  # Another prefix: the entries follow it (they are the installer's, so no refusal).
+  run install_to_host --prefix /opt/dune
+  echo "$output"
+  [ "$status" -eq 0 ]
+  c=$H/etc/containerd/config.toml
+  [ "$(toml_get "$c" plugins io.containerd.grpc.v1.cri containerd runtimes dune-runc options BinaryName)" = /opt/dune/bin/dune ]
+  [ "$(grep -c 'dune runtime (added by' "$c")" = 1 ]
+  jq -e '.runtimes.dune.path == "/opt/dune/bin/dune"' "$H/etc/docker/daemon.json"
+  run "$INSTALL" --root "$H" --uninstall
+  echo "$output"
+  [ "$status" -eq 0 ]
+  diff <(echo "$before") <(snapshot "$H")
+}
+
 @test "deploy: a dune runtime that is not the installer's is refused and nothing changes" {
   populate_host
   cat >>"$H/etc/containerd/config.toml" <<'TOML'
@@ -305,7 +332,7 @@ assert spec["hostPID"] is True
 assert c["image"] == "dune-installer:" + version, c["image"]
 assert c["securityContext"]["privileged"] is True
 cmd = " ".join(c.get("command", []) + c.get("args", []))
-assert "/opt/dune/install.sh --root /host --restart" in cmd and "sleep" in cmd, cmd
+assert "/opt/dune/install.sh --root /host --no-docker --restart" in cmd and "sleep" in cmd, cmd
 mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
 vols = {v["name"]: v["hostPath"]["path"] for v in spec["volumes"] if "hostPath" in v}
 assert any(mounts.get(n) == "/host" and p == "/" for n, p in vols.items()), (mounts, vols)
