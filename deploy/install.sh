@@ -409,8 +409,10 @@ do_install() {
   local do_cd=0 do_dk=0
   CD_ACTION=none DK_ACTION=none
   if want_containerd; then do_cd=1; containerd_plan; [[ $CD_ACTION == none ]] || toml_check "$CD_NEW"
+  elif [[ $CD_MODE == no ]]; then say "containerd: left alone (--no-containerd)"
   else say "containerd not found on the host: skipped (--containerd-config PATH to configure it anyway)"; fi
   if want_docker; then do_dk=1; docker_plan
+  elif [[ $DK_MODE == no ]]; then say "docker: left alone (--no-docker)"
   else say "docker not found on the host: skipped (--docker-config PATH to configure it anyway)"; fi
 
   state_init
