@@ -28,6 +28,8 @@ setup_file() {
 }
 
 teardown_file() {
+  # The build stages left untagged (GBs each): the base images stay cached for the next run.
+  docker_ image prune -f >/dev/null || true
   stop_dockerd
 }
 
