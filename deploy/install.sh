@@ -299,6 +299,7 @@ toml_check() {
 # ------------------------------------------------------------------ docker
 docker_plan() {
   local f cur want
+  command -v jq >/dev/null || die "jq is required to edit $DK_CONFIG (or pass --no-docker)"
   f=$(H "$DK_CONFIG")
   DK_NEW=$(mktemp)
   TMPFILES+=("$DK_NEW")
@@ -400,7 +401,6 @@ source_dir() {
 
 do_install() {
   local src b dst i new
-  command -v jq >/dev/null || die "jq is required"
   src=$(source_dir)
   for b in "${BINARIES[@]}"; do [[ -x $src/$b ]] || die "$src/$b is missing (make build)"; done
   manifest_load
