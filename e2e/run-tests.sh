@@ -159,6 +159,16 @@ for suite in dune debian; do
   fi
 done
 
+# Deployment: install.sh with the real containerd and dockerd (their containers are Dune
+# processes: KVM), then the installer image built from the Dockerfile (no KVM needed).
+if wanted deploy; then
+  if ((!have_kvm)); then skip_suite deploy "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"
+  else run_bats deploy e2e/deploy.bats; ran+=(deploy); fi
+fi
+if wanted image; then
+  run_bats image e2e/image.bats; ran+=(image)
+fi
+
 # ---------------------------------------------------------------- summary
 banner "summary (runtime: $DUNE)"
 echo "suites run: ${ran[*]:-none}"
