@@ -78,6 +78,7 @@ setup() {
   e2e_require_env
   CID=shim-${BATS_TEST_NUMBER}-$$-$RANDOM
   EVENTS_PID=
+  kvm_vm_holders >"$BATS_TEST_TMPDIR/vms-before"
 }
 
 teardown() {
@@ -101,7 +102,20 @@ wait_task_status() {
   return 1
 }
 
-# Nothing of the task is left: no shim, no socket, no rootfs mount, no dune state, no cgroup.
+# Processes holding a KVM VM (anon_inode:kvm-vm), one pid a line, sorted: Dune processes.
+kvm_vm_holders() {
+  local p
+  for p in /proc/[0-9]*; do
+    find "$p/fd" -maxdepth 1 -lname 'anon_inode:kvm-vm' 2>/dev/null | grep -q . && echo "${p#/proc/}"
+  done | sort
+  return 0
+}
+
+# VM holders that were not there when the test began (an orphaned Dune process, say).
+new_vm_holders() { comm -13 "$BATS_TEST_TMPDIR/vms-before" <(kvm_vm_holders); }
+
+# Nothing of the task is left: no shim, no socket, no rootfs mount, no dune state, no cgroup,
+# no VM that the test started.
 assert_cleaned_up() {
   local id=$1
   for _ in $(seq 50); do
@@ -112,6 +126,10 @@ assert_cleaned_up() {
   ! grep -qF "/$NS/$id/rootfs" /proc/self/mountinfo
   ! "$DUNE" --root "$DUNE_ROOT" state "$id" >/dev/null 2>&1
   [ -z "$(cgroup_dirs "$id")" ]
+  for _ in $(seq 50); do [ -z "$(new_vm_holders)" ] && break; sleep 0.1; done
+  local left
+  left=$(new_vm_holders)
+  [ -z "$left" ] || { ps -o pid=,args= -p "$(tr '\n' ',' <<<"$left" | sed 's/,$//')" >&2; return 1; }
 }
 
 start_events() {
@@ -326,6 +344,34 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   [ "$status" -eq 2 ]
   [[ $output == *"/dev/pts/"* ]]
   [[ $output == *"exec-on-tty"* ]]
+}
+
+@test "shim: killing the task's process from the host: exit 137 reaches containerd, nothing left" {
+  start_events
+  ctr_ run -d --runtime "$RUNTIME" "$IMAGE" "$CID" sleep 1000 </dev/null
+  wait_task_status "$CID" RUNNING
+  pid=$(ctr_ task ls | awk -v id="$CID" '$1 == id {print $2}')
+  [[ $(readlink "/proc/$pid/exe") == *dune-run* ]]
+  # The test sees the VM it is about to orphan if the shim mishandles the kill.
+  [ -n "$(new_vm_holders)" ]
+  shim=$(shim_pids "$CID")
+  kill -KILL "$pid"
+  wait_task_status "$CID" STOPPED
+  # The shim survives its task and still answers.
+  kill -0 "$shim"
+  run ctr_ task delete "$CID"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ $output == *"exit code 137"* ]]
+  ctr_ container rm "$CID"
+  assert_cleaned_up "$CID"
+  sleep 0.3
+  run events_of "$CID"
+  echo "$output"
+  [ "${lines[0]}" = "/tasks/create  0" ]
+  [ "${lines[1]}" = "/tasks/start  0" ]
+  [ "${lines[2]}" = "/tasks/exit $CID 137" ]
+  [ "${lines[3]}" = "/tasks/delete  137" ]
 }
 
 @test "shim: killing the shim leaves containerd consistent and nothing behind (shim delete)" {

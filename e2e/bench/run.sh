@@ -8,7 +8,9 @@
 #  2. Memory of one idle container (`sleep 1000`, detached): RSS and PSS summed over every
 #     process of the container's memory cgroup plus any process that names the container id
 #     (runtime-side helpers), and the cgroup's kernel memory.
-#  3. libdune's micro-benchmarks (`make -C libdune bench`) and a wall-clock CPU-bound check.
+#  3. containerd: `ctr run --rm IMAGE ID true` with the native shim, the runc shim + dune and the
+#     runc shim + runc, interleaved (e2e/bench/shim.sh).
+#  4. libdune's micro-benchmarks (`make -C libdune bench`) and a wall-clock CPU-bound check.
 #  Then: targets of issues 2, 3 and 4 checked and printed (a missed target is reported, never
 #  an error: this is a measurement), docs/benchmarks.md section rewritten, two gnuplot PNGs.
 #
@@ -16,8 +18,9 @@
 #   BENCH_ROUNDS=40        measured rounds         BENCH_WARMUP=3   warm-up rounds
 #   BENCH_MEM_ROUNDS=5     idle-container samples per runtime (median reported)
 #   BENCH_START_TIMEOUT=20 seconds runsc --platform=kvm gets before it counts as "did not start"
+#   BENCH_SHIM_ROUNDS=30   measured rounds of the containerd shim comparison (0: skip it)
 #   BENCH_LIBDUNE=0        skip libdune's micro-benchmarks (quick runs; the docs say so)
-#   BENCH_MD, BENCH_PNG, BENCH_MEM_PNG   output files
+#   BENCH_MD, BENCH_PNG, BENCH_MEM_PNG, BENCH_SHIM_PNG   output files
 #
 # crun cannot run on this host's hybrid cgroup layout while /sys/fs/cgroup/unified is mounted,
 # so every runtime runs inside one private mount namespace where it is unmounted.
@@ -33,6 +36,8 @@ RUN_LIBDUNE=${BENCH_LIBDUNE:-1}
 OUT_MD=${BENCH_MD:-$REPO/docs/benchmarks.md}
 OUT_PNG=${BENCH_PNG:-$REPO/docs/benchmarks-lifecycle.png}
 OUT_MEM_PNG=${BENCH_MEM_PNG:-$REPO/docs/benchmarks-memory.png}
+OUT_SHIM_PNG=${BENCH_SHIM_PNG:-$REPO/docs/benchmarks-shim.png}
+SHIM_ROUNDS=${BENCH_SHIM_ROUNDS:-30}
 WORK=$REPO/build/bench
 
 [[ $(id -u) == 0 ]] || { echo "bench: must run as root" >&2; exit 1; }
@@ -251,8 +256,21 @@ for n in "${names[@]}"; do
   mkmem[$n]=$(colmed "$WORK/$n.mem" 3); mnp[$n]=$(colmed "$WORK/$n.mem" 4)
 done
 
-# ---------------------------------------------------------------------------- 3. libdune
+# ---------------------------------------------------------------------------- 3. shims
 LOAD_MEMORY=$(cut -d' ' -f1-3 /proc/loadavg)
+source "$REPO/e2e/bench/shim.sh"
+shim_ran=()
+if ((SHIM_ROUNDS > 0)); then
+  echo "bench: ctr run --rm true through containerd, $SHIM_ROUNDS rounds"
+  shim_bench "$SHIM_ROUNDS" "$WARMUP" || { echo "bench: the shim comparison failed" >&2; exit 1; }
+  for n in "${shim_names[@]}"; do
+    shim_ran+=("$n")
+    read -r med[$n] p90[$n] mean[$n] min[$n] max[$n] < <(stats "$WORK/$n.us")
+  done
+fi
+LOAD_SHIM=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------------------- 4. libdune
 libdune_md=""
 cpu_native="" cpu_dune=""
 if [[ $RUN_LIBDUNE != 0 ]]; then
@@ -310,7 +328,7 @@ section=$WORK/section.md
   echo "| CPU | $cpu_model, $(nproc) CPUs (shared with other jobs) |"
   echo "| memory | $mem_total |"
   echo "| KVM | $kvm_kind |"
-  echo "| load average (1, 5, 15 min; the benchmark itself adds about 1) | before: $LOAD_BEFORE; after the lifecycle rounds: $LOAD_LIFECYCLE; after the memory rounds: $LOAD_MEMORY; at the end: $LOAD_AFTER |"
+  echo "| load average (1, 5, 15 min; the benchmark itself adds about 1) | before: $LOAD_BEFORE; after the lifecycle rounds: $LOAD_LIFECYCLE; after the memory rounds: $LOAD_MEMORY; after the shim rounds: $LOAD_SHIM; at the end: $LOAD_AFTER |"
   echo "| dune | \`$DUNE\` ($(ver "$DUNE" --version)) |"
   echo "| peers | $(ver runc --version); $(ver crun --version); $(ver runsc --version) |"
   echo "| runsc flags | \`${RUNSC_FLAGS[*]} --platform=ptrace\` and \`${RUNSC_FLAGS[*]} --platform=kvm\`; --platform=kvm gets ${START_TIMEOUT} s (\`timeout\`) per start |"
@@ -360,6 +378,25 @@ section=$WORK/section.md
   echo
   echo "![memory of one idle container](benchmarks-memory.png)"
   echo
+  echo "## containerd: \`ctr run --rm IMAGE ID true\` through each shim"
+  echo
+  if ((${#shim_ran[@]})); then
+    echo "A private containerd ($(ver containerd --version | cut -d' ' -f1-3), CRI plugin off) runs a busybox image's \`true\`"
+    echo "with \`ctr run --rm\`: shim start, create, start, wait, delete, the shim's exit and"
+    echo "containerd's \`shim delete\`, wall time around each \`ctr\`. $SHIM_ROUNDS measured rounds after"
+    echo "$WARMUP warm-up rounds, one run of each shim per round, rotating order."
+    echo
+    echo "| runtime | median ms | p90 ms | mean ms | min ms | max ms | median / runc shim + dune | faster than runc shim + dune |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for n in "${shim_names[@]}"; do
+      echo "| ${shim_label[$n]} | ${med[$n]} | ${p90[$n]} | ${mean[$n]} | ${min[$n]} | ${max[$n]} | $(ratio "${med[$n]}" "${med[runc-shim-dune]}")x | $([[ $n == runc-shim-dune ]] && echo - || echo "$(wins "$WORK/$n.us" "$WORK/runc-shim-dune.us") rounds") |"
+    done
+    echo
+    echo "![ctr run --rm true through each shim](benchmarks-shim.png)"
+  else
+    echo "Not run (BENCH_SHIM_ROUNDS=0)."
+  fi
+  echo
   echo "## Targets"
   echo
   echo "| target (issue) | measured | result |"
@@ -381,6 +418,9 @@ section=$WORK/section.md
       echo "| Dune mode >= 5x faster than ${label[$s]} (4) | ${label[$s]} ${failed[$s]}; no latency to compare | not measurable here |"
     fi
   done
+  if ((${#shim_ran[@]})); then
+    echo "| native shim median <= runc shim + dune median (5) | ${med[shim-dune]} ms vs ${med[runc-shim-dune]} ms ($(ratio "${med[shim-dune]}" "${med[runc-shim-dune]}")x; runc shim + runc: ${med[runc-shim-runc]} ms) | $(verdict le "${med[shim-dune]}" "${med[runc-shim-dune]}") |"
+  fi
   if [[ -n ${mrss[dune]:-} && -n ${mrss[dune-native]:-} ]]; then
     d=$(awk -v a="${mrss[dune]}" -v b="${mrss[dune-native]}" 'BEGIN {printf "%.1f", (a - b) / 1024}')
     dk=na
@@ -507,10 +547,38 @@ plot "$WORK/mem.dat" using (\$1 - 0.27):2 with boxes lc rgb "#4477aa" title "RSS
      "$WORK/mem.dat" using (\$1 + 0.27):4 with boxes lc rgb "#ccbb44" title "cgroup kernel memory", \
      "$WORK/mem.dat" using (\$1 - 0.27):2:2 with labels offset 0,0.7 font ",9" notitle
 GP
+  if ((${#shim_ran[@]})); then
+    xt="" i=0
+    : >"$WORK/shim-samples.dat"; : >"$WORK/shim-medians.dat"
+    for n in "${shim_names[@]}"; do
+      xt+="${xt:+, }\"${shim_label[$n]/ + /\\n+ }\" $i"
+      awk -v x="$i" '{printf "%d %.3f\n", x, $2 / 1000}' "$WORK/$n.us" >>"$WORK/shim-samples.dat"
+      echo "$i ${med[$n]} ${p90[$n]}" >>"$WORK/shim-medians.dat"
+      i=$((i + 1))
+    done
+    gnuplot <<GP
+set terminal pngcairo size 900,540 noenhanced font ",11"
+set bmargin 4.5
+set output "$OUT_SHIM_PNG"
+set title "ctr run --rm busybox true: median (bar) and p90 (whisker), $SHIM_ROUNDS interleaved rounds"
+set ylabel "ms"
+set yrange [0:*]
+set xrange [-0.6:${#shim_names[@]}-0.4]
+set xtics ($xt) font ",10"
+set boxwidth 0.6
+set style fill solid 0.35
+set grid ytics
+set key top left
+plot "$WORK/shim-medians.dat" using 1:2 with boxes lc rgb "#4477aa" title "median", \
+     "$WORK/shim-medians.dat" using 1:2:2:3 with yerrorbars lc rgb "black" pt 0 lw 2 title "p90", \
+     "$WORK/shim-samples.dat" using (\$1 + (rand(0) - 0.5) * 0.35):2 with points pt 7 ps 0.4 lc rgb "#cc6677" title "samples", \
+     "$WORK/shim-medians.dat" using 1:(0):(sprintf("median %.1f ms", \$2)) with labels offset 0,0.8 font ",10" notitle
+GP
+  fi
 else
   echo "bench: WARNING: gnuplot missing (apt-get install gnuplot-nox): no plots" >&2
 fi
 
 cat "$section"
 echo
-echo "bench: wrote $OUT_MD, $OUT_PNG and $OUT_MEM_PNG in $((T_END - T_START)) s"
+echo "bench: wrote $OUT_MD, $OUT_PNG, $OUT_MEM_PNG and $OUT_SHIM_PNG in $((T_END - T_START)) s"
