@@ -38,8 +38,9 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Run argv (NULL-terminated), capture stdout and stderr, 60 s limit. */
-static void run(struct result *r, char *const argv[])
+/* Run argv (NULL-terminated) with stdin from in_fd (/dev/null if < 0),
+ * capture stdout and stderr, 60 s limit. */
+static void run_in(struct result *r, int in_fd, char *const argv[])
 {
 	memset(r, 0, sizeof *r);
 	int o[2], e[2];
@@ -54,8 +55,7 @@ static void run(struct result *r, char *const argv[])
 		dup2(e[1], 2);
 		close(o[0]);
 		close(e[0]);
-		int devnull = open("/dev/null", O_RDONLY);
-		dup2(devnull, 0);
+		dup2(in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY), 0);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -98,6 +98,8 @@ static void run(struct result *r, char *const argv[])
 	r->signaled = WIFSIGNALED(st);
 	r->sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 }
+
+static void run(struct result *r, char *const argv[]) { run_in(r, -1, argv); }
 
 static char why[1024];
 
@@ -578,6 +580,57 @@ static int t_exec_enoent_in_sh(void)
 	return expect(&R, 0, "after 127\n");
 }
 
+/* A pty sized rows x cols (0 0: never sized, as a console before the client's first resize);
+ * returns the slave, the master in *master (kept open while the slave is used). */
+static int open_pty(unsigned short rows, unsigned short cols, int *master)
+{
+	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*master < 0 || grantpt(*master) || unlockpt(*master))
+		return -1;
+	struct winsize ws = { .ws_row = rows, .ws_col = cols };
+	if (ioctl(*master, TIOCSWINSZ, &ws))
+		return -1;
+	return open(ptsname(*master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
+/* busybox sh -c SCRIPT with a rows x cols pty as stdin, natively and under dune-run: the same
+ * exit status, stdout and stderr, and stdout containing want (if given). */
+static struct result native_r;
+static int same_as_native_on_pty(unsigned short rows, unsigned short cols, char *script, const char *want)
+{
+	int master, slave = open_pty(rows, cols, &master);
+	if (slave < 0)
+		return fail("pty: %s", strerror(errno));
+	run_in(&native_r, slave, (char *const[]){ "/bin/busybox", "sh", "-c", script, NULL });
+	struct winsize ws = { .ws_row = rows, .ws_col = cols }; /* the script may resize it */
+	ioctl(master, TIOCSWINSZ, &ws);
+	run_in(&R, slave, SH(script));
+	close(slave);
+	close(master);
+	if (want && !strstr(native_r.out, want))
+		return fail("native run: stdout lacks \"%s\": %.300s; stderr: %.300s", want, native_r.out, native_r.err);
+	if (R.exited != native_r.exited || R.code != native_r.code || strcmp(R.out, native_r.out) ||
+	    strcmp(R.err, native_r.err))
+		return fail("%ux%u pty: dune-run exit %d, stdout \"%.300s\", stderr \"%.300s\"; native exit %d, "
+			    "stdout \"%.300s\", stderr \"%.300s\"", rows, cols, R.code, R.out, R.err, native_r.code,
+			    native_r.out, native_r.err);
+	return 0;
+}
+
+/* stty on a terminal: TIOCGWINSZ/TIOCSWINSZ/TCGETS through the monitor, in the shell's forked
+ * children and after its wait4 ended in ECHILD. On a pty nobody sized yet (a console before
+ * the client's first resize), busybox stty prints the errno left by that wait4, "No child
+ * processes", natively as under dune-run: that message alone is no libdune error. */
+static int t_tty_size(void)
+{
+	if (same_as_native_on_pty(41, 101,
+				  "tty >/dev/null; stty size; (stty size); stty -a | grep -o 'rows [0-9]*; columns [0-9]*';"
+				  " stty rows 30 cols 90; stty size",
+				  "41 101\n41 101\nrows 41; columns 101\n30 90\n"))
+		return 1;
+	return same_as_native_on_pty(0, 0, "tty >/dev/null; stty size; echo status $?", "status ");
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -632,6 +685,7 @@ static const struct test tests[] = {
 	{ "divide by zero -> SIGFPE", t_div0 },
 	{ "int3 -> SIGTRAP", t_int3 },
 	{ "isolation: unvetted ioctl denied", t_ioctl },
+	{ "terminal: stty size/-a/rows on a pty, sized or not, as natively", t_tty_size },
 	{ "fault-around: data in every access order, mprotect, munmap, fork, threads, brk (on and off)", t_fa_correct },
 	{ "fault-around: sparse touches not charged wholesale; overshoot of an in-order run bounded", t_fa_sparse },
 	{ "fault-around: tripwire exits on, none with --no-fault-around (passed on through exec)", t_fa_off },
