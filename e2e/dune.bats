@@ -10,6 +10,7 @@ load lib/dune
 setup_file() {
   e2e_require_env
   build_isolation_tools
+  build_recvtty
 }
 
 setup() {
@@ -196,6 +197,55 @@ start_ctr() {
   in_ctr sh -c 'ip link show lo && ifconfig -a'
   [ "$status" -eq 0 ]
   [ "$output" = "$native" ]
+}
+
+# exec_on_console ID OUT [JQ-FILTER]: execs the bundle's process (edited by JQ-FILTER) with a
+# terminal in container ID; the pty master goes over a console socket to recvtty, which copies
+# what the process writes into OUT (carriage returns removed) until the process exits.
+exec_on_console() {
+  local sock=$T/console.sock rpid
+  rm -f "$sock"
+  jq ".process | .terminal = true | ${3:-.}" "$B/config.json" >"$T/process.json"
+  "$RECVTTY" "$sock" "$T/console.raw" 3>&- &
+  rpid=$!
+  BG_PIDS+=("$rpid")
+  for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.02; done
+  R exec --detach --console-socket "$sock" --process "$T/process.json" "$1" </dev/null
+  wait "$rpid"
+  tr -d '\r' <"$T/console.raw" >"$2"
+}
+
+@test "dune mode: stty on an exec'd terminal: consoleSize, the client's size, as in native mode" {
+  start_ctr sh -c 'echo started; while :; do sleep 0.1; done'
+  wait_file "$T/$ID.out"
+  bundle_jq "$B" '.annotations = {"run.dune.mode": "native"}'
+  bundle_set_args "$B" sh -c 'echo started; while :; do sleep 0.1; done'
+  create_ctr "$ID-n"
+  R start "$ID-n"
+  wait_file "$T/$ID-n.out"
+  is_dune_process "$(pid_of "$ID")"
+  ! is_dune_process "$(pid_of "$ID-n")"
+  # The size a shim passes as process.consoleSize is the pty's before the program runs; the
+  # shell reads it after a wait4 (tty) and in a forked child.
+  sized='.consoleSize = {height: 41, width: 101} | .args = ["sh", "-c", "tty; stty size; (stty size)"]'
+  exec_on_console "$ID" "$T/dune.out" "$sized"
+  cat "$T/dune.out"
+  grep -q '^/dev/pts/[0-9]' "$T/dune.out"
+  [ "$(grep -c '^41 101$' "$T/dune.out")" -eq 2 ]
+  # A pty nobody sized yet (ctr exec -t resizes only after the start): busybox stty then
+  # prints a stale errno (ECHILD from the shell's wait4); the same words in both modes.
+  unsized='.args = ["sh", "-c", "tty >/dev/null; stty size; echo status $?"]'
+  exec_on_console "$ID" "$T/dune.out" "$unsized"
+  exec_on_console "$ID-n" "$T/native.out" "$unsized"
+  echo "dune: $(cat "$T/dune.out")"
+  echo "native: $(cat "$T/native.out")"
+  grep -q '^status 0$' "$T/native.out"
+  [ "$(cat "$T/dune.out")" = "$(cat "$T/native.out")" ]
+  # dune exec -t from a terminal: the process's pty takes the client's size.
+  run script -qec "stty rows 41 cols 101; $DUNE --root $ROOT exec -t $ID sh -c 'tty; stty size; (stty size)'" /dev/null </dev/null 3>&-
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(tr -d '\r' <<<"$output" | grep -c '^41 101$')" -eq 2 ]
 }
 
 # ---------------------------------------------------------------- linux.seccomp as the monitor's policy
