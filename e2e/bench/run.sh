@@ -490,6 +490,29 @@ mv "$OUT_MD.new" "$OUT_MD"
 # ---------------------------------------------------------------------------- plots
 # plotmsg NAME: why NAME has no bar, safe inside a gnuplot string
 plotmsg() { local m=${failed[$1]:-no data}; m=${m//[\"\\]/}; echo "${m:0:60}"; }
+# latency_plot PNG WHAT ROUNDS N XTICS LABELS MEDIANS SAMPLES: median bars with p90 whiskers and
+# every sample, for N runtimes (MEDIANS: "x median p90"; SAMPLES: "x ms").
+latency_plot() {
+  gnuplot <<GP
+set terminal pngcairo size 1000,580 noenhanced font ",11"
+set bmargin 4.5
+set output "$1"
+set title "$2: median (bar) and p90 (whisker), $3 interleaved rounds"
+set ylabel "ms"
+set yrange [0:*]
+set xrange [-0.6:$4-0.4]
+set xtics ($5) font ",10"
+set boxwidth 0.6
+set style fill solid 0.35
+set grid ytics
+set key top left
+$6
+plot "$7" using 1:2 with boxes lc rgb "#4477aa" title "median", \
+     "$7" using 1:2:2:3 with yerrorbars lc rgb "black" pt 0 lw 2 title "p90", \
+     "$8" using (\$1 + (rand(0) - 0.5) * 0.35):2 with points pt 7 ps 0.4 lc rgb "#cc6677" title "samples", \
+     "$7" using 1:(0):(sprintf("median %.1f ms", \$2)) with labels offset 0,0.8 font ",10" notitle
+GP
+}
 if command -v gnuplot >/dev/null; then
   xt="" lbl="" lbl_mem="" i=0
   : >"$WORK/samples.dat"; : >"$WORK/medians.dat"; : >"$WORK/mem.dat"
@@ -508,25 +531,7 @@ if command -v gnuplot >/dev/null; then
     fi
     i=$((i + 1))
   done
-  gnuplot <<GP
-set terminal pngcairo size 1000,580 noenhanced font ",11"
-set bmargin 4.5
-set output "$OUT_PNG"
-set title "create+start+wait+delete of /bin/true: median (bar) and p90 (whisker), $ROUNDS interleaved rounds"
-set ylabel "ms"
-set yrange [0:*]
-set xrange [-0.6:${#names[@]}-0.4]
-set xtics ($xt) font ",10"
-set boxwidth 0.6
-set style fill solid 0.35
-set grid ytics
-set key top left
-$lbl
-plot "$WORK/medians.dat" using 1:2 with boxes lc rgb "#4477aa" title "median", \
-     "$WORK/medians.dat" using 1:2:2:3 with yerrorbars lc rgb "black" pt 0 lw 2 title "p90", \
-     "$WORK/samples.dat" using (\$1 + (rand(0) - 0.5) * 0.35):2 with points pt 7 ps 0.4 lc rgb "#cc6677" title "samples", \
-     "$WORK/medians.dat" using 1:(0):(sprintf("median %.1f ms", \$2)) with labels offset 0,0.8 font ",10" notitle
-GP
+  latency_plot "$OUT_PNG" "create+start+wait+delete of /bin/true" "$ROUNDS" ${#names[@]} "$xt" "$lbl" "$WORK/medians.dat" "$WORK/samples.dat"
   # memory: clustered bars per runtime (RSS, PSS, cgroup kernel memory)
   gnuplot <<GP
 set terminal pngcairo size 1000,580 noenhanced font ",11"
@@ -556,24 +561,8 @@ GP
       echo "$i ${med[$n]} ${p90[$n]}" >>"$WORK/shim-medians.dat"
       i=$((i + 1))
     done
-    gnuplot <<GP
-set terminal pngcairo size 900,540 noenhanced font ",11"
-set bmargin 4.5
-set output "$OUT_SHIM_PNG"
-set title "ctr run --rm busybox true: median (bar) and p90 (whisker), $SHIM_ROUNDS interleaved rounds"
-set ylabel "ms"
-set yrange [0:*]
-set xrange [-0.6:${#shim_names[@]}-0.4]
-set xtics ($xt) font ",10"
-set boxwidth 0.6
-set style fill solid 0.35
-set grid ytics
-set key top left
-plot "$WORK/shim-medians.dat" using 1:2 with boxes lc rgb "#4477aa" title "median", \
-     "$WORK/shim-medians.dat" using 1:2:2:3 with yerrorbars lc rgb "black" pt 0 lw 2 title "p90", \
-     "$WORK/shim-samples.dat" using (\$1 + (rand(0) - 0.5) * 0.35):2 with points pt 7 ps 0.4 lc rgb "#cc6677" title "samples", \
-     "$WORK/shim-medians.dat" using 1:(0):(sprintf("median %.1f ms", \$2)) with labels offset 0,0.8 font ",10" notitle
-GP
+    latency_plot "$OUT_SHIM_PNG" "ctr run --rm busybox true" "$SHIM_ROUNDS" ${#shim_names[@]} "$xt" "" \
+      "$WORK/shim-medians.dat" "$WORK/shim-samples.dat"
   fi
 else
   echo "bench: WARNING: gnuplot missing (apt-get install gnuplot-nox): no plots" >&2
