@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "phase_time.h"
 #include "policy.h"
 #include "sandbox.h"
 
@@ -140,6 +141,7 @@ int main(int argc, char **argv)
 	const char *policy_file = NULL, *stats_path = NULL, *argv0 = NULL, *comm = NULL;
 	int policy_fd = -1, trace_fd = -1, stats_fd = -1, kvm_fd = -1;
 	int trace = 0, internal = 0, count_process = 0, no_fault_around = 0;
+	phase_mark("main");
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -227,6 +229,7 @@ int main(int argc, char **argv)
 		return 126;
 	}
 
+	phase_mark("policy-parsed");
 	if (trace && trace_fd < 0)
 		trace_fd = fcntl(2, F_DUPFD_CLOEXEC, 940);
 	if (trace_fd >= 0)

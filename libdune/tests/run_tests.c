@@ -540,6 +540,11 @@ static int t_policy_default_errno(void)
 	run(&R, DUNE("--policy", pol, "/bin/busybox", "echo", "minimal"));
 	return expect(&R, 0, "minimal\n");
 }
+static int t_sysnames(void)
+{
+	run(&R, ((char *const[]){ prog("sysnames_check"), NULL }));
+	return expect(&R, 0, "0 wrong\n");
+}
 static int t_policy_notify(void)
 {
 	char *pol = write_file("notify.json", allow_but("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_NOTIFY\"}"));
@@ -696,6 +701,7 @@ static const struct test tests[] = {
 	{ "policy: SCMP_ACT_TRAP -> SIGSYS", t_policy_trap },
 	{ "policy: SCMP_ACT_LOG with --trace", t_policy_log },
 	{ "policy: defaultAction ERRNO with a minimal allow list", t_policy_default_errno },
+	{ "policy: syscall names resolve to their numbers (sorted lookup), built-in rule set", t_sysnames },
 	{ "policy: SCMP_ACT_NOTIFY refused clearly", t_policy_notify },
 	{ "policy: malformed JSON refused", t_policy_bad_json },
 	{ "32-bit ELF refused with 126", t_elf32 },
