@@ -598,6 +598,8 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 	}
 	if (!p->vm->fa.enabled)
 		nargv[k++] = (char *)"--no-fault-around";
+	if (p->tsc_same)
+		nargv[k++] = (char *)"--tsc-same";
 	nargv[k++] = (char *)"--comm";
 	nargv[k++] = comm;
 	nargv[k++] = (char *)"--argv0";
@@ -834,8 +836,11 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		return 126;
 	}
 	phase_mark("start-vcpu-created");
-	if (img.vdso && !guest_tsc_is_host_tsc(t->vcpu))
+	/* An exec'd image runs on the same device as the one that probed
+	 * (as a forked child does, which keeps its parent's vDSO): no new probe. */
+	if (img.vdso && !opt->tsc_same && !guest_tsc_is_host_tsc(t->vcpu))
 		img.vdso = 0; /* AT_SYSINFO_EHDR left out: libc uses the system calls */
+	p->tsc_same = img.vdso != 0;
 	phase_mark("start-tsc-probed");
 	uint64_t rsp;
 	rc = elf_build_stack(p->vm, &img, run_argv, envp, script_argv ? path : load_path, &rsp);
