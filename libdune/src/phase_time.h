@@ -1,5 +1,6 @@
 /* Phase timestamps for process creation (fork, execve, start, exit):
- * compiled in only with -DDUNE_PHASE_TIMING (make CFLAGS+=...), one line
+ * compiled in only with -DDUNE_PHASE_TIMING (CFLAGS='-O2 -g -DDUNE_PHASE_TIMING'
+ * make B=build-timing: CFLAGS from the environment), one line
  * "phase <pid> <label> <us>" on stderr per point, CLOCK_MONOTONIC so that
  * lines from parent, child and exec'd image share one time base. */
 #ifndef DUNE_PHASE_TIME_H
