@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -68,7 +69,26 @@ int main(int argc, char **argv)
 	long n = atol(argv[2]);
 	double t0 = 0, t1 = 0;
 	(void)cur_prot;
-	if (!strcmp(mode, "getpid")) {
+	if (!strcmp(mode, "exit0")) {
+		return 0; /* the program forkexec runs */
+	} else if (!strcmp(mode, "forkexec")) {
+		/* fork + execve of this same static program (mode exit0) + exit + wait4. */
+		char *const args[] = { argv[0], (char *)"exit0", (char *)"0", NULL };
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				execv(argv[0], args);
+				_exit(127);
+			}
+			int st;
+			if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				fprintf(stderr, "forkexec: child %d failed\n", (int)pid);
+				return 1;
+			}
+		}
+		t1 = now_ns();
+	} else if (!strcmp(mode, "getpid")) {
 		t0 = now_ns();
 		for (long i = 0; i < n; i++)
 			syscall(SYS_getpid);

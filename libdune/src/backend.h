@@ -28,6 +28,9 @@ struct hw_ops {
 	/* dev_fd: an open /dev/kvm (or module device) to use, or -1 to open
 	 * it (an inherited fd keeps working after pivot_root). */
 	int (*vm_create)(struct hw_vm **out, int dev_fd);
+	/* A fresh VM in a forked child (KVM binds a VM to its creator's mm),
+	 * on the parent's device and reusing what it learned about the host. */
+	int (*vm_fork)(const struct hw_vm *parent, struct hw_vm **out);
 	void (*vm_destroy)(struct hw_vm *vm);
 	/* Map guest-physical [gpa, gpa+size) to host virtual hva. */
 	int (*add_slot)(struct hw_vm *vm, uint64_t gpa, uint64_t size, uint64_t hva);

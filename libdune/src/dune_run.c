@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "phase_time.h"
 #include "policy.h"
 #include "sandbox.h"
 
@@ -139,7 +140,8 @@ int main(int argc, char **argv)
 {
 	const char *policy_file = NULL, *stats_path = NULL, *argv0 = NULL, *comm = NULL;
 	int policy_fd = -1, trace_fd = -1, stats_fd = -1, kvm_fd = -1;
-	int trace = 0, internal = 0, count_process = 0, no_fault_around = 0;
+	int trace = 0, internal = 0, count_process = 0, no_fault_around = 0, tsc_same = 0;
+	phase_mark("main");
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -183,6 +185,8 @@ int main(int argc, char **argv)
 			return print_stats(val);
 		} else if (OPT("--no-fault-around")) {
 			no_fault_around = 1;
+		} else if (OPT("--tsc-same")) {
+			tsc_same = 1;
 		} else if (OPT("--kvm-fd")) {
 			NEEDVAL();
 			kvm_fd = atoi(val);
@@ -227,6 +231,7 @@ int main(int argc, char **argv)
 		return 126;
 	}
 
+	phase_mark("policy-parsed");
 	if (trace && trace_fd < 0)
 		trace_fd = fcntl(2, F_DUPFD_CLOEXEC, 940);
 	if (trace_fd >= 0)
@@ -259,6 +264,7 @@ int main(int argc, char **argv)
 		.count_process = count_process,
 		.comm = comm,
 		.no_fault_around = no_fault_around,
+		.tsc_same = tsc_same,
 	};
 	return sandbox_run(pol, &opt, path, pargv, environ);
 }

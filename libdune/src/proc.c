@@ -2,6 +2,7 @@
  * get a vCPU, forks build a new VM), execve (a fresh dune-run image) and
  * exit. */
 #define _GNU_SOURCE
+#include "phase_time.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -329,6 +330,7 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	pthread_mutex_lock(&p->lock);
 	pthread_mutex_lock(&p->vm->lock);
+	phase_mark("fork-start");
 	long pid;
 	if (exit_sig == SIGCHLD && !(flags & (CLONE_PIDFD | CLONE_PARENT | CLONE_FILES | CLONE_FS |
 					      CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
@@ -343,6 +345,7 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 		pid = host_syscall(SYS_clone, host_flags, 0, ptid, 0, 0, 0);
 	}
 	if (pid != 0) {
+		phase_mark("fork-parent-back");
 		pthread_mutex_unlock(&p->vm->lock);
 		pthread_mutex_unlock(&p->lock);
 		pthread_sigmask(SIG_SETMASK, &saved, NULL);
@@ -359,6 +362,7 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 		}
 		return pid;
 	}
+	phase_mark("fork-child-start");
 	if (vfork_pipe[0] >= 0)
 		close(vfork_pipe[0]);
 	pid_t me = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
@@ -376,7 +380,9 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	p->is_root = false;
 	t->tid = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	t->pending = 0;
-	if (vm_rebuild_after_fork(p->vm) < 0 || vcpu_create(p->vm, &t->vcpu) < 0) {
+	int rebuilt = vm_rebuild_after_fork(p->vm);
+	phase_mark("fork-child-vm-rebuilt");
+	if (rebuilt < 0 || vcpu_create(p->vm, &t->vcpu) < 0) {
 		host_syscall(SYS_write, 2, (uint64_t)"dune-run: cannot rebuild the VM after fork\n", 43, 0, 0, 0);
 		host_syscall(SYS_exit_group, 127, 0, 0, 0, 0, 0);
 	}
@@ -392,6 +398,7 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	vcpu_dirty(t->vcpu, 0, 1);
 	add_thread(p, t);
 	__atomic_fetch_add(&p->stats->processes, 1, __ATOMIC_RELAXED);
+	phase_mark("fork-child-vcpu-ready");
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	*done = SB_NORET;
 	return 0;
@@ -466,6 +473,7 @@ static int pass_fd(int fd)
 long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, uint64_t genvp, int flags)
 {
 	struct sb_proc *p = t->p;
+	phase_mark("execve-start");
 	char path[PATH_MAX];
 	uint64_t at = gpath;
 	size_t n = 0;
@@ -590,6 +598,8 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 	}
 	if (!p->vm->fa.enabled)
 		nargv[k++] = (char *)"--no-fault-around";
+	if (p->tsc_same)
+		nargv[k++] = (char *)"--tsc-same";
 	nargv[k++] = (char *)"--comm";
 	nargv[k++] = comm;
 	nargv[k++] = (char *)"--argv0";
@@ -602,6 +612,7 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 	/* The process's own signal mask survives exec, as with the kernel. */
 	uint64_t m = t->mask;
 	host_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (uint64_t)&m, 0, 8, 0, 0);
+	phase_mark("execve-checked");
 	rc = host_syscall(SYS_execveat, (uint64_t)p->self_fd, (uint64_t)"", (uint64_t)nargv, (uint64_t)envp,
 			  AT_EMPTY_PATH, 0);
 	/* Still here: the exec failed. */
@@ -684,6 +695,7 @@ static bool guest_tsc_is_host_tsc(struct dune_vcpu *v)
 int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *path, char *const argv[],
 		char *const envp[])
 {
+	phase_mark("start-sandbox");
 	struct sb_proc *p = calloc(1, sizeof *p);
 	struct sb_thread *t = calloc(1, sizeof *t);
 	if (!p || !t)
@@ -793,7 +805,9 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	const char *base = strrchr(path, '/');
 	prctl(PR_SET_NAME, (unsigned long)(opt->comm ? opt->comm : base ? base + 1 : path), 0, 0, 0);
 
+	phase_mark("start-before-vm");
 	int rc = vm_create(&p->vm, &hw_kvm_ops, opt->kvm_fd);
+	phase_mark("start-vm-created");
 	if (opt->kvm_fd >= 0)
 		close(opt->kvm_fd);
 	if (rc) {
@@ -810,6 +824,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		fprintf(stderr, "dune-run: %s: cannot load: %s\n", load_path, err[0] ? err : strerror(-rc));
 		return 126;
 	}
+	phase_mark("start-elf-loaded");
 	p->brk_start = p->brk_cur = PAGE_UP(img.brk_start);
 	/* Time calls without exits: the host's vDSO reads the kernel's clock
 	 * data and the TSC, both valid in the guest (DUNE_NO_VDSO=1 turns it off). */
@@ -820,15 +835,22 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		fprintf(stderr, "dune-run: cannot create a vCPU: %s\n", strerror(-rc));
 		return 126;
 	}
-	if (img.vdso && !guest_tsc_is_host_tsc(t->vcpu))
+	phase_mark("start-vcpu-created");
+	/* An exec'd image runs on the same device as the one that probed
+	 * (as a forked child does, which keeps its parent's vDSO): no new probe. */
+	if (img.vdso && !opt->tsc_same && !guest_tsc_is_host_tsc(t->vcpu))
 		img.vdso = 0; /* AT_SYSINFO_EHDR left out: libc uses the system calls */
+	p->tsc_same = img.vdso != 0;
+	phase_mark("start-tsc-probed");
 	uint64_t rsp;
 	rc = elf_build_stack(p->vm, &img, run_argv, envp, script_argv ? path : load_path, &rsp);
 	if (rc) {
 		fprintf(stderr, "dune-run: cannot build the initial stack: %s\n", strerror(-rc));
 		return 126;
 	}
+	phase_mark("start-stack-built");
 	sb_signals_init(p);
+	phase_mark("start-signals-reset");
 	sigset_t cur;
 	sigprocmask(SIG_SETMASK, NULL, &cur);
 	memcpy(&t->mask, &cur, 8);
@@ -842,5 +864,6 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	}
 	t->vcpu->user = t;
 	add_thread(p, t);
+	phase_mark("start-first-run");
 	sb_thread_loop(t);
 }

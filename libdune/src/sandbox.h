@@ -35,6 +35,7 @@ struct sb_proc {
 	bool trace;
 	int trace_fd;
 	int self_fd;           /* the dune-run image, for execve */
+	bool tsc_same;         /* vDSO announced: the guest reads the host's TSC (probed once, passed on) */
 	char exe[4096];        /* what /proc/self/exe answers */
 	pthread_mutex_t lock;  /* sigactions, brk, thread list */
 	struct guest_sigaction act[65];
@@ -74,6 +75,7 @@ struct sb_options {
 	bool count_process; /* stats_fd is a container's counters file: this is one more process */
 	const char *comm;   /* the process name (an execve's file name), or NULL: the program's */
 	bool no_fault_around; /* every page present up front (fault_around.h) */
+	bool tsc_same; /* exec'd image: the previous image's probe found the guest TSC is the host's */
 };
 
 /* The counters as one JSON object (what --stats and --print-stats write). */

@@ -3,6 +3,7 @@
  * recorded by a tiny host handler and delivered by building the x86-64
  * rt_sigframe on the program's stack. */
 #define _GNU_SOURCE
+#include "phase_time.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -499,6 +500,7 @@ void sb_stats_json(const struct sb_stats *s, const char *backend, FILE *f)
 
 _Noreturn void sb_exit_group(struct sb_proc *p, int status)
 {
+	phase_mark("exit-group");
 	sb_write_stats(p);
 	host_syscall(SYS_exit_group, (uint64_t)status, 0, 0, 0, 0, 0);
 	__builtin_unreachable();

@@ -405,12 +405,10 @@ void vm_destroy(struct dune_vm *vm)
 
 int vm_rebuild_after_fork(struct dune_vm *vm)
 {
-	/* The inherited descriptors belong to the parent's mm. */
-	int fds[8];
-	int n = vm->hw->fds(vm->hw_vm, fds, 8);
+	/* The inherited VM descriptors belong to the parent's mm; its device
+	 * descriptor is reused (no path needed after pivot_root). */
 	struct hw_vm *fresh;
-	/* fds[0] is the device: reusing it needs no path (pivot_root). */
-	int rc = vm->hw->vm_create(&fresh, n > 0 ? fds[0] : -1);
+	int rc = vm->hw->vm_fork(vm->hw_vm, &fresh);
 	if (rc < 0)
 		return rc;
 	/* Leaking the parent's small struct is fine; closing its fds is not optional. */

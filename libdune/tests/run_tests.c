@@ -421,6 +421,26 @@ static int t_vdso(void)
 	/* 10000 clock_gettime calls must not be 10000 exits. */
 	return exits >= 0 && exits < 2000 ? 0 : fail("%ld exits: %s", exits, buf);
 }
+static int t_vdso_exec(void)
+{
+	/* Images started by execve (after a fork, and in place) take the first
+	 * image's TSC probe: their time calls must still be right and exit-free. */
+	char *stats = fmt("%s/vdso-exec-stats.json", tmp);
+	char *cmd = fmt("%s && exec %s", prog("vdso"), prog("vdso"));
+	run(&R, DUNE("--stats", stats, "/bin/busybox", "sh", "-c", cmd));
+	if (expect(&R, 0, "vdso ok\nvdso ok\n"))
+		return 1;
+	FILE *f = fopen(stats, "r");
+	char buf[4096] = "";
+	if (f) {
+		buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+		fclose(f);
+	}
+	const char *e = strstr(buf, "\"exits\":");
+	long exits = e ? atol(e + 8) : -1;
+	/* 2 x 10000 clock_gettime calls must not be 20000 exits. */
+	return exits >= 0 && exits < 4000 ? 0 : fail("%ld exits: %s", exits, buf);
+}
 static int t_api(void)
 {
 	run(&R, ((char *const[]){ prog("api_test"), NULL }));
@@ -539,6 +559,11 @@ static int t_policy_default_errno(void)
 			       "\"prctl\"],\"action\":\"SCMP_ACT_ALLOW\"}]}");
 	run(&R, DUNE("--policy", pol, "/bin/busybox", "echo", "minimal"));
 	return expect(&R, 0, "minimal\n");
+}
+static int t_sysnames(void)
+{
+	run(&R, ((char *const[]){ prog("sysnames_check"), NULL }));
+	return expect(&R, 0, "0 wrong\n");
 }
 static int t_policy_notify(void)
 {
@@ -666,6 +691,7 @@ static const struct test tests[] = {
 	{ "PID 1: a fault still kills with SIGSEGV", t_pid1_fault },
 	{ "PID 1: SCMP_ACT_KILL_PROCESS still kills with SIGSYS", t_pid1_sigsys },
 	{ "vDSO time calls: agree with the kernel, no exits", t_vdso },
+	{ "vDSO after fork+execve and execve: still right, still no exits", t_vdso_exec },
 	{ "API: dune_elf_load + dune_jump_to_user with a syscall handler", t_api_user },
 	{ "root filesystem without libc, /dev/kvm or dune-run (fd exec, --kvm-fd)", t_rootfs },
 	{ "API: dune_enter, protect/unmap seen by the guest (both sides), A/D bits, page allocator", t_api },
@@ -696,6 +722,7 @@ static const struct test tests[] = {
 	{ "policy: SCMP_ACT_TRAP -> SIGSYS", t_policy_trap },
 	{ "policy: SCMP_ACT_LOG with --trace", t_policy_log },
 	{ "policy: defaultAction ERRNO with a minimal allow list", t_policy_default_errno },
+	{ "policy: syscall names resolve to their numbers (sorted lookup), built-in rule set", t_sysnames },
 	{ "policy: SCMP_ACT_NOTIFY refused clearly", t_policy_notify },
 	{ "policy: malformed JSON refused", t_policy_bad_json },
 	{ "32-bit ELF refused with 126", t_elf32 },
