@@ -35,24 +35,9 @@ setup() {
 }
 
 teardown() {
-  ctr_ task kill -s KILL "$CID" >/dev/null 2>&1 || true
-  for _ in $(seq 50); do ctr_ task rm "$CID" >/dev/null 2>&1 && break; ctr_ task ls -q | grep -qx "$CID" || break; sleep 0.1; done
-  ctr_ container rm "$CID" >/dev/null 2>&1 || true
+  remove_task "$CID"
   # Dump the daemon's view when a test failed.
   [[ -z ${BATS_TEST_COMPLETED:-} ]] && tail -n 20 "$CD_DIR/containerd.log" || true
-}
-
-task_status() { ctr_ task ls | awk -v id="$1" '$1 == id {print $3}'; }
-
-wait_task_status() {
-  local n=100 s=
-  while ((n-- > 0)); do
-    s=$(task_status "$1")
-    [[ $s == "$2" ]] && return 0
-    sleep 0.1
-  done
-  echo "task $1: status '$s', expected '$2'" >&2
-  return 1
 }
 
 @test "containerd: ctr run returns the process's output and exit status" {

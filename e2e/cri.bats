@@ -13,10 +13,13 @@
 load lib/helpers
 load lib/dune
 source "$E2E_REPO/e2e/lib/image.sh"
+SHIM=${SHIM:-$E2E_REPO/build/bin/containerd-shim-dune-v2}
+# containerd finds containerd-shim-dune-v2 for io.containerd.dune.v2 on its PATH (daemons.sh);
+# the shim finds dune beside itself.
+CD_SHIM_DIR=$(dirname "$SHIM")
 CD_NS=k8s.io # the namespace the CRI plugin works in (images are imported there)
 source "$E2E_REPO/e2e/lib/daemons.sh"
 
-SHIM=${SHIM:-$E2E_REPO/build/bin/containerd-shim-dune-v2}
 CRI_CLIENT=${CRI_CLIENT:-$E2E_REPO/build/e2e/cri-client/cri-client}
 CD_DIR=${E2E_CRI_CONTAINERD_DIR:-/run/dune-e2e/containerd-cri}
 CD_SOCK=$CD_DIR/containerd.sock
@@ -43,20 +46,11 @@ shim_pids() {
 # oom_score_adj (the CRI gives a sandbox -998), so containerd must not ask for less than its own.
 have_sys_resource() { (( (16#$(awk '/^CapBnd:/ {print $2}' /proc/self/status) >> 24) & 1 )); }
 
-write_config() {
+# The CRI plugin's part of containerd's config (daemons.sh writes the rest).
+cri_config() {
   local restrict_oom=false
   have_sys_resource || restrict_oom=true
-  mkdir -p "$CD_DIR/cni-conf" "$CD_DIR/cni-bin" "$LOG_DIR"
-  cat >"$CD_DIR/config.toml" <<TOML
-version = 2
-root = "$CD_DIR/root"
-state = "$CD_DIR/state"
-[grpc]
-  address = "$CD_SOCK"
-[ttrpc]
-  address = "$CD_SOCK.ttrpc"
-[debug]
-  address = ""
+  cat <<TOML
 [plugins."io.containerd.internal.v1.opt"]
   path = "$CD_DIR/opt"
 [plugins."io.containerd.grpc.v1.cri"]
@@ -80,17 +74,8 @@ TOML
 }
 
 start_cri_containerd() {
-  command -v containerd >/dev/null || { echo "FATAL: containerd missing (e2e/install-deps.sh)" >&2; return 1; }
-  stop_containerd
-  # A run that died may have left its tasks' rootfs mounts: unmount them before removing.
-  awk -v d="$CD_DIR/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
-  rm -rf "$CD_DIR"
-  mkdir -p "$CD_DIR"
-  write_config
-  # containerd finds containerd-shim-dune-v2 for io.containerd.dune.v2 on its PATH; the shim
-  # finds dune beside itself.
-  PATH="$(dirname "$SHIM"):$PATH" containerd --config "$CD_DIR/config.toml" >"$CD_DIR/containerd.log" 2>&1 </dev/null 3>&- &
-  echo $! >"$CD_DIR/containerd.pid"
+  start_containerd "$CD_DIR" "$(cri_config)" || return 1
+  mkdir -p "$CD_DIR/cni-conf" "$CD_DIR/cni-bin" "$LOG_DIR"
   for _ in $(seq 100); do cri version >/dev/null 2>&1 && break; sleep 0.1; done
   cri version >/dev/null || { tail -n 30 "$CD_DIR/containerd.log" >&2; return 1; }
 }

@@ -40,9 +40,7 @@ setup() {
 
 teardown() {
   if [[ -n ${CD_DIR:-} && -f $CD_DIR/containerd.pid ]]; then
-    ctr_ task kill -s KILL "$CID" >/dev/null 2>&1 || true
-    for _ in $(seq 50); do ctr_ task rm "$CID" >/dev/null 2>&1 && break; ctr_ task ls -q | grep -qx "$CID" || break; sleep 0.1; done
-    ctr_ container rm "$CID" >/dev/null 2>&1 || true
+    remove_task "$CID"
   fi
   if [[ -n ${DK_DIR:-} && -f $DK_DIR/docker.pid ]]; then
     docker_ rm -f "$CID" >/dev/null 2>&1 || true

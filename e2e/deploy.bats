@@ -296,7 +296,7 @@ TOML
   before=$(snapshot "$T/etc")
   "$INSTALL" --prefix "$T/prefix" --state-dir "$T/state" --docker-config "$T/etc/daemon.json" --no-containerd
   jq -e --arg p "$T/prefix/bin/dune" '.runtimes.dune.path == $p and ."storage-driver" == "overlay2"' "$T/etc/daemon.json"
-  start_dockerd_with "$T/etc/daemon.json"
+  start_deploy_dockerd "$T/etc/daemon.json"
   docker_ info --format '{{json .Runtimes}}' | jq -e --arg p "$T/prefix/bin/dune" '.dune.path == $p'
   make_rootfs_tar "$T/rootfs.tar"
   docker_ import --change 'CMD ["sh"]' "$T/rootfs.tar" "$DK_IMAGE" >/dev/null

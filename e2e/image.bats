@@ -23,7 +23,7 @@ setup_file() {
   e2e_require_env
   mkdir -p "$DEPLOY_DK_DIR"
   echo '{}' >"$DEPLOY_DK_DIR/daemon.image.json"
-  start_dockerd_with "$DEPLOY_DK_DIR/daemon.image.json"
+  start_deploy_dockerd "$DEPLOY_DK_DIR/daemon.image.json"
   import_sdk_image
 }
 

@@ -8,63 +8,29 @@ load lib/helpers
 source "$E2E_REPO/e2e/lib/image.sh"
 
 SHIM=${SHIM:-$E2E_REPO/build/bin/containerd-shim-dune-v2}
+# containerd finds containerd-shim-dune-v2 for io.containerd.dune.v2 on its PATH (daemons.sh);
+# the shim finds dune beside itself.
+CD_SHIM_DIR=$(dirname "$SHIM")
+CD_NS=dune-shim-e2e
+source "$E2E_REPO/e2e/lib/daemons.sh"
 CD_DIR=${E2E_SHIM_CONTAINERD_DIR:-/run/dune-e2e/containerd-shim}
 CD_SOCK=$CD_DIR/containerd.sock
-NS=dune-shim-e2e
+NS=$CD_NS
 IMAGE=localhost/dune-e2e/busybox:latest
 RUNTIME=io.containerd.dune.v2
 # The shim runs dune with runc's shim convention for --root.
 DUNE_ROOT=/run/containerd/runc/$NS
-
-ctr_() { ctr --address "$CD_SOCK" --namespace "$NS" "$@" 3>&-; }
 
 shim_pids() { # [ID]: shims serving this daemon (they carry its socket address in their arguments)
   ps -eo pid=,comm=,args= | awk -v s="$CD_SOCK" -v id="${1:+-id $1 }" \
     '$2 == "containerd-shim" && index($0, "containerd-shim-dune-v2") && index($0, s) && index($0, id) {print $1}'
 }
 
-stop_containerd() {
-  local pid p
-  [[ -f $CD_DIR/containerd.pid ]] || return 0
-  pid=$(cat "$CD_DIR/containerd.pid")
-  for p in $(shim_pids); do kill "$p" 2>/dev/null || true; done
-  if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$CD_DIR/containerd.pid"
-}
-
-start_containerd() {
-  # containerd finds containerd-shim-dune-v2 for io.containerd.dune.v2 on its PATH; the
-  # shim finds dune beside itself.
-  PATH="$(dirname "$SHIM"):$PATH" containerd --config "$CD_DIR/config.toml" >>"$CD_DIR/containerd.log" 2>&1 </dev/null 3>&- &
-  echo $! >"$CD_DIR/containerd.pid"
-  for _ in $(seq 100); do ctr_ version >/dev/null 2>&1 && break; sleep 0.1; done
-  ctr_ version >/dev/null || { cat "$CD_DIR/containerd.log" >&2; return 1; }
-}
-
 setup_file() {
   e2e_require_env
-  command -v containerd >/dev/null || { echo "FATAL: containerd missing (e2e/install-deps.sh)" >&2; return 1; }
   [[ -x $SHIM ]] || { echo "FATAL: $SHIM missing (make build)" >&2; return 1; }
   [[ -c /dev/kvm ]] || { echo "FATAL: /dev/kvm missing: the shim's containers run as Dune processes" >&2; return 1; }
-  stop_containerd
-  rm -rf "$CD_DIR"
-  mkdir -p "$CD_DIR"
-  cat >"$CD_DIR/config.toml" <<TOML
-version = 2
-root = "$CD_DIR/root"
-state = "$CD_DIR/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$CD_SOCK"
-[ttrpc]
-  address = "$CD_SOCK.ttrpc"
-[debug]
-  address = ""
-TOML
-  start_containerd || return 1
+  start_containerd "$CD_DIR" || return 1
   make_oci_image_tar "$CD_DIR/busybox-oci.tar"
   ctr_ images import --base-name localhost/dune-e2e/busybox "$CD_DIR/busybox-oci.tar" >&2
   ctr_ images ls -q | grep -qx "$IMAGE" || { echo "image $IMAGE not imported" >&2; return 1; }
@@ -83,23 +49,8 @@ setup() {
 
 teardown() {
   [[ -n $EVENTS_PID ]] && kill "$EVENTS_PID" 2>/dev/null
-  ctr_ task kill -s KILL "$CID" >/dev/null 2>&1 || true
-  for _ in $(seq 50); do ctr_ task rm "$CID" >/dev/null 2>&1 && break; ctr_ task ls -q | grep -qx "$CID" || break; sleep 0.1; done
-  ctr_ container rm "$CID" >/dev/null 2>&1 || true
+  remove_task "$CID"
   [[ -z ${BATS_TEST_COMPLETED:-} ]] && tail -n 30 "$CD_DIR/containerd.log" || true
-}
-
-task_status() { ctr_ task ls | awk -v id="$1" '$1 == id {print $3}'; }
-
-wait_task_status() {
-  local n=100 s=
-  while ((n-- > 0)); do
-    s=$(task_status "$1")
-    [[ $s == "$2" ]] && return 0
-    sleep 0.1
-  done
-  echo "task $1: status '$s', expected '$2'" >&2
-  return 1
 }
 
 # Processes holding a KVM VM (anon_inode:kvm-vm), one pid a line, sorted: Dune processes.
@@ -402,7 +353,7 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   kill "$cd_pid"
   for _ in $(seq 100); do kill -0 "$cd_pid" 2>/dev/null || break; sleep 0.1; done
   ! kill -0 "$cd_pid" 2>/dev/null
-  start_containerd
+  start_containerd_with "$CD_DIR" "$CD_DIR/config.toml"
   # Same shim, same process, same state.
   [ "$(shim_pids "$CID")" = "$shim" ]
   wait_task_status "$CID" RUNNING

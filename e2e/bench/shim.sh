@@ -23,8 +23,8 @@ shim_bench() {
   source "$REPO/e2e/lib/image.sh"
   source "$REPO/e2e/lib/daemons.sh"
   CD_NS=dune-bench
-  # containerd finds containerd-shim-dune-v2 on its PATH; the shim finds dune beside itself.
-  PATH="$(dirname "$DUNE"):$PATH" start_containerd "$WORK/containerd" || return 1
+  # containerd finds containerd-shim-dune-v2 beside dune (daemons.sh puts it on its PATH).
+  start_containerd "$WORK/containerd" || return 1
   make_oci_image_tar "$WORK/containerd/busybox.tar" || return 1
   ctr_ images import --base-name localhost/dune-bench/busybox "$WORK/containerd/busybox.tar" >/dev/null || return 1
   local image=localhost/dune-bench/busybox:latest

@@ -1,15 +1,30 @@
 # Private containerd and dockerd for the suites, each on its own socket, state and data dirs,
-# stopped by pid (never by name).
+# stopped by pid (never by name). The one place that launches them.
 #
-#   start_containerd DIR     containerd (Debian's package) with root/state/socket under DIR;
-#                            sets CD_DIR, CD_SOCK; `ctr_ ARGS...` talks to it (namespace $CD_NS)
-#   stop_containerd          stops it and the shims that carry its socket address
-#   start_dockerd DIR DATA   dockerd (docker.io) with runtimes.dune = $DUNE, exec-root and
-#                            socket under DIR, data-root DATA; sets DK_DIR, DK_SOCK;
-#                            `docker_ ARGS...` talks to it with Debian's client
-#   stop_dockerd             stops it
+#   start_containerd DIR [TOML]  a fresh containerd (Debian's package): DIR emptied, root/state/
+#                                sockets under DIR, TOML appended to the config; the CRI plugin
+#                                is disabled unless TOML configures it. Sets CD_DIR, CD_SOCK;
+#                                `ctr_ ARGS...` talks to it (namespace $CD_NS)
+#   start_containerd_with DIR CONFIG
+#                                containerd reading CONFIG as it is (it must put root, state and
+#                                the socket DIR/containerd.sock under DIR); DIR is kept, so this
+#                                also starts a stopped daemon again on its old state (its shims
+#                                are left alone; no daemon may be running on DIR)
+#   stop_containerd              stops it and the shims that carry its socket address
+#   task_status ID, wait_task_status ID STATUS, remove_task ID
+#                                a ctr task's status, waiting for one, and a best-effort
+#                                kill + rm of task and container (test teardowns)
+#   start_dockerd DIR DATA [CONFIG]
+#                                dockerd (docker.io) with exec-root and socket under DIR,
+#                                data-root DATA, daemon.json CONFIG (default: runtimes.dune =
+#                                $DUNE, checked to be registered); sets DK_DIR, DK_SOCK;
+#                                `docker_ ARGS...` talks to it with Debian's client
+#   stop_dockerd                 stops it
 #
-# Needs $DUNE. The daemons' fds 3 are closed so that bats does not wait for them.
+# containerd runs with CD_SHIM_DIR (default: the directory of $DUNE) first on its PATH, where it
+# finds containerd-shim-dune-v2 for runtime io.containerd.dune.v2; start_containerd_with adds
+# it only when CD_SHIM_DIR is set. Needs $DUNE. The daemons' fds 3 are closed so that bats
+# does not wait for them.
 
 CD_NS=${CD_NS:-dune-e2e}
 # /usr/local/bin/docker is an unrelated newer client: use Debian's.
@@ -19,30 +34,40 @@ ctr_() { ctr --address "$CD_SOCK" --namespace "$CD_NS" "$@" 3>&-; }
 docker_() { "$DOCKER_CLI" -H "unix://$DK_SOCK" "$@" 3>&-; }
 
 start_containerd() {
+  local dir=$1 extra=${2:-} disabled='disabled_plugins = ["io.containerd.grpc.v1.cri"]'
+  local CD_SHIM_DIR=${CD_SHIM_DIR:-$(dirname "$DUNE")}
+  CD_DIR=$dir CD_SOCK=$dir/containerd.sock
+  stop_containerd
+  # A run that died may have left its tasks' rootfs mounts: unmount them before removing.
+  awk -v d="$dir/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  [[ $extra == *'plugins."io.containerd.grpc.v1.cri"'* ]] && disabled=''
+  cat >"$dir/config.toml" <<TOML
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+$disabled
+[grpc]
+  address = "$dir/containerd.sock"
+[ttrpc]
+  address = "$dir/containerd.sock.ttrpc"
+[debug]
+  address = ""
+$extra
+TOML
+  start_containerd_with "$dir" "$dir/config.toml"
+}
+
+start_containerd_with() {
   CD_DIR=$1
   CD_SOCK=$CD_DIR/containerd.sock
   command -v containerd >/dev/null || { echo "FATAL: containerd missing (e2e/install-deps.sh)" >&2; return 1; }
-  stop_containerd
-  # A run that died may have left its tasks' rootfs mounts: unmount them before removing.
-  awk -v d="$CD_DIR/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
-  rm -rf "$CD_DIR"
   mkdir -p "$CD_DIR"
-  cat >"$CD_DIR/config.toml" <<TOML
-version = 2
-root = "$CD_DIR/root"
-state = "$CD_DIR/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$CD_SOCK"
-[ttrpc]
-  address = "$CD_SOCK.ttrpc"
-[debug]
-  address = ""
-TOML
-  containerd --config "$CD_DIR/config.toml" >"$CD_DIR/containerd.log" 2>&1 </dev/null 3>&- &
+  PATH="${CD_SHIM_DIR:+$CD_SHIM_DIR:}$PATH" containerd --config "$2" >>"$CD_DIR/containerd.log" 2>&1 </dev/null 3>&- &
   echo $! >"$CD_DIR/containerd.pid"
   for _ in $(seq 100); do ctr_ version >/dev/null 2>&1 && break; sleep 0.1; done
-  ctr_ version >/dev/null || { cat "$CD_DIR/containerd.log" >&2; return 1; }
+  ctr_ version >/dev/null || { tail -n 30 "$CD_DIR/containerd.log" >&2; return 1; }
 }
 
 stop_containerd() {
@@ -62,20 +87,43 @@ stop_containerd() {
 
 start_dockerd() {
   DK_DIR=$1
-  local data=$2
+  local data=$2 config=${3:-}
   DK_SOCK=$DK_DIR/docker.sock
   [[ -x $DOCKER_CLI ]] && command -v dockerd >/dev/null ||
     { echo "FATAL: docker.io missing (e2e/install-deps.sh)" >&2; return 1; }
   stop_dockerd
   mkdir -p "$DK_DIR" "$data"
-  jq -n --arg dune "$DUNE" '{runtimes: {dune: {path: $dune}}}' >"$DK_DIR/daemon.json"
-  dockerd --config-file "$DK_DIR/daemon.json" --data-root "$data" --exec-root "$DK_DIR/exec" \
+  if [[ -z $config ]]; then
+    config=$DK_DIR/daemon.json
+    jq -n --arg dune "$DUNE" '{runtimes: {dune: {path: $dune}}}' >"$config"
+  fi
+  dockerd --config-file "$config" --data-root "$data" --exec-root "$DK_DIR/exec" \
     --pidfile "$DK_DIR/docker.pid" -H "unix://$DK_SOCK" --iptables=false --ip-masq=false --bridge=none \
     >"$DK_DIR/dockerd.log" 2>&1 </dev/null 3>&- &
   for _ in $(seq 300); do docker_ version >/dev/null 2>&1 && break; sleep 0.1; done
   docker_ version >/dev/null || { tail -n 30 "$DK_DIR/dockerd.log" >&2; return 1; }
+  [[ -n ${3:-} ]] && return 0
   docker_ info --format '{{json .Runtimes}}' | jq -e 'has("dune")' >/dev/null ||
     { echo "dockerd did not register the dune runtime" >&2; return 1; }
+}
+
+task_status() { ctr_ task ls | awk -v id="$1" '$1 == id {print $3}'; }
+
+wait_task_status() {
+  local n=100 s=
+  while ((n-- > 0)); do
+    s=$(task_status "$1")
+    [[ $s == "$2" ]] && return 0
+    sleep 0.1
+  done
+  echo "task $1: status '$s', expected '$2'" >&2
+  return 1
+}
+
+remove_task() {
+  ctr_ task kill -s KILL "$1" >/dev/null 2>&1 || true
+  for _ in $(seq 50); do ctr_ task rm "$1" >/dev/null 2>&1 && break; ctr_ task ls -q | grep -qx "$1" || break; sleep 0.1; done
+  ctr_ container rm "$1" >/dev/null 2>&1 || true
 }
 
 stop_dockerd() {

@@ -3,7 +3,7 @@
 #
 #   DEPLOY_DK_DIR / DEPLOY_DK_DATA   that dockerd's exec-root/socket dir and data-root
 #                                    (E2E_DOCKER_DIR / E2E_DOCKER_DATA override them)
-#   start_dockerd_with CONFIG        dockerd with daemon.json CONFIG (not start_dockerd's own)
+#   start_deploy_dockerd CONFIG      start_dockerd on those dirs with daemon.json CONFIG
 #   import_debian_image              $DEBIAN_IMAGE = `docker import` of debian.sh's rootfs.tar
 #   import_sdk_image                 $SDK_IMAGE = that Debian plus this host's .NET SDK
 #                                    (/usr/share/dotnet, dotnet on PATH) and CA certificates
@@ -15,21 +15,7 @@ DEBIAN_IMAGE=dune-e2e/debian:bookworm
 SDK_IMAGE=dune-e2e/dotnet-sdk:local
 DOTNET_HOME=${DOTNET_HOME:-/usr/share/dotnet}
 
-# start_dockerd_with CONFIG: like start_dockerd, but the daemon reads CONFIG as its daemon.json.
-start_dockerd_with() {
-  local config=$1
-  DK_DIR=$DEPLOY_DK_DIR
-  DK_SOCK=$DK_DIR/docker.sock
-  [[ -x $DOCKER_CLI ]] && command -v dockerd >/dev/null ||
-    { echo "FATAL: docker.io missing (e2e/install-deps.sh)" >&2; return 1; }
-  stop_dockerd
-  mkdir -p "$DK_DIR" "$DEPLOY_DK_DATA"
-  dockerd --config-file "$config" --data-root "$DEPLOY_DK_DATA" --exec-root "$DK_DIR/exec" \
-    --pidfile "$DK_DIR/docker.pid" -H "unix://$DK_SOCK" --iptables=false --ip-masq=false --bridge=none \
-    >"$DK_DIR/dockerd.log" 2>&1 </dev/null 3>&- &
-  for _ in $(seq 300); do docker_ version >/dev/null 2>&1 && break; sleep 0.1; done
-  docker_ version >/dev/null || { tail -n 30 "$DK_DIR/dockerd.log" >&2; return 1; }
-}
+start_deploy_dockerd() { start_dockerd "$DEPLOY_DK_DIR" "$DEPLOY_DK_DATA" "$1"; }
 
 # The image is rebuilt when the rootfs tarball changed (label = its checksum).
 import_debian_image() {
@@ -67,20 +53,6 @@ import_sdk_image() {
   local rc=$?
   docker_ rm -f "$name" >/dev/null
   return "$rc"
-}
-
-# start_containerd_with DIR CONFIG: containerd reading CONFIG, which must put root, state and
-# the sockets under DIR (socket DIR/containerd.sock). stop_containerd stops it.
-start_containerd_with() {
-  CD_DIR=$1
-  CD_SOCK=$CD_DIR/containerd.sock
-  command -v containerd >/dev/null || { echo "FATAL: containerd missing (e2e/install-deps.sh)" >&2; return 1; }
-  stop_containerd
-  mkdir -p "$CD_DIR"
-  containerd --config "$2" >"$CD_DIR/containerd.log" 2>&1 </dev/null 3>&- &
-  echo $! >"$CD_DIR/containerd.pid"
-  for _ in $(seq 100); do ctr_ version >/dev/null 2>&1 && break; sleep 0.1; done
-  ctr_ version >/dev/null || { cat "$CD_DIR/containerd.log" >&2; return 1; }
 }
 
 # snapshot DIR: every entry under DIR with its type, mode, owner and content checksum, so that
