@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Dune.E2e.CriClient.Cri;
 
 namespace Dune.E2e.CriClient;
@@ -5,48 +6,34 @@ namespace Dune.E2e.CriClient;
 /// <summary>Pod sandbox subcommands: run-pod, pod-status, stop-pod, rm-pod.</summary>
 internal static class PodCommands
 {
-    /// <summary>run-pod NAME [--handler H] [--log-dir DIR]: prints the pod sandbox id.</summary>
-    public static async Task<int> Run(RuntimeService.RuntimeServiceClient cri, CommandLine args, CallContext call)
+    public static IEnumerable<Command> Build()
     {
-        args.AllowOnly("handler", "log-dir");
-        args.ExpectPositional(1, "run-pod NAME [--handler H] [--log-dir DIR]");
-        var reply = await cri.RunPodSandboxAsync(new RunPodSandboxRequest
+        var name = new Argument<string>("name") { Description = "the pod's name" };
+        var handler = new Option<string>("--handler") { Description = "runtime handler", DefaultValueFactory = _ => "" };
+        var logDir = new Option<string?>("--log-dir") { Description = "the pod's log directory" };
+        yield return CriCall.Command("run-pod", "runs a host-network pod sandbox; prints its id", async (r, cri, call) =>
         {
-            Config = PodSpecs.Sandbox(args.Arg(0, "pod name"), args.Option("log-dir")),
-            RuntimeHandler = args.Option("handler") ?? "",
-        }, call.Options()).ConfigureAwait(false);
-        Console.WriteLine(reply.PodSandboxId);
-        return 0;
+            var reply = await cri.RunPodSandboxAsync(new RunPodSandboxRequest
+            {
+                Config = PodSpecs.Sandbox(r.GetValue(name)!, r.GetValue(logDir)),
+                RuntimeHandler = r.GetValue(handler)!,
+            }, call).ConfigureAwait(false);
+            Console.WriteLine(reply.PodSandboxId);
+        }, name, handler, logDir);
+
+        var id = PodId();
+        yield return CriCall.Command("pod-status", "prints the sandbox's status as JSON", async (r, cri, call) =>
+        {
+            var reply = await cri.PodSandboxStatusAsync(new PodSandboxStatusRequest { PodSandboxId = r.GetValue(id)! }, call).ConfigureAwait(false);
+            Console.WriteLine(JsonOutput.PodStatus(reply.Status));
+        }, id);
+        var stopId = PodId();
+        yield return CriCall.Command("stop-pod", "stops the sandbox and its containers", async (r, cri, call) =>
+            await cri.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = r.GetValue(stopId)! }, call).ConfigureAwait(false), stopId);
+        var rmId = PodId();
+        yield return CriCall.Command("rm-pod", "removes the sandbox", async (r, cri, call) =>
+            await cri.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = r.GetValue(rmId)! }, call).ConfigureAwait(false), rmId);
     }
 
-    /// <summary>pod-status POD_ID: prints the sandbox's status as JSON.</summary>
-    public static async Task<int> Status(RuntimeService.RuntimeServiceClient cri, CommandLine args, CallContext call)
-    {
-        args.AllowOnly();
-        args.ExpectPositional(1, "pod-status POD_ID");
-        var reply = await cri.PodSandboxStatusAsync(new PodSandboxStatusRequest { PodSandboxId = args.Arg(0, "pod id") },
-            call.Options()).ConfigureAwait(false);
-        Console.WriteLine(JsonOutput.PodStatus(reply.Status));
-        return 0;
-    }
-
-    /// <summary>stop-pod POD_ID</summary>
-    public static async Task<int> Stop(RuntimeService.RuntimeServiceClient cri, CommandLine args, CallContext call)
-    {
-        args.AllowOnly();
-        args.ExpectPositional(1, "stop-pod POD_ID");
-        await cri.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = args.Arg(0, "pod id") },
-            call.Options()).ConfigureAwait(false);
-        return 0;
-    }
-
-    /// <summary>rm-pod POD_ID</summary>
-    public static async Task<int> Remove(RuntimeService.RuntimeServiceClient cri, CommandLine args, CallContext call)
-    {
-        args.AllowOnly();
-        args.ExpectPositional(1, "rm-pod POD_ID");
-        await cri.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = args.Arg(0, "pod id") },
-            call.Options()).ConfigureAwait(false);
-        return 0;
-    }
+    private static Argument<string> PodId() => new("pod-id");
 }

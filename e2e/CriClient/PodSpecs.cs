@@ -48,7 +48,7 @@ internal static class PodSpecs
         foreach (string kv in environment)
         {
             int eq = kv.IndexOf('=');
-            if (eq <= 0) throw new UsageException($"--env wants KEY=VALUE, got {kv}");
+            if (eq <= 0) throw new ArgumentException($"environment entry is not KEY=VALUE: {kv}", nameof(environment));
             config.Envs.Add(new KeyValue { Key = kv[..eq], Value = kv[(eq + 1)..] });
         }
         return config;
