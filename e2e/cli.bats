@@ -24,16 +24,6 @@ teardown() {
   common_teardown
 }
 
-# in_ctr ARGS...: runs a one-shot container from $B with process args ARGS; output in $output.
-in_ctr() {
-  bundle_set_args "$B" "$@"
-  run --separate-stderr R run --bundle "$B" "$ID" </dev/null
-  # Shown only when the test fails.
-  echo "run $*: status $status"
-  echo "stdout: $output"
-  echo "stderr: $stderr"
-}
-
 # ---------------------------------------------------------------- spec, --version, features
 
 @test "spec writes the default config.json into the current directory" {

@@ -48,14 +48,6 @@ teardown() {
   common_teardown
 }
 
-in_ctr() {
-  bundle_set_args "$B" "$@"
-  run --separate-stderr R run --bundle "$B" "$ID" </dev/null
-  echo "run $*: status $status"
-  echo "stdout: $output"
-  echo "stderr: $stderr"
-}
-
 # The daemons start on first use (the dune-run tests need neither).
 need_containerd() {
   if [[ ! -f $CD_DIR/containerd.pid ]] || ! ctr_ version >/dev/null 2>&1; then

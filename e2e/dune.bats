@@ -23,15 +23,6 @@ teardown() {
   common_teardown
 }
 
-# in_ctr ARGS...: a one-shot container from $B running ARGS; output in $output/$stderr.
-in_ctr() {
-  bundle_set_args "$B" "$@"
-  run --separate-stderr R run --bundle "$B" "$ID" </dev/null
-  echo "run $*: status $status"
-  echo "stdout: $output"
-  echo "stderr: $stderr"
-}
-
 # start_ctr ARGS...: a detached container from $B running ARGS; stdout in $T/$ID.out.
 start_ctr() {
   bundle_set_args "$B" "$@"

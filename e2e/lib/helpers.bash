@@ -90,6 +90,16 @@ reap_leaked_cgroups() {
   for d in $dirs; do rmdir "$d" 2>/dev/null || true; done
 }
 
+# in_ctr ARGS...: a one-shot container from $B running ARGS (`R run`); its output in $output,
+# $stderr, $status, echoed so that a failing test shows it.
+in_ctr() {
+  bundle_set_args "$B" "$@"
+  run --separate-stderr R run --bundle "$B" "$ID" </dev/null
+  echo "run $*: status $status"
+  echo "stdout: $output"
+  echo "stderr: $stderr"
+}
+
 # create_ctr ID [CREATE-FLAGS...]: create from $B; container stdio goes to $T/ID.out/.err.
 create_ctr() {
   local id=$1 rc=0; shift
