@@ -416,10 +416,51 @@ long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid
 
 /* ---- exec ---- */
 
+static void free_strings(char **v)
+{
+	for (char **s = v; s && *s; s++)
+		free(*s);
+	free(v);
+}
+
+/* A program string, copied page by page as it is checked: the kernel (and
+ * the new image) read the monitor's copy, never program memory that
+ * another thread may rewrite or release meanwhile. */
+static char *copy_program_string(struct sb_proc *p, uint64_t s)
+{
+	size_t len = 0, cap = 256;
+	char *buf = malloc(cap);
+	uint64_t at = s;
+	while (buf) {
+		if (!sb_range_ok(p, at, 1, PROT_READ) || len > 131072)
+			break;
+		uint64_t end = PAGE_DOWN(at) + PAGE_SIZE;
+		const char *z = memchr((const void *)at, 0, end - at);
+		size_t n = z ? (size_t)(z - (const char *)at) : (size_t)(end - at);
+		if (len + n + 1 > cap) {
+			while (len + n + 1 > cap)
+				cap *= 2;
+			char *nb = realloc(buf, cap);
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		memcpy(buf + len, (const void *)at, n);
+		len += n;
+		if (z) {
+			buf[len] = '\0';
+			return buf;
+		}
+		at = end;
+	}
+	free(buf);
+	return NULL;
+}
+
 static long copy_string_array(struct sb_proc *p, uint64_t guest, char ***out, int *count)
 {
 	size_t cap = 16, n = 0;
-	char **v = malloc(cap * sizeof *v);
+	char **v = calloc(cap, sizeof *v);
 	if (!v)
 		return -ENOMEM;
 	for (;;) {
@@ -433,31 +474,18 @@ static long copy_string_array(struct sb_proc *p, uint64_t guest, char ***out, in
 				goto fault;
 			v = nv;
 		}
+		v[n] = NULL;
 		if (!s)
 			break;
-		/* Strings: check page by page up to the NUL. */
-		uint64_t at = s;
-		for (;;) {
-			if (!sb_range_ok(p, at, 1, PROT_READ))
-				goto fault;
-			uint64_t end = PAGE_DOWN(at) + PAGE_SIZE;
-			const char *z = memchr((const void *)at, 0, end - at);
-			if (z)
-				break;
-			at = end;
-			if (at - s > 131072)
-				goto fault;
-		}
-		v[n++] = (char *)s;
-		if (n > 65536)
+		if (n >= 65536 || !(v[n] = copy_program_string(p, s)))
 			goto fault;
+		n++;
 	}
-	v[n] = NULL;
 	*out = v;
 	*count = (int)n;
 	return 0;
 fault:
-	free(v);
+	free_strings(v);
 	return -EFAULT;
 }
 
@@ -508,7 +536,7 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 		return rc;
 	rc = copy_string_array(p, genvp, &envp, &envc);
 	if (rc) {
-		free(argv);
+		free_strings(argv);
 		return rc;
 	}
 	/* Resolve what the kernel would, so the program sees ENOENT, EACCES,
@@ -525,6 +553,13 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 	}
 	if (fd < 0) {
 		rc = -errno;
+		goto out;
+	}
+	/* Whatever name reached it, the monitor's image (or any monitor
+	 * object) is not a program to run. */
+	if (mobj_classify(&p->objs, fd) != OBJ_PROGRAM) {
+		rc = -EACCES;
+		close(fd);
 		goto out;
 	}
 	struct stat st;
@@ -626,8 +661,8 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 		close(fd);
 	free(nargv);
 out:
-	free(argv);
-	free(envp);
+	free_strings(argv);
+	free_strings(envp);
 	return rc;
 }
 
@@ -692,6 +727,19 @@ static bool guest_tsc_is_host_tsc(struct dune_vcpu *v)
 	return same;
 }
 
+/* What the program must never open or change, whatever the name. The trace
+ * goes to the program's own stderr when dune-run was started with --trace:
+ * that file stays the program's. */
+static void register_monitor_objects(struct sb_proc *p)
+{
+	mobj_add_image(&p->objs, p->self_fd);
+	mobj_add_file(&p->objs, p->stats_fd);
+	struct stat tr, err;
+	if (p->trace && fstat(p->trace_fd, &tr) == 0 &&
+	    !(fstat(2, &err) == 0 && tr.st_dev == err.st_dev && tr.st_ino == err.st_ino))
+		mobj_add_file(&p->objs, p->trace_fd);
+}
+
 int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *path, char *const argv[],
 		char *const envp[])
 {
@@ -746,6 +794,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 			p->self_fd = hi;
 		}
 	}
+	register_monitor_objects(p);
 
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {

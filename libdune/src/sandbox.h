@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "objects.h"
 #include "policy.h"
 #include "vm.h"
 
@@ -35,6 +36,7 @@ struct sb_proc {
 	bool trace;
 	int trace_fd;
 	int self_fd;           /* the dune-run image, for execve */
+	struct mon_objects objs; /* what the program must never name (objects.h) */
 	bool tsc_same;         /* vDSO announced: the guest reads the host's TSC (probed once, passed on) */
 	char exe[4096];        /* what /proc/self/exe answers */
 	pthread_mutex_t lock;  /* sigactions, brk, thread list */
@@ -117,8 +119,6 @@ void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len);
  * release reserved ranges no other thread's span reaches. */
 void sb_hull_reset(struct sb_thread *t);
 bool sb_is_monitor_fd(struct sb_proc *p, int fd);
-/* /proc/self/exe and its aliases: they name the program, not dune-run. */
-bool sb_is_self_exe(const char *path);
 long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done);
 
 /* Signals (signal.c). */

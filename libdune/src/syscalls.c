@@ -2,6 +2,7 @@
  * the host call. Calls the monitor cannot vet are refused (ENOSYS). */
 #define _GNU_SOURCE
 #include "sandbox.h"
+#include "pathcalls.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -93,12 +94,23 @@ static long copy_str(struct sb_proc *p, uint64_t src, char *dst, size_t max)
 	return -ENAMETOOLONG;
 }
 
+#define MAX_CONTROL 8192
+
+/* The monitor's copies of what the kernel reads from program memory more
+ * than once or what the monitor decides on (copy in, copy out): strings,
+ * iovecs, msghdrs and their control data, socket address lengths. */
 struct scratch {
 	char str[3][PATH_MAX];
 	int nstr;
 	struct iovec iov[MAX_IOV];
 	struct msghdr msg;
 	uint64_t guest_msg;
+	uint64_t guest_control;     /* the program's control buffer (msghdr) */
+	char control[MAX_CONTROL];  /* what the kernel reads or writes instead */
+	uint32_t socklen;           /* *len of a sockaddr or socket option */
+	uint64_t guest_socklen;     /* where it goes back to */
+	uint64_t pselect_pair[2];   /* pselect6's { sigset pointer, size } */
+	unsigned skip;              /* arguments already replaced by copies */
 };
 
 static long check_iov(struct sb_proc *p, uint64_t guest, uint64_t count, int need, struct scratch *s)
@@ -115,6 +127,39 @@ static long check_iov(struct sb_proc *p, uint64_t guest, uint64_t count, int nee
 	return 0;
 }
 
+/* Descriptors sent with SCM_RIGHTS: never one of the monitor's. */
+static long check_sent_fds(struct sb_proc *p, struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		const int *fds = (const int *)CMSG_DATA(c);
+		for (size_t i = 0; i < n; i++)
+			if (sb_is_monitor_fd(p, fds[i]))
+				return -EBADF;
+	}
+	return 0;
+}
+
+/* Descriptors received with SCM_RIGHTS that are monitor objects are closed
+ * and the message marked truncated, as when the kernel cannot install one. */
+static void check_received_fds(struct sb_proc *p, struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *fds = (int *)CMSG_DATA(c);
+		for (size_t i = 0; i < n; i++)
+			if (fds[i] >= 0 && mobj_classify_received(&p->objs, fds[i]) != OBJ_PROGRAM) {
+				close(fds[i]);
+				fds[i] = -1;
+				m->msg_flags |= MSG_CTRUNC;
+			}
+	}
+}
+
 static long check_msghdr(struct sb_proc *p, uint64_t guest, int writes, struct scratch *s)
 {
 	if (!sb_range_ok(p, guest, sizeof(struct msghdr), writes ? PROT_WRITE : PROT_READ))
@@ -123,14 +168,47 @@ static long check_msghdr(struct sb_proc *p, uint64_t guest, int writes, struct s
 	int need = writes ? PROT_WRITE : PROT_READ;
 	if (s->msg.msg_name && !sb_range_ok(p, (uint64_t)s->msg.msg_name, s->msg.msg_namelen, need))
 		return -EFAULT;
-	if (s->msg.msg_control && !sb_range_ok(p, (uint64_t)s->msg.msg_control, s->msg.msg_controllen, need))
-		return -EFAULT;
+	s->guest_control = 0;
+	if (s->msg.msg_control && s->msg.msg_controllen) {
+		if (!sb_range_ok(p, (uint64_t)s->msg.msg_control, s->msg.msg_controllen, need))
+			return -EFAULT;
+		/* The kernel sees the monitor's copy: descriptors are checked on
+		 * what is sent, and received ones before the program sees them. */
+		size_t len = s->msg.msg_controllen;
+		if (len > sizeof s->control) {
+			if (!writes)
+				return -ENOBUFS;
+			len = sizeof s->control;
+		}
+		s->guest_control = (uint64_t)s->msg.msg_control;
+		if (!writes)
+			memcpy(s->control, s->msg.msg_control, len);
+		s->msg.msg_control = s->control;
+		s->msg.msg_controllen = len;
+		if (!writes) {
+			long rc = check_sent_fds(p, &s->msg);
+			if (rc)
+				return rc;
+		}
+	}
 	long rc = check_iov(p, (uint64_t)s->msg.msg_iov, s->msg.msg_iovlen, need, s);
 	if (rc)
 		return rc;
 	s->msg.msg_iov = s->iov;
 	s->guest_msg = guest;
 	return 0;
+}
+
+/* After a recvmsg into s->msg: what the program's msghdr gets back. */
+static void finish_recvmsg(struct sb_proc *p, struct msghdr *g, struct scratch *s)
+{
+	if (s->guest_control) {
+		check_received_fds(p, &s->msg);
+		memcpy((void *)s->guest_control, s->control, s->msg.msg_controllen);
+	}
+	g->msg_namelen = s->msg.msg_namelen;
+	g->msg_controllen = s->msg.msg_controllen;
+	g->msg_flags = s->msg.msg_flags;
 }
 
 static uint64_t parse_num(const char **pp)
@@ -152,10 +230,17 @@ static long check_args(struct sb_thread *t, const char *spec, uint64_t a[6], str
 {
 	struct sb_proc *p = t->p;
 	const char *q = spec;
+	s->skip = 0;
+	s->guest_socklen = 0;
 	for (int i = 0; i < 6 && *q; i++) {
 		while (*q == ' ')
 			q++;
 		char k = *q++;
+		if (s->skip & (1u << i)) {
+			while (*q && *q != ' ')
+				q++;
+			continue;
+		}
 		bool nullable = isupper((unsigned char)k);
 		k = (char)tolower((unsigned char)k);
 		long rc = 0;
@@ -209,8 +294,15 @@ static long check_args(struct sb_thread *t, const char *spec, uint64_t a[6], str
 				break;
 			if (!a[n] || !sb_range_ok(p, a[n], 4, PROT_WRITE))
 				return -EFAULT;
-			if (!sb_range_ok(p, a[i], *(uint32_t *)a[n], PROT_WRITE))
+			/* The kernel reads the length again: it gets the copy that was
+			 * checked, and the program gets the result back after the call. */
+			memcpy(&s->socklen, (const void *)a[n], 4);
+			if (!sb_range_ok(p, a[i], s->socklen, PROT_WRITE))
 				return -EFAULT;
+			s->guest_socklen = a[n];
+			a[n] = (uint64_t)&s->socklen;
+			if (n < 32)
+				s->skip |= 1u << n;
 			break;
 		}
 		case 'v': {
@@ -482,27 +574,17 @@ static long do_select(struct sb_proc *p, int nr, uint64_t a[6])
 			return -EFAULT;
 	if (a[4] && !sb_range_ok(p, a[4], 16, PROT_WRITE))
 		return -EFAULT;
+	static __thread uint64_t pair[2];
 	if (nr == SYS_pselect6 && a[5]) {
-		/* { const sigset_t *ss; size_t ss_len } */
+		/* { const sigset_t *ss; size_t ss_len }: the kernel gets the checked copy. */
 		if (!sb_range_ok(p, a[5], 16, PROT_READ))
 			return -EFAULT;
-		uint64_t *pair = (uint64_t *)a[5];
+		memcpy(pair, (const void *)a[5], sizeof pair);
 		if (pair[0] && !sb_range_ok(p, pair[0], 8, PROT_READ))
 			return -EFAULT;
+		a[5] = (uint64_t)pair;
 	}
 	return host_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-/* /proc/self/exe names the program, not dune-run. */
-bool sb_is_self_exe(const char *path)
-{
-	char mine[64];
-	if (path[0] != '/')
-		return false;
-	if (!strcmp(path, "/proc/self/exe") || !strcmp(path, "/proc/thread-self/exe"))
-		return true;
-	snprintf(mine, sizeof mine, "/proc/%d/exe", getpid());
-	return !strcmp(path, mine);
 }
 
 static long do_readlink(struct sb_proc *p, int dirfd, uint64_t path, uint64_t buf, uint64_t size)
@@ -579,9 +661,7 @@ static long do_mmsg(struct sb_thread *t, int nr, uint64_t a[6], struct scratch *
 			return done ? done : rc;
 		m[i].msg_len = (unsigned)rc;
 		if (recv) {
-			m[i].msg_hdr.msg_namelen = s->msg.msg_namelen;
-			m[i].msg_hdr.msg_controllen = s->msg.msg_controllen;
-			m[i].msg_hdr.msg_flags = s->msg.msg_flags;
+			finish_recvmsg(p, &m[i].msg_hdr, s);
 			if (a[3] & MSG_WAITFORONE)
 				a[3] |= MSG_DONTWAIT;
 		}
@@ -647,8 +727,11 @@ static long do_shmdt(struct sb_proc *p, uint64_t addr)
 	pthread_mutex_unlock(&p->lock);
 	if (!size)
 		return -EINVAL;
+	/* Unmapping the attachment detaches it; like munmap, the range stays
+	 * reserved while another thread's host call may use it. */
 	vm_mirror_unmap(p->vm, addr, size);
-	return host_syscall(SYS_shmdt, addr, 0, 0, 0, 0, 0);
+	sb_release_range(p, addr, size);
+	return 0;
 }
 
 static long do_shmctl(struct sb_proc *p, uint64_t a[6])
@@ -686,6 +769,14 @@ static bool span_in_use(struct sb_proc *p, uint64_t addr, uint64_t len)
 	return false;
 }
 
+static bool range_busy(struct sb_proc *p, uint64_t addr, uint64_t len)
+{
+	pthread_mutex_lock(&p->lock);
+	bool busy = p->nthreads > 1 && span_in_use(p, addr, len);
+	pthread_mutex_unlock(&p->lock);
+	return busy;
+}
+
 void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len)
 {
 	pthread_mutex_lock(&p->lock);
@@ -698,14 +789,16 @@ void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len)
 			p->captombs = cap;
 		}
 	}
-	if (keep && p->ntombs + 2 < p->captombs &&
-	    mmap((void *)addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) !=
-		    MAP_FAILED) {
+	if (!keep) {
+		munmap((void *)addr, len);
+	} else if (mmap((void *)addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+			0) != MAP_FAILED &&
+		   p->ntombs + 2 < p->captombs) {
 		p->tombs[p->ntombs].addr = addr;
 		p->tombs[p->ntombs++].len = len;
-	} else {
-		munmap((void *)addr, len);
 	}
+	/* Otherwise the range stays reserved (or mapped) for good: never
+	 * handed back while a host call may still use it. */
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -883,6 +976,12 @@ static long do_mremap(struct sb_proc *p, uint64_t a[6])
 	pthread_mutex_lock(&p->vm->lock);
 	int prot = region_find(&p->vm->owned, old)->prot;
 	pthread_mutex_unlock(&p->vm->lock);
+	if (newsz < oldsz && !(flags & MREMAP_FIXED)) {
+		/* Shrinking happens in place: the tail is released like munmap. */
+		vm_mirror_unmap(p->vm, old + newsz, oldsz - newsz);
+		sb_release_range(p, old + newsz, oldsz - newsz);
+		return (long)old;
+	}
 	if (flags & MREMAP_FIXED) {
 		long rc = claim_range(p, a[4], a[4] + newsz);
 		if (rc)
@@ -901,6 +1000,12 @@ static long do_mremap(struct sb_proc *p, uint64_t a[6])
 		}
 	}
 	vm_mirror_unmap(p->vm, old, oldsz);
+	/* A move gives the old range back to the host at once: refused while
+	 * another thread's host call may use it (glibc's realloc then copies). */
+	if ((flags & (MREMAP_MAYMOVE | MREMAP_FIXED)) && range_busy(p, old, oldsz)) {
+		vm_mirror_map(p->vm, old, oldsz, prot);
+		return -ENOMEM;
+	}
 	long ret = host_syscall(SYS_mremap, old, oldsz, newsz, (uint64_t)flags, a[4], 0);
 	if (ret < 0 && ret > -4096) {
 		vm_mirror_map(p->vm, old, oldsz, prot);
@@ -1025,14 +1130,16 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	struct scratch *s = &scratch;
 	s->nstr = 0;
 	long rc = check_args(t, spec, a, s);
-	if (!rc) {
-		rc = host_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-		if (nr == SYS_recvmsg && rc >= 0) {
-			struct msghdr *g = (struct msghdr *)s->guest_msg;
-			g->msg_namelen = s->msg.msg_namelen;
-			g->msg_controllen = s->msg.msg_controllen;
-			g->msg_flags = s->msg.msg_flags;
-		}
-	}
+	if (rc)
+		return rc;
+	bool handled;
+	rc = sb_path_call(p, nr, a, &handled);
+	if (handled)
+		return rc;
+	rc = host_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (rc >= 0 && s->guest_socklen)
+		memcpy((void *)s->guest_socklen, &s->socklen, 4);
+	if (nr == SYS_recvmsg && rc >= 0)
+		finish_recvmsg(p, (struct msghdr *)s->guest_msg, s);
 	return rc;
 }

@@ -18,6 +18,11 @@ public static class MonitorSeccomp
         "dup3", "read", "write", "pread64", "lseek", "openat", "readlink", "execveat", "memfd_create", "ftruncate",
         "clock_gettime", "sched_yield", "set_tid_address", "arch_prctl", "brk", "prctl", "newfstatat", "fstat",
         "getrandom",
+        // Path calls are made on the checked object's descriptor (libdune/src/pathcalls.c),
+        // received descriptors are recognised, O_TRUNC is applied after the check.
+        "fchmodat2", "fchmod", "fchownat", "utimensat", "fsetxattr", "fremovexattr", "fstatfs", "readlinkat",
+        // dune-run re-executes itself from a sealed memfd copy (libdune/src/self_image.c).
+        "copy_file_range", "sendfile",
     };
 
     public static LinuxSeccomp Underneath(LinuxSeccomp? containerPolicy)
