@@ -435,9 +435,11 @@ exec_on_console() {
   done
   for p in /proc/[0-9]*; do
     exe=$(readlink "$p/exe" 2>/dev/null) || continue
-    [[ $exe == "$dune_run" || $exe == "$dune_init" ]] && left+="process ${p#/proc/} runs $exe"$'\n'
+    this_run=0
+    [[ $exe == "$dune_run" || $exe == "/memfd:dune-run (deleted)" ]] && runs_dune_run "${p#/proc/}" "$dune_run" && this_run=1
+    [[ $this_run == 1 || $exe == "$dune_init" ]] && left+="process ${p#/proc/} runs $exe"$'\n'
     ns=$(readlink "$p/ns/pid" 2>/dev/null) || continue
-    if [[ " ${pidns[*]} " == *" $ns "* || $exe == "$dune_run" ]]; then
+    if [[ " ${pidns[*]} " == *" $ns "* || $this_run == 1 ]]; then
       for fd in "$p"/fd/*; do
         [[ $(readlink "$fd" 2>/dev/null) == /dev/kvm ]] && left+="process ${p#/proc/} holds /dev/kvm"$'\n'
       done

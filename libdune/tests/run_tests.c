@@ -443,6 +443,26 @@ static int t_self_exe(void)
 	return expect(&R, 0, "busybox\n") || (strstr(R.out, "dune-run") ? fail("names dune-run") : 0);
 }
 
+/* dune-run runs from a sealed memfd copy of itself: the monitor's exe and map_files name
+ * that copy (never the host binary), it cannot be written, and forked and exec'd images
+ * reuse it (same inode) instead of copying again. A child shell reads its parent's links
+ * (a process's own /proc/PID/exe answers the program's path). */
+static int t_sealed_image(void)
+{
+	char *script = write_file("sealed-image.sh", fmt(
+		"readlink /proc/$$/exe\n"
+		"a=$(busybox stat -L -c %%i /proc/$$/exe)\n"
+		"b=$(busybox sh -c 'busybox stat -L -c %%i /proc/$$/exe; :')\n"
+		"c=$(busybox sh -c 'exec busybox sh -c \"busybox stat -L -c %%i /proc/\\$\\$/exe; :\"')\n"
+		"[ \"$a\" = \"$b\" ] && [ \"$a\" = \"$c\" ] && echo one-image\n"
+		"(echo x >> /proc/$$/exe) 2>/dev/null || echo not-writable\n"
+		"busybox ls -l /proc/$$/map_files/ | grep -c -F '%s'\n"
+		"busybox ls -l /proc/$$/map_files/ | grep -q -F /memfd:dune-run && echo maps-memfd\n",
+		dune_run));
+	run(&R, DUNE("/bin/busybox", "sh", script));
+	return expect(&R, 0, "/memfd:dune-run (deleted)\none-image\nnot-writable\n0\nmaps-memfd\n");
+}
+
 #define ISO(fn, mode, check)                                               \
 	static int fn(void)                                                \
 	{                                                                  \
@@ -674,6 +694,7 @@ static const struct test tests[] = {
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
 	{ "/proc/self/exe names the program", t_self_exe },
+	{ "monitor image: a sealed memfd copy, one per process tree, the host binary never named", t_sealed_image },
 	{ "PID 1: a fault still kills with SIGSEGV", t_pid1_fault },
 	{ "PID 1: SCMP_ACT_KILL_PROCESS still kills with SIGSYS", t_pid1_sigsys },
 	{ "vDSO time calls: agree with the kernel, no exits", t_vdso },
