@@ -388,6 +388,43 @@ static int t_fa_off(void)
 	return 0;
 }
 
+/* Guest state the monitor would write for the program (progs/guest_state.c): the result
+ * must be what the kernel gives natively (SIGSEGV with the same si_code, si_addr and saved
+ * RIP, or death by SIGSEGV), never the monitor's "unexpected state". */
+static struct result native_gs;
+static int same_as_native(char *mode, char *addr, char *kill)
+{
+	run(&native_gs, ((char *const[]){ prog("guest_state"), mode, addr, kill, NULL }));
+	run(&R, DUNE(prog("guest_state"), mode, addr, kill));
+	if (strstr(R.err, "unexpected state"))
+		return fail("the monitor reported an unexpected state: %.300s", R.err);
+	if (R.exited != native_gs.exited || R.code != native_gs.code || R.sig != native_gs.sig ||
+	    strcmp(R.out, native_gs.out))
+		return fail("dune-run: %s %d, \"%.200s\" (stderr \"%.200s\"); native: %s %d, \"%.200s\"",
+			    R.exited ? "exit" : "signal", R.exited ? R.code : R.sig, R.out, R.err,
+			    native_gs.exited ? "exit" : "signal", native_gs.exited ? native_gs.code : native_gs.sig,
+			    native_gs.out);
+	if (kill ? !R.signaled || R.sig != SIGSEGV : !strstr(R.out, "SIGSEGV"))
+		return fail("no SIGSEGV: %.200s", R.out);
+	return 0;
+}
+static int t_sigreturn_rip(void)
+{
+	return same_as_native("sigreturn", "0x0000800000000000", NULL) ||
+	       same_as_native("sigreturn", "0xdead000000000000", NULL) ||
+	       same_as_native("sigreturn", "0xffff800000001000", NULL) ||
+	       same_as_native("sigreturn", "0x0000800000000000", "kill") ||
+	       same_as_native("sigreturn", "0xdead000000000000", "kill");
+}
+static int t_handler_rip(void) { return same_as_native("handler", "0xdead000000000000", NULL); }
+/* Natively the syscall entry address is kernel memory: a fetch fault there (the getpid in
+ * RAX is not performed, unlike a syscall whose return RIP would be RCX). */
+static int t_syscall_jump_rcx(void)
+{
+	return same_as_native("syscall-jump", "0xffffff8040000800", NULL) ||
+	       same_as_native("syscall-jump", "0xffffff8040000800", "kill");
+}
+
 static const char *allow_but(const char *rules);
 
 /* As a container's init (PID 1 ignores signals it sends itself), a fault
@@ -715,6 +752,9 @@ static const struct test tests[] = {
 	{ "isolation: out -> SIGSEGV", t_out },
 	{ "isolation: ud2 -> SIGILL", t_ud2 },
 	{ "isolation: jump into the entry page -> SIGSEGV", t_entry_jump },
+	{ "guest state: sigreturn to RIP 0x800000000000 / 0xdead000000000000 / kernel half -> SIGSEGV as natively", t_sigreturn_rip },
+	{ "guest state: signal handler at a non-canonical address -> SIGSEGV as natively", t_handler_rip },
+	{ "guest state: jump to the syscall entry with RCX non-canonical -> SIGSEGV as natively", t_syscall_jump_rcx },
 	{ "divide by zero -> SIGFPE", t_div0 },
 	{ "int3 -> SIGTRAP", t_int3 },
 	{ "isolation: unvetted ioctl denied", t_ioctl },
