@@ -51,11 +51,13 @@ process_exe() {
 }
 
 # dune-run re-executes itself from a sealed memfd copy (libdune/src/self_image.h): the link
-# names the memfd, whose bytes are the dune-run next to $DUNE.
+# names the memfd, whose bytes are the loaded part (a prefix) of the dune-run next to $DUNE.
 runs_dune_run() {
-  local exe
+  local exe size
   exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-  [[ $exe == "$2" ]] || { [[ $exe == "/memfd:dune-run (deleted)" ]] && cmp -s "/proc/$1/exe" "$2"; }
+  [[ $exe == "$2" ]] && return 0
+  [[ $exe == "/memfd:dune-run (deleted)" ]] && size=$(stat -L -c %s "/proc/$1/exe" 2>/dev/null) &&
+    [[ $size -gt 0 ]] && cmp -s -n "$size" "/proc/$1/exe" "$2"
 }
 
 is_dune_process() {

@@ -2,10 +2,12 @@
 #define _GNU_SOURCE
 #include "self_image.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -25,6 +27,19 @@ static int fully_sealed(int fd)
 	return seals >= 0 && (seals & SELF_SEALS) == SELF_SEALS;
 }
 
+/* What exec loads ends with the last PT_LOAD's file bytes: the debug
+ * sections and section headers after it (a quarter of the file) need no copy. */
+static off_t loaded_size(off_t file_size)
+{
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)getauxval(AT_PHDR);
+	unsigned long n = getauxval(AT_PHNUM);
+	off_t end = 0;
+	for (unsigned long i = 0; ph && i < n; i++)
+		if (ph[i].p_type == PT_LOAD && (off_t)(ph[i].p_offset + ph[i].p_filesz) > end)
+			end = (off_t)(ph[i].p_offset + ph[i].p_filesz);
+	return end > 0 && end < file_size ? end : file_size;
+}
+
 static int make_copy(int src, char *err, size_t errlen)
 {
 	struct stat st;
@@ -32,6 +47,7 @@ static int make_copy(int src, char *err, size_t errlen)
 		snprintf(err, errlen, "stat of its own image: %s", strerror(errno));
 		return -errno;
 	}
+	st.st_size = loaded_size(st.st_size);
 	/* vm.memfd_noexec=1 makes memfds non-executable unless MFD_EXEC is
 	 * asked for; kernels before 6.3 do not know the flag. */
 	int fd = memfd_create("dune-run", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
