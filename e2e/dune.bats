@@ -310,7 +310,8 @@ exec_on_console() {
     mine=0
     for a in $own; do ((a >= lo && a < hi)) && mine=1; done
     ((mine)) && continue
-    [[ $name == */dune-run ]] && monitor_image=$((monitor_image + 1))
+    # dune-run runs from a sealed memfd copy of itself (libdune/src/self_image.h).
+    [[ $name == "/memfd:dune-run (deleted)" ]] && monitor_image=$((monitor_image + 1))
     printf '%x\n%x\n' "$lo" $((hi - 1)) >>"$T/addrs"
     n=$((n + 2))
   done <"/proc/$pid/maps"
