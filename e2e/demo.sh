@@ -38,7 +38,7 @@ for _ in $(seq 300); do [[ -e $demo/bundle/rootfs/tmp/.demo-done ]] && break; sl
 [[ -e $demo/bundle/rootfs/tmp/.demo-done ]] || { echo "demo: the container did not finish its commands" >&2; exit 1; }
 echo "------------------------------------------------------------------------"
 pid=$("$DUNE" --root "$root" state "$id" | jq -r .pid)
-echo "demo: container init pid $pid runs $(readlink "/proc/$pid/exe") (a Dune process)"
+echo "demo: container init pid $pid runs $(readlink "/proc/$pid/exe") (dune-run's sealed copy of itself: a Dune process)"
 echo "demo: \$ dune events --stats $id   (the Dune monitor's counters)"
 "$DUNE" --root "$root" events --stats "$id" | jq '.data.dune'
 "$DUNE" --root "$root" delete --force "$id"

@@ -310,7 +310,8 @@ exec_on_console() {
     mine=0
     for a in $own; do ((a >= lo && a < hi)) && mine=1; done
     ((mine)) && continue
-    [[ $name == */dune-run ]] && monitor_image=$((monitor_image + 1))
+    # dune-run runs from a sealed memfd copy of itself (libdune/src/self_image.h).
+    [[ $name == "/memfd:dune-run (deleted)" ]] && monitor_image=$((monitor_image + 1))
     printf '%x\n%x\n' "$lo" $((hi - 1)) >>"$T/addrs"
     n=$((n + 2))
   done <"/proc/$pid/maps"
@@ -435,9 +436,11 @@ exec_on_console() {
   done
   for p in /proc/[0-9]*; do
     exe=$(readlink "$p/exe" 2>/dev/null) || continue
-    [[ $exe == "$dune_run" || $exe == "$dune_init" ]] && left+="process ${p#/proc/} runs $exe"$'\n'
+    this_run=0
+    [[ $exe == "$dune_run" || $exe == "/memfd:dune-run (deleted)" ]] && runs_dune_run "${p#/proc/}" "$dune_run" && this_run=1
+    [[ $this_run == 1 || $exe == "$dune_init" ]] && left+="process ${p#/proc/} runs $exe"$'\n'
     ns=$(readlink "$p/ns/pid" 2>/dev/null) || continue
-    if [[ " ${pidns[*]} " == *" $ns "* || $exe == "$dune_run" ]]; then
+    if [[ " ${pidns[*]} " == *" $ns "* || $this_run == 1 ]]; then
       for fd in "$p"/fd/*; do
         [[ $(readlink "$fd" 2>/dev/null) == /dev/kvm ]] && left+="process ${p#/proc/} holds /dev/kvm"$'\n'
       done

@@ -8,6 +8,7 @@
 #   dune_counters ID            the "dune" object of `events --stats ID` (JSON)
 #   process_exe PID             the host's /proc/PID/exe
 #   is_dune_process PID         /proc/PID/exe is dune-run (the program runs under libdune)
+#   runs_dune_run PID DUNE_RUN  /proc/PID/exe is that dune-run file or a sealed copy of it
 #   set_seccomp DIR JSON        sets linux.seccomp of the bundle in DIR
 
 ISOLATION_SRC=$E2E_REPO/e2e/tools/isolation
@@ -49,10 +50,24 @@ process_exe() {
   readlink "/proc/$1/exe"
 }
 
+# dune-run re-executes itself from a sealed memfd copy (libdune/src/self_image.h): the link
+# names the memfd, whose bytes are the loaded part (a prefix) of the dune-run next to $DUNE.
+runs_dune_run() {
+  local exe size
+  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+  [[ $exe == "$2" ]] && return 0
+  [[ $exe == "/memfd:dune-run (deleted)" ]] && size=$(stat -L -c %s "/proc/$1/exe" 2>/dev/null) &&
+    [[ $size -gt 0 ]] && cmp -s -n "$size" "/proc/$1/exe" "$2"
+}
+
 is_dune_process() {
   local exe
   exe=$(process_exe "$1") || { echo "no process $1" >&2; return 1; }
-  [[ $exe == */dune-run ]] || { echo "process $1 runs $exe, not dune-run" >&2; return 1; }
+  local run
+  run=$(readlink -f "$(dirname "$DUNE")/dune-run")
+  [[ $exe == "/memfd:dune-run (deleted)" ]] || { echo "process $1 runs $exe, not dune-run" >&2; return 1; }
+  [[ ! -f $run ]] || runs_dune_run "$1" "$run" ||
+    { echo "process $1 runs a memfd that is not a copy of $run" >&2; return 1; }
 }
 
 set_seccomp() {

@@ -20,6 +20,7 @@
 #include "phase_time.h"
 #include "policy.h"
 #include "sandbox.h"
+#include "self_image.h"
 
 extern char **environ;
 
@@ -138,10 +139,9 @@ static void show_program_cmdline(int argc, char **argv, char **pargv)
 
 int main(int argc, char **argv)
 {
-	const char *policy_file = NULL, *stats_path = NULL, *argv0 = NULL, *comm = NULL;
+	const char *policy_file = NULL, *stats_path = NULL, *argv0 = NULL, *comm = NULL, *print_path = NULL;
 	int policy_fd = -1, trace_fd = -1, stats_fd = -1, kvm_fd = -1;
 	int trace = 0, internal = 0, count_process = 0, no_fault_around = 0, tsc_same = 0;
-	phase_mark("main");
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -182,7 +182,8 @@ int main(int argc, char **argv)
 			count_process = 1;
 		} else if (OPT("--print-stats")) {
 			NEEDVAL();
-			return print_stats(val);
+			print_path = val;
+			break;
 		} else if (OPT("--no-fault-around")) {
 			no_fault_around = 1;
 		} else if (OPT("--tsc-same")) {
@@ -205,12 +206,22 @@ int main(int argc, char **argv)
 			return 126;
 		}
 	}
+	/* --print-stats serves the CLI on the host: no program, no sealed copy. */
+	if (print_path)
+		return print_stats(print_path);
 	if (i >= argc) {
 		usage();
 		return 126;
 	}
-
+	/* Parsing had no effects: from here on run from the sealed copy. */
 	char err[512];
+	int self_fd = self_image_ensure(argv, environ, err, sizeof err);
+	if (self_fd < 0) {
+		fprintf(stderr, "dune-run: cannot run from a sealed copy of itself: %s\n", err);
+		return 126;
+	}
+	phase_mark("main");
+
 	struct policy *pol = NULL;
 	if (policy_fd >= 0 || policy_file) {
 		int fd = policy_fd >= 0 ? policy_fd : open(policy_file, O_RDONLY | O_CLOEXEC);
@@ -260,6 +271,7 @@ int main(int argc, char **argv)
 		.trace_fd = trace_fd,
 		.stats_fd = stats_fd,
 		.kvm_fd = kvm_fd,
+		.self_fd = self_fd,
 		.is_root = !internal || stats_path,
 		.count_process = count_process,
 		.comm = comm,

@@ -786,7 +786,8 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		p->stats->processes = 1;
 	else if (opt->count_process)
 		__atomic_fetch_add(&p->stats->processes, 1, __ATOMIC_RELAXED);
-	p->self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	/* The sealed memfd this process runs from (self_image.h), for execve. */
+	p->self_fd = opt->self_fd >= 0 ? opt->self_fd : open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (p->self_fd >= 0) {
 		int hi = fcntl(p->self_fd, F_DUPFD_CLOEXEC, 950);
 		if (hi >= 0) {

@@ -73,6 +73,7 @@ struct sb_options {
 	int trace_fd;
 	int stats_fd;
 	int kvm_fd; /* inherited device fd, or -1 to open /dev/kvm */
+	int self_fd; /* the sealed image this process runs from (self_image.h), or -1 */
 	bool is_root;
 	bool count_process; /* stats_fd is a container's counters file: this is one more process */
 	const char *comm;   /* the process name (an execve's file name), or NULL: the program's */

@@ -446,6 +446,8 @@ long sb_rt_sigreturn(struct sb_thread *t)
 		t->alt.ss_size = uc->ss_size;
 		t->alt.ss_flags = uc->ss_flags & SS_AUTODISARM;
 	}
+	/* A RIP or RSP no program can run at is refused by vcpu_run before the
+	 * guest is entered, with the fault the kernel's iret would give. */
 	return 0;
 }
 

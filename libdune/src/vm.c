@@ -538,6 +538,7 @@ int vcpu_enter_user(struct dune_vcpu *v, uint64_t rip, uint64_t rsp, uint64_t fs
 	r.rsp = rsp;
 	r.rflags = 0x202;
 	int rc = setup_hw(v, &s, &r);
+	v->dirty = true; /* rip, rsp and fs_base come from the caller */
 	/* Seed the sync-register views so edits before the first run start
 	 * from this state. */
 	*v->vm->hw->regs(v->hw) = r;
@@ -547,7 +548,11 @@ int vcpu_enter_user(struct dune_vcpu *v, uint64_t rip, uint64_t rsp, uint64_t fs
 
 struct kvm_regs *vcpu_regs(struct dune_vcpu *v) { return v->vm->hw->regs(v->hw); }
 struct kvm_sregs *vcpu_sregs(struct dune_vcpu *v) { return v->vm->hw->sregs(v->hw); }
-void vcpu_dirty(struct dune_vcpu *v, int regs, int sregs) { v->vm->hw->mark_dirty(v->hw, regs, sregs); }
+void vcpu_dirty(struct dune_vcpu *v, int regs, int sregs)
+{
+	v->vm->hw->mark_dirty(v->hw, regs, sregs);
+	v->dirty = true;
+}
 
 static bool has_error_code(int vec)
 {
@@ -555,55 +560,125 @@ static bool has_error_code(int vec)
 }
 
 #define USER_RFLAGS_MASK 0x254dd5ull /* CF PF AF ZF SF TF DF OF NT AC ID, as the kernel allows */
+#define RFLAGS_FIXED 0x202ull         /* IF and the always-one bit 1 */
+
+static bool canonical(uint64_t a) { return a < USER_VA_END || a >= 0xffff800000000000ull; }
+
+bool vcpu_user_state_ok(const struct kvm_regs *r, const struct kvm_sregs *s)
+{
+	return r->rip < USER_VA_END && canonical(r->rsp) && s->fs.base < USER_VA_END && s->gs.base < USER_VA_END &&
+	       (r->rflags & ~(USER_RFLAGS_MASK | RFLAGS_FIXED)) == 0 && (r->rflags & RFLAGS_FIXED) == RFLAGS_FIXED &&
+	       s->cs.selector == SEL_UCODE && s->cs.dpl == 3 && s->cs.l && s->cs.present &&
+	       s->ss.selector == SEL_UDATA && s->ss.dpl == 3 && s->ss.present;
+}
+
+/* The monitor asked for state no ring-3 program can have (a forged sigreturn
+ * frame, a handler address above user space...): do what the CPU does on the
+ * iret that would load it, a #GP (or the #PF of the fetch at a canonical
+ * kernel address), without entering the guest. Selectors,
+ * flags and segment bases are made valid for the signal handler; RIP and RSP
+ * stay, so the frame shows them as Linux's would. */
+static enum dune_event refuse_state(struct dune_vcpu *v, struct kvm_regs *r, struct kvm_sregs *s)
+{
+	s->cs = user_cs();
+	s->ss = user_ds();
+	r->rflags = (r->rflags & USER_RFLAGS_MASK) | RFLAGS_FIXED;
+	if (s->fs.base >= USER_VA_END)
+		s->fs.base = 0;
+	if (s->gs.base >= USER_VA_END)
+		s->gs.base = 0;
+	v->vm->hw->mark_dirty(v->hw, 1, 1);
+	if (canonical(r->rip) && r->rip >= USER_VA_END && canonical(r->rsp)) {
+		/* The iret works natively; the fetch at a kernel address faults. */
+		v->vector = 14;
+		v->error_code = 0x14; /* not present, user, instruction fetch */
+		v->cr2 = r->rip;
+		return EV_EXCEPTION;
+	}
+	v->vector = 13;
+	v->error_code = 0;
+	v->cr2 = 0;
+	return EV_EXCEPTION;
+}
+
+/* A ring-3 jump into the entry page (no syscall or exception delivery got
+ * there): the fetch fault it is natively. */
+static enum dune_event entry_jump(struct dune_vcpu *v, const struct kvm_regs *r)
+{
+	v->vector = 14;
+	v->error_code = 0x15; /* present, user, instruction fetch */
+	v->cr2 = r->rip;
+	return EV_EXCEPTION;
+}
+
+/* The vCPU stopped at the entry page: decode the syscall or exception. */
+static enum dune_event entry_exit(struct dune_vcpu *v, struct kvm_regs *r, struct kvm_sregs *s)
+{
+	const struct hw_ops *hw = v->vm->hw;
+	if (r->rip == EXIT_VA + EXIT_SYSCALL_OFF) {
+		/* syscall leaves the next user RIP in RCX: any other value means a jump. */
+		if (r->rcx >= USER_VA_END)
+			return entry_jump(v, r);
+		/* What sysretq would do, done from the host. */
+		r->rip = r->rcx;
+		r->rflags = (r->r11 & USER_RFLAGS_MASK) | RFLAGS_FIXED;
+		s->cs = user_cs();
+		s->ss = user_ds();
+		hw->mark_dirty(v->hw, 1, 1);
+		return EV_SYSCALL;
+	}
+	if (r->rip < EXIT_VA + 256 * 8 && (r->rip & 7) == 0) {
+		int vec = (int)((r->rip - EXIT_VA) / 8);
+		uint64_t *top = (uint64_t *)(v->vm->arena + STACK_TOP(v->index));
+		uint64_t *f = top - (has_error_code(vec) ? 6 : 5);
+		int k = 0;
+		/* This hypervisor reports ring-3 CS even here, so a real
+		 * delivery is recognised by the stack switch to RSP0. */
+		if (r->rsp != SYS_VA + STACK_TOP(v->index) - (uint64_t)((uint8_t *)top - (uint8_t *)f))
+			return entry_jump(v, r);
+		v->error_code = has_error_code(vec) ? f[k++] : 0;
+		uint64_t rip = f[k], cs = f[k + 1], fl = f[k + 2], rsp = f[k + 3];
+		if ((cs & 3) != 3)
+			return EV_FATAL;
+		v->vector = vec;
+		v->cr2 = s->cr2;
+		r->rip = rip;
+		r->rsp = rsp;
+		r->rflags = (fl & USER_RFLAGS_MASK) | RFLAGS_FIXED;
+		s->cs = user_cs();
+		s->ss = user_ds();
+		hw->mark_dirty(v->hw, 1, 1);
+		return EV_EXCEPTION;
+	}
+	return entry_jump(v, r);
+}
+
+static bool in_entry_page(uint64_t rip) { return rip >= EXIT_VA && rip < EXIT_VA + PAGE_SIZE; }
 
 enum dune_event vcpu_run(struct dune_vcpu *v)
 {
 	const struct hw_ops *hw = v->vm->hw;
-	enum hw_exit e = hw->vcpu_run(v->hw);
-	v->exits++;
 	struct kvm_regs *r = hw->regs(v->hw);
 	struct kvm_sregs *s = hw->sregs(v->hw);
+	/* Every writer of guest state passes here before the guest sees it. */
+	if (v->dirty && !vcpu_user_state_ok(r, s))
+		return refuse_state(v, r, s);
+	enum hw_exit e = hw->vcpu_run(v->hw);
+	v->dirty = false;
+	v->exits++;
+	r = hw->regs(v->hw);
+	s = hw->sregs(v->hw);
 	switch (e) {
 	case HW_EXIT_FETCH:
-		if (r->rip == EXIT_VA + EXIT_SYSCALL_OFF) {
-			/* What sysretq would do, done from the host. */
-			r->rip = r->rcx;
-			r->rflags = (r->r11 & USER_RFLAGS_MASK) | 0x202;
-			s->cs = user_cs();
-			s->ss = user_ds();
-			hw->mark_dirty(v->hw, 1, 1);
-			return EV_SYSCALL;
-		}
-		if (r->rip >= EXIT_VA && r->rip < EXIT_VA + 256 * 8 && (r->rip & 7) == 0) {
-			int vec = (int)((r->rip - EXIT_VA) / 8);
-			uint64_t *top = (uint64_t *)(v->vm->arena + STACK_TOP(v->index));
-			uint64_t *f = top - (has_error_code(vec) ? 6 : 5);
-			int k = 0;
-			/* This hypervisor reports ring-3 CS even here, so a real
-			 * delivery is recognised by the stack switch to RSP0. */
-			if (r->rsp != SYS_VA + STACK_TOP(v->index) - (uint64_t)((uint8_t *)top - (uint8_t *)f)) {
-				v->vector = 14;
-				v->error_code = 0x15; /* present, user, instruction fetch */
-				v->cr2 = r->rip;
-				return EV_EXCEPTION;
-			}
-			v->error_code = has_error_code(vec) ? f[k++] : 0;
-			uint64_t rip = f[k], cs = f[k + 1], fl = f[k + 2], rsp = f[k + 3];
-			if ((cs & 3) != 3)
-				return EV_FATAL;
-			v->vector = vec;
-			v->cr2 = s->cr2;
-			r->rip = rip;
-			r->rsp = rsp;
-			r->rflags = (fl & USER_RFLAGS_MASK) | 0x202;
-			s->cs = user_cs();
-			s->ss = user_ds();
-			hw->mark_dirty(v->hw, 1, 1);
-			return EV_EXCEPTION;
-		}
+		if (in_entry_page(r->rip))
+			return entry_exit(v, r, s);
 		return EV_FATAL;
 	case HW_EXIT_INTR:
 		hw->unkick(v->hw);
+		/* Stopped after a syscall or exception delivery, before the entry
+		 * page's fetch: finish it, the monitor must not edit that state. */
+		if (in_entry_page(r->rip))
+			return entry_exit(v, r, s);
 		return EV_INTERRUPT;
 	case HW_EXIT_EFAULT:
 		return EV_MEMFAULT;

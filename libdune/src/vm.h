@@ -75,6 +75,7 @@ struct dune_vcpu {
 	struct hw_vcpu *hw;
 	int index;
 	uint64_t exits;
+	bool dirty; /* state edited since the last run: checked before the next entry */
 	/* Last exception. */
 	int vector;
 	uint64_t error_code, cr2;
@@ -115,7 +116,14 @@ int vcpu_recreate(struct dune_vcpu *v);
 void vcpu_destroy(struct dune_vcpu *v);
 /* Put v in ring 3 at rip/rsp with fs_base. */
 int vcpu_enter_user(struct dune_vcpu *v, uint64_t rip, uint64_t rsp, uint64_t fs_base);
+/* Runs v. State the monitor edited is checked first (vcpu_user_state_ok): if
+ * it is not a ring-3 program's, the guest is not entered and a #GP (vector 13)
+ * is reported instead, as the CPU's iret/sysret would raise. */
 enum dune_event vcpu_run(struct dune_vcpu *v);
+#define USER_VA_END 0x800000000000ull /* first address above the lower canonical half */
+/* RIP, fs/gs base user addresses, RSP canonical, CS/SS the user selectors
+ * (DPL 3), RFLAGS only user-settable bits with IF and bit 1 set. */
+bool vcpu_user_state_ok(const struct kvm_regs *r, const struct kvm_sregs *s);
 struct kvm_regs *vcpu_regs(struct dune_vcpu *v);
 struct kvm_sregs *vcpu_sregs(struct dune_vcpu *v);
 void vcpu_dirty(struct dune_vcpu *v, int regs, int sregs);

@@ -388,6 +388,43 @@ static int t_fa_off(void)
 	return 0;
 }
 
+/* Guest state the monitor would write for the program (progs/guest_state.c): the result
+ * must be what the kernel gives natively (SIGSEGV with the same si_code, si_addr and saved
+ * RIP, or death by SIGSEGV), never the monitor's "unexpected state". */
+static struct result native_gs;
+static int same_as_native(char *mode, char *addr, char *kill)
+{
+	run(&native_gs, ((char *const[]){ prog("guest_state"), mode, addr, kill, NULL }));
+	run(&R, DUNE(prog("guest_state"), mode, addr, kill));
+	if (strstr(R.err, "unexpected state"))
+		return fail("the monitor reported an unexpected state: %.300s", R.err);
+	if (R.exited != native_gs.exited || R.code != native_gs.code || R.sig != native_gs.sig ||
+	    strcmp(R.out, native_gs.out))
+		return fail("dune-run: %s %d, \"%.200s\" (stderr \"%.200s\"); native: %s %d, \"%.200s\"",
+			    R.exited ? "exit" : "signal", R.exited ? R.code : R.sig, R.out, R.err,
+			    native_gs.exited ? "exit" : "signal", native_gs.exited ? native_gs.code : native_gs.sig,
+			    native_gs.out);
+	if (kill ? !R.signaled || R.sig != SIGSEGV : !strstr(R.out, "SIGSEGV"))
+		return fail("no SIGSEGV: %.200s", R.out);
+	return 0;
+}
+static int t_sigreturn_rip(void)
+{
+	return same_as_native("sigreturn", "0x0000800000000000", NULL) ||
+	       same_as_native("sigreturn", "0xdead000000000000", NULL) ||
+	       same_as_native("sigreturn", "0xffff800000001000", NULL) ||
+	       same_as_native("sigreturn", "0x0000800000000000", "kill") ||
+	       same_as_native("sigreturn", "0xdead000000000000", "kill");
+}
+static int t_handler_rip(void) { return same_as_native("handler", "0xdead000000000000", NULL); }
+/* Natively the syscall entry address is kernel memory: a fetch fault there (the getpid in
+ * RAX is not performed, unlike a syscall whose return RIP would be RCX). */
+static int t_syscall_jump_rcx(void)
+{
+	return same_as_native("syscall-jump", "0xffffff8040000800", NULL) ||
+	       same_as_native("syscall-jump", "0xffffff8040000800", "kill");
+}
+
 static const char *allow_but(const char *rules);
 
 /* As a container's init (PID 1 ignores signals it sends itself), a fault
@@ -441,6 +478,26 @@ static int t_self_exe(void)
 {
 	run(&R, DUNE("/bin/busybox", "readlink", "/proc/self/exe"));
 	return expect(&R, 0, "busybox\n") || (strstr(R.out, "dune-run") ? fail("names dune-run") : 0);
+}
+
+/* dune-run runs from a sealed memfd copy of itself: the monitor's exe and map_files name
+ * that copy (never the host binary), it cannot be written, and forked and exec'd images
+ * reuse it (same inode) instead of copying again. A child shell reads its parent's links
+ * (a process's own /proc/PID/exe answers the program's path). */
+static int t_sealed_image(void)
+{
+	char *script = write_file("sealed-image.sh", fmt(
+		"readlink /proc/$$/exe\n"
+		"a=$(busybox stat -L -c %%i /proc/$$/exe)\n"
+		"b=$(busybox sh -c 'busybox stat -L -c %%i /proc/$$/exe; :')\n"
+		"c=$(busybox sh -c 'exec busybox sh -c \"busybox stat -L -c %%i /proc/\\$\\$/exe; :\"')\n"
+		"[ \"$a\" = \"$b\" ] && [ \"$a\" = \"$c\" ] && echo one-image\n"
+		"(echo x >> /proc/$$/exe) 2>/dev/null || echo not-writable\n"
+		"busybox ls -l /proc/$$/map_files/ | grep -c -F '%s'\n"
+		"busybox ls -l /proc/$$/map_files/ | grep -q -F /memfd:dune-run && echo maps-memfd\n",
+		dune_run));
+	run(&R, DUNE("/bin/busybox", "sh", script));
+	return expect(&R, 0, "/memfd:dune-run (deleted)\none-image\nnot-writable\n0\nmaps-memfd\n");
 }
 
 #define ISO(fn, mode, check)                                               \
@@ -674,6 +731,7 @@ static const struct test tests[] = {
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
 	{ "/proc/self/exe names the program", t_self_exe },
+	{ "monitor image: a sealed memfd copy, one per process tree, the host binary never named", t_sealed_image },
 	{ "PID 1: a fault still kills with SIGSEGV", t_pid1_fault },
 	{ "PID 1: SCMP_ACT_KILL_PROCESS still kills with SIGSYS", t_pid1_sigsys },
 	{ "vDSO time calls: agree with the kernel, no exits", t_vdso },
@@ -694,6 +752,9 @@ static const struct test tests[] = {
 	{ "isolation: out -> SIGSEGV", t_out },
 	{ "isolation: ud2 -> SIGILL", t_ud2 },
 	{ "isolation: jump into the entry page -> SIGSEGV", t_entry_jump },
+	{ "guest state: sigreturn to RIP 0x800000000000 / 0xdead000000000000 / kernel half -> SIGSEGV as natively", t_sigreturn_rip },
+	{ "guest state: signal handler at a non-canonical address -> SIGSEGV as natively", t_handler_rip },
+	{ "guest state: jump to the syscall entry with RCX non-canonical -> SIGSEGV as natively", t_syscall_jump_rcx },
 	{ "divide by zero -> SIGFPE", t_div0 },
 	{ "int3 -> SIGTRAP", t_int3 },
 	{ "isolation: unvetted ioctl denied", t_ioctl },

@@ -1,0 +1,17 @@
+/* dune-run runs from a sealed memfd copy of its own image (as runc does
+ * against CVE-2019-5736): /proc/self/exe, /proc/PID/map_files and the image
+ * exec'd on execve are then that private, unwritable copy, and nothing the
+ * program can name through /proc is the host's dune-run binary. */
+#ifndef DUNE_SELF_IMAGE_H
+#define DUNE_SELF_IMAGE_H
+
+#include <stddef.h>
+
+/* If this process already runs from a sealed memfd, returns an O_RDONLY
+ * close-on-exec fd of it (for execve of later images). Otherwise copies the
+ * image into a new sealed memfd and re-executes it with the same argv and
+ * envp (inherited descriptors stay as they are): does not return on success.
+ * On failure returns -errno with a message in err. */
+int self_image_ensure(char *const argv[], char *const envp[], char *err, size_t errlen);
+
+#endif
