@@ -27,7 +27,7 @@ $(BIN)/containerd-shim-dune-v2: $(SHIM_SOURCES)
 	dotnet publish shim/Dune.Shim/Dune.Shim.csproj $(DOTNET_FLAGS) -o build/publish/shim
 	cp build/publish/shim/containerd-shim-dune-v2 $@.tmp && mv -f $@.tmp $@
 
-$(BIN)/dune-init: $(wildcard oci/native/*.c oci/native/*.h) oci/native/Makefile
+$(BIN)/dune-init: $(wildcard oci/native/*.c oci/native/*.h) libdune/src/self_image.c libdune/src/self_image.h oci/native/Makefile
 	@mkdir -p $(BIN)
 	$(MAKE) -C oci/native OUT=$(CURDIR)/$(BIN)
 

@@ -215,7 +215,7 @@ int main(int argc, char **argv)
 	}
 	/* Parsing had no effects: from here on run from the sealed copy. */
 	char err[512];
-	int self_fd = self_image_ensure(argv, environ, err, sizeof err);
+	int self_fd = self_image_ensure("dune-run", argv, environ, err, sizeof err);
 	if (self_fd < 0) {
 		fprintf(stderr, "dune-run: cannot run from a sealed copy of itself: %s\n", err);
 		return 126;

@@ -1,9 +1,13 @@
-/* Re-execution of dune-run from a sealed memfd copy of itself (self_image.h). */
+/* Sealed memfd copies of an executable (self_image.h): dune-run and dune-init re-execute
+ * from one, dune-init execs dune-run through one. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "self_image.h"
 
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,19 +44,20 @@ static off_t loaded_size(off_t file_size)
 	return end > 0 && end < file_size ? end : file_size;
 }
 
-static int make_copy(int src, char *err, size_t errlen)
+static int make_copy(int src, const char *name, bool loaded_only, char *err, size_t errlen)
 {
 	struct stat st;
 	if (fstat(src, &st) < 0) {
-		snprintf(err, errlen, "stat of its own image: %s", strerror(errno));
+		snprintf(err, errlen, "stat of the image: %s", strerror(errno));
 		return -errno;
 	}
-	st.st_size = loaded_size(st.st_size);
+	if (loaded_only)
+		st.st_size = loaded_size(st.st_size);
 	/* vm.memfd_noexec=1 makes memfds non-executable unless MFD_EXEC is
 	 * asked for; kernels before 6.3 do not know the flag. */
-	int fd = memfd_create("dune-run", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
 	if (fd < 0 && errno == EINVAL)
-		fd = memfd_create("dune-run", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
 		return -errno;
@@ -64,20 +69,20 @@ static int make_copy(int src, char *err, size_t errlen)
 			continue;
 		if (n <= 0) {
 			int e = n < 0 ? errno : EIO;
-			snprintf(err, errlen, "copying its own image: %s", strerror(e));
+			snprintf(err, errlen, "copying the image: %s", strerror(e));
 			close(fd);
 			return -e;
 		}
 	}
 	if (fcntl(fd, F_ADD_SEALS, SELF_SEALS) < 0) {
-		snprintf(err, errlen, "sealing its own image: %s", strerror(errno));
+		snprintf(err, errlen, "sealing the image copy: %s", strerror(errno));
 		close(fd);
 		return -errno;
 	}
 	return fd;
 }
 
-int self_image_ensure(char *const argv[], char *const envp[], char *err, size_t errlen)
+int self_image_ensure(const char *name, char *const argv[], char *const envp[], char *err, size_t errlen)
 {
 	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (self < 0) {
@@ -86,7 +91,7 @@ int self_image_ensure(char *const argv[], char *const envp[], char *err, size_t 
 	}
 	if (fully_sealed(self))
 		return self;
-	int copy = make_copy(self, err, errlen);
+	int copy = make_copy(self, name, true, err, errlen);
 	close(self);
 	if (copy < 0)
 		return copy;
@@ -96,4 +101,9 @@ int self_image_ensure(char *const argv[], char *const envp[], char *err, size_t 
 	snprintf(err, errlen, "executing its sealed copy: %s", strerror(e));
 	close(copy);
 	return -e;
+}
+
+int self_image_copy(int src, const char *name, char *err, size_t errlen)
+{
+	return make_copy(src, name, false, err, errlen);
 }

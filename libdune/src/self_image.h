@@ -7,11 +7,18 @@
 
 #include <stddef.h>
 
-/* If this process already runs from a sealed memfd, returns an O_RDONLY
+/* name: the memfd's name, what /proc/PID/exe shows ("/memfd:NAME (deleted)").
+ * If this process already runs from a sealed memfd, returns an O_RDONLY
  * close-on-exec fd of it (for execve of later images). Otherwise copies the
  * image into a new sealed memfd and re-executes it with the same argv and
  * envp (inherited descriptors stay as they are): does not return on success.
  * On failure returns -errno with a message in err. */
-int self_image_ensure(char *const argv[], char *const envp[], char *err, size_t errlen);
+int self_image_ensure(const char *name, char *const argv[], char *const envp[], char *err, size_t errlen);
+
+/* A sealed memfd copy of the executable open at src (whole file), for a
+ * launcher that execs it (dune-init execs dune-run through it, so not even
+ * the first instant of dune-run in a container runs the host binary).
+ * Returns the close-on-exec fd, or -errno with a message in err. */
+int self_image_copy(int src, const char *name, char *err, size_t errlen);
 
 #endif

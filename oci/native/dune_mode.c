@@ -1,6 +1,7 @@
 /* Dune mode steps. */
 #include "dune_mode.h"
 #include "exec.h"
+#include "self_image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,9 +22,19 @@ static int open_opt(struct init_ctx *c, const char *path, int flags, int *fd)
 
 int op_dune_open(struct init_ctx *c, const struct plan_msg *s)
 {
-	/* dune-run itself is not in the container's root filesystem: executed through this fd. */
-	if (open_opt(c, plan_str(s, 0), O_PATH, &c->dune.run) != STEP_OK ||
-	    open_opt(c, plan_str(s, 1), O_RDWR, &c->dune.kvm) != STEP_OK ||
+	/* dune-run itself is not in the container's root filesystem: executed through a
+	 * sealed private copy, so the host binary is never what a container process runs. */
+	int image = -1;
+	if (open_opt(c, plan_str(s, 0), O_RDONLY, &image) != STEP_OK)
+		return STEP_FAILED;
+	if (image >= 0) {
+		char err[160];
+		c->dune.run = self_image_copy(image, "dune-run", err, sizeof err);
+		close(image);
+		if (c->dune.run < 0)
+			return ctx_fail(c, -c->dune.run, "dune-run (%s)", err);
+	}
+	if (open_opt(c, plan_str(s, 1), O_RDWR, &c->dune.kvm) != STEP_OK ||
 	    open_opt(c, plan_str(s, 2), O_RDONLY, &c->dune.policy) != STEP_OK ||
 	    open_opt(c, plan_str(s, 3), O_RDWR, &c->dune.stats) != STEP_OK ||
 	    open_opt(c, plan_str(s, 4), O_WRONLY | O_APPEND, &c->dune.trace) != STEP_OK)

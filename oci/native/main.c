@@ -4,6 +4,7 @@
 #include "context.h"
 #include "plan.h"
 #include "steps.h"
+#include "self_image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,8 @@
 #include <linux/close_range.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static int parse_fd(const char *s)
 {
@@ -51,6 +54,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: dune-init <plan-socket-fd>\n");
 		return 1;
 	}
+	/* Never the host binary while the container can see this process
+	 * (/proc/PID/exe, as in CVE-2019-5736): run from a sealed private copy. */
+	char err[200];
+	int self = self_image_ensure("dune-init", argv, environ, err, sizeof err);
+	if (self < 0) {
+		fprintf(stderr, "dune-init: %s\n", err);
+		return 1;
+	}
+	close(self);
 	int fd = parse_fd(argv[1]);
 	int fl = fd < 0 ? -1 : fcntl(fd, F_GETFD);
 	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
