@@ -65,6 +65,8 @@ bool sb_is_monitor_fd(struct sb_proc *p, int fd)
 			return true;
 	if (fd == p->self_fd || fd == p->stats_fd || (p->trace && fd == p->trace_fd))
 		return true;
+	if (vm_is_vcpu_fd(p->vm, fd)) /* idle vCPUs too */
+		return true;
 	pthread_mutex_lock(&p->lock);
 	bool hit = false;
 	for (struct sb_thread *t = p->threads; t && !hit; t = t->next)
@@ -994,6 +996,10 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	case SYS_execveat: return sb_execve(t, (int)a[0], a[1], a[2], a[3], (int)a[4]);
 	case SYS_exit: sb_exit_thread(t, (int)a[0]);
 	case SYS_exit_group: sb_exit_group(p, (int)a[0]);
+	/* Emulated: the host kernel must never hold program pointers (futex_exit.c). */
+	case SYS_set_tid_address: return sb_set_tid_address(t, a[0]);
+	case SYS_set_robust_list: return sb_set_robust_list(t, a[0], a[1]);
+	case SYS_get_robust_list: return sb_get_robust_list(t, (int)a[0], a[1], a[2]);
 	case SYS_arch_prctl: return do_arch_prctl(t, a[0], a[1]);
 	case SYS_ioctl: return do_ioctl(p, a);
 	case SYS_fcntl: return do_fcntl(p, a);
