@@ -266,6 +266,11 @@ static void *thread_main(void *arg)
 	t->exit_jmp = &ended;
 	if (setjmp(ended))
 		return NULL;
+	/* Born with every signal blocked (new_thread): a signal caught now
+	 * finds this thread and its vCPU, not an unbound monitor thread. */
+	sb_bind_thread(t);
+	uint64_t m = t->mask;
+	host_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (uint64_t)&m, 0, 8, 0, 0);
 	add_thread(p, t);
 	st->result = t->tid;
 	sem_post(&st->ready);
@@ -304,7 +309,11 @@ static long new_thread(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 << 10);
 	pthread_t th;
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	int rc = pthread_create(&th, &attr, thread_main, st);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc) {
 		free(st);
