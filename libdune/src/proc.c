@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -213,16 +214,21 @@ struct thread_start {
 	uint64_t flags, newsp, ptid, ctid, tls;
 	sem_t ready;
 	long result;
+	bool have_fpu;
+	uint8_t fpu[4096]; /* the parent's FPU state: a new thread starts with a copy, as on Linux */
 };
 
+/* Owned by the parent until the semaphore is posted: the child never looks
+ * at st afterwards, so the parent frees it. */
 static void *thread_main(void *arg)
 {
 	struct thread_start *st = arg;
 	struct sb_thread *t = st->child;
 	struct sb_proc *p = t->p;
+	jmp_buf ended;
 	t->tid = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	struct dune_vcpu *v;
-	int rc = vcpu_create(p->vm, &v);
+	int rc = vcpu_create(p->vm, &v); /* an ended thread's vCPU when there is one */
 	if (rc) {
 		st->result = rc;
 		sem_post(&st->ready);
@@ -232,7 +238,10 @@ static void *thread_main(void *arg)
 	v->user = t;
 	rc = vcpu_enter_user(v, st->regs.rip, st->newsp ? st->newsp : st->regs.rsp,
 			     (st->flags & CLONE_SETTLS) ? st->tls : st->sregs.fs.base);
+	if (!rc && st->have_fpu)
+		rc = p->vm->hw->set_xsave(v->hw, st->fpu);
 	if (rc) {
+		vcpu_destroy(v);
 		st->result = rc;
 		sem_post(&st->ready);
 		return NULL;
@@ -245,12 +254,23 @@ static void *thread_main(void *arg)
 	struct kvm_sregs *s = vcpu_sregs(v);
 	s->gs.base = st->sregs.gs.base;
 	vcpu_dirty(v, 0, 1);
+	/* The parent checked these and waits: its checked span keeps them the program's. */
 	if (st->flags & CLONE_PARENT_SETTID)
 		*(int *)st->ptid = t->tid;
 	if (st->flags & CLONE_CHILD_SETTID)
 		*(int *)st->ctid = t->tid;
 	if (st->flags & CLONE_CHILD_CLEARTID)
-		host_syscall(SYS_set_tid_address, st->ctid, 0, 0, 0, 0, 0);
+		t->clear_child_tid = st->ctid; /* acted on by sb_exit_thread, never by the host kernel */
+	/* sb_exit_thread comes back here, so the thread ends by returning and
+	 * glibc reclaims its stack and descriptor (a raw exit leaks both). */
+	t->exit_jmp = &ended;
+	if (setjmp(ended))
+		return NULL;
+	/* Born with every signal blocked (new_thread): a signal caught now
+	 * finds this thread and its vCPU, not an unbound monitor thread. */
+	sb_bind_thread(t);
+	uint64_t m = t->mask;
+	host_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (uint64_t)&m, 0, 8, 0, 0);
 	add_thread(p, t);
 	st->result = t->tid;
 	sem_post(&st->ready);
@@ -281,6 +301,7 @@ static long new_thread(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint
 	st->child = c;
 	st->regs = *vcpu_regs(t->vcpu);
 	st->sregs = *vcpu_sregs(t->vcpu);
+	st->have_fpu = p->vm->hw->get_xsave(t->vcpu->hw, st->fpu) == 0;
 	st->flags = flags, st->newsp = newsp, st->ptid = ptid, st->ctid = ctid, st->tls = tls;
 	sem_init(&st->ready, 0, 0);
 	pthread_attr_t attr;
@@ -288,7 +309,11 @@ static long new_thread(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 << 10);
 	pthread_t th;
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	int rc = pthread_create(&th, &attr, thread_main, st);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc) {
 		free(st);
@@ -298,7 +323,10 @@ static long new_thread(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint
 	while (sem_wait(&st->ready) < 0 && errno == EINTR)
 		;
 	long res = st->result;
-	/* st stays allocated: the child may still read it (never freed, small). */
+	sem_destroy(&st->ready);
+	free(st);
+	if (res < 0)
+		free(c); /* the child gave up before anything could see c */
 	return res;
 }
 
@@ -317,6 +345,9 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	/* The run page is shared with the child: snapshot the state first. */
 	struct kvm_regs regs = *vcpu_regs(t->vcpu);
 	struct kvm_sregs sregs = *vcpu_sregs(t->vcpu);
+	/* The child cannot ask the parent's vCPU (KVM refuses another mm). */
+	static __thread uint8_t fpu[4096];
+	bool fpu_ok = p->vm->hw->get_xsave(t->vcpu->hw, fpu) == 0;
 	/* glibc's fork keeps malloc and stdio consistent in the child even if
 	 * other monitor threads were inside them; the clone flags the program
 	 * asked for are applied by hand around it. */
@@ -368,18 +399,23 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	pid_t me = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	if (flags & CLONE_CHILD_SETTID)
 		*(int *)ctid = me;
-	if (flags & CLONE_CHILD_CLEARTID)
-		host_syscall(SYS_set_tid_address, ctid, 0, 0, 0, 0, 0);
-	/* Child: only this thread exists; rebuild the VM over the copied memory. */
+	/* Child: only this thread exists; rebuild the VM over the copied
+	 * memory. The other threads' host threads do not exist here. */
 	pthread_mutex_init(&p->lock, NULL);
-	for (struct sb_thread *o = p->threads; o; o = o->next)
-		if (o->vcpu)
-			p->vm->hw->vcpu_destroy(o->vcpu->hw);
+	for (struct sb_thread *o = p->threads, *next; o; o = next) {
+		next = o->next;
+		if (o != t)
+			free(o);
+	}
 	p->threads = NULL;
 	p->nthreads = 0;
 	p->is_root = false;
-	t->tid = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	t->tid = me;
 	t->pending = 0;
+	/* As the kernel: a new task has no robust list; CLEARTID is recorded. */
+	t->robust_head = 0;
+	t->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
+	t->vcpu = NULL; /* every inherited vCPU goes with the parent's VM */
 	int rebuilt = vm_rebuild_after_fork(p->vm);
 	phase_mark("fork-child-vm-rebuilt");
 	if (rebuilt < 0 || vcpu_create(p->vm, &t->vcpu) < 0) {
@@ -396,6 +432,8 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	vcpu_dirty(t->vcpu, 1, 0);
 	vcpu_sregs(t->vcpu)->gs.base = sregs.gs.base;
 	vcpu_dirty(t->vcpu, 0, 1);
+	if (fpu_ok)
+		p->vm->hw->set_xsave(t->vcpu->hw, fpu);
 	add_thread(p, t);
 	__atomic_fetch_add(&p->stats->processes, 1, __ATOMIC_RELAXED);
 	phase_mark("fork-child-vcpu-ready");
@@ -669,6 +707,22 @@ out:
 _Noreturn void sb_exit_thread(struct sb_thread *t, int status)
 {
 	struct sb_proc *p = t->p;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, NULL); /* the handler must not see the vCPU go */
+	pthread_mutex_lock(&p->lock);
+	bool last = p->nthreads == 1;
+	struct dune_vcpu *v = t->vcpu;
+	t->vcpu = NULL;
+	pthread_mutex_unlock(&p->lock);
+	/* Idle before clear_child_tid wakes a joiner: the thread it starts
+	 * next takes this vCPU instead of making one. */
+	if (!last)
+		vcpu_destroy(v);
+	/* Still listed: this thread's checked span keeps the words it writes
+	 * the program's until it is done (sb_release_range). */
+	sb_futex_thread_exit(t, !last);
+	sb_hull_reset(t);
 	pthread_mutex_lock(&p->lock);
 	int left = --p->nthreads;
 	struct sb_thread **pp = &p->threads;
@@ -679,11 +733,13 @@ _Noreturn void sb_exit_thread(struct sb_thread *t, int status)
 	pthread_mutex_unlock(&p->lock);
 	if (left == 0)
 		sb_exit_group(p, status);
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, NULL); /* the handler must not see a freed vCPU */
-	vcpu_destroy(t->vcpu);
-	/* Raw exit: the kernel clears and wakes the program's child_tid. */
+	if (last)
+		vcpu_destroy(v); /* a thread started meanwhile after all */
+	jmp_buf *back = t->exit_jmp;
+	free(t);
+	if (back)
+		longjmp(*back, 1);
+	/* The initial thread has no glibc start routine to return to. */
 	for (;;)
 		host_syscall(SYS_exit, (uint64_t)status, 0, 0, 0, 0, 0);
 }
@@ -744,6 +800,11 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		char *const envp[])
 {
 	phase_mark("start-sandbox");
+	/* One malloc arena for the monitor: its threads allocate rarely (not
+	 * on the syscall path), and every extra arena reserves 64 MiB, which a
+	 * short-lived thread's first free() (its tcache) could otherwise add
+	 * while the arena of the thread before it is not yet given back. */
+	mallopt(M_ARENA_MAX, 1);
 	struct sb_proc *p = calloc(1, sizeof *p);
 	struct sb_thread *t = calloc(1, sizeof *t);
 	if (!p || !t)

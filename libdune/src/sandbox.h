@@ -4,6 +4,7 @@
 #define DUNE_SANDBOX_H
 
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -65,6 +66,13 @@ struct sb_thread {
 	uint64_t hull_lo, hull_hi; /* span of the pointers checked since the last exit */
 	uint64_t saved_mask;
 	pid_t tid;
+	/* What the kernel would keep for this thread (futex_exit.c): recorded
+	 * here and acted on by the monitor, never handed to the host kernel. */
+	uint64_t clear_child_tid;
+	uint64_t robust_head;
+	/* Where the host thread returns to glibc (thread_main), so glibc
+	 * reclaims its stack; NULL: the process's initial thread. */
+	jmp_buf *exit_jmp;
 };
 
 struct sb_options {
@@ -148,3 +156,13 @@ long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid
 long sb_execve(struct sb_thread *t, int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags);
 _Noreturn void sb_exit_thread(struct sb_thread *t, int status);
 _Noreturn void sb_thread_loop(struct sb_thread *t);
+
+/* clear_child_tid and robust futex lists (futex_exit.c). */
+long sb_set_tid_address(struct sb_thread *t, uint64_t tidptr);
+long sb_set_robust_list(struct sb_thread *t, uint64_t head, uint64_t len);
+long sb_get_robust_list(struct sb_thread *t, int pid, uint64_t head_ptr, uint64_t len_ptr);
+/* End of guest thread t: walk its robust list, then (clear_tid) zero and
+ * wake clear_child_tid. Only program memory is touched. */
+void sb_futex_thread_exit(struct sb_thread *t, bool clear_tid);
+/* Process exit (exit_group, death by signal): every listed thread's robust list. */
+void sb_futex_process_exit(struct sb_proc *p);

@@ -225,6 +225,7 @@ long sb_rt_sigsuspend(struct sb_thread *t, uint64_t set, uint64_t size)
 
 _Noreturn void sb_die_by_signal(struct sb_proc *p, int sig)
 {
+	sb_futex_process_exit(p);
 	sb_write_stats(p);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -503,6 +504,7 @@ void sb_stats_json(const struct sb_stats *s, const char *backend, FILE *f)
 _Noreturn void sb_exit_group(struct sb_proc *p, int status)
 {
 	phase_mark("exit-group");
+	sb_futex_process_exit(p);
 	sb_write_stats(p);
 	host_syscall(SYS_exit_group, (uint64_t)status, 0, 0, 0, 0, 0);
 	__builtin_unreachable();

@@ -66,6 +66,8 @@ bool sb_is_monitor_fd(struct sb_proc *p, int fd)
 			return true;
 	if (fd == p->self_fd || fd == p->stats_fd || (p->trace && fd == p->trace_fd))
 		return true;
+	if (vm_is_vcpu_fd(p->vm, fd)) /* idle vCPUs too */
+		return true;
 	pthread_mutex_lock(&p->lock);
 	bool hit = false;
 	for (struct sb_thread *t = p->threads; t && !hit; t = t->next)
@@ -372,7 +374,7 @@ static const char *const specs[SYSCALL_MAX] = {
 	[SYS_removexattr] = "s s", [SYS_lremovexattr] = "s s", [SYS_fremovexattr] = "f s",
 	[SYS_tkill] = "i i", [SYS_time] = "W=8", [SYS_sched_setaffinity] = "i i r@1",
 	[SYS_sched_getaffinity] = "i i w@1", [SYS_epoll_create] = "i", [SYS_getdents64] = "f w@2 i",
-	[SYS_set_tid_address] = "W=4", [SYS_fadvise64] = "f i i i", [SYS_timer_create] = "i R=64 w=4",
+	[SYS_fadvise64] = "f i i i", [SYS_timer_create] = "i R=64 w=4",
 	[SYS_timer_settime] = "i i r=32 W=32", [SYS_timer_gettime] = "i w=32", [SYS_timer_getoverrun] = "i",
 	[SYS_timer_delete] = "i", [SYS_clock_gettime] = "i w=16", [SYS_clock_getres] = "i W=16",
 	[SYS_clock_nanosleep] = "i i r=16 W=16", [SYS_epoll_wait] = "f w@2*12 i i",
@@ -383,7 +385,7 @@ static const char *const specs[SYSCALL_MAX] = {
 	[SYS_newfstatat] = "d s w=144 i", [SYS_unlinkat] = "d s i", [SYS_renameat] = "d s d s",
 	[SYS_linkat] = "d s d s i", [SYS_symlinkat] = "s d s", [SYS_fchmodat] = "d s i",
 	[SYS_faccessat] = "d s i", [SYS_ppoll] = "m@1*8 i R=16 R@4 i", [SYS_unshare] = "i",
-	[SYS_set_robust_list] = "r@1 i", [SYS_get_robust_list] = "i w=8 w=8", [SYS_splice] = "f M=8 f M=8 i i",
+	[SYS_splice] = "f M=8 f M=8 i i",
 	[SYS_tee] = "f f i i", [SYS_sync_file_range] = "f i i i", [SYS_utimensat] = "d S R=32 i",
 	[SYS_epoll_pwait] = "f w@2*12 i i R@5 i", [SYS_signalfd] = "f r@2 i", [SYS_timerfd_create] = "i i",
 	[SYS_eventfd] = "i", [SYS_fallocate] = "f i i i", [SYS_timerfd_settime] = "f i r=32 W=32",
@@ -1099,6 +1101,10 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	case SYS_execveat: return sb_execve(t, (int)a[0], a[1], a[2], a[3], (int)a[4]);
 	case SYS_exit: sb_exit_thread(t, (int)a[0]);
 	case SYS_exit_group: sb_exit_group(p, (int)a[0]);
+	/* Emulated: the host kernel must never hold program pointers (futex_exit.c). */
+	case SYS_set_tid_address: return sb_set_tid_address(t, a[0]);
+	case SYS_set_robust_list: return sb_set_robust_list(t, a[0], a[1]);
+	case SYS_get_robust_list: return sb_get_robust_list(t, (int)a[0], a[1], a[2]);
 	case SYS_arch_prctl: return do_arch_prctl(t, a[0], a[1]);
 	case SYS_ioctl: return do_ioctl(p, a);
 	case SYS_fcntl: return do_fcntl(p, a);

@@ -393,8 +393,11 @@ fail:
 	return rc;
 }
 
+static void free_vcpus(struct dune_vm *vm);
+
 void vm_destroy(struct dune_vm *vm)
 {
+	free_vcpus(vm);
 	vm->hw->vm_destroy(vm->hw_vm);
 	munmap(vm->arena, ARENA_SIZE);
 	region_free(&vm->owned);
@@ -411,7 +414,10 @@ int vm_rebuild_after_fork(struct dune_vm *vm)
 	int rc = vm->hw->vm_fork(vm->hw_vm, &fresh);
 	if (rc < 0)
 		return rc;
-	/* Leaking the parent's small struct is fine; closing its fds is not optional. */
+	/* Leaking the parent's small struct is fine; closing its fds is not
+	 * optional. The parent's vCPUs (every thread's, busy or idle) go too:
+	 * the caller makes the one it needs anew. */
+	free_vcpus(vm);
 	vm->hw->vm_destroy(vm->hw_vm);
 	vm->hw_vm = fresh;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -476,29 +482,44 @@ static int setup_hw(struct dune_vcpu *v, const struct kvm_sregs *s, const struct
 
 int vcpu_create(struct dune_vm *vm, struct dune_vcpu **out)
 {
-	struct dune_vcpu *v = calloc(1, sizeof *v);
-	if (!v)
-		return -ENOMEM;
-	v->vm = vm;
 	pthread_mutex_lock(&vm->lock);
-	v->index = -1;
-	for (int i = 0; i < MAX_VCPUS; i++)
-		if (!vm->cpu_used[i]) {
+	int fresh = -1;
+	for (int i = 0; i < MAX_VCPUS; i++) {
+		struct dune_vcpu *idle = vm->vcpus[i];
+		if (idle && !vm->cpu_used[i]) {
+			/* An ended thread's vCPU: KVM could not free it anyway. */
 			vm->cpu_used[i] = true;
-			v->index = i;
-			break;
+			pthread_mutex_unlock(&vm->lock);
+			vm->hw->unkick(idle->hw); /* a late kick of the old thread */
+			idle->user = NULL;
+			idle->vector = 0;
+			idle->error_code = idle->cr2 = 0;
+			*out = idle;
+			return 0;
 		}
-	pthread_mutex_unlock(&vm->lock);
-	if (v->index < 0) {
-		free(v);
-		return -EAGAIN;
+		if (!idle && !vm->cpu_used[i] && fresh < 0)
+			fresh = i;
 	}
-	write_cpu_area(vm, v->index);
-	int rc = vm->hw->vcpu_create(vm->hw_vm, &v->hw);
+	if (fresh >= 0)
+		vm->cpu_used[fresh] = true;
+	pthread_mutex_unlock(&vm->lock);
+	if (fresh < 0)
+		return -EAGAIN;
+	struct dune_vcpu *v = calloc(1, sizeof *v);
+	int rc = v ? 0 : -ENOMEM;
+	if (v) {
+		v->vm = vm;
+		v->index = fresh;
+		write_cpu_area(vm, v->index);
+		rc = vm->hw->vcpu_create(vm->hw_vm, &v->hw);
+	}
+	pthread_mutex_lock(&vm->lock);
+	if (rc < 0)
+		vm->cpu_used[fresh] = false;
+	else
+		vm->vcpus[fresh] = v;
+	pthread_mutex_unlock(&vm->lock);
 	if (rc < 0) {
-		pthread_mutex_lock(&vm->lock);
-		vm->cpu_used[v->index] = false;
-		pthread_mutex_unlock(&vm->lock);
 		free(v);
 		return rc;
 	}
@@ -516,16 +537,38 @@ int vcpu_recreate(struct dune_vcpu *v)
 	if (rc < 0)
 		return rc;
 	v->vm->cpu_used[v->index] = true;
+	v->vm->vcpus[v->index] = v;
 	return setup_hw(v, &s, &r);
 }
 
 void vcpu_destroy(struct dune_vcpu *v)
 {
-	v->vm->hw->vcpu_destroy(v->hw);
+	/* Kept for the next thread (vm->vcpus): KVM frees vCPUs only with the VM. */
 	pthread_mutex_lock(&v->vm->lock);
 	v->vm->cpu_used[v->index] = false;
 	pthread_mutex_unlock(&v->vm->lock);
-	free(v);
+}
+
+bool vm_is_vcpu_fd(struct dune_vm *vm, int fd)
+{
+	bool hit = false;
+	pthread_mutex_lock(&vm->lock);
+	for (int i = 0; i < MAX_VCPUS && !hit; i++)
+		hit = vm->vcpus[i] && vm->hw->vcpu_fd(vm->vcpus[i]->hw) == fd;
+	pthread_mutex_unlock(&vm->lock);
+	return hit;
+}
+
+/* Close every vCPU (before the VM: a vCPU descriptor keeps its VM alive). */
+static void free_vcpus(struct dune_vm *vm)
+{
+	for (int i = 0; i < MAX_VCPUS; i++) {
+		if (!vm->vcpus[i])
+			continue;
+		vm->hw->vcpu_destroy(vm->vcpus[i]->hw);
+		free(vm->vcpus[i]);
+		vm->vcpus[i] = NULL;
+	}
 }
 
 int vcpu_enter_user(struct dune_vcpu *v, uint64_t rip, uint64_t rsp, uint64_t fs_base)

@@ -57,6 +57,10 @@ struct dune_vm {
 	struct region_map owned; /* the program's memory */
 	struct region_map slots; /* guest-physical ranges covered by memslots */
 	bool cpu_used[MAX_VCPUS];
+	/* Every vCPU made for this VM, by system-area index. KVM frees a vCPU
+	 * only with its VM, so an ended thread's vCPU (!cpu_used) is kept for
+	 * the next thread instead of making another. */
+	struct dune_vcpu *vcpus[MAX_VCPUS];
 	struct fa_state fa;      /* fault-around for anonymous memory (sandbox) */
 	void *user;             /* owner's per-VM data (the sandbox process) */
 };
@@ -109,11 +113,14 @@ void vm_mirror_protect(struct dune_vm *vm, uint64_t start, uint64_t len, int pro
 /* Make sure memslots cover [start, end) (vm->lock held). */
 int vm_cover(struct dune_vm *vm, uint64_t start, uint64_t end);
 
-/* vCPUs. */
+/* vCPUs. vcpu_create hands out an idle one when there is one (its state
+ * is reset by vcpu_enter_user); vcpu_destroy makes v idle. */
 int vcpu_create(struct dune_vm *vm, struct dune_vcpu **out);
 /* Recreate the backend vCPU for v (after vm_rebuild_after_fork). */
 int vcpu_recreate(struct dune_vcpu *v);
 void vcpu_destroy(struct dune_vcpu *v);
+/* Is fd one of the backend descriptors of this VM's vCPUs (busy or idle)? */
+bool vm_is_vcpu_fd(struct dune_vm *vm, int fd);
 /* Put v in ring 3 at rip/rsp with fs_base. */
 int vcpu_enter_user(struct dune_vcpu *v, uint64_t rip, uint64_t rsp, uint64_t fs_base);
 /* Runs v. State the monitor edited is checked first (vcpu_user_state_ok): if

@@ -233,6 +233,36 @@ static int t_python(void)
 static int t_musl(void) { run(&R, DUNE(prog("hello-musl"), "musl", "5")); return expect(&R, 5, "hello from musl\n"); }
 static int t_musl_static(void) { run(&R, DUNE(prog("hello-musl-static"), "static-musl")); return expect(&R, 0, "hello from static-musl\n"); }
 static int t_threads(void) { run(&R, DUNE(prog("threads"))); return expect(&R, 0, "counter=80000 tls_sum=80006\n"); }
+static int t_thread_join(void)
+{
+	run(&R, DUNE(prog("threadlife"), "join"));
+	return expect(&R, 0, "joined 800 threads, 50 more in a forked child\n");
+}
+static int t_thread_robust(void)
+{
+	run(&R, DUNE(prog("threadlife"), "robust"));
+	return expect(&R, 0, "robust: EOWNERDEAD after join and for a waiter\n");
+}
+static int t_thread_lists(void)
+{
+	run(&R, DUNE(prog("threadlife"), "lists"));
+	return expect(&R, 0, "lists: set_tid_address, set/get_robust_list ok\n");
+}
+static int t_thread_shared_robust(void)
+{
+	run(&R, DUNE(prog("threadlife"), "shared"));
+	return expect(&R, 0, "shared: EOWNERDEAD after exit_group and after SIGSEGV\n");
+}
+/* Ended threads give back their host thread, memory and vCPU (KVM caps a
+ * VM at about 1024 vCPUs): growth after a warm-up stays small. */
+static int t_thread_cycles(void)
+{
+	run(&R, DUNE(prog("threadlife"), "cycles", "1100"));
+	char *line = strstr(R.out, "cycles=");
+	if (line)
+		printf("     %.*s\n", (int)strcspn(line, "\n"), line);
+	return expect(&R, 0, "bounded\n");
+}
 static int t_forkexec(void) { run(&R, DUNE(prog("forkexec"))); return expect(&R, 0, "forkexec ok\n"); }
 static int t_forkexec_static(void) { run(&R, DUNE(prog("forkexec-static"))); return expect(&R, 0, "forkexec ok\n"); }
 static int t_signals(void)
@@ -726,6 +756,11 @@ static const struct test tests[] = {
 	{ "musl dynamic", t_musl },
 	{ "musl static", t_musl_static },
 	{ "pthreads", t_threads },
+	{ "threads: pthread_join after 800 threads, and in a forked child (clear_child_tid kept by the monitor)", t_thread_join },
+	{ "threads: robust mutex of an ended thread -> EOWNERDEAD (after join, with a waiter)", t_thread_robust },
+	{ "threads: set_tid_address, set/get_robust_list answered by the monitor", t_thread_lists },
+	{ "threads: process-shared robust mutex, owner's exit_group / SIGSEGV -> EOWNERDEAD", t_thread_shared_robust },
+	{ "threads: 1100 create/exit cycles, bounded VmRSS/VmSize growth", t_thread_cycles },
 	{ "fork/exec/wait chain (glibc dynamic)", t_forkexec },
 	{ "fork/exec/wait chain (glibc static)", t_forkexec_static },
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
