@@ -10,6 +10,7 @@ load lib/dune
 setup_file() {
   e2e_require_env
   build_isolation_tools
+  build_escape_tool
   build_recvtty
 }
 
@@ -384,6 +385,92 @@ exec_on_console() {
   [ "$status" -eq 3 ]
   [ "${lines[1]}" = "int80: returned 0" ]
   [ -d "$B/rootfs/by-int80" ]
+}
+
+# ---------------------------------------------------------------- escapes (libdune/tests/progs/escape.c)
+# The libdune escape probes inside a Dune-mode container. Without the host runner of
+# libdune's run_tests on their stdin, only the modes with their own evidence run here; the
+# ones that need the monitor's memory read from the host (use after release, thread-exit
+# writes, double fetches) are libdune's `make test FILTER=escape`.
+
+# escape_in_ctr MODE [ARGS...]: the probe in a one-shot container; blocked means exit 0.
+escape_in_ctr() {
+  install_tool escape "$B/rootfs"
+  in_ctr /escape "$@"
+  [[ $stderr != *"unexpected state"* ]]
+  [ "$status" -eq 0 ]
+  [[ $output == *"blocked: "* ]]
+}
+
+# host_file_state PATH: what an escape must not change: "mode uid gid size mtime_ns [xattrs]".
+host_file_state() {
+  python3 -c 'import os, sys; s = os.stat(sys.argv[1]); print("%o" % (s.st_mode & 0o7777), s.st_uid, s.st_gid, s.st_size, s.st_mtime_ns, os.listxattr(sys.argv[1]))' "$1"
+}
+
+# restore_host_file PATH BEFORE AFTER: mode, owner, mtime and the probe's xattr back (states
+# from host_file_state), if they differ.
+restore_host_file() {
+  [[ $3 != "$2" ]] || return 0
+  read -r mode uid gid _ mtime _ <<<"$2"
+  chmod "$mode" "$1"
+  chown "$uid:$gid" "$1"
+  python3 -c 'import os, sys
+os.utime(sys.argv[1], ns=(int(sys.argv[2]), int(sys.argv[2])))
+if "user.dune-escape" in os.listxattr(sys.argv[1]): os.removexattr(sys.argv[1], "user.dune-escape")' "$1" "$mtime"
+}
+
+@test "escape: the monitor's memory is out of reach of /proc/self/mem, /proc/PID/mem and every other name of it" {
+  for mode in procmem-read procmem-write procmem-paths; do
+    escape_in_ctr "$mode"
+  done
+}
+
+@test "escape: no monitor descriptor (KVM, dune-run, counters) reaches the program over SCM_RIGHTS" {
+  escape_in_ctr scm-rights
+}
+
+@test "escape: the monitor's host files cannot be reopened through /proc fd, map_files or exe names" {
+  dune_run=$(readlink -f "$(dirname "$DUNE")/dune-run")
+  escape_in_ctr procfd-reopen "$(stat -c %d:%i "$dune_run")" "$(stat -c %d:%i /dev/kvm)"
+  escape_in_ctr self-exe-paths
+}
+
+@test "escape: chmod/chown/truncate/utimensat/setxattr/linkat through monitor fds leave the counters file, /dev/kvm and dune-run unchanged" {
+  dune_run=$(readlink -f "$(dirname "$DUNE")/dune-run")
+  kvm0=$(host_file_state /dev/kvm) run0=$(host_file_state "$dune_run")
+  sum0=$(sha256sum <"$dune_run")
+  install_tool escape "$B/rootfs"
+  start_ctr sh -c '/escape procfd-metadata; echo "status $?"; while :; do sleep 0.1; done'
+  wait_lines "$T/$ID.out" 2 30
+  cat "$T/$ID.out"
+  stats=$ROOT/$ID/dune-stats
+  [ -s "$stats" ]
+  stats_state=$(host_file_state "$stats")
+  kvm1=$(host_file_state /dev/kvm) run1=$(host_file_state "$dune_run")
+  sum1=$(sha256sum <"$dune_run")
+  # Undo what an escape did to the host's files before judging it.
+  restore_host_file /dev/kvm "$kvm0" "$kvm1"
+  restore_host_file "$dune_run" "$run0" "$run1"
+  echo "counters file: $stats_state"
+  echo "/dev/kvm: $kvm0 -> $kvm1"
+  echo "dune-run: $run0 -> $run1"
+  [ "$kvm1" = "$kvm0" ]
+  [ "$run1" = "$run0" ] && [ "$sum1" = "$sum0" ]
+  # Sized by dune-run (a few KiB), never truncated to 1 GiB, never chmod'ed or chown'ed.
+  [ "$(awk '{print $4}' <<<"$stats_state")" -lt 1048576 ]
+  [[ $(awk '{print $1}' <<<"$stats_state") != 1777 && $(awk '{print $2}' <<<"$stats_state") != 12345 ]]
+  [[ $stats_state != *dune-escape* ]]
+  grep -qx 'status 0' "$T/$ID.out"
+  grep -q '^blocked: ' "$T/$ID.out"
+}
+
+@test "escape: 1000 thread create/exit cycles stay bounded and creation works past KVM's vCPU cap" {
+  escape_in_ctr thread-leak
+}
+
+@test "escape: a forged non-canonical RIP (rt_sigreturn, syscall entry) is a SIGSEGV for the program" {
+  escape_in_ctr sigreturn-noncanonical
+  escape_in_ctr syscall-entry-badrcx
 }
 
 # ---------------------------------------------------------------- clean-up at scale

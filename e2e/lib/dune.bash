@@ -4,6 +4,8 @@
 #                               with the reason instead)
 #   build_isolation_tools       compiles e2e/tools/isolation/*.c (static, no PIE) into
 #                               $ISOLATION_BIN once
+#   build_escape_tool           compiles libdune/tests/progs/escape.c (the libdune escape
+#                               probes, static, -pthread) into $ISOLATION_BIN/escape once
 #   install_tool NAME ROOTFS    copies one of them into ROOTFS/NAME
 #   dune_counters ID            the "dune" object of `events --stats ID` (JSON)
 #   process_exe PID             the host's /proc/PID/exe
@@ -36,6 +38,16 @@ build_isolation_tools() {
       mv "$ISOLATION_BIN/$name.tmp.$$" "$ISOLATION_BIN/$name"
     fi
   done
+}
+
+build_escape_tool() {
+  local src=$E2E_REPO/libdune/tests/progs/escape.c out=$ISOLATION_BIN/escape
+  mkdir -p "$ISOLATION_BIN"
+  if [[ ! -x $out || $src -nt $out ]]; then
+    gcc -static -pthread -O2 -Wall -Wextra -Werror -o "$out.tmp.$$" "$src" ||
+      { echo "cannot build $src (gcc and the static glibc, libc6-dev, are needed)" >&2; return 1; }
+    mv "$out.tmp.$$" "$out"
+  fi
 }
 
 install_tool() {

@@ -16,6 +16,8 @@
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -729,6 +731,273 @@ static int t_tty_size(void)
 	return same_as_native_on_pty(0, 0, "tty >/dev/null; stty size; echo status $?", "status ");
 }
 
+/* ---- escape probes (progs/escape.c) ----
+ * Each runs under a private copy of dune-run with a private /dev/kvm node
+ * (--kvm-fd) and counters file (--container-stats-fd), as in a container;
+ * those host files must come out unchanged. Modes that attack monitor
+ * memory print "watch" lines: this runner, as root, reads the monitor's
+ * memory through /proc/PID/mem before and after and gives the verdict. */
+
+static char esc_run[300], esc_kvm[300], esc_stats[300];
+static struct stat esc_before[3];
+static char esc_verdict[512];
+
+static int esc_setup(void)
+{
+	struct stat kvm;
+	snprintf(esc_run, sizeof esc_run, "%s/esc-dune-run", tmp);
+	snprintf(esc_kvm, sizeof esc_kvm, "%s/esc-kvm", tmp);
+	snprintf(esc_stats, sizeof esc_stats, "%s/esc-dune-stats", tmp);
+	unlink(esc_run); /* a fresh inode each time: no mode or xattr left from before */
+	unlink(esc_kvm);
+	unlink(esc_stats);
+	int sfd = open(esc_stats, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	if (stat("/dev/kvm", &kvm) || mknod(esc_kvm, S_IFCHR | 0600, kvm.st_rdev) || sfd < 0 ||
+	    system(fmt("cp %s %s", dune_run, esc_run)) != 0)
+		return fail("cannot set up the monitor's host files in %s: %s", tmp, strerror(errno));
+	close(sfd);
+	const char *f[3] = { esc_run, esc_kvm, esc_stats };
+	for (int i = 0; i < 3; i++)
+		if (stat(f[i], &esc_before[i]))
+			return fail("stat %s", f[i]);
+	return 0;
+}
+
+/* What an escape changed in the monitor's host files. */
+static int esc_host_changed(void)
+{
+	const char *f[3] = { esc_run, esc_kvm, esc_stats };
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		const struct stat *b = &esc_before[i];
+		char x[8];
+		if (stat(f[i], &st))
+			return fail("%s is gone", f[i]);
+		if (st.st_mode != b->st_mode || st.st_uid != b->st_uid || st.st_gid != b->st_gid)
+			return fail("%s: mode %o owner %d:%d, was %o %d:%d", f[i], st.st_mode, st.st_uid, st.st_gid,
+				    b->st_mode, b->st_uid, b->st_gid);
+		if (getxattr(f[i], "user.dune-escape", x, sizeof x) >= 0)
+			return fail("%s got the program's xattr", f[i]);
+		/* The counters file is written by the monitor; only its size is bounded. */
+		if (f[i] == esc_stats) {
+			if (st.st_size > 1 << 20)
+				return fail("%s truncated to %lld bytes", f[i], (long long)st.st_size);
+			continue;
+		}
+		if (st.st_size != b->st_size || st.st_mtim.tv_sec != b->st_mtim.tv_sec ||
+		    st.st_mtim.tv_nsec != b->st_mtim.tv_nsec)
+			return fail("%s: size %lld mtime %ld, was %lld %ld", f[i], (long long)st.st_size,
+				    (long)st.st_mtim.tv_sec, (long long)b->st_size, (long)b->st_mtim.tv_sec);
+	}
+	return system(fmt("cmp -s %s %s", dune_run, esc_run)) ? fail("%s: content changed", esc_run) : 0;
+}
+
+struct watch {
+	unsigned long addr, len;
+	char kind[16], arg[64];
+	unsigned char *before;
+};
+
+static unsigned char *read_mem(pid_t pid, unsigned long addr, unsigned long len)
+{
+	unsigned char *b = calloc(1, len);
+	int fd = open(fmt("/proc/%d/mem", pid), O_RDONLY);
+	for (unsigned long at = 0; fd >= 0 && b && at < len; at += 4096) {
+		unsigned long n = len - at < 4096 ? len - at : 4096;
+		if (pread(fd, b + at, n, (off_t)(addr + at)) != (ssize_t)n)
+			memset(b + at, 0, n); /* not mapped: nothing of the monitor's there */
+	}
+	if (fd >= 0)
+		close(fd);
+	return b;
+}
+
+static int count_token(const unsigned char *b, unsigned long len, const char *tok)
+{
+	int n = 0;
+	size_t tl = strlen(tok);
+	for (const unsigned char *at = b; (at = memmem(at, len - (unsigned long)(at - b), tok, tl)); at += tl)
+		n++;
+	return n;
+}
+
+/* The verdict on one watched range ("hit ...", "intact", "setup ..."). */
+static void judge(pid_t pid, const struct watch *w, char *out, size_t cap)
+{
+	unsigned char *after = read_mem(pid, w->addr, w->len);
+	if (!after || !w->before) {
+		snprintf(out, cap, "setup cannot read /proc/%d/mem", pid);
+	} else if (!strcmp(w->kind, "marker")) {
+		int b = count_token(w->before, w->len, w->arg), a = count_token(after, w->len, w->arg);
+		if (a > b)
+			snprintf(out, cap, "hit %d more \"%s\" in monitor memory %#lx+%lu", a - b, w->arg, w->addr, w->len);
+		else
+			snprintf(out, cap, "intact");
+	} else if (!strcmp(w->kind, "u32")) {
+		uint32_t b, a, want = (uint32_t)strtoul(w->arg, NULL, 0);
+		memcpy(&b, w->before, 4);
+		memcpy(&a, after, 4);
+		if (b != want)
+			snprintf(out, cap, "setup the word at %#lx was %#x, not %#x: the layout guess missed", w->addr, b, want);
+		else if (a != b)
+			snprintf(out, cap, "hit the word at %#lx went from %#x to %#x", w->addr, b, a);
+		else
+			snprintf(out, cap, "intact");
+	} else {
+		snprintf(out, cap, memcmp(w->before, after, w->len) ? "hit bytes at %#lx changed" : "intact", w->addr);
+	}
+	free(after);
+}
+
+/* run() for escape probes: answers their "watch"/"ready"/"attacked" lines. */
+static void run_watched(struct result *r, char *const argv[])
+{
+	int in[2];
+	if (pipe(in)) {
+		perror("pipe");
+		exit(2);
+	}
+	int o[2], e[2];
+	if (pipe(o) || pipe(e)) {
+		perror("pipe");
+		exit(2);
+	}
+	memset(r, 0, sizeof *r);
+	esc_verdict[0] = 0;
+	double t0 = now();
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		close(in[1]), close(o[0]), close(e[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]), close(o[1]), close(e[1]);
+	struct watch w[8];
+	int nw = 0;
+	size_t no = 0, ne = 0, line = 0;
+	struct pollfd pf[2] = { { o[0], POLLIN, 0 }, { e[0], POLLIN, 0 } };
+	int open_fds = 2;
+	while (open_fds > 0) {
+		int left = (int)((t0 + 60 - now()) * 1000);
+		if (left <= 0 || poll(pf, 2, left) <= 0) {
+			kill(pid, SIGKILL);
+			snprintf(r->err + ne, sizeof r->err - ne, "[test runner: timed out]");
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			char *buf = i ? r->err : r->out;
+			size_t *n = i ? &ne : &no;
+			size_t cap = i ? sizeof r->err : sizeof r->out;
+			ssize_t k = read(pf[i].fd, buf + *n, cap - 1 - *n);
+			if (k <= 0) {
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			*n += (size_t)k;
+			buf[*n] = 0;
+			/* Whole stdout lines: the protocol. */
+			char *nl;
+			while (i == 0 && (nl = memchr(r->out + line, '\n', no - line))) {
+				char *l = r->out + line;
+				struct watch *x = &w[nw];
+				if (nw < 8 && sscanf(l, "watch %lx %lu %15s %63s", &x->addr, &x->len, x->kind, x->arg) >= 3 &&
+				    x->len <= (1 << 20)) {
+					nw++;
+				} else if (!strncmp(l, "ready", 5)) {
+					for (int j = 0; j < nw; j++)
+						w[j].before = read_mem(pid, w[j].addr, w[j].len);
+					if (write(in[1], "go\n", 3) != 3)
+						break;
+				} else if (!strncmp(l, "attacked", 8)) {
+					snprintf(esc_verdict, sizeof esc_verdict, "intact");
+					for (int j = 0; j < nw; j++) {
+						char v[256];
+						judge(pid, &w[j], v, sizeof v);
+						if (strcmp(v, "intact") && strncmp(esc_verdict, "hit", 3))
+							snprintf(esc_verdict, sizeof esc_verdict, "%s", v);
+					}
+					char msg[600];
+					int len = snprintf(msg, sizeof msg, "%s\n", esc_verdict);
+					if (write(in[1], msg, (size_t)len) != len)
+						break;
+				}
+				line = (size_t)(nl + 1 - r->out);
+			}
+		}
+	}
+	close(in[1]);
+	for (int i = 0; i < 2; i++)
+		if (pf[i].fd >= 0)
+			close(pf[i].fd);
+	for (int j = 0; j < nw; j++)
+		free(w[j].before);
+	int st;
+	waitpid(pid, &st, 0);
+	r->seconds = now() - t0;
+	r->exited = WIFEXITED(st);
+	r->code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	r->signaled = WIFSIGNALED(st);
+	r->sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}
+
+/* One probe: blocked (exit 0), the monitor alive and sane, its memory and
+ * host files as before. */
+static int escape(const char *mode)
+{
+	if (esc_setup())
+		return 1;
+	int kfd = open(esc_kvm, O_RDWR), sfd = open(esc_stats, O_RDWR);
+	if (kfd < 0 || sfd < 0)
+		return fail("cannot open %s / %s: %s", esc_kvm, esc_stats, strerror(errno));
+	char k[16], s[16];
+	snprintf(k, sizeof k, "%d", kfd);
+	snprintf(s, sizeof s, "%d", sfd);
+	run_watched(&R, (char *const[]){ esc_run, "--kvm-fd", k, "--container-stats-fd", s, prog("escape"), (char *)mode,
+					 esc_run, esc_kvm, esc_stats, NULL });
+	close(kfd);
+	close(sfd);
+	if (!strncmp(esc_verdict, "hit", 3))
+		return fail("%s; stdout: %.600s", esc_verdict, R.out);
+	if (strstr(R.err, "unexpected state"))
+		return fail("the monitor: %.300s", R.err);
+	if (!R.exited || R.code != 0) {
+		const char *last = strstr(R.out, "ESCAPED: ");
+		if (!last)
+			last = strstr(R.out, "setup failed: ");
+		return fail("%s %d: %.1200s; stderr: %.300s", R.exited ? "exit" : "signal", R.exited ? R.code : R.sig,
+			    last ? last : R.out, R.err);
+	}
+	return expect(&R, 0, "blocked: ") || esc_host_changed();
+}
+
+#define ESCAPE(fn, mode) \
+	static int fn(void) { return escape(mode); }
+ESCAPE(t_escape_procmem_read, "procmem-read")
+ESCAPE(t_escape_procmem_write, "procmem-write")
+ESCAPE(t_escape_procmem_paths, "procmem-paths")
+ESCAPE(t_escape_scm_rights, "scm-rights")
+ESCAPE(t_escape_procfd_reopen, "procfd-reopen")
+ESCAPE(t_escape_procfd_metadata, "procfd-metadata")
+ESCAPE(t_escape_uaf_munmap, "uaf-read-munmap")
+ESCAPE(t_escape_uaf_mremap_shrink, "uaf-read-mremap-shrink")
+ESCAPE(t_escape_uaf_mremap_move, "uaf-read-mremap-move")
+ESCAPE(t_escape_uaf_shmdt, "uaf-read-shmdt")
+ESCAPE(t_escape_ctid, "ctid-after-unmap")
+ESCAPE(t_escape_robust_list, "robust-list")
+ESCAPE(t_escape_df_sockaddr, "doublefetch-sockaddr")
+ESCAPE(t_escape_df_getsockopt, "doublefetch-getsockopt")
+ESCAPE(t_escape_thread_leak, "thread-leak")
+ESCAPE(t_escape_sigreturn, "sigreturn-noncanonical")
+ESCAPE(t_escape_entry_rcx, "syscall-entry-badrcx")
+ESCAPE(t_escape_self_exe, "self-exe-paths")
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -810,6 +1079,24 @@ static const struct test tests[] = {
 	{ "32-bit ELF refused with 126", t_elf32 },
 	{ "missing program -> 127", t_not_found },
 	{ "execve ENOENT reaches the shell", t_exec_enoent_in_sh },
+	{ "escape: /proc/self/mem read of the monitor", t_escape_procmem_read },
+	{ "escape: /proc/self/mem write into the monitor", t_escape_procmem_write },
+	{ "escape: /proc/*/mem path variants (//, ., task, thread-self, symlink, dirfd, another Dune process)", t_escape_procmem_paths },
+	{ "escape: monitor descriptors over SCM_RIGHTS", t_escape_scm_rights },
+	{ "escape: reopen of monitor files through /proc fd, map_files and exe names", t_escape_procfd_reopen },
+	{ "escape: chmod/chown/truncate/utimensat/setxattr/linkat through monitor fd names", t_escape_procfd_metadata },
+	{ "escape: blocked read() into a buffer another thread munmaps", t_escape_uaf_munmap },
+	{ "escape: blocked read() into a buffer another thread shrinks away (mremap)", t_escape_uaf_mremap_shrink },
+	{ "escape: blocked read() into a buffer another thread moves away (mremap)", t_escape_uaf_mremap_move },
+	{ "escape: blocked read() into a SysV segment another thread detaches", t_escape_uaf_shmdt },
+	{ "escape: clear_child_tid in unmapped memory at thread exit", t_escape_ctid },
+	{ "escape: robust list pointing at monitor memory at thread exit", t_escape_robust_list },
+	{ "escape: double fetch of the sockaddr length (getsockname/getpeername/accept/recvfrom)", t_escape_df_sockaddr },
+	{ "escape: double fetch of the getsockopt length", t_escape_df_getsockopt },
+	{ "escape: 1000 thread create/exit cycles stay bounded, creation works past 1100", t_escape_thread_leak },
+	{ "escape: rt_sigreturn to a non-canonical RIP -> SIGSEGV", t_escape_sigreturn },
+	{ "escape: syscall entry with a non-canonical RCX -> SIGSEGV", t_escape_entry_rcx },
+	{ "escape: every name of /proc/self/exe is the program", t_escape_self_exe },
 };
 
 int main(int argc, char **argv)
