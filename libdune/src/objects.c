@@ -42,6 +42,18 @@ enum obj_kind mobj_classify(const struct mon_objects *o, int fd)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return OBJ_MONITOR; /* cannot tell: refuse */
+	/* KVM's VM and vCPU files are anonymous inodes, alike under fstat (no
+	 * file type); their link names tell them apart. They cannot be reopened,
+	 * but O_PATH, map_files and SCM_RIGHTS still hand out a descriptor. */
+	if (!(st.st_mode & S_IFMT)) {
+		char path[40], link[64];
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(path, link, sizeof link - 1);
+		if (n < 0)
+			return OBJ_MONITOR;
+		link[n] = '\0';
+		return strncmp(link, "anon_inode:kvm", 14) ? OBJ_PROGRAM : OBJ_MONITOR;
+	}
 	/* Any node of the KVM device: a second handle on what runs the VM. */
 	if (S_ISCHR(st.st_mode) && major(st.st_rdev) == KVM_MAJOR && minor(st.st_rdev) == KVM_MINOR)
 		return OBJ_MONITOR;
@@ -66,23 +78,6 @@ enum obj_kind mobj_classify(const struct mon_objects *o, int fd)
 		}
 	}
 	return OBJ_PROGRAM;
-}
-
-enum obj_kind mobj_classify_received(const struct mon_objects *o, int fd)
-{
-	enum obj_kind k = mobj_classify(o, fd);
-	if (k != OBJ_PROGRAM)
-		return k;
-	/* KVM's VM and vCPU files are anonymous inodes, alike under fstat;
-	 * their link names tell them apart. No monitor sends them (sendmsg is
-	 * checked), so this only backs that up. */
-	char path[40], link[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, link, sizeof link - 1);
-	if (n < 0)
-		return OBJ_PROGRAM;
-	link[n] = '\0';
-	return strncmp(link, "anon_inode:kvm", 14) ? OBJ_PROGRAM : OBJ_MONITOR;
 }
 
 long mobj_resolve(const struct mon_objects *o, int dirfd, const char *path, bool follow, int *fd)
@@ -145,4 +140,29 @@ bool sb_is_self_exe(const char *path)
 		return true;
 	/* task/TID/exe: every thread of this process has the same image. */
 	return !strncmp(s, "task/", 5) && (s = number(s + 5, &n)) && !strcmp(s, "/exe");
+}
+
+bool sb_names_self_exe(int dirfd, const char *path)
+{
+	if (path[0] == '/' && sb_is_self_exe(path))
+		return true;
+	const char *base = strrchr(path, '/');
+	if (strcmp(base ? base + 1 : path, "exe"))
+		return false; /* no link of that name: not worth a look */
+	/* Any other spelling ("..", /dev/fd/../exe, relative to a /proc
+	 * descriptor): what the path names is a procfs link whose own path
+	 * the kernel prints canonically. */
+	int f = openat(dirfd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (f < 0)
+		return false;
+	char self[40], canon[128];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", f);
+	ssize_t n = readlink(self, canon, sizeof canon - 1);
+	struct statfs fs;
+	bool proc = fstatfs(f, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+	close(f);
+	if (n <= 0 || !proc)
+		return false;
+	canon[n] = '\0';
+	return sb_is_self_exe(canon);
 }

@@ -39,8 +39,6 @@ void mobj_add_file(struct mon_objects *o, int fd);
 
 /* What the open descriptor fd is. */
 enum obj_kind mobj_classify(const struct mon_objects *o, int fd);
-/* A descriptor that arrived in a message: also KVM's VM and vCPU files. */
-enum obj_kind mobj_classify_received(const struct mon_objects *o, int fd);
 
 /* Open what a path-based call at (dirfd, path) would act on (O_PATH,
  * following the last symlink if follow) and refuse a monitor object
@@ -52,5 +50,8 @@ long mobj_resolve(const struct mon_objects *o, int dirfd, const char *path, bool
  * (/proc/thread-self/exe, /proc/PID/exe, /proc/PID/task/TID/exe, with
  * doubled slashes and "." segments): they name the program, not dune-run. */
 bool sb_is_self_exe(const char *path);
+/* The same for any path at (dirfd, path), however spelled (it is resolved
+ * to the procfs link it names). */
+bool sb_names_self_exe(int dirfd, const char *path);
 
 #endif

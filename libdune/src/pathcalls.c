@@ -2,8 +2,8 @@
  * path resolved to, after that object was recognised as the program's
  * (objects.h). A descriptor the kernel opens is checked before the program
  * gets it; a call that changes an existing object (mode, owner, times,
- * size, extended attributes) is made on a descriptor of the checked object,
- * so a symlink swapped by another thread cannot redirect it. */
+ * size, extended attributes, a new hard link) is made on a descriptor of the
+ * checked object, so a symlink swapped by another thread cannot redirect it. */
 #define _GNU_SOURCE
 #include "pathcalls.h"
 #include "sandbox.h"
@@ -51,7 +51,13 @@ long sb_open_checked(struct sb_proc *p, int dirfd, const char *path, int flags, 
 			       (uint64_t)mode, 0, 0);
 	if (fd < 0)
 		return fd;
-	long rc = mobj_classify(&p->objs, (int)fd) == OBJ_PROGRAM ? 0 : -EACCES;
+	enum obj_kind k = mobj_classify(&p->objs, (int)fd);
+	if (k == OBJ_IMAGE && sb_names_self_exe(dirfd, path)) {
+		/* This process's exe link, however spelled: the program's file. */
+		close((int)fd);
+		return sb_open_checked(p, AT_FDCWD, p->exe, flags, mode);
+	}
+	long rc = k == OBJ_PROGRAM ? 0 : -EACCES;
 	if (!rc && (flags & O_TRUNC) && !(flags & O_PATH))
 		rc = apply_trunc(&p->objs, (int)fd, flags);
 	if (rc) {
@@ -187,6 +193,31 @@ static long do_xattr(struct sb_proc *p, int nr, uint64_t a[6])
 	return host_syscall(nr, a[0], a[1], a[2], a[3], a[4], 0);
 }
 
+/* linkat(..., AT_SYMLINK_FOLLOW): a new name for what oldpath resolves to. */
+static long do_link_follow(struct sb_proc *p, uint64_t a[6])
+{
+	int f;
+	long rc = mobj_resolve(&p->objs, (int)a[0], (const char *)a[1], true, &f);
+	if (rc)
+		return rc;
+	rc = host_syscall(SYS_linkat, (uint64_t)f, (uint64_t)"", a[2], a[3], AT_EMPTY_PATH, 0);
+	if (rc == -ENOENT || rc == -EPERM) {
+		/* Without CAP_DAC_READ_SEARCH: through the descriptor's /proc link,
+		 * then make sure the new name is the object that was checked. */
+		char self[40];
+		snprintf(self, sizeof self, "/proc/self/fd/%d", f);
+		rc = host_syscall(SYS_linkat, AT_FDCWD, (uint64_t)self, a[2], a[3], AT_SYMLINK_FOLLOW, 0);
+		struct stat want, got;
+		if (!rc && (fstat(f, &want) < 0 || fstatat((int)a[2], (const char *)a[3], &got, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    want.st_dev != got.st_dev || want.st_ino != got.st_ino)) {
+			unlinkat((int)a[2], (const char *)a[3], 0);
+			rc = -EACCES;
+		}
+	}
+	close(f);
+	return rc;
+}
+
 long sb_path_call(struct sb_proc *p, int nr, uint64_t a[6], bool *handled)
 {
 	*handled = true;
@@ -247,6 +278,10 @@ long sb_path_call(struct sb_proc *p, int nr, uint64_t a[6], bool *handled)
 		return do_utimens(p, (int)a[0], (const char *)a[1], tsp, (int)a[3]);
 	case SYS_setxattr: case SYS_lsetxattr: case SYS_removexattr: case SYS_lremovexattr:
 		return do_xattr(p, nr, a);
+	case SYS_linkat:
+		if (!(a[4] & AT_SYMLINK_FOLLOW) || ((a[4] & AT_EMPTY_PATH) && !*(const char *)a[1]))
+			break; /* link(2) semantics, or the program's own descriptor */
+		return do_link_follow(p, a);
 	default:
 		break;
 	}

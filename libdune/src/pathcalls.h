@@ -14,8 +14,9 @@ long sb_open_checked(struct sb_proc *p, int dirfd, const char *path, int flags, 
 
 /* open, creat, openat, and the calls that change an object found by path
  * (chmod, chown, truncate, utime*, setxattr, removexattr and their l/at
- * forms). Arguments already checked, strings already copied (check_args).
- * Sets *handled to false for any other call. */
+ * forms, linkat with AT_SYMLINK_FOLLOW). Arguments already checked,
+ * strings already copied (check_args). Sets *handled to false for any
+ * other call. */
 long sb_path_call(struct sb_proc *p, int nr, uint64_t a[6], bool *handled);
 
 #endif

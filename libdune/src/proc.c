@@ -565,7 +565,7 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 	size_t len = strnlen(name, sizeof comm - 1); /* the kernel keeps 15 bytes too */
 	memcpy(comm, name, len);
 	comm[len] = 0;
-	if (sb_is_self_exe(path))
+	if (sb_names_self_exe(dirfd, path))
 		snprintf(path, sizeof path, "%s", p->exe);
 	char **argv, **envp;
 	int argc, envc;

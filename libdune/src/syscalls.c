@@ -154,7 +154,7 @@ static void check_received_fds(struct sb_proc *p, struct msghdr *m)
 		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int *fds = (int *)CMSG_DATA(c);
 		for (size_t i = 0; i < n; i++)
-			if (fds[i] >= 0 && mobj_classify_received(&p->objs, fds[i]) != OBJ_PROGRAM) {
+			if (fds[i] >= 0 && mobj_classify(&p->objs, fds[i]) != OBJ_PROGRAM) {
 				close(fds[i]);
 				fds[i] = -1;
 				m->msg_flags |= MSG_CTRUNC;
@@ -234,6 +234,7 @@ static long check_args(struct sb_thread *t, const char *spec, uint64_t a[6], str
 	const char *q = spec;
 	s->skip = 0;
 	s->guest_socklen = 0;
+	int dirfd = AT_FDCWD;
 	for (int i = 0; i < 6 && *q; i++) {
 		while (*q == ' ')
 			q++;
@@ -256,6 +257,7 @@ static long check_args(struct sb_thread *t, const char *spec, uint64_t a[6], str
 		case 'd':
 			if ((int)a[i] != AT_FDCWD && sb_is_monitor_fd(p, (int)a[i]))
 				return -EBADF;
+			dirfd = (int)a[i]; /* the next path is relative to it */
 			break;
 		case 's':
 			if (!a[i] && nullable)
@@ -265,7 +267,7 @@ static long check_args(struct sb_thread *t, const char *spec, uint64_t a[6], str
 			rc = copy_str(p, a[i], s->str[s->nstr], PATH_MAX);
 			if (rc)
 				return rc;
-			if (sb_is_self_exe(s->str[s->nstr]))
+			if (sb_names_self_exe(dirfd, s->str[s->nstr]))
 				snprintf(s->str[s->nstr], PATH_MAX, "%s", p->exe);
 			a[i] = (uint64_t)s->str[s->nstr++];
 			break;
@@ -599,7 +601,7 @@ static long do_readlink(struct sb_proc *p, int dirfd, uint64_t path, uint64_t bu
 		return -EBADF;
 	if (!sb_range_ok(p, buf, size, PROT_WRITE))
 		return -EFAULT;
-	if (sb_is_self_exe(local)) {
+	if (sb_names_self_exe(dirfd, local)) {
 		size_t n = strlen(p->exe);
 		if (n > size)
 			n = size;
@@ -965,6 +967,61 @@ static long do_mprotect(struct sb_proc *p, uint64_t addr, uint64_t len, int prot
 	return 0;
 }
 
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+/* Is the mapping at addr private and anonymous (/proc/self/maps)? */
+static bool private_anon(uint64_t addr)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	bool yes = false;
+	while (f && fgets(line, sizeof line, f)) {
+		unsigned long lo, hi, ino;
+		char perms[8], path[2] = "";
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %lu %1s", &lo, &hi, perms, &ino, path) >= 4 && addr >= lo &&
+		    addr < hi) {
+			yes = perms[3] == 'p' && ino == 0 && !path[0];
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+/* A move while another thread's host call may still use the old range: the
+ * pages move (MREMAP_DONTUNMAP) and the old range stays mapped, then goes
+ * through the reserve like munmap. Growth is added as fresh anonymous
+ * memory, so only private anonymous mappings may grow this way. */
+static long move_keeping_old(struct sb_proc *p, uint64_t old, uint64_t oldsz, uint64_t newsz, int flags,
+			     uint64_t fixed, int prot)
+{
+	uint64_t keep = oldsz < newsz ? oldsz : newsz;
+	if (newsz > oldsz && !private_anon(old))
+		return -ENOMEM;
+	uint64_t to = fixed;
+	if (!(flags & MREMAP_FIXED)) {
+		void *m = mmap(NULL, newsz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (m == MAP_FAILED)
+			return -ENOMEM;
+		to = (uint64_t)m;
+	}
+	long ret = host_syscall(SYS_mremap, old, keep, keep, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to, 0);
+	if (ret < 0 && ret > -4096) {
+		if (!(flags & MREMAP_FIXED))
+			munmap((void *)to, newsz);
+		return -ENOMEM;
+	}
+	/* Over its own reservation: should this fail, the tail stays PROT_NONE on
+	 * the host and the program faults there (SIGBUS), nothing worse. */
+	if (newsz > oldsz)
+		mmap((void *)(to + oldsz), newsz - oldsz, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	sb_release_range(p, old, oldsz);
+	return (long)to;
+}
+
 static long do_mremap(struct sb_proc *p, uint64_t a[6])
 {
 	uint64_t old = a[0], oldsz = PAGE_UP(a[1]), newsz = PAGE_UP(a[2]);
@@ -1004,11 +1061,9 @@ static long do_mremap(struct sb_proc *p, uint64_t a[6])
 	vm_mirror_unmap(p->vm, old, oldsz);
 	/* A move gives the old range back to the host at once: refused while
 	 * another thread's host call may use it (glibc's realloc then copies). */
-	if ((flags & (MREMAP_MAYMOVE | MREMAP_FIXED)) && range_busy(p, old, oldsz)) {
-		vm_mirror_map(p->vm, old, oldsz, prot);
-		return -ENOMEM;
-	}
-	long ret = host_syscall(SYS_mremap, old, oldsz, newsz, (uint64_t)flags, a[4], 0);
+	bool busy = (flags & (MREMAP_MAYMOVE | MREMAP_FIXED)) && range_busy(p, old, oldsz);
+	long ret = busy ? move_keeping_old(p, old, oldsz, newsz, flags, a[4], prot)
+			: host_syscall(SYS_mremap, old, oldsz, newsz, (uint64_t)flags, a[4], 0);
 	if (ret < 0 && ret > -4096) {
 		vm_mirror_map(p->vm, old, oldsz, prot);
 		return ret;

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <sys/wait.h>
@@ -796,7 +798,19 @@ struct watch {
 	unsigned long addr, len;
 	char kind[16], arg[64];
 	unsigned char *before;
+	bool held; /* "robust": the host kernel held the program's list head */
 };
+
+/* "watch HEAD 8 robust TID": the robust list head the host kernel keeps for
+ * the monitor thread TID, read when the probe is ready. The kernel walks
+ * that list at the thread's exit, so it must never be the program's. */
+static bool host_holds_robust_head(const struct watch *w)
+{
+	void *head = NULL;
+	size_t len = 0;
+	long tid = strtol(w->arg, NULL, 10);
+	return syscall(SYS_get_robust_list, tid, &head, &len) == 0 && (unsigned long)head == w->addr;
+}
 
 static unsigned char *read_mem(pid_t pid, unsigned long addr, unsigned long len)
 {
@@ -831,6 +845,12 @@ static void judge(pid_t pid, const struct watch *w, char *out, size_t cap)
 		int b = count_token(w->before, w->len, w->arg), a = count_token(after, w->len, w->arg);
 		if (a > b)
 			snprintf(out, cap, "hit %d more \"%s\" in monitor memory %#lx+%lu", a - b, w->arg, w->addr, w->len);
+		else
+			snprintf(out, cap, "intact");
+	} else if (!strcmp(w->kind, "robust")) {
+		if (w->held)
+			snprintf(out, cap, "hit the host kernel held the program's robust list head %#lx for thread %s",
+				 w->addr, w->arg);
 		else
 			snprintf(out, cap, "intact");
 	} else if (!strcmp(w->kind, "u32")) {
@@ -911,8 +931,10 @@ static void run_watched(struct result *r, char *const argv[])
 				    x->len <= (1 << 20)) {
 					nw++;
 				} else if (!strncmp(l, "ready", 5)) {
-					for (int j = 0; j < nw; j++)
+					for (int j = 0; j < nw; j++) {
 						w[j].before = read_mem(pid, w[j].addr, w[j].len);
+						w[j].held = !strcmp(w[j].kind, "robust") && host_holds_robust_head(&w[j]);
+					}
 					if (write(in[1], "go\n", 3) != 3)
 						break;
 				} else if (!strncmp(l, "attacked", 8)) {
