@@ -82,6 +82,18 @@ static long open_object(struct sb_proc *p, int dirfd, const char *path, bool fol
 	return 0;
 }
 
+/* What kind of file the path names (after the object check). */
+static long resolve_stat(struct sb_proc *p, const char *path, bool follow, struct stat *st)
+{
+	int f;
+	long rc = mobj_resolve(&p->objs, AT_FDCWD, path, follow, &f);
+	if (rc)
+		return rc;
+	rc = fstat(f, st) < 0 ? -errno : 0;
+	close(f);
+	return rc;
+}
+
 static long do_chmod(struct sb_proc *p, int dirfd, const char *path, mode_t mode)
 {
 	int f;
@@ -116,17 +128,13 @@ static long do_chown(struct sb_proc *p, int dirfd, const char *path, uint64_t ui
 
 static long do_truncate(struct sb_proc *p, const char *path, uint64_t len)
 {
-	int f;
-	long rc = mobj_resolve(&p->objs, AT_FDCWD, path, true, &f);
-	if (rc)
-		return rc;
 	struct stat st;
-	rc = fstat(f, &st) < 0 ? -errno : 0;
-	close(f);
+	long rc = resolve_stat(p, path, true, &st);
 	if (rc)
 		return rc;
 	if (!S_ISREG(st.st_mode))
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	int f = -1;
 	rc = open_object(p, AT_FDCWD, path, true, O_WRONLY, &f);
 	if (rc)
 		return rc;
@@ -167,16 +175,12 @@ static long do_xattr(struct sb_proc *p, int nr, uint64_t a[6])
 {
 	const char *path = (const char *)a[0];
 	bool follow = nr == SYS_setxattr || nr == SYS_removexattr;
-	int f;
-	long rc = mobj_resolve(&p->objs, AT_FDCWD, path, follow, &f);
-	if (rc)
-		return rc;
 	struct stat st;
-	rc = fstat(f, &st) < 0 ? -errno : 0;
-	close(f);
+	long rc = resolve_stat(p, path, follow, &st);
 	if (rc)
 		return rc;
 	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+		int f = -1;
 		rc = open_object(p, AT_FDCWD, path, follow, O_RDONLY, &f);
 		if (!rc) {
 			rc = nr == SYS_setxattr || nr == SYS_lsetxattr

@@ -42,9 +42,13 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Called with each whole line of the child's stdout as it arrives. */
+typedef void (*line_fn)(void *ctx, pid_t pid, const char *line);
+
 /* Run argv (NULL-terminated) with stdin from in_fd (/dev/null if < 0),
- * capture stdout and stderr, 60 s limit. */
-static void run_in(struct result *r, int in_fd, char *const argv[])
+ * capture stdout and stderr, 60 s limit; on_line (if any) sees stdout line
+ * by line while the child runs. */
+static void run_lines(struct result *r, int in_fd, char *const argv[], line_fn on_line, void *ctx)
 {
 	memset(r, 0, sizeof *r);
 	int o[2], e[2];
@@ -65,7 +69,7 @@ static void run_in(struct result *r, int in_fd, char *const argv[])
 	}
 	close(o[1]);
 	close(e[1]);
-	size_t no = 0, ne = 0;
+	size_t no = 0, ne = 0, line = 0;
 	struct pollfd pf[2] = { { o[0], POLLIN, 0 }, { e[0], POLLIN, 0 } };
 	int open_fds = 2;
 	while (open_fds > 0) {
@@ -86,8 +90,16 @@ static void run_in(struct result *r, int in_fd, char *const argv[])
 				close(pf[i].fd);
 				pf[i].fd = -1;
 				open_fds--;
-			} else {
-				*n += (size_t)k;
+				continue;
+			}
+			*n += (size_t)k;
+			buf[*n] = 0;
+			char *nl;
+			while (i == 0 && on_line && (nl = memchr(r->out + line, '\n', no - line))) {
+				*nl = 0;
+				on_line(ctx, pid, r->out + line);
+				*nl = '\n';
+				line = (size_t)(nl + 1 - r->out);
 			}
 		}
 	}
@@ -102,6 +114,8 @@ static void run_in(struct result *r, int in_fd, char *const argv[])
 	r->signaled = WIFSIGNALED(st);
 	r->sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 }
+
+static void run_in(struct result *r, int in_fd, char *const argv[]) { run_lines(r, in_fd, argv, NULL, NULL); }
 
 static void run(struct result *r, char *const argv[]) { run_in(r, -1, argv); }
 
@@ -869,104 +883,59 @@ static void judge(pid_t pid, const struct watch *w, char *out, size_t cap)
 	free(after);
 }
 
+/* What run_watched keeps while a probe runs. */
+struct watching {
+	struct watch w[8];
+	int nw;
+	int to_probe; /* the probe's stdin */
+};
+
+/* The probe's protocol: "watch" lines name monitor memory, "ready" asks for
+ * the "before" reading and a "go", "attacked" for the verdict. */
+static void on_probe_line(void *ctx, pid_t pid, const char *l)
+{
+	struct watching *g = ctx;
+	struct watch *x = &g->w[g->nw];
+	if (g->nw < 8 && sscanf(l, "watch %lx %lu %15s %63s", &x->addr, &x->len, x->kind, x->arg) >= 3 &&
+	    x->len <= (1 << 20)) {
+		g->nw++;
+	} else if (!strncmp(l, "ready", 5)) {
+		for (int j = 0; j < g->nw; j++) {
+			g->w[j].before = read_mem(pid, g->w[j].addr, g->w[j].len);
+			g->w[j].held = !strcmp(g->w[j].kind, "robust") && host_holds_robust_head(&g->w[j]);
+		}
+		if (write(g->to_probe, "go\n", 3) != 3)
+			perror("write to the probe");
+	} else if (!strncmp(l, "attacked", 8)) {
+		snprintf(esc_verdict, sizeof esc_verdict, "intact");
+		for (int j = 0; j < g->nw; j++) {
+			char v[256];
+			judge(pid, &g->w[j], v, sizeof v);
+			if (strcmp(v, "intact") && strncmp(esc_verdict, "hit", 3))
+				snprintf(esc_verdict, sizeof esc_verdict, "%s", v);
+		}
+		char msg[600];
+		int len = snprintf(msg, sizeof msg, "%s\n", esc_verdict);
+		if (write(g->to_probe, msg, (size_t)len) != len)
+			perror("write to the probe");
+	}
+}
+
 /* run() for escape probes: answers their "watch"/"ready"/"attacked" lines. */
 static void run_watched(struct result *r, char *const argv[])
 {
 	int in[2];
-	if (pipe(in)) {
+	if (pipe2(in, O_CLOEXEC)) {
 		perror("pipe");
 		exit(2);
 	}
-	int o[2], e[2];
-	if (pipe(o) || pipe(e)) {
-		perror("pipe");
-		exit(2);
-	}
-	memset(r, 0, sizeof *r);
+	struct watching g = { .nw = 0, .to_probe = in[1] };
 	esc_verdict[0] = 0;
-	double t0 = now();
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(o[1], 1);
-		dup2(e[1], 2);
-		close(in[1]), close(o[0]), close(e[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(in[0]), close(o[1]), close(e[1]);
-	struct watch w[8];
-	int nw = 0;
-	size_t no = 0, ne = 0, line = 0;
-	struct pollfd pf[2] = { { o[0], POLLIN, 0 }, { e[0], POLLIN, 0 } };
-	int open_fds = 2;
-	while (open_fds > 0) {
-		int left = (int)((t0 + 60 - now()) * 1000);
-		if (left <= 0 || poll(pf, 2, left) <= 0) {
-			kill(pid, SIGKILL);
-			snprintf(r->err + ne, sizeof r->err - ne, "[test runner: timed out]");
-			break;
-		}
-		for (int i = 0; i < 2; i++) {
-			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP)))
-				continue;
-			char *buf = i ? r->err : r->out;
-			size_t *n = i ? &ne : &no;
-			size_t cap = i ? sizeof r->err : sizeof r->out;
-			ssize_t k = read(pf[i].fd, buf + *n, cap - 1 - *n);
-			if (k <= 0) {
-				close(pf[i].fd);
-				pf[i].fd = -1;
-				open_fds--;
-				continue;
-			}
-			*n += (size_t)k;
-			buf[*n] = 0;
-			/* Whole stdout lines: the protocol. */
-			char *nl;
-			while (i == 0 && (nl = memchr(r->out + line, '\n', no - line))) {
-				char *l = r->out + line;
-				struct watch *x = &w[nw];
-				if (nw < 8 && sscanf(l, "watch %lx %lu %15s %63s", &x->addr, &x->len, x->kind, x->arg) >= 3 &&
-				    x->len <= (1 << 20)) {
-					nw++;
-				} else if (!strncmp(l, "ready", 5)) {
-					for (int j = 0; j < nw; j++) {
-						w[j].before = read_mem(pid, w[j].addr, w[j].len);
-						w[j].held = !strcmp(w[j].kind, "robust") && host_holds_robust_head(&w[j]);
-					}
-					if (write(in[1], "go\n", 3) != 3)
-						break;
-				} else if (!strncmp(l, "attacked", 8)) {
-					snprintf(esc_verdict, sizeof esc_verdict, "intact");
-					for (int j = 0; j < nw; j++) {
-						char v[256];
-						judge(pid, &w[j], v, sizeof v);
-						if (strcmp(v, "intact") && strncmp(esc_verdict, "hit", 3))
-							snprintf(esc_verdict, sizeof esc_verdict, "%s", v);
-					}
-					char msg[600];
-					int len = snprintf(msg, sizeof msg, "%s\n", esc_verdict);
-					if (write(in[1], msg, (size_t)len) != len)
-						break;
-				}
-				line = (size_t)(nl + 1 - r->out);
-			}
-		}
-	}
+	run_lines(r, in[0], argv, on_probe_line, &g);
+	close(in[0]);
 	close(in[1]);
-	for (int i = 0; i < 2; i++)
-		if (pf[i].fd >= 0)
-			close(pf[i].fd);
-	for (int j = 0; j < nw; j++)
-		free(w[j].before);
-	int st;
-	waitpid(pid, &st, 0);
-	r->seconds = now() - t0;
-	r->exited = WIFEXITED(st);
-	r->code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	r->signaled = WIFSIGNALED(st);
-	r->sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	for (int j = 0; j < g.nw; j++)
+		free(g.w[j].before);
 }
 
 /* One probe: blocked (exit 0), the monitor alive and sane, its memory and
