@@ -971,23 +971,37 @@ static long do_mprotect(struct sb_proc *p, uint64_t addr, uint64_t len, int prot
 #define MREMAP_DONTUNMAP 4
 #endif
 
-/* Is the mapping at addr private and anonymous (/proc/self/maps)? */
+/* Is the mapping at addr private and anonymous (/proc/self/maps)? Read
+ * without stdio: no allocation on the syscall path. */
 static bool private_anon(uint64_t addr)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[512];
-	bool yes = false;
-	while (f && fgets(line, sizeof line, f)) {
-		unsigned long lo, hi, ino;
-		char perms[8], path[2] = "";
-		if (sscanf(line, "%lx-%lx %7s %*s %*s %lu %1s", &lo, &hi, perms, &ino, path) >= 4 && addr >= lo &&
-		    addr < hi) {
-			yes = perms[3] == 'p' && ino == 0 && !path[0];
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	size_t have = 0;
+	bool yes = false, found = false;
+	while (fd >= 0 && !found) {
+		ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+		if (n <= 0)
 			break;
+		have += (size_t)n;
+		buf[have] = '\0';
+		char *line = buf, *nl;
+		while (!found && (nl = strchr(line, '\n'))) {
+			*nl = '\0';
+			unsigned long lo, hi, ino;
+			char perms[8], path[2] = "";
+			if (sscanf(line, "%lx-%lx %7s %*s %*s %lu %1s", &lo, &hi, perms, &ino, path) >= 4 && addr >= lo &&
+			    addr < hi) {
+				yes = perms[3] == 'p' && ino == 0 && !path[0];
+				found = true;
+			}
+			line = nl + 1;
 		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
 	}
-	if (f)
-		fclose(f);
+	if (fd >= 0)
+		close(fd);
 	return yes;
 }
 
@@ -1059,8 +1073,8 @@ static long do_mremap(struct sb_proc *p, uint64_t a[6])
 		}
 	}
 	vm_mirror_unmap(p->vm, old, oldsz);
-	/* A move gives the old range back to the host at once: refused while
-	 * another thread's host call may use it (glibc's realloc then copies). */
+	/* A move gives the old range back to the host at once: while another
+	 * thread's host call may use it, the pages move and the range is kept. */
 	bool busy = (flags & (MREMAP_MAYMOVE | MREMAP_FIXED)) && range_busy(p, old, oldsz);
 	long ret = busy ? move_keeping_old(p, old, oldsz, newsz, flags, a[4], prot)
 			: host_syscall(SYS_mremap, old, oldsz, newsz, (uint64_t)flags, a[4], 0);

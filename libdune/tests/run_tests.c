@@ -979,6 +979,7 @@ ESCAPE(t_escape_procfd_metadata, "procfd-metadata")
 ESCAPE(t_escape_uaf_munmap, "uaf-read-munmap")
 ESCAPE(t_escape_uaf_mremap_shrink, "uaf-read-mremap-shrink")
 ESCAPE(t_escape_uaf_mremap_move, "uaf-read-mremap-move")
+ESCAPE(t_escape_uaf_mremap_grow, "uaf-read-mremap-grow")
 ESCAPE(t_escape_uaf_shmdt, "uaf-read-shmdt")
 ESCAPE(t_escape_ctid, "ctid-after-unmap")
 ESCAPE(t_escape_robust_list, "robust-list")
@@ -1079,6 +1080,7 @@ static const struct test tests[] = {
 	{ "escape: blocked read() into a buffer another thread munmaps", t_escape_uaf_munmap },
 	{ "escape: blocked read() into a buffer another thread shrinks away (mremap)", t_escape_uaf_mremap_shrink },
 	{ "escape: blocked read() into a buffer another thread moves away (mremap)", t_escape_uaf_mremap_move },
+	{ "escape: blocked read() into a buffer another thread grows and so moves (mremap)", t_escape_uaf_mremap_grow },
 	{ "escape: blocked read() into a SysV segment another thread detaches", t_escape_uaf_shmdt },
 	{ "escape: clear_child_tid in unmapped memory at thread exit", t_escape_ctid },
 	{ "escape: robust list pointing at monitor memory at thread exit", t_escape_robust_list },

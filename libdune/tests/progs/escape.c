@@ -732,8 +732,24 @@ static int m_uaf_read(const char *how)
 	else if (!strcmp(how, "mremap-shrink"))
 		rc = mremap(m, MIB, 4096, 0) == MAP_FAILED ? -1 : 0;
 	else if (!strcmp(how, "mremap-move")) {
-		void *dst = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *dst = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		memcpy(m, "moved", 6);
 		rc = dst == MAP_FAILED || mremap(m, MIB, MIB, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED ? -1 : 0;
+		/* The move itself must still work: the data is at the new place. */
+		if (!rc && memcmp(dst, "moved", 6))
+			return setup_failed("mremap-move lost the data");
+	} else if (!strcmp(how, "mremap-grow")) {
+		/* Growing where the next page is taken: the kernel must move it. */
+		char *next = mmap(m + MIB, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (next == MAP_FAILED && errno != EEXIST) /* EEXIST: taken already */
+			return setup_failed("mapping the page after the buffer");
+		memcpy(m, "moved", 6);
+		char *dst = mremap(m, MIB, 2 * MIB, MREMAP_MAYMOVE);
+		rc = dst == MAP_FAILED ? -1 : 0;
+		if (!rc && (dst == m || memcmp(dst, "moved", 6)))
+			return setup_failed("mremap-grow did not move the data");
+		if (!rc)
+			dst[2 * MIB - 1] = 1; /* the grown part is the program's memory */
 	} else
 		rc = shmdt(m);
 	if (rc)
