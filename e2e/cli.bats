@@ -730,7 +730,7 @@ run_hooked_lifecycle() {
   R start "$ID"
   wait_file "$B/rootfs/tmp/ready"
   grep -qx 3 "$B/rootfs/tmp/fds"
-  ! grep -qxE '7|9' "$B/rootfs/tmp/fds"
+  ! grep -qxE '7|9' "$B/rootfs/tmp/fds" || false
 }
 
 @test "create --no-pivot and --no-new-keyring are accepted and the container works" {
@@ -740,7 +740,7 @@ run_hooked_lifecycle() {
   wait_file "$B/rootfs/tmp/ready"
   grep -qx bin "$B/rootfs/tmp/ls"
   grep -qx proc "$B/rootfs/tmp/ls"
-  ! grep -qx work "$B/rootfs/tmp/ls"
+  ! grep -qx work "$B/rootfs/tmp/ls" || false
 }
 
 @test "--debug writes debug lines to the JSON log" {

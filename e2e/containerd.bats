@@ -49,7 +49,7 @@ teardown() {
   # shellcheck disable=SC2046
   run ctr_ run --rm $(run_flags) "$IMAGE" "$CID" true
   [ "$status" -eq 0 ]
-  ! ctr_ container ls -q | grep -qx "$CID"
+  ! ctr_ container ls -q | grep -qx "$CID" || false
 }
 
 @test "containerd: detached task through exec, ps, pause/resume, kill, rm" {
@@ -82,9 +82,9 @@ teardown() {
   ctr_ task kill "$CID"
   wait_task_status "$CID" STOPPED
   ctr_ task rm "$CID"
-  ! ctr_ task ls -q | grep -qx "$CID"
+  ! ctr_ task ls -q | grep -qx "$CID" || false
   ctr_ container rm "$CID"
-  ! "$DUNE" --root "$RUNC_ROOT/$NS" state "$CID" 2>/dev/null
+  ! "$DUNE" --root "$RUNC_ROOT/$NS" state "$CID" 2>/dev/null || false
   [ -z "$(cgroup_dirs "$CID")" ]
 }
 

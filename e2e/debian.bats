@@ -236,6 +236,6 @@ while True:
   [ "$(docker_ inspect -f '{{.State.ExitCode}}' "$CID")" = 137 ]
   full=$(docker_ inspect -f '{{.Id}}' "$CID")
   docker_ rm "$CID"
-  ! "$DUNE" --root "$DK_DIR/exec/runtime-dune/moby" state "$full" 2>/dev/null
+  ! "$DUNE" --root "$DK_DIR/exec/runtime-dune/moby" state "$full" 2>/dev/null || false
   [ -z "$(cgroup_dirs "$full")" ]
 }

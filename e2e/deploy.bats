@@ -140,7 +140,7 @@ install_to_host() { "$INSTALL" --root "$H" --containerd-config /etc/containerd/c
   [ "$(toml_get "$c" plugins "$cri" containerd runtimes dune runtime_path)" = /opt/dune/bin/containerd-shim-dune-v2 ]
   [ "$(toml_get "$c" plugins "$cri" containerd runtimes dune-runc options BinaryName)" = /opt/dune/bin/dune ]
   [ "$(toml_get "$c" plugins io.containerd.cri.v1.images snapshotter)" = overlayfs ]
-  ! grep -q 'io.containerd.grpc.v1.cri' "$c"
+  ! grep -q 'io.containerd.grpc.v1.cri' "$c" || false
   [ -x "$H/opt/dune/bin/dune" ] && [ ! -e "$H/etc/docker" ]
   run "$INSTALL" --root "$H" --uninstall
   [ "$status" -eq 0 ]
@@ -231,7 +231,7 @@ TOML
   [[ $output == *"removed only the dune entries"* ]]
   c=$H/etc/containerd/config.toml
   [ "$(toml_get "$c" oom_score)" = -500 ]
-  ! grep -q 'dune' "$c"
+  ! grep -q 'dune' "$c" || false
   jq -e '.debug == true and (.runtimes | has("dune") | not) and .runtimes.crun.path == "/usr/bin/crun"' "$H/etc/docker/daemon.json"
   [ ! -e "$H/usr/local/bin/dune" ]
   # The pre-install originals stay available, and are said to.

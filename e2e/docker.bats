@@ -79,7 +79,7 @@ dstate() { docker_ inspect -f '{{.State.Status}}' "$NAME"; }
   [ "$(dstate)" = exited ]
   [ "$(docker_ inspect -f '{{.State.ExitCode}}' "$NAME")" = 0 ]
   docker_ rm "$NAME"
-  ! "$DUNE" --root "$DK_DIR/exec/runtime-dune/moby" state "$full" 2>/dev/null
+  ! "$DUNE" --root "$DK_DIR/exec/runtime-dune/moby" state "$full" 2>/dev/null || false
   [ -z "$(cgroup_dirs "$full")" ]
 }
 

@@ -73,9 +73,9 @@ assert_cleaned_up() {
     ps -eo args= | grep -F -- "-id $id " | grep -q containerd-shim-dune-v2 || break
     sleep 0.1
   done
-  ! ps -eo args= | grep -F -- "-id $id " | grep -q containerd-shim-dune-v2
-  ! grep -qF "/$NS/$id/rootfs" /proc/self/mountinfo
-  ! "$DUNE" --root "$DUNE_ROOT" state "$id" >/dev/null 2>&1
+  ! ps -eo args= | grep -F -- "-id $id " | grep -q containerd-shim-dune-v2 || false
+  ! grep -qF "/$NS/$id/rootfs" /proc/self/mountinfo || false
+  ! "$DUNE" --root "$DUNE_ROOT" state "$id" >/dev/null 2>&1 || false
   [ -z "$(cgroup_dirs "$id")" ]
   for _ in $(seq 50); do [ -z "$(new_vm_holders)" ] && break; sleep 0.1; done
   local left
@@ -127,7 +127,7 @@ events_of() {
   [ "${lines[2]}" = "/tasks/exit $CID 3" ]
   [ "${lines[3]}" = "/tasks/delete  3" ]
   [ "${#lines[@]}" -eq 4 ]
-  ! ctr_ container ls -q | grep -qx "$CID"
+  ! ctr_ container ls -q | grep -qx "$CID" || false
   assert_cleaned_up "$CID"
 }
 
@@ -195,7 +195,7 @@ events_of() {
   ctr_ task kill "$CID"
   wait_task_status "$CID" STOPPED
   ctr_ task rm "$CID"
-  ! ctr_ task ls -q | grep -qx "$CID"
+  ! ctr_ task ls -q | grep -qx "$CID" || false
   ctr_ container rm "$CID"
   assert_cleaned_up "$CID"
 
@@ -243,7 +243,7 @@ events_of() {
   echo "$output"
   [ "$status" -ne 0 ]
   [[ $output == *"/no/such/program"* ]]
-  ! ctr_ task ls -q | grep -qx "$CID"
+  ! ctr_ task ls -q | grep -qx "$CID" || false
   assert_cleaned_up "$CID"
 }
 
@@ -338,8 +338,8 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   kill -KILL "$shim"
   # containerd notices, runs `containerd-shim-dune-v2 ... delete` and forgets the task.
   for _ in $(seq 50); do ctr_ task ls -q | grep -qx "$CID" || break; sleep 0.1; done
-  ! ctr_ task ls -q | grep -qx "$CID"
-  ! kill -0 "$pid" 2>/dev/null
+  ! ctr_ task ls -q | grep -qx "$CID" || false
+  ! kill -0 "$pid" 2>/dev/null || false
   assert_cleaned_up "$CID"
   # The dead shim's socket went with the cleanup.
   [ ! -e "$socket" ]
@@ -354,7 +354,7 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   cd_pid=$(cat "$CD_DIR/containerd.pid")
   kill "$cd_pid"
   for _ in $(seq 100); do kill -0 "$cd_pid" 2>/dev/null || break; sleep 0.1; done
-  ! kill -0 "$cd_pid" 2>/dev/null
+  ! kill -0 "$cd_pid" 2>/dev/null || false
   start_containerd_with "$CD_DIR" "$CD_DIR/config.toml"
   # Same shim, same process, same state.
   [ "$(shim_pids "$CID")" = "$shim" ]
@@ -424,7 +424,7 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   ctr_ task rm "$CID-b"
   ctr_ container rm "$CID-b"
   for _ in $(seq 50); do kill -0 "$shim" 2>/dev/null || break; sleep 0.1; done
-  ! kill -0 "$shim" 2>/dev/null
+  ! kill -0 "$shim" 2>/dev/null || false
   assert_cleaned_up "$CID"
   assert_cleaned_up "$CID-b"
 }
