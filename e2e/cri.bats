@@ -297,7 +297,7 @@ second-line" ]
   grep -q DeadlineExceeded "$BATS_TEST_TMPDIR/timeout.out"
   grep -q "timeout 3s exceeded" "$BATS_TEST_TMPDIR/timeout.out"
   for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  ! kill -0 "$p" 2>/dev/null || false
+  wait_gone "$p"
   run cri exec-sync "$ctr" -- sh -c 'kill -KILL $$'
   echo "$output"
   [ "$status" -eq 0 ]
@@ -369,7 +369,7 @@ second-line" ]
   run cri pod-status "$pod"
   echo "$output"
   [ "$(jq -r .state <<<"$output")" = SANDBOX_NOTREADY ]
-  ! kill -0 "$(load_id pause)" 2>/dev/null || false
+  wait_gone "$(load_id pause)"
   cri rm-pod "$pod"
   run cri pod-status "$pod"
   [ "$status" -ne 0 ]
@@ -378,7 +378,7 @@ second-line" ]
   # Nothing is left: no shim, no rootfs mount, no dune state, no cgroup, no Dune process.
   for _ in $(seq 50); do [ -z "$(shim_pids)" ] && break; sleep 0.1; done
   [ -z "$(shim_pids)" ]
-  ! kill -0 "$shim" 2>/dev/null || false
+  wait_gone "$shim"
   [ ! -e "$(load_id socket)" ]
   for id in "$pod" "$ctr" "$ctr2"; do
     ! grep -F "$id" /proc/self/mountinfo || false
@@ -386,6 +386,6 @@ second-line" ]
     [ -z "$(cgroup_dirs "$id")" ]
   done
   [ -z "$(kvm_holders "$pod" "$ctr" "$ctr2")" ]
-  for p in "$(load_id pause)" "$(load_id pid)"; do ! kill -0 "$p" 2>/dev/null; done
+  for p in "$(load_id pause)" "$(load_id pid)"; do wait_gone "$p"; done
   rm -f "$BATS_FILE_TMPDIR/pod"
 }

@@ -112,6 +112,15 @@ fail_create() {
   done
   run --separate-stderr R create --bundle "$B" "" </dev/null
   assert_failed_with empty-id
+  # Every command that takes an id refuses it before it becomes a path.
+  for cmd in state start "kill" delete pause resume ps "events --stats" "update --pids-limit 10"; do
+    # shellcheck disable=SC2086
+    run --separate-stderr R $cmd ../x
+    echo "command: $cmd"
+    assert_failed_with invalid-id
+  done
+  run --separate-stderr R exec ../x true
+  assert_failed_with invalid-id
   # Nothing was created inside or next to --root.
   [ -z "$(find "$ROOT" -mindepth 1 2>/dev/null)" ]
   [ ! -e "$T/x" ]

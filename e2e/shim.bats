@@ -339,7 +339,7 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   # containerd notices, runs `containerd-shim-dune-v2 ... delete` and forgets the task.
   for _ in $(seq 50); do ctr_ task ls -q | grep -qx "$CID" || break; sleep 0.1; done
   ! ctr_ task ls -q | grep -qx "$CID" || false
-  ! kill -0 "$pid" 2>/dev/null || false
+  wait_gone "$pid"
   assert_cleaned_up "$CID"
   # The dead shim's socket went with the cleanup.
   [ ! -e "$socket" ]
@@ -354,7 +354,7 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   cd_pid=$(cat "$CD_DIR/containerd.pid")
   kill "$cd_pid"
   for _ in $(seq 100); do kill -0 "$cd_pid" 2>/dev/null || break; sleep 0.1; done
-  ! kill -0 "$cd_pid" 2>/dev/null || false
+  wait_gone "$cd_pid"
   start_containerd_with "$CD_DIR" "$CD_DIR/config.toml"
   # Same shim, same process, same state.
   [ "$(shim_pids "$CID")" = "$shim" ]
@@ -424,7 +424,7 @@ in_tty() { script -qec "$1" /dev/null </dev/null 3>&-; }
   ctr_ task rm "$CID-b"
   ctr_ container rm "$CID-b"
   for _ in $(seq 50); do kill -0 "$shim" 2>/dev/null || break; sleep 0.1; done
-  ! kill -0 "$shim" 2>/dev/null || false
+  wait_gone "$shim"
   assert_cleaned_up "$CID"
   assert_cleaned_up "$CID-b"
 }

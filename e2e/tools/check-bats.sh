@@ -6,7 +6,8 @@
 cd "$(dirname "$0")/../.." || exit 2
 passed=0 failed=0
 for f in e2e/*.bats e2e/lib/*.bash; do
-  bad=$(grep -nE '^\s*!\s' "$f" | grep -vE '\|\|\s*false\s*$')
+  # At the start of a line or of a command in a list or loop body.
+  bad=$(grep -nE '(^|;|\bdo|\bthen|\belse|&&)\s*!\s' "$f" | grep -vE '\|\|\s*false\s*(;\s*done)?\s*$')
   if [[ -n $bad ]]; then
     echo "FAIL $f: a negated command that cannot fail its test:"
     echo "$bad" | sed 's/^/    /'

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dune.Oci.Interop;
+using Dune.Oci.Validation;
 
 namespace Dune.Oci.State;
 
@@ -13,7 +14,12 @@ public sealed class StateStore
 
     public StateStore(string root) => Root = Path.GetFullPath(root);
 
-    public string DirOf(string id) => Path.Combine(Root, id);
+    /// <summary>Where an id becomes a path, so every command refuses "../x" and "a/b" here.</summary>
+    public string DirOf(string id)
+    {
+        ContainerId.Validate(id);
+        return Path.Combine(Root, id);
+    }
     public string StateFile(string id) => Path.Combine(DirOf(id), "state.json");
     public string ExecFifo(string id) => Path.Combine(DirOf(id), "exec.fifo");
 
@@ -77,7 +83,7 @@ public sealed class StateStore
     {
         if (!Directory.Exists(Root)) return Enumerable.Empty<string>();
         return Directory.EnumerateDirectories(Root).Select(Path.GetFileName).OfType<string>()
-            .Where(Exists).OrderBy(s => s, StringComparer.Ordinal);
+            .Where(id => ContainerId.IsValid(id) && Exists(id)).OrderBy(s => s, StringComparer.Ordinal);
     }
 }
 
