@@ -47,7 +47,7 @@ enum obj_kind mobj_classify(const struct mon_objects *o, int fd)
 	 * but O_PATH, map_files and SCM_RIGHTS still hand out a descriptor. */
 	if (!(st.st_mode & S_IFMT)) {
 		char path[40], link[64];
-		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		snprintf(path, sizeof path, "/proc/thread-self/fd/%d", fd);
 		ssize_t n = readlink(path, link, sizeof link - 1);
 		if (n < 0)
 			return OBJ_MONITOR;
@@ -156,7 +156,7 @@ bool sb_names_self_exe(int dirfd, const char *path)
 	if (f < 0)
 		return false;
 	char self[40], canon[128];
-	snprintf(self, sizeof self, "/proc/self/fd/%d", f);
+	snprintf(self, sizeof self, "/proc/thread-self/fd/%d", f);
 	ssize_t n = readlink(self, canon, sizeof canon - 1);
 	struct statfs fs;
 	bool proc = fstatfs(f, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;

@@ -34,7 +34,7 @@ static long apply_trunc(const struct mon_objects *o, int fd, int flags)
 		return ftruncate(fd, 0) < 0 ? -errno : 0;
 	/* Linux truncates on O_RDONLY|O_TRUNC too, given write permission. */
 	char self[40];
-	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	snprintf(self, sizeof self, "/proc/thread-self/fd/%d", fd);
 	int w = open(self, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (w < 0)
 		return -errno;
@@ -209,7 +209,7 @@ static long do_link_follow(struct sb_proc *p, uint64_t a[6])
 		/* Without CAP_DAC_READ_SEARCH: through the descriptor's /proc link,
 		 * then make sure the new name is the object that was checked. */
 		char self[40];
-		snprintf(self, sizeof self, "/proc/self/fd/%d", f);
+		snprintf(self, sizeof self, "/proc/thread-self/fd/%d", f);
 		rc = host_syscall(SYS_linkat, AT_FDCWD, (uint64_t)self, a[2], a[3], AT_SYMLINK_FOLLOW, 0);
 		struct stat want, got;
 		if (!rc && (fstat(f, &want) < 0 || fstatat((int)a[2], (const char *)a[3], &got, AT_SYMLINK_NOFOLLOW) < 0 ||
