@@ -289,6 +289,22 @@ exec_on_console() {
   [[ $output == *"child 159"* ]]
 }
 
+@test "seccomp: a minimal profile (what sh and sleep call natively, nothing else) runs in Dune mode as in native mode" {
+  # The monitor's own host calls (execve's access check, threads, vfork's pipe...) are
+  # added underneath by dune: they must not need the container's profile.
+  local calls='"arch_prctl","brk","clock_nanosleep","clone","close","dup2","execve","exit","exit_group","fcntl",
+    "fstat","getpid","getppid","getrandom","getuid","ioctl","mprotect","mmap","munmap","newfstatat","openat","prctl",
+    "prlimit64","read","readlink","rseq","rt_sigaction","rt_sigprocmask","rt_sigreturn","set_robust_list",
+    "set_tid_address","uname","wait4","write"'
+  set_seccomp "$B" "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,\"syscalls\":[{\"names\":[$calls],\"action\":\"SCMP_ACT_ALLOW\"}]}"
+  for mode in native dune; do
+    bundle_jq "$B" --arg m "$mode" '.annotations = {"run.dune.mode": $m}'
+    in_ctr sh -c 'sleep 0.1; echo "slept $?"'
+    [ "$status" -eq 0 ]
+    [ "$output" = "slept 0" ]
+  done
+}
+
 # ---------------------------------------------------------------- isolation from inside
 
 @test "isolation: no mapping of the monitor (from the host's maps) is readable by the program" {

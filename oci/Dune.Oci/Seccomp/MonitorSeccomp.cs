@@ -23,6 +23,12 @@ public static class MonitorSeccomp
         "fchmodat2", "fchmod", "fchownat", "utimensat", "fsetxattr", "fremovexattr", "fstatfs", "readlinkat",
         // dune-run re-executes itself from a sealed memfd copy (libdune/src/self_image.c).
         "copy_file_range", "sendfile",
+        // Seen from dune-run under strace, missing before (issue 11 derives the whole list):
+        // glibc's access checks in execve (faccessat2 first), thread and fork creation (clone3,
+        // clone, rseq and set_robust_list in each new thread), vfork's pipe, fault-around's
+        // mincore, the rlimit read, the ids glibc reads at start, and the undo of a redirected link.
+        "faccessat", "faccessat2", "clone", "clone3", "rseq", "set_robust_list", "pipe2", "mincore", "prlimit64",
+        "getuid", "geteuid", "getgid", "getegid", "unlinkat",
     };
 
     public static LinuxSeccomp Underneath(LinuxSeccomp? containerPolicy)
