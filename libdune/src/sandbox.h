@@ -25,8 +25,6 @@ struct guest_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
 
-#define MAX_MON_FDS 16
-
 struct sb_proc {
 	struct dune_vm *vm;
 	struct policy *policy;

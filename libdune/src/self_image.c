@@ -7,11 +7,9 @@
 
 #include <elf.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -32,27 +30,34 @@ static int fully_sealed(int fd)
 }
 
 /* What exec loads ends with the last PT_LOAD's file bytes: the debug
- * sections and section headers after it (a quarter of the file) need no copy. */
-static off_t loaded_size(off_t file_size)
+ * sections and section headers after it (a quarter of the file) need no
+ * copy. Read from the file's own program headers (the whole file when they
+ * cannot be read). */
+static off_t loaded_size(int src, off_t file_size)
 {
-	const Elf64_Phdr *ph = (const Elf64_Phdr *)getauxval(AT_PHDR);
-	unsigned long n = getauxval(AT_PHNUM);
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[64];
+	if (pread(src, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof ph[0] || eh.e_phnum > 64)
+		return file_size;
+	size_t len = (size_t)eh.e_phnum * sizeof ph[0];
+	if (pread(src, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
+		return file_size;
 	off_t end = 0;
-	for (unsigned long i = 0; ph && i < n; i++)
+	for (int i = 0; i < eh.e_phnum; i++)
 		if (ph[i].p_type == PT_LOAD && (off_t)(ph[i].p_offset + ph[i].p_filesz) > end)
 			end = (off_t)(ph[i].p_offset + ph[i].p_filesz);
 	return end > 0 && end < file_size ? end : file_size;
 }
 
-static int make_copy(int src, const char *name, bool loaded_only, char *err, size_t errlen)
+int self_image_copy(int src, const char *name, char *err, size_t errlen)
 {
 	struct stat st;
 	if (fstat(src, &st) < 0) {
 		snprintf(err, errlen, "stat of the image: %s", strerror(errno));
 		return -errno;
 	}
-	if (loaded_only)
-		st.st_size = loaded_size(st.st_size);
+	st.st_size = loaded_size(src, st.st_size);
 	/* vm.memfd_noexec=1 makes memfds non-executable unless MFD_EXEC is
 	 * asked for; kernels before 6.3 do not know the flag. */
 	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
@@ -91,7 +96,7 @@ int self_image_ensure(const char *name, char *const argv[], char *const envp[], 
 	}
 	if (fully_sealed(self))
 		return self;
-	int copy = make_copy(self, name, true, err, errlen);
+	int copy = self_image_copy(self, name, err, errlen);
 	close(self);
 	if (copy < 0)
 		return copy;
@@ -101,9 +106,4 @@ int self_image_ensure(const char *name, char *const argv[], char *const envp[], 
 	snprintf(err, errlen, "executing its sealed copy: %s", strerror(e));
 	close(copy);
 	return -e;
-}
-
-int self_image_copy(int src, const char *name, char *err, size_t errlen)
-{
-	return make_copy(src, name, false, err, errlen);
 }

@@ -15,7 +15,7 @@
  * On failure returns -errno with a message in err. */
 int self_image_ensure(const char *name, char *const argv[], char *const envp[], char *err, size_t errlen);
 
-/* A sealed memfd copy of the executable open at src (whole file), for a
+/* A sealed memfd copy of the executable open at src (what exec loads), for a
  * launcher that execs it (dune-init execs dune-run through it, so not even
  * the first instant of dune-run in a container runs the host binary).
  * Returns the close-on-exec fd, or -errno with a message in err. */

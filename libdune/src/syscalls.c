@@ -66,14 +66,7 @@ bool sb_is_monitor_fd(struct sb_proc *p, int fd)
 			return true;
 	if (fd == p->self_fd || fd == p->stats_fd || (p->trace && fd == p->trace_fd))
 		return true;
-	if (vm_is_vcpu_fd(p->vm, fd)) /* idle vCPUs too */
-		return true;
-	pthread_mutex_lock(&p->lock);
-	bool hit = false;
-	for (struct sb_thread *t = p->threads; t && !hit; t = t->next)
-		hit = t->vcpu && p->vm->hw->vcpu_fd(t->vcpu->hw) == fd;
-	pthread_mutex_unlock(&p->lock);
-	return hit;
+	return vm_is_vcpu_fd(p->vm, fd); /* every thread's, and the idle ones */
 }
 
 /* Copy a NUL-terminated string out of program memory, page by page. */
@@ -111,7 +104,6 @@ struct scratch {
 	char control[MAX_CONTROL];  /* what the kernel reads or writes instead */
 	uint32_t socklen;           /* *len of a sockaddr or socket option */
 	uint64_t guest_socklen;     /* where it goes back to */
-	uint64_t pselect_pair[2];   /* pselect6's { sigset pointer, size } */
 	unsigned skip;              /* arguments already replaced by copies */
 };
 
@@ -129,18 +121,29 @@ static long check_iov(struct sb_proc *p, uint64_t guest, uint64_t count, int nee
 	return 0;
 }
 
+/* The next SCM_RIGHTS message at or after *c (NULL when none), with its
+ * descriptors and their count. */
+static int *next_passed_fds(struct msghdr *m, struct cmsghdr **c, size_t *n)
+{
+	for (; *c; *c = CMSG_NXTHDR(m, *c))
+		if ((*c)->cmsg_level == SOL_SOCKET && (*c)->cmsg_type == SCM_RIGHTS && (*c)->cmsg_len >= CMSG_LEN(0)) {
+			*n = ((*c)->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			int *fds = (int *)CMSG_DATA(*c);
+			*c = CMSG_NXTHDR(m, *c);
+			return fds;
+		}
+	return NULL;
+}
+
 /* Descriptors sent with SCM_RIGHTS: never one of the monitor's. */
 static long check_sent_fds(struct sb_proc *p, struct msghdr *m)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
-			continue;
-		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		const int *fds = (const int *)CMSG_DATA(c);
+	size_t n;
+	int *fds;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); (fds = next_passed_fds(m, &c, &n));)
 		for (size_t i = 0; i < n; i++)
 			if (sb_is_monitor_fd(p, fds[i]))
 				return -EBADF;
-	}
 	return 0;
 }
 
@@ -148,18 +151,15 @@ static long check_sent_fds(struct sb_proc *p, struct msghdr *m)
  * and the message marked truncated, as when the kernel cannot install one. */
 static void check_received_fds(struct sb_proc *p, struct msghdr *m)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
-			continue;
-		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int *fds = (int *)CMSG_DATA(c);
+	size_t n;
+	int *fds;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); (fds = next_passed_fds(m, &c, &n));)
 		for (size_t i = 0; i < n; i++)
 			if (fds[i] >= 0 && mobj_classify(&p->objs, fds[i]) != OBJ_PROGRAM) {
 				close(fds[i]);
 				fds[i] = -1;
 				m->msg_flags |= MSG_CTRUNC;
 			}
-	}
 }
 
 static long check_msghdr(struct sb_proc *p, uint64_t guest, int writes, struct scratch *s)
@@ -305,8 +305,7 @@ static long check_args(struct sb_thread *t, const char *spec, uint64_t a[6], str
 				return -EFAULT;
 			s->guest_socklen = a[n];
 			a[n] = (uint64_t)&s->socklen;
-			if (n < 32)
-				s->skip |= 1u << n;
+			s->skip |= 1u << n;
 			break;
 		}
 		case 'v': {
