@@ -794,6 +794,7 @@ static int m_uaf_read(const char *how)
 struct layout {
 	uint64_t top_to_pd; /* stack mapping end - descriptor */
 	uint64_t tid_off;   /* offset of the tid in the descriptor */
+	pid_t tid;	    /* the measuring thread */
 };
 
 static void *measure_thread(void *arg)
@@ -807,21 +808,13 @@ static void *measure_thread(void *arg)
 	uint64_t pd = (uint64_t)pthread_self();
 	l->top_to_pd = (uint64_t)sa + ss - pd;
 	uint32_t tid = (uint32_t)gettid_();
+	l->tid = (pid_t)tid;
 	for (uint64_t off = 0; off < 4096; off += 4)
 		if (*(uint32_t *)(pd + off) == tid) {
 			l->tid_off = off;
 			break;
 		}
 	return NULL;
-}
-
-static int measure(struct layout *l)
-{
-	pthread_t t;
-	memset(l, 0, sizeof *l);
-	if (pthread_create(&t, NULL, measure_thread, l) || pthread_join(t, NULL))
-		return -1;
-	return l->tid_off ? 0 : -1;
 }
 
 static bool task_alive(pid_t tid)
@@ -835,6 +828,21 @@ static void wait_gone(pid_t tid)
 {
 	for (int i = 0; i < 500 && task_alive(tid); i++)
 		usleep(10000);
+}
+
+/* Also settles the monitor's allocations: pthread_join returns when the
+ * monitor clears the program's tid word, before the monitor thread behind it
+ * has ended. Waiting for that task puts its stack in glibc's stack cache, so
+ * the next thread takes that stack and the vCPU left idle, and the one after
+ * maps a new stack (first) and a new vCPU: what a guess from the top needs. */
+static int measure(struct layout *l)
+{
+	pthread_t t;
+	memset(l, 0, sizeof *l);
+	if (pthread_create(&t, NULL, measure_thread, l) || pthread_join(t, NULL))
+		return -1;
+	wait_gone(l->tid);
+	return l->tid_off && !task_alive(l->tid) ? 0 : -1;
 }
 
 static uint64_t clear_at;
