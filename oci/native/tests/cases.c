@@ -219,7 +219,7 @@ static void t_create_full(struct suite *s)
 	pb_step(&pb, OP_CAPS, "uuuu", U(CAP_NET_BIND_SERVICE_BIT), U(CAP_NET_BIND_SERVICE_BIT),
 		U(CAP_NET_BIND_SERVICE_BIT), U(CAP_NET_BIND_SERVICE_BIT));
 	pb_step(&pb, OP_UMASK, "u", U(027));
-	pb_step(&pb, OP_CHDIR, "s", "/tmp");
+	pb_step(&pb, OP_CHDIR, "su", "/tmp", U(0));
 	pb_step(&pb, OP_RESOLVE_EXEC, "ss", "sh", "/usr/bin:/bin");
 	pb_step(&pb, OP_READY, "");
 	pb_step(&pb, OP_FIFO_WAIT, "");
