@@ -23,7 +23,8 @@ public static class DeviceCgroupRules
         // Only add allow rules when the config restricts devices at all.
         if (rules.Count == 0) return r;
         rules.AddRange(Always.Select(a => new LinuxDeviceCgroup { Allow = true, Type = a.Type, Major = a.Major, Minor = a.Minor, Access = a.Access }));
-        foreach (var d in devices ?? Enumerable.Empty<LinuxDevice>())
+        // A FIFO is no device: the device controller has no rule for it (nor needs one).
+        foreach (var d in (devices ?? Enumerable.Empty<LinuxDevice>()).Where(d => d.Type != "p"))
             rules.Add(new LinuxDeviceCgroup { Allow = true, Type = d.Type == "u" ? "c" : d.Type, Major = d.Major, Minor = d.Minor, Access = "rwm" });
         r.Devices = rules;
         return r;
