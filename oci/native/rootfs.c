@@ -103,7 +103,10 @@ int op_mount(struct init_ctx *c, const struct plan_msg *s)
 		if (t) {
 			/* The copy host root made before the clone: the container's root may not
 			 * be able to reach the source path itself. */
-			if (move_mount(t->fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			/* Straight on the target fd: move_mount refuses a /proc/self/fd path (EINVAL). */
+			int r = tfd >= 0 ? move_mount(t->fd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+					 : move_mount(t->fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+			if (r < 0)
 				rc = ctx_fail(c, errno, "%s on %s", src, tgt);
 			close(t->fd);
 			t->fd = -1;
