@@ -133,12 +133,12 @@ static int wait_hook(pid_t pid, long long timeout_ms, int *status)
 
 int op_run_hook(struct init_ctx *c, const struct plan_msg *s)
 {
-	const char *path = plan_str(s, 0);
-	uint64_t timeout = plan_u64(s, 1), argc = plan_u64(s, 2);
-	if (argc > s->nargs - 3u)
+	const char *label = plan_str(s, 0), *path = plan_str(s, 1);
+	uint64_t timeout = plan_u64(s, 2), argc = plan_u64(s, 3);
+	if (argc > s->nargs - 4u)
 		return ctx_fail(c, EINVAL, "hook %s: argc %llu but %u strings", path,
-				(unsigned long long)argc, s->nargs - 3u);
-	size_t nenv = s->nargs - 3u - (size_t)argc;
+				(unsigned long long)argc, s->nargs - 4u);
+	size_t nenv = s->nargs - 4u - (size_t)argc;
 	char **argv = calloc((size_t)argc + 1, sizeof(char *));
 	char **envp = calloc(nenv + 1, sizeof(char *));
 	int in = state_fd(c), out = output_fd(), err = output_fd();
@@ -148,9 +148,9 @@ int op_run_hook(struct init_ctx *c, const struct plan_msg *s)
 		goto out;
 	}
 	for (uint64_t i = 0; i < argc; i++)
-		argv[i] = s->args[3 + i].data;
+		argv[i] = s->args[4 + i].data;
 	for (size_t i = 0; i < nenv; i++)
-		envp[i] = s->args[3 + argc + i].data;
+		envp[i] = s->args[4 + argc + i].data;
 
 	/* The child reports a failed execve's errno here; a successful one closes it. */
 	int ep[2];
@@ -199,7 +199,11 @@ int op_run_hook(struct init_ctx *c, const struct plan_msg *s)
 			snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
 		else
 			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
-		rc = ctx_fail(c, ECANCELED, "hook %s %s, stdout: %s, stderr: %s", path, how, o, e);
+		/* runc's wording where the plan names the hook ("createContainer hook #1"). */
+		if (*label)
+			rc = ctx_fail(c, ECANCELED, "error running %s: %s %s, stdout: %s, stderr: %s", label, path, how, o, e);
+		else
+			rc = ctx_fail(c, ECANCELED, "hook %s %s, stdout: %s, stderr: %s", path, how, o, e);
 	}
 out:
 	if (in >= 0)

@@ -44,9 +44,6 @@ public sealed class PlanStep
         return b;
     }
 
-    /// <summary>What the step stands for in a failure message (not sent), e.g. "createContainer hook #1".</summary>
-    public string? Label { get; init; }
-
     public string StringArg(int i) => Encoding.UTF8.GetString(Args[i]);
     public ulong U64Arg(int i) => BinaryPrimitives.ReadUInt64LittleEndian(Args[i]);
 

@@ -132,14 +132,15 @@ public static class ContainerPlanner
         for (int i = 0; i < list.Count; i++) steps.Add(RunHook(list[i], $"{kind} hook #{i}"));
     }
 
-    public static PlanStep RunHook(Hook h, string? label = null)
+    /// <summary>RUN_HOOK; the label ("createContainer hook #1") gives a failure runc's wording.</summary>
+    public static PlanStep RunHook(Hook h, string label = "")
     {
-        var args = new List<object> { h.Path, (ulong)(h.Timeout ?? 0) };
+        var args = new List<object> { label, h.Path, (ulong)(h.Timeout ?? 0) };
         var argv = h.Args is { Count: > 0 } a ? a : new List<string> { h.Path };
         args.Add((ulong)argv.Count);
         args.AddRange(argv);
         args.AddRange(h.Env ?? new List<string>());
-        return new PlanStep(PlanOp.RunHook, args.ToArray()) { Label = label };
+        return new PlanStep(PlanOp.RunHook, args.ToArray());
     }
 
     private static string IdMap(List<IdMapping>? maps) =>

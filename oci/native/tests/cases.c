@@ -378,7 +378,7 @@ static void hook_plan(struct plan_builder *pb, const struct suite *s, uint64_t t
 	snprintf(sh, sizeof(sh), "%s/bin/sh", s->rootfs);
 	char *argv[] = { "sh", "-c", (char *)script, NULL };
 	pb_step(pb, OP_CLONE, "uss", U(0), "", "");
-	*idx = pb_step(pb, OP_RUN_HOOK, "suuvv", sh, U(timeout), vcount(argv), argv, base_env);
+	*idx = pb_step(pb, OP_RUN_HOOK, "ssuuvv", "", sh, U(timeout), vcount(argv), argv, base_env);
 	plan_exec_sh(pb, "true");
 }
 
@@ -413,7 +413,7 @@ static void t_hook_missing(struct suite *s)
 	pb_init(&pb);
 	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
 	char *argv[] = { "hook", NULL };
-	size_t idx = pb_step(&pb, OP_RUN_HOOK, "suuvv", "/no/such/hook", U(0), vcount(argv), argv, base_env);
+	size_t idx = pb_step(&pb, OP_RUN_HOOK, "ssuuvv", "", "/no/such/hook", U(0), vcount(argv), argv, base_env);
 	plan_exec_sh(&pb, "true");
 	run_to_error(s, &pb, OP_RUN_HOOK, idx, ENOENT, "hook /no/such/hook (exec)",
 		     "dune-init: run-hook hook /no/such/hook (exec): No such file or directory\n", 0, 1);
@@ -510,10 +510,10 @@ static void t_sync_state(struct suite *s)
 	snprintf(sh, sizeof(sh), "%s/bin/sh", s->rootfs);
 	char *argv[] = { "sh", "-c", script, NULL };
 	char *argv2[] = { "sh", "-c", script2, NULL };
-	pb_step(&pb, OP_RUN_HOOK, "suuvv", sh, U(5), vcount(argv), argv, base_env);
+	pb_step(&pb, OP_RUN_HOOK, "ssuuvv", "", sh, U(5), vcount(argv), argv, base_env);
 	/* A later hook gets the second state document CONTINUE carried. */
 	pb_step(&pb, OP_SELECT_STATE, "u", U(1));
-	pb_step(&pb, OP_RUN_HOOK, "suuvv", sh, U(5), vcount(argv2), argv2, base_env);
+	pb_step(&pb, OP_RUN_HOOK, "ssuuvv", "", sh, U(5), vcount(argv2), argv2, base_env);
 	plan_exec_sh(&pb, "echo after-hook");
 
 	struct run r;
