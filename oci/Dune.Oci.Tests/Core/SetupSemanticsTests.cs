@@ -83,7 +83,7 @@ public class SetupSemanticsTests
         int parent = IndexOf(steps, PlanOp.ParentPrivate);
         int bind = IndexOf(steps, PlanOp.Mount, s => s.StringArg(0) == "/b/rootfs" && s.StringArg(1) == "/b/rootfs");
         int pivot = IndexOf(steps, PlanOp.PivotRoot);
-        int after = steps.FindLastIndex(s => s.Op == PlanOp.Mount && s.StringArg(1) == "/" && s.U64Arg(3) == (MountFlags.Shared | MountFlags.Rec));
+        int after = steps.FindLastIndex(s => s.Op == PlanOp.Mount && s.StringArg(1) == "/" && s.U64Arg(3) == MountOptionParser.RootPropagation("shared"));
         Assert.True(parent >= 0 && parent < bind);
         Assert.True(after > pivot);
     }
