@@ -1026,10 +1026,15 @@ no_mount_ns() {
   [ "$(wc -l <"$T/createRuntime.log")" -eq 1 ]
 }
 
-@test "[dune-contract] setup: delete of a container without a mount namespace unmounts its rootfs" {
+@test "[dune-contract] setup: without a mount namespace exec enters the rootfs too, delete unmounts it" {
   no_mount_ns
-  in_ctr sh -c 'ls /; readlink /proc/1/ns/mnt'
-  [ "$status" -eq 0 ]
+  bundle_set_args "$B" sh -c 'echo ready > /tmp/ready; sleep 1000'
+  create_ctr "$ID"
+  R start "$ID"
+  wait_file "$B/rootfs/tmp/ready"
+  run -0 R exec "$ID" cat /tmp/ready
+  [ "$output" = ready ]
+  R delete --force "$ID"
   assert_nothing_left "$ID" "$B"
 }
 
