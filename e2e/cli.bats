@@ -1098,3 +1098,14 @@ tty_owner() {
 @test "setup: the console of a root container is owned by 0, group tty" {
   tty_owner dune 0
 }
+
+@test "setup: exec --tty --user 1000 gets a console owned by 1000, group tty (runc's exec [tty owner])" {
+  start_ctr
+  "$RECVTTY" "$T/tty.sock" "$T/tty.out" 3>&- &
+  BG_PIDS+=($!)
+  for _ in $(seq 100); do [ -S "$T/tty.sock" ] && break; sleep 0.02; done
+  R exec --tty --console-socket "$T/tty.sock" --detach --user 1000:100 "$ID" \
+      sh -c 'stat -c %u:%g $(tty) > /tmp/exec-owner' </dev/null
+  wait_file "$B/rootfs/tmp/exec-owner"
+  [ "$(cat "$B/rootfs/tmp/exec-owner")" = 1000:5 ]
+}
