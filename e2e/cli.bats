@@ -908,13 +908,15 @@ rro_mount() {
   rro_mount native
 }
 
-@test "setup: rrw undoes rro; plain ro stays non-recursive" {
-  mkdir -p "$T/src/sub"
+@test "setup: rrw makes read-only submounts writable; plain ro stays non-recursive" {
+  mkdir -p "$T/src/sub" "$T/src/rosub"
   mount -t tmpfs e2e-rro "$T/src/sub"
+  mount -t tmpfs e2e-rro "$T/src/rosub"
+  mount -o remount,bind,ro "$T/src/rosub"
   bundle_jq "$B" --arg s "$T/src" '.mounts += [{destination: "/mnt", type: "bind", source: $s, options: ["rbind", "ro"]},
-      {destination: "/mnt2", type: "bind", source: $s, options: ["rbind", "rro", "rrw"]}]'
-  in_ctr sh -c 'touch /mnt/a 2>&1 || true; touch /mnt/sub/b && echo sub-writable; touch /mnt2/sub/c && echo rrw-writable'
-  umount "$T/src/sub"
+      {destination: "/mnt2", type: "bind", source: $s, options: ["rbind", "rrw"]}]'
+  in_ctr sh -c 'touch /mnt/a 2>&1 || true; touch /mnt/sub/b && echo sub-writable; touch /mnt2/rosub/c && echo rrw-writable'
+  umount "$T/src/sub" "$T/src/rosub"
   [ "$status" -eq 0 ]
   [[ ${lines[0]} == *"Read-only file system"* ]]
   [ "${lines[1]}" = sub-writable ]
@@ -933,7 +935,7 @@ H
   cp "$T/hook-out.sh" "$B/rootfs$T/hook-out.sh"
 }
 
-@test "hooks: a failing hook fails run with runc's 'error running KIND hook #N' and what it wrote" {
+@test "hooks: a failing hook fails run with runc's 'error running ... hook #N' and what it wrote" {
   hook_script
   bundle_set_args "$B" echo container-ran
   for kind in prestart createRuntime createContainer startContainer; do
@@ -944,7 +946,9 @@ H
     [[ $output != *container-ran* ]]
     # The runtime's error (stderr, or the --log file where runc puts it).
     said="$stderr $(cat "$LOG")"
-    [[ $said == *"error running $kind hook #1:"* ]]
+    # runc 1.1: "error running hook #1:"; runc's current tests and dune name the kind:
+    # "error running createRuntime hook #1:".
+    [[ $said == *"error running "*"hook #1:"* ]]
     [[ $said == *"to-stdout-$kind"* ]]
     [[ $said == *"to-stderr-$kind"* ]]
     assert_nothing_left "$ID-$kind" "$B"
@@ -1016,7 +1020,8 @@ no_mount_ns() {
       | .hooks = {createRuntime: [{path: "/bin/sh", args: ["sh", "-c", "echo x >> " + $t + "/createRuntime.log"]}]}'
 }
 
-@test "setup: a config without a mount namespace runs in the rootfs, hooks once (runc host-mntns)" {
+# runc 1.1.5 runs the createRuntime hook twice here (its host-mntns.bats checks once).
+@test "[spec-strict] setup: a config without a mount namespace runs in the rootfs, createRuntime once (runc's host-mntns.bats)" {
   no_mount_ns
   in_ctr sh -c 'ls /; readlink /proc/1/ns/mnt'
   [ "$status" -eq 0 ]
