@@ -19,7 +19,10 @@ public static class DuneCommandLine
                      SpecCommand.Build(), CreateCommand.Build(), StartCommand.Build(), RunCommand.Build(),
                      StateCommand.Build(), ListCommand.Build(), KillCommand.Build(), DeleteCommand.Build(),
                      ExecCommand.Build(), PsCommand.Build(), PauseCommand.Build(), ResumeCommand.Build(),
-                     UpdateCommand.Build(), EventsCommand.Build(), FeaturesCommand.Build(), HelpCommand.Build(root),
+                     UpdateCommand.Build(), EventsCommand.Build(), FeaturesCommand.Build(),
+                     UnsupportedCommand.Build("checkpoint", "checkpoint a running container"),
+                     UnsupportedCommand.Build("restore", "restore a container from a checkpoint"),
+                     HelpCommand.Build(root),
                  })
             root.Subcommands.Add(c);
         return root;
