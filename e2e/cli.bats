@@ -991,3 +991,17 @@ run_hooked_lifecycle() {
   wait_gone "$(cat "$T/sub2.pid")"
   rmdir "$mem/sub"
 }
+
+@test "every flag of runc's commands and global options is in the same command's help" {
+  command -v runc >/dev/null || { echo "FATAL: Debian's runc is needed as the reference (make deps)" >&2; false; }
+  local cmd f missing=
+  # checkpoint and restore take any flag and fail (no CRIU): not compared.
+  for cmd in "" create run start state list kill delete exec ps pause resume update events spec features; do
+    # shellcheck disable=SC2086
+    for f in $(runc $cmd --help | sed -n '/OPTIONS:/,$p' | grep -oE -- '(^|[ ,])--?[a-z0-9][a-z0-9-]*' | tr -d ' ,'); do
+      # shellcheck disable=SC2086
+      "$DUNE" $cmd --help | grep -qE -- "(^|[ ,])$f([ ,=<]|$)" || missing="$missing ${cmd:-global}:$f"
+    done
+  done
+  [ -z "$missing" ] || { echo "flags of runc missing from $DUNE:$missing"; false; }
+}
