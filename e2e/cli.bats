@@ -798,10 +798,12 @@ run_hooked_lifecycle() {
   for l in "${lines[@]}"; do echo "$l" | jq -e --arg id "$ID" '.type == "stats" and .id == $id' >/dev/null; done
 }
 
-@test "help and --help list the commands" {
-  for h in help --help; do
+@test "help, -h and --help list the commands" {
+  for h in help -h --help; do
     run R $h
     [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "NAME:" ]
+    [[ ${lines[1]} =~ ^\ +$(basename "$DUNE")\ -\  ]]
     for c in create start run state list kill delete exec ps pause resume update events features spec; do
       [[ $output == *"$c"* ]] || { echo "help lacks $c"; false; }
     done
@@ -911,7 +913,7 @@ run_hooked_lifecycle() {
   jq -e -s 'map(select(.level == "debug")) | length >= 1' "$T/json.log"
 }
 
-@test "COMMAND -h, COMMAND --help and help COMMAND print that command's usage and flags, exit 0" {
+@test "COMMAND -h, COMMAND --help and help COMMAND print that command's name, usage and flags, exit 0" {
   local name cmd h
   name=$(basename "$DUNE")
   declare -A flags=(
@@ -929,7 +931,10 @@ run_hooked_lifecycle() {
       run R $h
       echo "$h: status $status"
       [ "$status" -eq 0 ]
-      [[ $output == *"$name $cmd"* ]] || { echo "$h: no usage line naming '$name $cmd'"; false; }
+      # runc's layout, which runc's own help tests read: "NAME:", then "   runc COMMAND - ...".
+      [ "${lines[0]}" = "NAME:" ]
+      [[ ${lines[1]} =~ ^\ +$name\ $cmd\ -\  ]] || { echo "$h: line 2 is not '$name $cmd - ...': ${lines[1]}"; false; }
+      [[ $output == *"$name $cmd "* ]]
       for f in ${flags[$cmd]}; do
         [[ $output == *"$f"* ]] || { echo "$h: lacks $f"; false; }
       done

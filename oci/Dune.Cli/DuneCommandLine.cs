@@ -8,7 +8,7 @@ public static class DuneCommandLine
 {
     public static RootCommand Build()
     {
-        var root = new RootCommand("dune: an OCI container runtime that runs every container process as a Dune process");
+        var root = new RootCommand("an OCI container runtime that runs every container process as a Dune process");
         // Our own --version (runc's format: docker and containerd print it).
         foreach (var o in root.Options.Where(o => o is VersionOption).ToList()) root.Options.Remove(o);
         foreach (var o in GlobalOptions.All) root.Options.Add(o);
@@ -25,6 +25,7 @@ public static class DuneCommandLine
                      HelpCommand.Build(root),
                  })
             root.Subcommands.Add(c);
+        RuncHelpText.Install(root);
         return root;
     }
 }

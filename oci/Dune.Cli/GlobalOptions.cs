@@ -15,7 +15,7 @@ public static class GlobalOptions
     public static readonly Option<bool> Debug = new("--debug") { Description = "log debug output", Recursive = true };
     public static readonly Option<bool> SystemdCgroup = new("--systemd-cgroup") { Description = "use the systemd cgroup driver (needs systemd)", Recursive = true };
     public static readonly Option<string?> Rootless = new("--rootless") { Description = "ignore cgroup permission errors (true, false or auto)", Recursive = true };
-    public static readonly Option<string> Mode = new("--mode") { Description = "default process mode: dune (Dune processes) or native (plain processes); annotation run.dune.mode overrides", DefaultValueFactory = _ => DuneMode.Dune, Recursive = true };
+    public static readonly Option<string> Mode = new("--mode") { Description = "process mode of a container without the run.dune.mode annotation: dune (Dune processes) or native (plain processes)", DefaultValueFactory = _ => DuneMode.Dune, Recursive = true };
 
     public static readonly Option<string?> Criu = new("--criu") { Description = "path to criu (accepted for runc compatibility: dune has no checkpoint/restore)", Recursive = true };
 
