@@ -1010,3 +1010,23 @@ run_hooked_lifecycle() {
   done
   [ -z "$missing" ] || { echo "flags of runc missing from $DUNE:$missing"; false; }
 }
+
+@test "[dune-wording] checkpoint, restore and update's Intel RDT flags fail with a clear message" {
+  start_ctr
+  for c in "checkpoint --image-path $T/img --leave-running $ID" "restore --image-path $T/img --bundle $B $ID-r"; do
+    # shellcheck disable=SC2086
+    run --separate-stderr R $c
+    echo "$c: status $status, stderr $stderr"
+    [ "$status" -ne 0 ]
+    [[ $stderr == *"${c%% *} is not supported"*CRIU* ]]
+  done
+  for f in --l3-cache-schema --mem-bw-schema; do
+    run --separate-stderr R update "$f" "L3:0=ff" "$ID"
+    [ "$status" -ne 0 ]
+    [[ $stderr == *"$f: Intel RDT"*"not supported"* ]]
+  done
+  # The container was not touched.
+  [ "$(status_of "$ID")" = running ]
+  run R list -q
+  [ "$output" = "$ID" ]
+}
