@@ -67,6 +67,9 @@ teardown() {
     [[ ${lines[0]} =~ ^$name\ version\ [0-9]+\.[0-9]+\.[0-9]+ ]]
     [[ ${lines[1]} =~ ^commit:\ [^\ ]+$ ]]
     [[ ${lines[2]} =~ ^spec:\ 1\.[0-9]+\.[0-9]+ ]]
+    # docker reads the runtime and its version from the last line containing "version", the
+    # commit from "commit:": only the first line may contain the word.
+    [ "$(printf '%s\n' "${lines[@]}" | grep -c version)" -eq 1 ]
   done
 }
 
