@@ -971,10 +971,10 @@ run_hooked_lifecycle() {
   [ "$(cat "$B/rootfs/tmp/ignored")" = ran ]
 }
 
-@test "exec --cgroup CONTROLLER:PATH runs the process in an existing sub-cgroup; bad values fail" {
+@test "exec --cgroup PATH and CONTROLLER:PATH run the process in an existing sub-cgroup; bad values fail" {
   bundle_jq "$B" --arg id "$ID" '.linux.cgroupsPath = "/dune-e2e/" + $id'
   start_ctr
-  local mem sub pid
+  local mem pid p
   mem=$(find /sys/fs/cgroup/memory/dune-e2e -maxdepth 1 -type d -name "$ID")
   [ -n "$mem" ]
   mkdir "$mem/sub"
@@ -986,6 +986,15 @@ run_hooked_lifecycle() {
   # The --cgroup=V form too.
   R exec --detach --pid-file "$T/sub2.pid" --cgroup=memory:sub "$ID" sleep 30
   grep -E "^[0-9]+:memory:/dune-e2e/$ID/sub\$" "/proc/$(cat "$T/sub2.pid")/cgroup"
+  # A bare path: the sub-cgroup of every hierarchy (cpuset's needs its cpus and mems first).
+  local d cpuset
+  for d in $(cgroup_dirs "$ID"); do [ -d "$d/sub" ] || mkdir "$d/sub"; done
+  cpuset=$(find /sys/fs/cgroup/cpuset/dune-e2e -maxdepth 1 -type d -name "$ID")
+  cat "$cpuset/cpuset.cpus" >"$cpuset/sub/cpuset.cpus"
+  cat "$cpuset/cpuset.mems" >"$cpuset/sub/cpuset.mems"
+  R exec --detach --pid-file "$T/sub3.pid" --cgroup sub "$ID" sleep 30
+  cat "/proc/$(cat "$T/sub3.pid")/cgroup"
+  [ -z "$(grep -v ":/dune-e2e/$ID/sub\$" "/proc/$(cat "$T/sub3.pid")/cgroup")" ]
   for bad in memory:no-such-sub no-such-controller:sub memory:../.. ; do
     run --separate-stderr R exec --cgroup "$bad" "$ID" true
     echo "--cgroup $bad: status $status, stderr $stderr"
@@ -994,10 +1003,11 @@ run_hooked_lifecycle() {
   run --separate-stderr R exec --cgroup a --cgroup b "$ID" true
   [ "$status" -ne 0 ]
   [[ $stderr == *"missing <controller>: prefix"* ]]
-  kill -KILL "$pid" "$(cat "$T/sub2.pid")"
-  wait_gone "$pid"
-  wait_gone "$(cat "$T/sub2.pid")"
-  rmdir "$mem/sub"
+  for p in "$pid" "$(cat "$T/sub2.pid")" "$(cat "$T/sub3.pid")"; do
+    kill -KILL "$p"
+    wait_gone "$p"
+  done
+  for d in $(cgroup_dirs "$ID"); do rmdir "$d/sub"; done
 }
 
 @test "every flag of runc's commands and global options is in the same command's help" {
