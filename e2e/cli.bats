@@ -1136,6 +1136,7 @@ tty_owner() {
       sh -c 'stat -c %u:%g $(tty) > /tmp/exec-owner' </dev/null
   wait_file "$B/rootfs/tmp/exec-owner"
   [ "$(cat "$B/rootfs/tmp/exec-owner")" = 1000:5 ]
+}
 
 # ---------------------------------------------------------------- runc 1.1's command-line contract
 
