@@ -719,6 +719,57 @@ static void t_chroot_move(struct suite *s)
 	pb_free(&pb);
 }
 
+static void t_mount_setattr(struct suite *s)
+{
+	struct plan_builder pb;
+	const uint64_t in = HOW_TARGET_IN_ROOT | HOW_MKDIR;
+	pb_init(&pb);
+	plan_clone_rootfs(&pb, s, CLONE_NEWNS | CLONE_NEWPID);
+	pb_step(&pb, OP_PARENT_PRIVATE, "s", s->rootfs);
+	pb_step(&pb, OP_MOUNT, "sssusu", "proc", "/proc", "proc", U(0), "", U(in));
+	pb_step(&pb, OP_MOUNT, "sssusu", "tmpfs", "/mnt/rec", "tmpfs", U(0), "", U(in));
+	pb_step(&pb, OP_MOUNT, "sssusu", "tmpfs", "/mnt/rec/sub", "tmpfs", U(0), "", U(in));
+	/* rro + rnoexec: the mount and the one below it. */
+	pb_step(&pb, OP_MOUNT_SETATTR, "suu", "/mnt/rec", U(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC), U(0));
+	pb_step(&pb, OP_PIVOT_ROOT, "s", s->rootfs);
+	plan_exec_sh(&pb, "touch /mnt/rec/a 2>/dev/null || echo ro-top; touch /mnt/rec/sub/b 2>/dev/null || echo ro-sub;"
+			  "grep -c ' /mnt/rec[/a-z]* ro,noexec' /proc/self/mountinfo");
+	char *out = run_to_exit(s, &pb, NULL, 0);
+	if (out)
+		check_contains(s, out, "ro-top\nro-sub\n2\n", "program output");
+	free(out);
+	pb_free(&pb);
+}
+
+static void t_chroot(struct suite *s)
+{
+	struct plan_builder pb;
+	pb_init(&pb);
+	/* No mount namespace: a plain chroot, nothing moved in the caller's namespace. */
+	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
+	pb_step(&pb, OP_CHROOT, "s", s->rootfs);
+	plan_exec_sh(&pb, "cat /marker; [ -e /usr ] || echo no-usr; echo cwd=$(pwd)");
+	char *out = run_to_exit(s, &pb, NULL, 0);
+	if (out)
+		check_contains(s, out, MARKER_TEXT "\nno-usr\ncwd=/\n", "program output");
+	free(out);
+	pb_free(&pb);
+}
+
+static void t_chdir_phases(struct suite *s)
+{
+	struct plan_builder pb;
+	pb_init(&pb);
+	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
+	/* Phase 2 without a refused phase 1 does nothing; phase 1 fails on anything but a
+	 * permission error. */
+	pb_step(&pb, OP_CHDIR, "su", "/nonexistent-dune-cwd", U(2));
+	size_t idx = pb_step(&pb, OP_CHDIR, "su", "/nonexistent-dune-cwd", U(1));
+	plan_exec_sh(&pb, "true");
+	run_to_error(s, &pb, OP_CHDIR, idx, ENOENT, "/nonexistent-dune-cwd", "dune-init: chdir ", 0, 1);
+	pb_free(&pb);
+}
+
 static void t_seccomp(struct suite *s)
 {
 	char target[300], script[700];
@@ -947,6 +998,9 @@ const struct test_case test_cases[] = {
 	{ "clone: user namespace with its own mounts, root switch and read-only paths", t_userns_rootfs },
 	{ "console: pty master over SCM_RIGHTS, replica as stdio and /dev/console", t_console },
 	{ "chroot-move: --no-pivot root switch", t_chroot_move },
+	{ "mount-setattr: recursive read-only and noexec reach the mount below", t_mount_setattr },
+	{ "chroot: root switch without a mount namespace", t_chroot },
+	{ "chdir: phase 2 only after a refused phase 1; other errors fail phase 1", t_chdir_phases },
 	{ "seccomp: a BPF filter denies mkdir with EPERM", t_seccomp },
 	{ "exec plan: SETNS into a running container, JOIN_CGROUP (v1 pids)", t_setns_cgroup },
 	{ "create plan: CLONE moves the child into its cgroup, CGROUP_WAIT roots the cgroup namespace", t_clone_into_cgroup },
