@@ -5,6 +5,7 @@
 #include "../plan.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -741,6 +742,66 @@ static void t_mount_setattr(struct suite *s)
 	pb_free(&pb);
 }
 
+static void t_mount_setattr_missing(struct suite *s)
+{
+	struct plan_builder pb;
+	pb_init(&pb);
+	plan_clone_rootfs(&pb, s, CLONE_NEWNS);
+	pb_step(&pb, OP_MOUNT, "sssusu", "tmpfs", "/mnt/rec", "tmpfs", U(0), "", U(HOW_TARGET_IN_ROOT | HOW_MKDIR));
+	size_t idx = pb_step(&pb, OP_MOUNT_SETATTR, "suu", "/mnt/rec", U(MOUNT_ATTR_RDONLY), U(0));
+	plan_exec_sh(&pb, "true");
+	const struct spawn_opts o = { .keep_fd = -1, .deny_mount_api = 1 };
+	struct run r;
+	if (check(s, run_start(&r, s->dune_init, s->dir, &pb, &o) == 0, "spawn: %s", strerror(errno)))
+		expect_error(s, &r, OP_MOUNT_SETATTR, idx, ENOSYS, "/mnt/rec (recursive mount options need mount_setattr, Linux 5.12 or later)");
+	run_end(&r);
+	pb_free(&pb);
+}
+
+static void t_open_tree_missing(struct suite *s)
+{
+	char src[PATH_MAX];
+	snprintf(src, sizeof(src), "%s/bin", s->rootfs);
+	struct plan_builder pb;
+	pb_init(&pb);
+	/* Without open_tree the bind falls back to the source path. */
+	pb_step(&pb, OP_OPEN_TREE, "su", src, U(0));
+	plan_clone_rootfs(&pb, s, CLONE_NEWNS);
+	pb_step(&pb, OP_MOUNT, "sssusu", src, "/mnt/tree", "", U(MS_BIND), "",
+		U(HOW_TARGET_IN_ROOT | HOW_MKDIR | HOW_SOURCE_TREE));
+	pb_step(&pb, OP_CHROOT_MOVE, "s", s->rootfs);
+	plan_exec_sh(&pb, "ls /mnt/tree/busybox");
+	const struct spawn_opts o = { .keep_fd = -1, .deny_mount_api = 1 };
+	char *out = run_to_exit(s, &pb, &o, 0);
+	if (out)
+		check_contains(s, out, "/mnt/tree/busybox\n", "program output");
+	free(out);
+	pb_free(&pb);
+}
+
+static void t_open_tree(struct suite *s)
+{
+	char src[PATH_MAX];
+	snprintf(src, sizeof(src), "%s/bin", s->rootfs);
+	struct plan_builder pb;
+	pb_init(&pb);
+	/* The copy made before the clone is what the child mounts, in a user namespace too. */
+	pb_step(&pb, OP_OPEN_TREE, "su", src, U(1));
+	pb_step(&pb, OP_CLONE, "uss", U(CLONE_NEWNS | CLONE_NEWUSER), "0 0 4294967295\n", "0 0 4294967295\n");
+	pb_step(&pb, OP_MOUNT, "sssusu", "", "/", "", U(MS_REC | MS_SLAVE), "", U(0));
+	pb_step(&pb, OP_ROOTFS, "s", s->rootfs);
+	pb_step(&pb, OP_MOUNT, "sssusu", s->rootfs, s->rootfs, "", U(MS_BIND | MS_REC), "", U(0));
+	pb_step(&pb, OP_MOUNT, "sssusu", src, "/mnt/tree", "", U(MS_BIND | MS_REC), "",
+		U(HOW_TARGET_IN_ROOT | HOW_MKDIR | HOW_SOURCE_TREE));
+	pb_step(&pb, OP_CHROOT_MOVE, "s", s->rootfs);
+	plan_exec_sh(&pb, "ls /mnt/tree/busybox");
+	char *out = run_to_exit(s, &pb, NULL, 0);
+	if (out)
+		check_contains(s, out, "/mnt/tree/busybox\n", "program output");
+	free(out);
+	pb_free(&pb);
+}
+
 static void t_chroot(struct suite *s)
 {
 	struct plan_builder pb;
@@ -999,6 +1060,9 @@ const struct test_case test_cases[] = {
 	{ "console: pty master over SCM_RIGHTS, replica as stdio and /dev/console", t_console },
 	{ "chroot-move: --no-pivot root switch", t_chroot_move },
 	{ "mount-setattr: recursive read-only and noexec reach the mount below", t_mount_setattr },
+	{ "mount-setattr: a kernel without mount_setattr fails with a clear message", t_mount_setattr_missing },
+	{ "open-tree: the copy made before a user namespace is moved into place", t_open_tree },
+	{ "open-tree: without open_tree the bind uses the path", t_open_tree_missing },
 	{ "chroot: root switch without a mount namespace", t_chroot },
 	{ "chdir: phase 2 only after a refused phase 1; other errors fail phase 1", t_chdir_phases },
 	{ "seccomp: a BPF filter denies mkdir with EPERM", t_seccomp },
