@@ -1066,7 +1066,7 @@ static const struct test tests[] = {
 	{ "policy: SCMP_ACT_LOG with --trace", t_policy_log },
 	{ "policy: defaultAction ERRNO with a minimal allow list", t_policy_default_errno },
 	{ "policy: syscall names resolve to their numbers (sorted lookup), built-in rule set", t_sysnames },
-	{ "policy: SCMP_ACT_NOTIFY refused clearly", t_policy_notify },
+	{ "policy: SCMP_ACT_NOTIFY refused without a kernel filter and listener underneath", t_policy_notify },
 	{ "policy: malformed JSON refused", t_policy_bad_json },
 	{ "32-bit ELF refused with 126", t_elf32 },
 	{ "missing program -> 127", t_not_found },

@@ -130,6 +130,32 @@ int op_chdir(struct init_ctx *c, const struct plan_msg *s)
 	return STEP_OK;
 }
 
+/* The filter's notification descriptor goes to dune, which passes it to the seccomp agent;
+ * no copy stays here, so the program exec'd later cannot answer its own notifications.
+ * Waits for CONTINUE: the agent has it (a notified call made after this is answered). */
+static int hand_over_listener(struct init_ctx *c, int listener)
+{
+	if (c->plan_fd < 0) {
+		close(listener);
+		return ctx_fail(c, EBADF, "seccomp notification descriptor (plan socket closed)");
+	}
+	int rc = plan_send_seccomp_fd(c->plan_fd, listener);
+	int e = errno;
+	close(listener);
+	if (rc < 0)
+		return ctx_fail(c, e, "seccomp notification descriptor (sending it to dune)");
+	struct plan_msg m;
+	rc = plan_recv_msg(c->plan_fd, &m);
+	if (rc != 0)
+		/* dune reports why (the agent could not be reached) and removes the container. */
+		return ctx_fail(c, rc > 0 ? ECONNRESET : errno, "seccomp notification descriptor (no answer from dune)");
+	uint32_t kind = m.kind;
+	plan_msg_free(&m);
+	if (kind != KIND_CONTINUE)
+		return ctx_fail(c, EPROTO, "seccomp notification descriptor (message %u instead of CONTINUE)", kind);
+	return STEP_OK;
+}
+
 int op_seccomp(struct init_ctx *c, const struct plan_msg *s)
 {
 	const struct plan_arg *prog = &s->args[0];
@@ -142,8 +168,11 @@ int op_seccomp(struct init_ctx *c, const struct plan_msg *s)
 		/* The copy is malloc'd, so it is suitably aligned for sock_filter. */
 		.filter = (struct sock_filter *)(void *)prog->data,
 	};
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)flags, &fprog) < 0)
+	long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)flags, &fprog);
+	if (rc < 0)
 		return ctx_fail(c, errno, "filter of %u instructions, flags 0x%llx", fprog.len,
 				(unsigned long long)flags);
+	if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+		return hand_over_listener(c, (int)rc);
 	return STEP_OK;
 }

@@ -195,7 +195,8 @@ struct out_arg {
 	uint64_t u64;
 };
 
-static int send_msg(int fd, uint32_t kind, uint32_t op, const struct out_arg *args, uint32_t nargs)
+/* Sends one message; with passed >= 0, that descriptor rides along as SCM_RIGHTS. */
+static int send_msg_fd(int fd, uint32_t kind, uint32_t op, const struct out_arg *args, uint32_t nargs, int passed)
 {
 	size_t len = 12;
 	for (uint32_t i = 0; i < nargs; i++)
@@ -218,14 +219,40 @@ static int send_msg(int fd, uint32_t kind, uint32_t op, const struct out_arg *ar
 			off += 12;
 		}
 	}
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	union {
+		char space[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (passed >= 0) {
+		memset(&control, 0, sizeof control);
+		msg.msg_control = control.space;
+		msg.msg_controllen = sizeof control.space;
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &passed, sizeof(int));
+	}
 	ssize_t n;
 	do
-		n = send(fd, buf, len, MSG_NOSIGNAL);
+		n = passed >= 0 ? sendmsg(fd, &msg, MSG_NOSIGNAL) : send(fd, buf, len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	int e = errno;
 	free(buf);
 	errno = e;
 	return n == (ssize_t)len ? 0 : -1;
+}
+
+static int send_msg(int fd, uint32_t kind, uint32_t op, const struct out_arg *args, uint32_t nargs)
+{
+	return send_msg_fd(fd, kind, op, args, nargs, -1);
+}
+
+int plan_send_seccomp_fd(int fd, int seccomp_fd)
+{
+	return send_msg_fd(fd, KIND_SECCOMP_FD, 0, NULL, 0, seccomp_fd);
 }
 
 int plan_send_pid(int fd, pid_t pid)

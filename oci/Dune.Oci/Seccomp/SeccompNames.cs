@@ -6,8 +6,14 @@ public static class SeccompNames
     public static IReadOnlyList<string> Actions { get; } = new[]
     {
         "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-        "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
+        "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
     };
+
+    /// <summary>The actions this kernel can carry out: SCMP_ACT_NOTIFY needs "user_notif" (Linux 5.0).</summary>
+    public static IReadOnlyList<string> SupportedActions(string actionsAvail) =>
+        actionsAvail.Split(' ', '\n').Contains("user_notif", StringComparer.Ordinal)
+            ? Actions
+            : Actions.Where(a => a != "SCMP_ACT_NOTIFY").ToList();
 
     public static IReadOnlyList<string> Operators { get; } = new[]
     {
