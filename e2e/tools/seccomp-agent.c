@@ -10,7 +10,8 @@
  *   chmod, fchmod, fchmodat, fchmodat2 ENOMEDIUM (as runc's seccompagent)
  *   anything else                      SECCOMP_USER_NOTIF_FLAG_CONTINUE (the kernel runs it)
  * A message that is not one descriptor and a JSON object is logged to DIR/errors. Runs until
- * killed; prints nothing on success. */
+ * killed, and its children with it (the descriptors close: notified calls then fail with
+ * ENOSYS); prints nothing on success. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -156,8 +158,13 @@ static void accept_one(int conn, const char *dir)
 	}
 	append(dir, "states", "%s\n", buf);
 	pid_t pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		/* Killing the agent ends its answers too (the tests check what the container sees then). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(0);
 		serve(listener, dir);
+	}
 	if (pid < 0)
 		append(dir, "errors", "fork: %s\n", strerror(errno));
 	close(listener);

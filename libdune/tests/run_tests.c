@@ -662,7 +662,8 @@ static int t_policy_notify(void)
 	run(&R, DUNE("--policy", pol, "/bin/busybox", "true"));
 	if (expect(&R, 126, NULL))
 		return 1;
-	return strstr(R.err, "SCMP_ACT_NOTIFY") ? 0 : fail("message does not name SCMP_ACT_NOTIFY: %s", R.err);
+	/* Accepted by the parser; without the runtime's filter underneath, no listener would decide. */
+	return strstr(R.err, "SCMP_ACT_NOTIFY needs a kernel seccomp filter") ? 0 : fail("unexpected message: %s", R.err);
 }
 static int t_policy_bad_json(void)
 {
