@@ -680,7 +680,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   grep -q '^mkdir /tmp/bar pid [0-9]' "$T/agent/calls"
 }
 
-@test "seccomp notify: when the agent dies, notified calls fail with ENOSYS" {
+@test "seccomp notify: when the agent dies, notified calls fail with ENOSYS and exec is refused" {
   start_seccomp_agent
   notify_seccomp '["mkdir","mkdirat"]'
   bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
@@ -696,6 +696,12 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   [ "$(cat "$T/$ID.out")" = "mkdir 1" ]
   grep -q "can't create directory '/tmp/foo': Function not implemented" "$T/$ID.err"
   [ ! -e "$B/rootfs/tmp/foo" ]
+  # Nor can a new process start without the agent; the container keeps running.
+  run --separate-stderr R exec "$ID" sh -c 'echo never'
+  [ "$status" -ne 0 ]
+  [ -z "$output" ]
+  [[ "$stderr$(cat "$LOG")" == *"failed to connect with seccomp agent specified in the seccomp profile"* ]]
+  [ "$(status_of "$ID")" = running ]
 }
 
 @test "seccomp notify: no listenerPath, an agent that is not there, notify on write or as default action: refused, nothing left" {
