@@ -77,6 +77,10 @@ teardown() {
   echo "$output" | jq -e '.linux.capabilities | index("CAP_SYS_ADMIN") != null'
   echo "$output" | jq -e '.linux.cgroup.v1 == true'
   echo "$output" | jq -e '.linux.seccomp.enabled == true and (.linux.seccomp.actions | index("SCMP_ACT_ERRNO") != null)'
+  # SCMP_ACT_NOTIFY where this kernel has seccomp user notification (as runc reports it).
+  local notify=false
+  grep -qw user_notif /proc/sys/kernel/seccomp/actions_avail && notify=true
+  echo "$output" | jq -e --argjson n "$notify" '(.linux.seccomp.actions | index("SCMP_ACT_NOTIFY") != null) == $n'
 }
 
 # ---------------------------------------------------------------- lifecycle and state
