@@ -74,7 +74,7 @@ public class SeccompNotifyTests
             Fds = [ContainerProcessState.SeccompFdName],
             Pid = 42,
             Metadata = "bar",
-            State = new ContainerState { Id = "c1", Pid = 41, Status = "creating", Bundle = "/b" },
+            State = OciState.From(new ContainerState { Id = "c1", Pid = 41, Status = "creating", Bundle = "/b", Rootfs = "/b/rootfs" }),
         };
         using var json = JsonDocument.Parse(JsonSerializer.Serialize(doc, SpecJsonContext.Default.ContainerProcessState));
         var root = json.RootElement;
@@ -87,6 +87,8 @@ public class SeccompNotifyTests
         Assert.Equal(41, state.GetProperty("pid").GetInt32());
         Assert.Equal("creating", state.GetProperty("status").GetString());
         Assert.Equal("/b", state.GetProperty("bundle").GetString());
+        // The runtime-spec's state fields only, as runc sends them.
+        Assert.Equal(["ociVersion", "id", "status", "pid", "bundle"], state.EnumerateObject().Select(p => p.Name));
         // No metadata: the field is left out (runc: omitempty).
         doc.Metadata = null;
         Assert.DoesNotContain("metadata", JsonSerializer.Serialize(doc, SpecJsonContext.Default.ContainerProcessState));

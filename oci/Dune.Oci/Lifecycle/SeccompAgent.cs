@@ -22,7 +22,7 @@ public static class SeccompAgent
             Fds = new List<string> { ContainerProcessState.SeccompFdName },
             Pid = processPid,
             Metadata = string.IsNullOrEmpty(policy.ListenerMetadata) ? null : policy.ListenerMetadata,
-            State = state,
+            State = OciState.From(state),
         };
         var json = JsonSerializer.SerializeToUtf8Bytes(document, SpecJsonContext.Default.ContainerProcessState);
         int socket = UnixSocket.Connect(path, $"failed to connect with seccomp agent specified in the seccomp profile ({path})");

@@ -18,5 +18,24 @@ public sealed class ContainerProcessState
     [JsonPropertyName("pid")] public int Pid { get; set; }
     /// <summary>linux.seccomp.listenerMetadata, opaque to the runtime.</summary>
     [JsonPropertyName("metadata")] public string? Metadata { get; set; }
-    [JsonPropertyName("state")] public ContainerState State { get; set; } = new();
+    [JsonPropertyName("state")] public OciState State { get; set; } = new();
+}
+
+/// <summary>
+/// The state object of runtime.md, with its fields only (runc sends agents this, without the
+/// rootfs, created and owner fields that `state` adds for containerd and docker).
+/// </summary>
+public sealed class OciState
+{
+    [JsonPropertyName("ociVersion")] public string OciVersion { get; set; } = SpecVersion.Current;
+    [JsonPropertyName("id")] public string Id { get; set; } = "";
+    [JsonPropertyName("status")] public string Status { get; set; } = "";
+    [JsonPropertyName("pid")] public int Pid { get; set; }
+    [JsonPropertyName("bundle")] public string Bundle { get; set; } = "";
+    [JsonPropertyName("annotations")] public Dictionary<string, string>? Annotations { get; set; }
+
+    public static OciState From(ContainerState s) => new()
+    {
+        OciVersion = s.OciVersion, Id = s.Id, Status = s.Status, Pid = s.Pid, Bundle = s.Bundle, Annotations = s.Annotations,
+    };
 }
