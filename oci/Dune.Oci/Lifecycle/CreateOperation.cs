@@ -138,7 +138,7 @@ public static class CreateOperation
                     session.Continue(state, ContainerStatus.StateJson(HookState(record, ContainerStatus.Created)));
                     break;
                 case PlanMessageKind.SeccompFd:
-                    ForwardSeccompFd(session, record.Config.Linux?.Seccomp, record.InitPid, HookState(record, ContainerStatus.Creating));
+                    SeccompAgent.Forward(session, record.Config.Linux?.Seccomp, record.InitPid, HookState(record, ContainerStatus.Creating));
                     break;
                 case PlanMessageKind.Ready:
                     return;
@@ -148,27 +148,6 @@ public static class CreateOperation
                     throw new RuntimeError($"dune-init sent an unexpected message {m.Kind}");
             }
         }
-    }
-
-    /// <summary>
-    /// SECCOMP_FD: the filter dune-init loaded has a listener; its descriptor goes to the
-    /// seccomp agent, then dune-init may go on (CONTINUE). A closed socket tells it the agent
-    /// could not be reached.
-    /// </summary>
-    public static void ForwardSeccompFd(DuneInitSession session, LinuxSeccomp? policy, int processPid, ContainerState state)
-    {
-        int fd = session.TakeReceivedFd();
-        try
-        {
-            if (fd < 0) throw new RuntimeError("dune-init reported a seccomp filter but sent no notification descriptor");
-            if (policy is null) throw new RuntimeError("dune-init sent a seccomp notification descriptor but the config has no linux.seccomp");
-            SeccompAgent.Send(policy, processPid, state, fd);
-        }
-        finally
-        {
-            if (fd >= 0) Libc.close(fd);
-        }
-        session.Continue();
     }
 
     public static ContainerState HookState(ContainerRecord r, string status) => new()

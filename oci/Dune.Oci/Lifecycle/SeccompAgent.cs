@@ -13,6 +13,26 @@ namespace Dune.Oci.Lifecycle;
 /// </summary>
 public static class SeccompAgent
 {
+    /// <summary>
+    /// Answers SECCOMP_FD: the descriptor that came with it goes to the agent, then dune-init
+    /// may go on (CONTINUE). On failure the caller closes the session, which stops dune-init.
+    /// </summary>
+    public static void Forward(DuneInitSession session, LinuxSeccomp? policy, int processPid, ContainerState state)
+    {
+        int fd = session.TakeReceivedFd();
+        try
+        {
+            if (fd < 0) throw new RuntimeError("dune-init reported a seccomp filter but sent no notification descriptor");
+            if (policy is null) throw new RuntimeError("dune-init sent a seccomp notification descriptor but the config has no linux.seccomp");
+            Send(policy, processPid, state, fd);
+        }
+        finally
+        {
+            if (fd >= 0) Libc.close(fd);
+        }
+        session.Continue();
+    }
+
     public static void Send(LinuxSeccomp policy, int processPid, ContainerState state, int seccompFd)
     {
         var path = policy.ListenerPath;
