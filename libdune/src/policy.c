@@ -206,13 +206,13 @@ struct pol_verdict policy_check(const struct policy *p, int nr, const uint64_t a
 	return v;
 }
 
-int policy_has_notify(const struct policy *p)
+int policy_next_notify(const struct policy *p, int nr)
 {
-	for (int i = 0; i < SYSCALL_MAX; i++)
+	for (int i = nr < 0 ? 0 : nr; i < SYSCALL_MAX; i++)
 		for (const struct pol_rule *r = p->rules[i]; r; r = r->next)
 			if (r->action == ACT_NOTIFY)
-				return 1;
-	return 0;
+				return i;
+	return -1;
 }
 
 const char *policy_action_name(enum pol_action a)

@@ -53,8 +53,8 @@ int policy_load(struct policy **out, const char *json, char *err, size_t errlen)
 int policy_default(struct policy **out, char *err, size_t errlen);
 struct pol_verdict policy_check(const struct policy *p, int nr, const uint64_t args[6]);
 const char *policy_action_name(enum pol_action a);
-/* Whether any rule notifies (SCMP_ACT_NOTIFY). */
-int policy_has_notify(const struct policy *p);
+/* The first syscall number >= nr with a notify rule (SCMP_ACT_NOTIFY), or -1. */
+int policy_next_notify(const struct policy *p, int nr);
 void policy_free(struct policy *p);
 
 #endif

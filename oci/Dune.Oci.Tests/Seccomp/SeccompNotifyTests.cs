@@ -66,6 +66,30 @@ public class SeccompNotifyTests
         Assert.True(KernelSeccomp.For(policy, DuneMode.Native)!.HasListener);
     }
 
+    // The create-time list must name every call libdune emulates (sb_syscall's switch) or makes
+    // on a checked descriptor (sb_is_path_call); dune-run refuses those too, but only at start.
+    [Fact]
+    public void DuneModeRefusesEveryCallLibduneDoesNotForwardAsMade()
+    {
+        static IEnumerable<string> Cases(string file, string function)
+        {
+            string text = File.ReadAllText(Path.Combine(RepoPaths.Root, "libdune", "src", file));
+            int start = text.IndexOf(function, StringComparison.Ordinal);
+            Assert.True(start >= 0, $"{function} not found in {file}");
+            int end = text.IndexOf("\n}\n", start, StringComparison.Ordinal);
+            return System.Text.RegularExpressions.Regex.Matches(text[start..end], @"case SYS_(\w+):")
+                .Select(m => m.Groups[1].Value);
+        }
+
+        var emulated = Cases("syscalls.c", "long sb_syscall(").ToList();
+        var pathCalls = Cases("pathcalls.c", "bool sb_is_path_call(").ToList();
+        Assert.Contains("mmap", emulated);
+        Assert.Contains("chmod", pathCalls);
+        var refused = MonitorSeccomp.MonitorCalls.Concat(MonitorSeccomp.DecidedByTheMonitor).ToHashSet();
+        var missing = emulated.Concat(pathCalls).Except(refused).ToList();
+        Assert.True(missing.Count == 0, $"not refused for notify in Dune mode: {string.Join(", ", missing)}");
+    }
+
     [Fact]
     public void TheAgentGetsTheContainerProcessStateFieldsOfTheRuntimeSpec()
     {
