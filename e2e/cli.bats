@@ -665,6 +665,22 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   done
 }
 
+@test "seccomp notify: the calls the setup makes after loading the filter can be notified (execve, openat, read, close, socket calls)" {
+  start_seccomp_agent
+  notify_seccomp '["execve","openat","open","read","close","sendmsg","sendto","recvfrom","recvmsg"]'
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  for nnp in true false; do
+    rm -f "$T/agent/calls"
+    bundle_jq "$B" --argjson n "$nnp" '.process.noNewPrivileges = $n'
+    in_ctr sh -c 'echo ok'
+    [ "$status" -eq 0 ]
+    [ "$output" = ok ]
+    # The agent let them continue: the runtime's own calls after the filter, then the program's.
+    [ "$(grep -c '^continue ' "$T/agent/calls")" -gt 3 ]
+  done
+  [ ! -e "$T/agent/errors" ]
+}
+
 @test "seccomp notify: the init's pid is the container's; an exec'd process sends its own fd (its pid, state running)" {
   start_seccomp_agent
   notify_seccomp '["mkdir","mkdirat"]'

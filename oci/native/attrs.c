@@ -130,25 +130,29 @@ int op_chdir(struct init_ctx *c, const struct plan_msg *s)
 	return STEP_OK;
 }
 
-/* The filter's notification descriptor goes to dune, which passes it to the seccomp agent;
- * no copy stays here, so the program exec'd later cannot answer its own notifications.
- * Waits for CONTINUE: the agent has it (a notified call made after this is answered). */
+/* The filter's notification descriptor goes to the seccomp agent through dune, which takes
+ * a copy with pidfd_getfd (as runc does: the only call made here before the agent can answer
+ * notifications is the write of SECCOMP_FD). Waits for CONTINUE (dune has sent it on), then
+ * closes it: no copy stays here, so the program exec'd later cannot answer its own
+ * notifications. A notified recv or close meanwhile is answered by the agent. */
 static int hand_over_listener(struct init_ctx *c, int listener)
 {
 	if (c->plan_fd < 0) {
 		close(listener);
 		return ctx_fail(c, EBADF, "seccomp notification descriptor (plan socket closed)");
 	}
-	int rc = plan_send_seccomp_fd(c->plan_fd, listener);
-	int e = errno;
-	close(listener);
-	if (rc < 0)
-		return ctx_fail(c, e, "seccomp notification descriptor (sending it to dune)");
+	if (plan_send_seccomp_fd(c->plan_fd, listener) < 0) {
+		int e = errno;
+		close(listener);
+		return ctx_fail(c, e, "seccomp notification descriptor (reporting it to dune)");
+	}
 	struct plan_msg m;
-	rc = plan_recv_msg(c->plan_fd, &m);
+	int rc = plan_recv_msg(c->plan_fd, &m);
+	int e = rc > 0 ? ECONNRESET : errno;
+	close(listener);
 	if (rc != 0)
 		/* dune reports why (the agent could not be reached) and removes the container. */
-		return ctx_fail(c, rc > 0 ? ECONNRESET : errno, "seccomp notification descriptor (no answer from dune)");
+		return ctx_fail(c, e, "seccomp notification descriptor (no answer from dune)");
 	uint32_t kind = m.kind;
 	plan_msg_free(&m);
 	if (kind != KIND_CONTINUE)

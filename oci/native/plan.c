@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* Larger than any sane plan message (a seccomp program is at most 32 KiB). */
 #define MSG_MAX (16u << 20)
@@ -195,8 +196,8 @@ struct out_arg {
 	uint64_t u64;
 };
 
-/* Sends one message; with passed >= 0, that descriptor rides along as SCM_RIGHTS. */
-static int send_msg_fd(int fd, uint32_t kind, uint32_t op, const struct out_arg *args, uint32_t nargs, int passed)
+/* Sends one message, with send(MSG_NOSIGNAL) or, when by_write, with write(2). */
+static int send_msg_by(int fd, uint32_t kind, uint32_t op, const struct out_arg *args, uint32_t nargs, int by_write)
 {
 	size_t len = 12;
 	for (uint32_t i = 0; i < nargs; i++)
@@ -219,25 +220,9 @@ static int send_msg_fd(int fd, uint32_t kind, uint32_t op, const struct out_arg 
 			off += 12;
 		}
 	}
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	union {
-		char space[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (passed >= 0) {
-		memset(&control, 0, sizeof control);
-		msg.msg_control = control.space;
-		msg.msg_controllen = sizeof control.space;
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &passed, sizeof(int));
-	}
 	ssize_t n;
 	do
-		n = passed >= 0 ? sendmsg(fd, &msg, MSG_NOSIGNAL) : send(fd, buf, len, MSG_NOSIGNAL);
+		n = by_write ? write(fd, buf, len) : send(fd, buf, len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	int e = errno;
 	free(buf);
@@ -247,12 +232,13 @@ static int send_msg_fd(int fd, uint32_t kind, uint32_t op, const struct out_arg 
 
 static int send_msg(int fd, uint32_t kind, uint32_t op, const struct out_arg *args, uint32_t nargs)
 {
-	return send_msg_fd(fd, kind, op, args, nargs, -1);
+	return send_msg_by(fd, kind, op, args, nargs, 0);
 }
 
 int plan_send_seccomp_fd(int fd, int seccomp_fd)
 {
-	return send_msg_fd(fd, KIND_SECCOMP_FD, 0, NULL, 0, seccomp_fd);
+	struct out_arg a = { .u64 = (uint64_t)seccomp_fd };
+	return send_msg_by(fd, KIND_SECCOMP_FD, 0, &a, 1, 1);
 }
 
 int plan_send_pid(int fd, pid_t pid)

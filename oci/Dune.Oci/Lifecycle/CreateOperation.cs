@@ -138,7 +138,7 @@ public static class CreateOperation
                     session.Continue(state, ContainerStatus.StateJson(HookState(record, ContainerStatus.Created)));
                     break;
                 case PlanMessageKind.SeccompFd:
-                    SeccompAgent.Forward(session, record.Config.Linux?.Seccomp, record.InitPid, HookState(record, ContainerStatus.Creating));
+                    SeccompAgent.Forward(session, m, record.Config.Linux?.Seccomp, record.InitPid, HookState(record, ContainerStatus.Creating));
                     break;
                 case PlanMessageKind.Ready:
                     return;

@@ -88,24 +88,17 @@ public sealed unsafe class DuneInitSession : IDisposable
         }
     }
 
-    /// <summary>
-    /// The next message, or null when dune-init (and its child) closed the socket. A descriptor
-    /// sent with it (SECCOMP_FD) is kept for <see cref="TakeReceivedFd"/>, close-on-exec.
-    /// </summary>
+    /// <summary>The next message, or null when dune-init (and its child) closed the socket.</summary>
     public PlanMessage? Receive()
     {
         var buf = new byte[1 << 16];
-        byte* control = stackalloc byte[64];
         fixed (byte* p = buf)
         {
             while (true)
             {
-                var iov = new Libc.IoVec { Base = p, Len = (nuint)buf.Length };
-                var msg = new Libc.MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLen = 64 };
-                nint n = Libc.recvmsg(_socket, &msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
+                nint n = Libc.recv(_socket, p, buf.Length, 0);
                 if (n > 0)
                 {
-                    KeepFd(control, msg.ControlLen);
                     var m = PlanMessage.Decode(buf.AsSpan(0, (int)n));
                     if (m.Kind == PlanMessageKind.Pid) ChildPid = (int)m.U64(0);
                     return m;
@@ -117,26 +110,6 @@ public sealed unsafe class DuneInitSession : IDisposable
                 throw Errno.Error("reading from dune-init", e);
             }
         }
-    }
-
-    private int _receivedFd = -1;
-
-    // struct cmsghdr { size_t len; int level; int type; } followed by one int: only
-    // dune-init sends here, and only one descriptor per message.
-    private void KeepFd(byte* control, nuint length)
-    {
-        if (length < 20 || *(int*)(control + 8) != Libc.SOL_SOCKET || *(int*)(control + 12) != Libc.SCM_RIGHTS)
-            return;
-        if (_receivedFd >= 0) Libc.close(_receivedFd);
-        _receivedFd = *(int*)(control + 16);
-    }
-
-    /// <summary>The descriptor the last message carried (the caller closes it), or -1.</summary>
-    public int TakeReceivedFd()
-    {
-        int fd = _receivedFd;
-        _receivedFd = -1;
-        return fd;
     }
 
     /// <summary>Turns an ERROR message into the user's message: op, what it acted on, errno text.</summary>
@@ -157,6 +130,5 @@ public sealed unsafe class DuneInitSession : IDisposable
     public void Dispose()
     {
         if (_socket >= 0) { Libc.close(_socket); _socket = -1; }
-        if (_receivedFd >= 0) { Libc.close(_receivedFd); _receivedFd = -1; }
     }
 }

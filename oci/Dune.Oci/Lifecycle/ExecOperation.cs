@@ -70,7 +70,7 @@ public static class ExecOperation
                     try
                     {
                         var state = CreateOperation.HookState(record, ContainerStatus.Running);
-                        SeccompAgent.Forward(session, record.Config.Linux?.Seccomp, session.ChildPid, state);
+                        SeccompAgent.Forward(session, m, record.Config.Linux?.Seccomp, session.ChildPid, state);
                     }
                     catch (RuntimeError)
                     {

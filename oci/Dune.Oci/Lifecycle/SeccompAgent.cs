@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dune.Oci.Interop;
+using Dune.Oci.Plan;
 using Dune.Oci.Spec;
 
 namespace Dune.Oci.Lifecycle;
@@ -7,28 +8,32 @@ namespace Dune.Oci.Lifecycle;
 /// <summary>
 /// Hands a seccomp notification descriptor to the agent at <c>linux.seccomp.listenerPath</c>,
 /// as runc does: connect, then one message with the <see cref="ContainerProcessState"/> JSON
-/// and the descriptor as SCM_RIGHTS. dune-init loaded the filter and sent the descriptor up
-/// the plan socket; it waits until this returns, and it never keeps a copy, so the program
-/// it then executes cannot answer its own notifications.
+/// and the descriptor as SCM_RIGHTS. dune-init loaded the filter and reported the
+/// descriptor's number (SECCOMP_FD); the copy is taken with pidfd_getfd, as runc takes it, so
+/// that dune-init makes no call but that report before the agent can answer notifications.
+/// dune-init waits until this is done, then closes its own: the program it executes keeps
+/// none and cannot answer its own notifications.
 /// </summary>
 public static class SeccompAgent
 {
     /// <summary>
-    /// Answers SECCOMP_FD: the descriptor that came with it goes to the agent, then dune-init
-    /// may go on (CONTINUE). On failure the caller closes the session, which stops dune-init.
+    /// Answers SECCOMP_FD (<paramref name="report"/>): the descriptor it names, in the process
+    /// that loaded the filter, goes to the agent, then dune-init may go on (CONTINUE). On failure
+    /// the caller closes the session, which stops dune-init.
     /// </summary>
-    public static void Forward(DuneInitSession session, LinuxSeccomp? policy, int processPid, ContainerState state)
+    public static void Forward(DuneInitSession session, PlanMessage report, LinuxSeccomp? policy, int processPid, ContainerState state)
     {
-        int fd = session.TakeReceivedFd();
+        if (policy is null) throw new RuntimeError("dune-init reported a seccomp notification descriptor but the config has no linux.seccomp");
+        if (report.Args.Count != 1 || report.Args[0].Length != 8)
+            throw new RuntimeError("dune-init sent a malformed SECCOMP_FD message");
+        int fd = Pidfd.GetFd(processPid, (int)report.U64(0), "cannot take the seccomp notification descriptor");
         try
         {
-            if (fd < 0) throw new RuntimeError("dune-init reported a seccomp filter but sent no notification descriptor");
-            if (policy is null) throw new RuntimeError("dune-init sent a seccomp notification descriptor but the config has no linux.seccomp");
             Send(policy, processPid, state, fd);
         }
         finally
         {
-            if (fd >= 0) Libc.close(fd);
+            Libc.close(fd);
         }
         session.Continue();
     }

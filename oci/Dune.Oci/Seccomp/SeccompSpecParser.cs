@@ -193,19 +193,13 @@ internal static class SeccompSpecParser
         };
     }
 
-    // Calls the container's setup makes after the filter is in place and before the listener
-    // has its descriptor: a notification for them would wait for ever. write is refused as
-    // runc refuses it (its init reports to its parent with write); sendmsg is the call that
-    // carries the descriptor out of dune-init.
-    private static readonly string[] NeededBeforeTheListener = { "write", "sendmsg" };
-
+    // dune-init reports the new filter's descriptor to dune with write(2) before the agent
+    // has it (dune takes its copy with pidfd_getfd): a notification for that write would wait
+    // for ever. runc refuses it for the same reason.
     private static void CheckNotifiable(List<string> names, string path)
     {
-        foreach (string name in NeededBeforeTheListener)
-        {
-            if (names.Contains(name, StringComparer.Ordinal))
-                throw new SeccompException(path, $"SCMP_ACT_NOTIFY cannot be used for the {name} syscall");
-        }
+        if (names.Contains("write", StringComparer.Ordinal))
+            throw new SeccompException(path, "SCMP_ACT_NOTIFY cannot be used for the write syscall");
     }
 
     private static string Quote(string? s) => s is null ? "null" : $"\"{s}\"";

@@ -759,8 +759,19 @@ static void t_seccomp(struct suite *s)
 	pb_free(&pb);
 }
 
-/* SECCOMP with a listener: the descriptor comes up the plan socket (SECCOMP_FD), the child
- * waits for CONTINUE, keeps no copy, and its notified calls are answered by whoever holds it. */
+/* A copy of pid's descriptor fd (as dune takes the one SECCOMP_FD names), or -1. */
+static int take_fd(pid_t pid, int fd)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return -1;
+	int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	close(pidfd);
+	return copy;
+}
+
+/* SECCOMP with a listener: SECCOMP_FD names the descriptor, the child waits for CONTINUE and
+ * keeps no copy, and its notified calls are answered by whoever holds the copy taken. */
 static void t_seccomp_listener(struct suite *s)
 {
 	char target[300], script[700];
@@ -789,12 +800,15 @@ static void t_seccomp_listener(struct suite *s)
 	char *argv[] = { "sh", "-c", script, NULL };
 	pb_step(&pb, OP_EXEC, "uvv", vcount(argv), argv, base_env);
 	struct run r;
-	struct reply m = { .fd = -1 };
+	struct reply m;
+	int listener = -1;
 	if (!check(s, run_start(&r, s->dune_init, s->dir, &pb, NULL) == 0, "spawn") || expect_pid(s, &r) < 0)
 		goto end;
 	int rc = run_recv(&r, &m, TIMEOUT_MS);
-	if (!check(s, rc == 0 && m.kind == KIND_SECCOMP_FD && m.fd >= 0, "expected SECCOMP_FD with a descriptor, got rc %d kind %u",
-		   rc, m.kind))
+	if (!check(s, rc == 0 && m.kind == KIND_SECCOMP_FD, "expected SECCOMP_FD, got rc %d kind %u", rc, m.kind))
+		goto end;
+	listener = take_fd(r.child, (int)m.u[0]);
+	if (!check(s, listener >= 0, "pidfd_getfd of the child's fd %llu: %s", (unsigned long long)m.u[0], strerror(errno)))
 		goto end;
 	/* The child waits for CONTINUE before it goes on to the program. */
 	struct reply other;
@@ -808,13 +822,13 @@ static void t_seccomp_listener(struct suite *s)
 	free(c.p);
 	/* Answer the program's mkdir: success, without making the directory. */
 	struct seccomp_notif req;
-	struct pollfd p = { .fd = m.fd, .events = POLLIN };
+	struct pollfd p = { .fd = listener, .events = POLLIN };
 	if (check(s, poll(&p, 1, TIMEOUT_MS) == 1, "no notification from the program") &&
-	    check(s, (memset(&req, 0, sizeof req), ioctl(m.fd, SECCOMP_IOCTL_NOTIF_RECV, &req)) == 0, "NOTIF_RECV: %s",
+	    check(s, (memset(&req, 0, sizeof req), ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req)) == 0, "NOTIF_RECV: %s",
 		  strerror(errno))) {
 		check(s, req.data.nr == SYS_mkdir || req.data.nr == SYS_mkdirat, "notified syscall %d", req.data.nr);
 		struct seccomp_notif_resp resp = { .id = req.id };
-		check(s, ioctl(m.fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0, "NOTIF_SEND: %s", strerror(errno));
+		check(s, ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0, "NOTIF_SEND: %s", strerror(errno));
 	}
 	rc = run_recv(&r, &other, TIMEOUT_MS);
 	check(s, rc == 1, "expected end of stream after EXEC, got rc %d kind %u", rc, other.kind);
@@ -826,8 +840,8 @@ static void t_seccomp_listener(struct suite *s)
 	struct stat sb;
 	check(s, stat(target, &sb) < 0, "%s exists: the listener's answer was not used", target);
 end:
-	if (m.fd >= 0)
-		close(m.fd);
+	if (listener >= 0)
+		close(listener);
 	rmdir(target);
 	run_end(&r);
 	pb_free(&pb);
@@ -853,7 +867,7 @@ static void t_seccomp_listener_refused(struct suite *s)
 	char *argv[] = { "sh", "-c", "echo ran", NULL };
 	pb_step(&pb, OP_EXEC, "uvv", vcount(argv), argv, base_env);
 	struct run r;
-	struct reply m = { .fd = -1 };
+	struct reply m;
 	if (!check(s, run_start(&r, s->dune_init, s->dir, &pb, NULL) == 0, "spawn") || expect_pid(s, &r) < 0)
 		goto end;
 	int rc = run_recv(&r, &m, TIMEOUT_MS);
@@ -867,8 +881,6 @@ static void t_seccomp_listener_refused(struct suite *s)
 	free(out);
 	free(err);
 end:
-	if (m.fd >= 0)
-		close(m.fd);
 	run_end(&r);
 	pb_free(&pb);
 }
@@ -1063,7 +1075,7 @@ const struct test_case test_cases[] = {
 	{ "console: pty master over SCM_RIGHTS, replica as stdio and /dev/console", t_console },
 	{ "chroot-move: --no-pivot root switch", t_chroot_move },
 	{ "seccomp: a BPF filter denies mkdir with EPERM", t_seccomp },
-	{ "seccomp: a listener's descriptor goes up the plan socket, none stays, its answer counts", t_seccomp_listener },
+	{ "seccomp: SECCOMP_FD names a listener's descriptor, none stays in the program, its answer counts", t_seccomp_listener },
 	{ "seccomp: without CONTINUE after SECCOMP_FD the child stops before the program", t_seccomp_listener_refused },
 	{ "exec plan: SETNS into a running container, JOIN_CGROUP (v1 pids)", t_setns_cgroup },
 	{ "create plan: CLONE moves the child into its cgroup, CGROUP_WAIT roots the cgroup namespace", t_clone_into_cgroup },

@@ -218,29 +218,12 @@ int run_recv(struct run *r, struct reply *m, int timeout_ms)
 	if (pr <= 0)
 		return -1;
 	unsigned char buf[16384];
-	union {
-		char space[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space,
-			      .msg_controllen = sizeof(control.space) };
-	ssize_t n = recvmsg(r->sock, &msg, MSG_CMSG_CLOEXEC);
-	int fd = -1;
-	struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	ssize_t n = recv(r->sock, buf, sizeof(buf), 0);
 	if (n == 0)
 		return 1;
-	/* SECCOMP_FD, and only it, carries one descriptor and no arguments. */
-	if (n < 12 || (msg.msg_flags & MSG_CTRUNC) || (fd >= 0) != (le32(buf) == 14) ||
-	    (fd >= 0 && (n != 12 || le32(buf + 8) != 0))) {
-		if (fd >= 0)
-			close(fd);
+	if (n < 12)
 		return -1;
-	}
 	memset(m, 0, sizeof(*m));
-	m->fd = fd;
 	m->kind = le32(buf);
 	m->op = le32(buf + 4);
 	m->nargs = le32(buf + 8);
@@ -263,7 +246,7 @@ int run_recv(struct run *r, struct reply *m, int timeout_ms)
 		return -1;
 	/* The shape each reply kind must have (docs/setup-plan.md). */
 	const char *shape = m->kind == 10 ? "u" : m->kind == 11 ? "s" : m->kind == 12 ? "" : m->kind == 13 ? "uus"
-			  : m->kind == 14 ? "" : NULL;
+			  : m->kind == 14 ? "u" : NULL;
 	if (!shape || strlen(shape) != m->nargs)
 		return -1;
 	int nu = 0;

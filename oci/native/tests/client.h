@@ -35,9 +35,8 @@ uint64_t vcount(char *const *v);
 /* A reply from dune-init. */
 struct reply {
 	uint32_t kind, op, nargs;
-	uint64_t u[2];   /* PID: u[0]; ERROR: u[0] = step, u[1] = errno */
+	uint64_t u[2];   /* PID: u[0]; ERROR: u[0] = step, u[1] = errno; SECCOMP_FD: u[0] = fd */
 	char text[8192]; /* SYNC: name; ERROR: detail */
-	int fd;          /* SECCOMP_FD: the descriptor it carried (the caller closes it); else -1 */
 };
 
 struct spawn_opts {
@@ -58,8 +57,7 @@ struct run {
 /* Spawns dune-init with stdout/stderr in files under dir and sends the plan + END. */
 int run_start(struct run *r, const char *dune_init, const char *dir, const struct plan_builder *pb,
 	      const struct spawn_opts *o);
-/* 0: a reply, 1: end of stream, -1: timeout or error. A descriptor is accepted only with
- * SECCOMP_FD, which must carry exactly one. */
+/* 0: a reply, 1: end of stream, -1: timeout or error. */
 int run_recv(struct run *r, struct reply *m, int timeout_ms);
 int run_send(struct run *r, const struct msg_buf *m);
 /* Waits for dune-init (and the container, if known); -1 on timeout (then kills). */
