@@ -83,6 +83,24 @@ teardown() {
   echo "$output" | jq -e --argjson n "$notify" '(.linux.seccomp.actions | index("SCMP_ACT_NOTIFY") != null) == $n'
 }
 
+@test "[spec-strict] features: seccomp supportedFlags are what this kernel accepts (WAIT_KILLABLE_RECV from Linux 5.19)" {
+  run --separate-stderr R features
+  [ "$status" -eq 0 ]
+  echo "$output" | jq -c .linux.seccomp
+  echo "$output" | jq -e '.linux.seccomp.knownFlags | contains(["SECCOMP_FILTER_FLAG_TSYNC","SECCOMP_FILTER_FLAG_LOG",
+      "SECCOMP_FILTER_FLAG_SPEC_ALLOW","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])'
+  echo "$output" | jq -e '.linux.seccomp.supportedFlags - .linux.seccomp.knownFlags == []'
+  local v major minor want=false
+  v=$(uname -r)
+  major=${v%%.*}
+  minor=${v#*.}
+  minor=${minor%%[!0-9]*}
+  if ((major > 5 || (major == 5 && minor >= 19))); then want=true; fi
+  echo "$output" | jq -e --argjson w "$want" \
+    '(.linux.seccomp.supportedFlags | index("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") != null) == $w'
+  echo "$output" | jq -e '.linux.seccomp.supportedFlags | index("SECCOMP_FILTER_FLAG_TSYNC") != null'
+}
+
 # ---------------------------------------------------------------- lifecycle and state
 
 @test "create, start, state, kill, delete: state transitions" {

@@ -47,6 +47,17 @@ public class SeccompValidationTests
     }
 
     [Fact]
+    public void WaitKillableRecvOnlyGoesWithAListener()
+    {
+        var spec = FourRules(Rule("SCMP_ACT_ERRNO", "mkdir"));
+        spec.Flags = ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "SECCOMP_FILTER_FLAG_LOG"];
+        Assert.Equal(SeccompFilterFlags.Log, SeccompCompiler.Compile(spec).Flags);
+        spec.Syscalls![3] = Rule("SCMP_ACT_NOTIFY", "mkdir");
+        Assert.Equal(SeccompFilterFlags.Log | SeccompFilterFlags.WaitKillableRecv | SeccompFilterFlags.NewListener,
+            SeccompCompiler.Compile(spec).Flags);
+    }
+
+    [Fact]
     public void NotifyIsRefusedAsDefaultAndForWriteAsByRunc()
     {
         var asDefault = Fails(Policy("SCMP_ACT_NOTIFY"));

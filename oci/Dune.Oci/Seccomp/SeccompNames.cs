@@ -26,4 +26,20 @@ public static class SeccompNames
     {
         "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
     };
+
+    /// <summary>
+    /// The flags this kernel accepts, for `supportedFlags`: <paramref name="kernelAccepts"/> is
+    /// asked with each flag's value (WAIT_KILLABLE_RECV together with NEW_LISTENER, which it needs).
+    /// </summary>
+    public static IReadOnlyList<string> SupportedFlags(Func<SeccompFilterFlags, bool> kernelAccepts) =>
+        Flags.Where(f => kernelAccepts(FlagValue(f) | (f == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" ? SeccompFilterFlags.NewListener : 0))).ToList();
+
+    public static SeccompFilterFlags FlagValue(string name) => name switch
+    {
+        "SECCOMP_FILTER_FLAG_TSYNC" => SeccompFilterFlags.Tsync,
+        "SECCOMP_FILTER_FLAG_LOG" => SeccompFilterFlags.Log,
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => SeccompFilterFlags.SpecAllow,
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => SeccompFilterFlags.WaitKillableRecv,
+        _ => throw new ArgumentException($"unknown seccomp flag {name}", nameof(name)),
+    };
 }

@@ -60,8 +60,12 @@ internal static class SeccompSpecParser
         // A notify rule makes the kernel return the listener's descriptor (seccomp_unotify(2)).
         // TSYNC alone would refuse the pair (EBUSY is not distinguishable from a thread that
         // disagrees); TSYNC_ESRCH reports such a thread as ESRCH instead, as libseccomp does.
+        // WAIT_KILLABLE_RECV is about how a notified call waits for its listener: without one
+        // it means nothing, and the kernel refuses it (EINVAL), so it is dropped then.
         if (rules.Any(r => r.Action == SeccompReturn.UserNotif))
             flags |= SeccompFilterFlags.NewListener | (flags.HasFlag(SeccompFilterFlags.Tsync) ? SeccompFilterFlags.TsyncEsrch : 0);
+        else
+            flags &= ~SeccompFilterFlags.WaitKillableRecv;
         return new ParsedSeccomp(defaultAction, ParseArchitectures(spec.Architectures), flags, rules);
     }
 

@@ -21,7 +21,7 @@ public static class FeaturesDocument
                 Operators = Seccomp.SeccompNames.Operators.ToList(),
                 Archs = Seccomp.SeccompNames.Architectures.ToList(),
                 KnownFlags = Seccomp.SeccompNames.Flags.ToList(),
-                SupportedFlags = Seccomp.SeccompNames.Flags.ToList(),
+                SupportedFlags = Seccomp.SeccompNames.SupportedFlags(Interop.SeccompFlagsProbe.KernelAccepts).ToList(),
             },
         },
         Annotations = new()
