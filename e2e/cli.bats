@@ -699,6 +699,24 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   [ ! -e "$T/agent/errors" ]
 }
 
+@test "seccomp notify: a non-root user in a user namespace, the filter loaded before and after the user switch" {
+  start_seccomp_agent
+  notify_seccomp '["mkdir","mkdirat"]'
+  chown -R 100000:100000 "$B/rootfs"
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native" | .process.user = {uid: 1000, gid: 1000}
+      | .linux.namespaces += [{type: "user"}]
+      | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+      | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+  for nnp in true false; do
+    rm -f "$T/agent/states"
+    bundle_jq "$B" --argjson n "$nnp" '.process.noNewPrivileges = $n'
+    in_ctr sh -c 'id -u; mkdir /tmp/foo; echo "mkdir $?"; [ -d /tmp/foo ] || echo "no dir"'
+    [ "$status" -eq 0 ]
+    [ "$output" = $'1000\nmkdir 0\nno dir' ]
+    jq -e --arg id "$ID" '.state.id == $id and .pid > 1' "$T/agent/states"
+  done
+}
+
 @test "seccomp notify: the init's pid is the container's; an exec'd process sends its own fd (its pid, state running)" {
   start_seccomp_agent
   notify_seccomp '["mkdir","mkdirat"]'
