@@ -174,6 +174,25 @@ public class PlannerTests
     }
 
     [Fact]
+    public void AFilterWithAListenerIsLoadedWhileThePlanSocketIsOpen()
+    {
+        // Its descriptor travels up the plan socket to the seccomp agent: before READY (as runc
+        // loads it before its init reports ready), once, with no_new_privs before it.
+        var program = new SeccompProgram(new byte[8], SeccompFilterFlags.NewListener, Array.Empty<string>());
+        var with = ContainerPlanner.BuildCreate(Options(seccomp: program));
+        Assert.Single(with, s => s.Op == PlanOp.Seccomp);
+        Assert.Single(with, s => s.Op == PlanOp.NoNewPrivs);
+        Assert.True(IndexOf(with, PlanOp.NoNewPrivs) < IndexOf(with, PlanOp.Seccomp));
+        Assert.True(IndexOf(with, PlanOp.Seccomp) > IndexOf(with, PlanOp.ResolveExec));
+        Assert.True(IndexOf(with, PlanOp.Seccomp) < IndexOf(with, PlanOp.Ready));
+        Assert.True(IndexOf(with, PlanOp.Seccomp) < IndexOf(with, PlanOp.CloseSocket));
+
+        var without = ContainerPlanner.BuildCreate(Options(s => s.Process!.NoNewPrivileges = false, program));
+        Assert.Single(without, s => s.Op == PlanOp.Seccomp);
+        Assert.True(IndexOf(without, PlanOp.Seccomp) < IndexOf(without, PlanOp.CapBounding));
+    }
+
+    [Fact]
     public void AmbientCapabilitiesNeedPermittedAndInheritable()
     {
         var steps = ContainerPlanner.BuildCreate(Options(s =>

@@ -137,6 +137,9 @@ public static class CreateOperation
                     // startContainer hooks run after `start` released the init: they see "created".
                     session.Continue(state, ContainerStatus.StateJson(HookState(record, ContainerStatus.Created)));
                     break;
+                case PlanMessageKind.SeccompFd:
+                    SeccompAgent.Forward(session, m, record.Config.Linux?.Seccomp, record.InitPid, HookState(record, ContainerStatus.Creating));
+                    break;
                 case PlanMessageKind.Ready:
                     return;
                 case PlanMessageKind.Error:
