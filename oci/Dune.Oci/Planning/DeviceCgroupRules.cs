@@ -19,13 +19,22 @@ public static class DeviceCgroupRules
     public static LinuxResources WithDefaults(LinuxResources? resources, IEnumerable<LinuxDevice>? devices)
     {
         var r = resources ?? new LinuxResources();
-        var rules = new List<LinuxDeviceCgroup>(r.Devices ?? new List<LinuxDeviceCgroup>());
+        r.Devices = For(r.Devices, devices);
+        return r;
+    }
+
+    /// <summary>
+    /// <paramref name="configured"/> followed by the allow rules above; an empty or absent list stays as it is
+    /// (no restriction at all, nothing to add to).
+    /// </summary>
+    public static List<LinuxDeviceCgroup>? For(List<LinuxDeviceCgroup>? configured, IEnumerable<LinuxDevice>? devices)
+    {
         // Only add allow rules when the config restricts devices at all.
-        if (rules.Count == 0) return r;
+        if (configured is not { Count: > 0 }) return configured;
+        var rules = new List<LinuxDeviceCgroup>(configured);
         rules.AddRange(Always.Select(a => new LinuxDeviceCgroup { Allow = true, Type = a.Type, Major = a.Major, Minor = a.Minor, Access = a.Access }));
         foreach (var d in devices ?? Enumerable.Empty<LinuxDevice>())
             rules.Add(new LinuxDeviceCgroup { Allow = true, Type = d.Type == "u" ? "c" : d.Type, Major = d.Major, Minor = d.Minor, Access = "rwm" });
-        r.Devices = rules;
-        return r;
+        return rules;
     }
 }
