@@ -69,12 +69,9 @@ internal sealed class EffectiveDeviceRules
         var access = DeviceAccessText.Parse(accessText, out string unknown);
         if (unknown.Length > 0)
         {
-            // runc takes the access string as given: an allow rule with other letters is refused (by its
-            // eBPF generator on v2, by the kernel on v1), while a deny rule that changes nothing is accepted
-            // (its own tests deny "rwa"). Denying the known letters and ignoring the rest never allows more.
-            if (rule.Allow)
-                throw new CgroupException($"{where}: invalid access \"{accessText}\" (letters r, w, m)");
-            warn?.Invoke($"{where}: access \"{accessText}\": ignoring \"{unknown}\" (only r, w and m name device accesses)");
+            // runc keeps only the r, w and m of an access string (its rule emulator drops the rest), so its own
+            // tests can deny "rwa"; the same here, said out loud: never more than the known letters grant or deny.
+            warn?.Invoke($"{where}: access \"{accessText}\": ignoring \"{unknown}\" (only r, w and m name device accesses, as runc reads them)");
         }
         if (type == "a")
         {
