@@ -7,15 +7,25 @@
 # 20.10) and CAP_MKNOD as docker gives it. Checked: allowed devices work, nodes of denied devices
 # can be made (every runtime allows mknod, runc too) but not opened (EPERM), `update` replaces the
 # program and the new rules hold, and after delete the programs are gone (bpftool).
-# DUNE=runc runs the same tests against runc; those tagged [dune-contract] go beyond runc 1.1
+# containerd (`ctr run`) and dockerd (`docker run --runtime=dune`) are started the same way, in a
+# namespace of their own, with private dirs under $V2_DAEMONS (daemons.sh's launcher; a wrapper
+# first on its PATH unshares). DUNE=runc runs the same tests against runc; those tagged [dune-contract] go beyond runc 1.1
 # (its `update` ignores linux.resources.devices) and fail there by design.
 
 load lib/helpers
 load lib/dune
+source "$E2E_REPO/e2e/lib/image.sh"
+source "$E2E_REPO/e2e/lib/daemons.sh"
 
 UNIFIED=/sys/fs/cgroup/unified
 # The containers' cgroups: /sys/fs/cgroup/$V2_PARENT/ID inside, $UNIFIED/$V2_PARENT/ID on the host.
 V2_PARENT=${E2E_CGROUP2_PARENT:-dune-e2e-cgroup2}
+
+# The daemons' dirs (socket, state, exec root) and docker's data root.
+V2_DAEMONS=${E2E_CGROUP2_DAEMONS:-/run/dune-e2e-cgroup2}
+V2_DOCKER_DATA=${E2E_CGROUP2_DOCKER_DATA:-/var/tmp/dune-e2e-cgroup2-docker}
+CD_NS=dune-e2e-cgroup2
+IMAGE=localhost/dune-e2e/busybox:latest
 
 setup_file() {
   e2e_require_env
@@ -30,6 +40,17 @@ setup_file() {
 V2() {
   unshare --mount --propagation private sh -c \
     'umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"' v2 "$@" 3>&-
+}
+
+# v2_wrapper DIR NAME BINARY [EXTRA]: DIR/NAME runs BINARY in a namespace as V2 makes it (EXTRA: more
+# shell run there first). A directory per daemon: dockerd must find the real containerd it starts.
+v2_wrapper() {
+  mkdir -p "$1"
+  cat >"$1/$2" <<W
+#!/bin/sh
+exec unshare --mount --propagation private sh -c 'umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && $4 exec $3 "\$@"' $2 "\$@"
+W
+  chmod +x "$1/$2"
 }
 
 # R2 ARGS...: the runtime under test on the pure v2 view, with this test's --root and JSON log.
@@ -53,6 +74,16 @@ setup() {
 
 teardown() {
   local id
+  if [[ -n ${CID:-} ]]; then
+    remove_task "$CID"
+    [[ -z ${BATS_TEST_COMPLETED:-} ]] && tail -n 20 "$CD_DIR/containerd.log" || true
+    stop_containerd
+  fi
+  if [[ -n ${DNAME:-} ]]; then
+    docker_ rm -f "$DNAME" >/dev/null 2>&1 || true
+    [[ -z ${BATS_TEST_COMPLETED:-} ]] && tail -n 20 "$DK_DIR/dockerd.log" || true
+    stop_dockerd
+  fi
   if [[ -d $ROOT ]]; then
     for id in $(R2 list -q 2>/dev/null); do
       R2 delete --force "$id" >/dev/null 2>&1 || echo "teardown: delete --force $id failed" >&2
@@ -210,4 +241,51 @@ sda_denied() { [[ $output == *"/dev/sda"*"Operation not permitted"* ]]; }
   sda_allowed
   run R2 exec "$ID" sh -c 'echo x > /dev/sda 2>&1; true'
   [[ $output == *"/dev/sda"*"Operation not permitted"* ]]
+}
+
+# A program on HOSTDIR while the container runs, the probe's results inside, and nothing after.
+@test "ctr run on a containerd of the v2 view: allowed devices work, /dev/sda is refused, no program after rm" {
+  v2_wrapper "$T/v2-containerd" containerd /usr/bin/containerd
+  PATH=$T/v2-containerd:$PATH start_containerd "$V2_DAEMONS/containerd"
+  make_oci_image_tar "$CD_DIR/busybox-oci.tar"
+  ctr_ images import --base-name localhost/dune-e2e/busybox "$CD_DIR/busybox-oci.tar" >&2
+  CID=ctr-${BATS_TEST_NUMBER}-$$-$RANDOM
+  HOSTDIR=$UNIFIED/$CD_NS/$CID
+  # ctr asks for cpu shares 1024 by default; this host's cgroup2 has no cpu controller (it is bound to v1).
+  ctr_ run -d --cpu-shares 0 --runc-binary "$DUNE" --runc-root "$CD_DIR/runc-root" "$IMAGE" "$CID" sleep 1000
+  wait_task_status "$CID" RUNNING
+  mapfile -t ids < <(device_programs)
+  echo "programs: ${ids[*]}"
+  [ "${#ids[@]}" -eq 1 ]
+  run ctr_ task exec --exec-id probe "$CID" sh -c "$PROBE"
+  echo "$output"
+  check_probe
+  remove_task "$CID"
+  [ ! -d "$HOSTDIR" ]
+  for _ in $(seq 50); do bpftool prog show id "${ids[0]}" >/dev/null 2>&1 || break; sleep 0.1; done
+  run bpftool prog show id "${ids[0]}"
+  [ "$status" -ne 0 ]
+}
+
+@test "docker run --runtime=dune on a dockerd of the v2 view: docker's own device rules hold, no program after rm" {
+  # /run/containerd hidden there: dockerd starts its own containerd in its namespace, never a host one.
+  v2_wrapper "$T/v2-dockerd" dockerd /usr/sbin/dockerd 'mount -t tmpfs tmpfs /run/containerd &&'
+  PATH=$T/v2-dockerd:$PATH start_dockerd "$V2_DAEMONS/docker" "$V2_DOCKER_DATA"
+  docker_ info --format '{{.CgroupVersion}}' | grep -qx 2
+  make_rootfs_tar "$DK_DIR/rootfs.tar"
+  docker_ import --change 'CMD ["sh"]' "$DK_DIR/rootfs.tar" dune-e2e/busybox >/dev/null
+  DNAME=dk-${BATS_TEST_NUMBER}-$$-$RANDOM
+  run docker_ run --rm --runtime=dune --network none dune-e2e/busybox sh -c "$PROBE"
+  echo "$output"
+  check_probe
+  docker_ run -d --name "$DNAME" --runtime=dune --network none dune-e2e/busybox sleep 1000
+  HOSTDIR=$UNIFIED/docker/$(docker_ inspect -f '{{.Id}}' "$DNAME")
+  mapfile -t ids < <(device_programs)
+  echo "programs: ${ids[*]}"
+  [ "${#ids[@]}" -eq 1 ]
+  docker_ rm -f "$DNAME"
+  [ ! -d "$HOSTDIR" ]
+  for _ in $(seq 50); do bpftool prog show id "${ids[0]}" >/dev/null 2>&1 || break; sleep 0.1; done
+  run bpftool prog show id "${ids[0]}"
+  [ "$status" -ne 0 ]
 }

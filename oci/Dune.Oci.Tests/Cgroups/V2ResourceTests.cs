@@ -196,6 +196,21 @@ public sealed class V2ResourceTests
     }
 
     [Fact]
+    public void ZeroSharesAndBlkioWeightAsDockerSendsThemNeedNoController()
+    {
+        // docker's config.json for `docker run busybox` (e2e/lib/docker-devices.json comes from the same capture).
+        using var fs = FakeCgroupFs.V2(new[] { "memory", "pids" });
+        fs.Open("/c").Create(new LinuxResources
+        {
+            Memory = new LinuxMemory { DisableOomKiller = false },
+            Cpu = new LinuxCpu { Shares = 0 },
+            BlockIo = new LinuxBlockIo { Weight = 0 },
+        });
+        Assert.True(Directory.Exists(fs.P("/sys/fs/cgroup/c")));
+        Assert.Empty(V2ResourceWriter.NeededControllers(new LinuxResources { Cpu = new LinuxCpu { Shares = 0, Quota = 0, Period = 0 }, BlockIo = new LinuxBlockIo { Weight = 0 } }));
+    }
+
+    [Fact]
     public void UnifiedKeysAreWrittenLast()
     {
         using var fs = FakeCgroupFs.V2();

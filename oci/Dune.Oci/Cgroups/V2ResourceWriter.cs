@@ -23,11 +23,13 @@ internal sealed class V2ResourceWriter
         var m = r.Memory;
         if (m != null && (m.Limit ?? m.Reservation ?? m.Swap) != null) set.Add("memory");
         var c = r.Cpu;
-        if (c != null && (c.Shares != null || c.Quota != null || c.Period != null || c.Burst != null || c.Idle != null)) set.Add("cpu");
+        // Zero shares, quota, period and blkio weight mean "not set" (docker and containerd send them so), as Apply reads them.
+        if (c != null && (c.Shares is not null and not 0 || c.Quota is not null and not 0 || c.Period is not null and not 0
+            || c.Burst != null || c.Idle != null)) set.Add("cpu");
         if (!string.IsNullOrEmpty(c?.Cpus) || !string.IsNullOrEmpty(c?.Mems)) set.Add("cpuset");
         if (r.Pids != null) set.Add("pids");
         var b = r.BlockIo;
-        if (b != null && (b.Weight != null || b.WeightDevice is { Count: > 0 }
+        if (b != null && (b.Weight is not null and not 0 || b.WeightDevice is { Count: > 0 }
             || b.ThrottleReadBpsDevice is { Count: > 0 } || b.ThrottleWriteBpsDevice is { Count: > 0 }
             || b.ThrottleReadIopsDevice is { Count: > 0 } || b.ThrottleWriteIopsDevice is { Count: > 0 }))
             set.Add("io");
