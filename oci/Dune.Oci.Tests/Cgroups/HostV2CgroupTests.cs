@@ -210,6 +210,19 @@ public sealed class HostV2CgroupTests : IDisposable
         }
     }
 
+    [Fact]
+    public void ADirectoryThatIsNoCgroupGetsAClearError()
+    {
+        string dir = Directory.CreateTempSubdirectory("dune-v2dev-").FullName;
+        try
+        {
+            var deny = new LinuxDeviceCgroup { Allow = false, Access = "rwm" };
+            var e = Assert.Throws<CgroupException>(() => KernelDeviceFilter.Instance.Install(dir, DeviceProgram.Compile(new[] { deny })));
+            Assert.Contains($"listing the device programs of {dir} (BPF_PROG_QUERY, BPF_CGROUP_DEVICE) failed: ", e.Message);
+        }
+        finally { Directory.Delete(dir); }
+    }
+
     public void Dispose()
     {
         foreach (var p in _processes)
