@@ -289,3 +289,16 @@ sda_denied() { [[ $output == *"/dev/sda"*"Operation not permitted"* ]]; }
   run bpftool prog show id "${ids[0]}"
   [ "$status" -ne 0 ]
 }
+
+@test "a linux.devices entry gets the node but no device access of its own, as in runc" {
+  # runc's "update devices [minimal transition rules]" setup: the node exists, the rules deny it (with "rwa").
+  bundle_jq "$B" '.linux.resources.devices = [{"allow": false, "access": "rwm"}, {"allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa"}]
+    | .linux.devices = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]
+    | .process.capabilities.bounding += ["CAP_SYSLOG"] | .process.capabilities.effective += ["CAP_SYSLOG"]
+    | .process.capabilities.permitted += ["CAP_SYSLOG"]'
+  in_ctr2 sh -c 'ls -l /dev/kmsg; head -c 100 /dev/kmsg 2>&1; echo x > /dev/null && echo null-ok'
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == c* ]]
+  [[ ${lines[1]} == *"/dev/kmsg"*"Operation not permitted"* ]]
+  [ "${lines[2]}" = null-ok ]
+}

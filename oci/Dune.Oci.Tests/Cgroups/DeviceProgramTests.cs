@@ -86,7 +86,7 @@ public sealed class DeviceProgramTests
         Assert.False(Allows(Docker, 'c', 1, 1, R | W), "/dev/mem");
         Assert.False(Allows(Docker, 'b', 8, 0, M), "docker's own list allows no mknod");
         // What dune applies: docker's list and the always-allowed devices after it, as runc appends its own.
-        var applied = DeviceCgroupRules.For(Docker.ToList(), null)!;
+        var applied = DeviceCgroupRules.For(Docker.ToList())!;
         AgreesWithTheModel(applied);
         Assert.True(Allows(applied, 'c', 136, 4, R | W), "pseudo-terminals");
         Assert.True(Allows(applied, 'b', 8, 0, M), "mknod of any node, as runc allows it");
@@ -100,11 +100,12 @@ public sealed class DeviceProgramTests
     [Fact]
     public void DunesListForADenyAllConfig()
     {
-        var rules = DeviceCgroupRules.For(new List<LinuxDeviceCgroup> { DenyAll },
-            new[] { new LinuxDevice { Path = "/dev/kmsg", Type = "c", Major = 1, Minor = 11 } })!;
+        var rules = DeviceCgroupRules.For(new List<LinuxDeviceCgroup> { DenyAll })!;
         AgreesWithTheModel(rules);
-        Assert.True(Allows(rules, 'c', 1, 11, R), "a linux.devices entry stays usable");
         Assert.True(Allows(rules, 'c', 1, 7, W), "/dev/full");
+        Assert.True(Allows(rules, 'c', 5, 2, R | W), "/dev/ptmx");
+        Assert.True(Allows(rules, 'c', 1, 11, M), "mknod of anything");
+        Assert.False(Allows(rules, 'c', 1, 11, R), "a linux.devices node such as /dev/kmsg needs a rule of its own, as in runc");
         Assert.False(Allows(rules, 'c', 1, 1, R));
     }
 

@@ -18,7 +18,7 @@ public static class UpdateOperation
         // (runc 1.1's update ignores linux.resources.devices; dune applies them: v1 writes the transition
         // to devices.allow/deny, v2 replaces the device program). What is remembered is the list as given.
         var given = resources.Devices;
-        resources.Devices = DeviceCgroupRules.For(given, record.Config.Linux?.Devices);
+        resources.Devices = DeviceCgroupRules.For(given);
         try { ContainerStatus.Cgroup(record).Update(resources); }
         catch (CgroupException e) { throw new RuntimeError($"update {id}: {e.Message}"); }
         finally { resources.Devices = given; }
