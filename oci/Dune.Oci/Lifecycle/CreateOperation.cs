@@ -64,7 +64,7 @@ public static class CreateOperation
                 cgroup = CgroupManagerFactory.Open(spec.Linux?.CgroupsPath, req.Id, ctx.SystemdCgroup);
                 record.CgroupsPath = cgroup.Path;
                 store.Save(record);
-                cgroup.Create(DeviceCgroupRules.WithDefaults(spec.Linux?.Resources, spec.Linux?.Devices));
+                cgroup.Create(DeviceCgroupRules.WithDefaults(spec.Linux?.Resources));
                 RuntimeLog.DebugLine($"create {req.Id}: cgroup {cgroup.Path} ready");
             }
             catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
