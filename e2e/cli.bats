@@ -9,6 +9,7 @@ load lib/helpers
 setup_file() {
   e2e_require_env
   build_recvtty
+  build_seccomp_agent
 }
 
 teardown_file() {
@@ -93,6 +94,28 @@ teardown() {
   echo "$output" | jq -e '.linux.capabilities | index("CAP_SYS_ADMIN") != null'
   echo "$output" | jq -e '.linux.cgroup.v1 == true'
   echo "$output" | jq -e '.linux.seccomp.enabled == true and (.linux.seccomp.actions | index("SCMP_ACT_ERRNO") != null)'
+  # SCMP_ACT_NOTIFY where this kernel has seccomp user notification (as runc reports it).
+  local notify=false
+  grep -qw user_notif /proc/sys/kernel/seccomp/actions_avail && notify=true
+  echo "$output" | jq -e --argjson n "$notify" '(.linux.seccomp.actions | index("SCMP_ACT_NOTIFY") != null) == $n'
+}
+
+@test "[spec-strict] features: seccomp supportedFlags are what this kernel accepts (WAIT_KILLABLE_RECV from Linux 5.19)" {
+  run --separate-stderr R features
+  [ "$status" -eq 0 ]
+  echo "$output" | jq -c .linux.seccomp
+  echo "$output" | jq -e '.linux.seccomp.knownFlags | contains(["SECCOMP_FILTER_FLAG_TSYNC","SECCOMP_FILTER_FLAG_LOG",
+      "SECCOMP_FILTER_FLAG_SPEC_ALLOW","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])'
+  echo "$output" | jq -e '.linux.seccomp.supportedFlags - .linux.seccomp.knownFlags == []'
+  local v major minor want=false
+  v=$(uname -r)
+  major=${v%%.*}
+  minor=${v#*.}
+  minor=${minor%%[!0-9]*}
+  if ((major > 5 || (major == 5 && minor >= 19))); then want=true; fi
+  echo "$output" | jq -e --argjson w "$want" \
+    '(.linux.seccomp.supportedFlags | index("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") != null) == $w'
+  echo "$output" | jq -e '.linux.seccomp.supportedFlags | index("SECCOMP_FILTER_FLAG_TSYNC") != null'
 }
 
 # ---------------------------------------------------------------- lifecycle and state
@@ -651,6 +674,142 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   [ "${lines[2]}" = touch-ok ]
   [ "${lines[3]}" = $'Seccomp:\t2' ]
   [ ! -d "$B/rootfs/tmp/d" ]
+}
+
+# SCMP_ACT_NOTIFY: the agent (e2e/tools/seccomp-agent.c) answers mkdir with success without
+# making the directory and chmod with ENOMEDIUM, as runc's seccompagent does. Native mode (the
+# annotation; runc ignores it, so DUNE=runc runs these as they are); Dune mode is in dune.bats.
+
+@test "seccomp notify: the agent answers mkdir and chmod, and gets the fd with the state (pid, id, creating, metadata); noNewPrivileges true and false" {
+  start_seccomp_agent
+  notify_seccomp '["mkdir","mkdirat","chmod","fchmod","fchmodat","fchmodat2"]'
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  for nnp in true false; do
+    rm -f "$T/agent/states" "$T/agent/calls"
+    bundle_jq "$B" --argjson n "$nnp" '.process.noNewPrivileges = $n'
+    in_ctr sh -c 'mkdir /tmp/foo; echo "mkdir $?"; [ -d /tmp/foo ] || echo "no dir"; touch /tmp/f; chmod 777 /tmp/f; echo "chmod $?"'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "mkdir 0" ]
+    [ "${lines[1]}" = "no dir" ]
+    [ "${lines[2]}" = "chmod 1" ]
+    [[ $stderr == *"chmod: /tmp/f: No medium found"* ]]
+    [ ! -e "$B/rootfs/tmp/foo" ]
+    cat "$T/agent/calls" "$T/agent/states"
+    grep -q '^mkdir /tmp/foo pid [0-9]' "$T/agent/calls"
+    grep -q '^chmod /tmp/f pid [0-9]' "$T/agent/calls"
+    [ ! -e "$T/agent/errors" ]
+    [ "$(wc -l <"$T/agent/states")" -eq 1 ]
+    jq -e --arg id "$ID" '.fds == ["seccompFd"] and .metadata == "bar" and (.ociVersion | startswith("1."))
+        and .state.id == $id and .state.status == "creating" and .pid > 1 and .pid == .state.pid' "$T/agent/states"
+  done
+}
+
+@test "seccomp notify: the calls the setup makes after loading the filter can be notified (execve, openat, read, close, socket calls)" {
+  start_seccomp_agent
+  notify_seccomp '["execve","openat","open","read","close","sendmsg","sendto","recvfrom","recvmsg"]'
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  for nnp in true false; do
+    rm -f "$T/agent/calls"
+    bundle_jq "$B" --argjson n "$nnp" '.process.noNewPrivileges = $n'
+    in_ctr sh -c 'echo ok'
+    [ "$status" -eq 0 ]
+    [ "$output" = ok ]
+    # The agent let them continue: the runtime's own calls after the filter, then the program's.
+    [ "$(grep -c '^continue ' "$T/agent/calls")" -gt 3 ]
+  done
+  [ ! -e "$T/agent/errors" ]
+}
+
+@test "seccomp notify: a non-root user in a user namespace, the filter loaded before and after the user switch" {
+  start_seccomp_agent
+  notify_seccomp '["mkdir","mkdirat"]'
+  chown -R 100000:100000 "$B/rootfs"
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native" | .process.user = {uid: 1000, gid: 1000}
+      | .linux.namespaces += [{type: "user"}]
+      | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+      | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+  for nnp in true false; do
+    rm -f "$T/agent/states"
+    bundle_jq "$B" --argjson n "$nnp" '.process.noNewPrivileges = $n'
+    in_ctr sh -c 'id -u; mkdir /tmp/foo; echo "mkdir $?"; [ -d /tmp/foo ] || echo "no dir"'
+    [ "$status" -eq 0 ]
+    [ "$output" = $'1000\nmkdir 0\nno dir' ]
+    jq -e --arg id "$ID" '.state.id == $id and .pid > 1' "$T/agent/states"
+  done
+}
+
+@test "seccomp notify: the init's pid is the container's; an exec'd process sends its own fd (its pid, state running)" {
+  start_seccomp_agent
+  notify_seccomp '["mkdir","mkdirat"]'
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  start_ctr
+  init=$(pid_of "$ID")
+  wait_lines "$T/agent/states" 1
+  sed -n 1p "$T/agent/states" | jq -e --argjson p "$init" --arg b "$B" \
+    '.pid == $p and .state.pid == $p and .state.status == "creating" and .state.bundle == $b'
+  run R exec "$ID" sh -c 'mkdir /tmp/bar; echo "mkdir $?"; [ -d /tmp/bar ] || echo "no dir"'
+  [ "$status" -eq 0 ]
+  [ "$output" = $'mkdir 0\nno dir' ]
+  [ "$(wc -l <"$T/agent/states")" -eq 2 ]
+  cat "$T/agent/states"
+  sed -n 2p "$T/agent/states" | jq -e --argjson p "$init" --arg id "$ID" \
+    '.state.id == $id and .state.status == "running" and .state.pid == $p and .pid > 1 and .pid != $p and .metadata == "bar"'
+  grep -q '^mkdir /tmp/bar pid [0-9]' "$T/agent/calls"
+}
+
+@test "seccomp notify: when the agent dies, notified calls fail with ENOSYS and exec is refused" {
+  start_seccomp_agent
+  notify_seccomp '["mkdir","mkdirat"]'
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  bundle_set_args "$B" sh -c 'while [ ! -e /tmp/go ]; do sleep 0.05; done; mkdir /tmp/foo; echo "mkdir $?"; sleep 100'
+  create_ctr "$ID"
+  R start "$ID"
+  wait_lines "$T/agent/states" 1
+  kill "$AGENT_PID"
+  wait_gone "$AGENT_PID"
+  touch "$B/rootfs/tmp/go"
+  wait_lines "$T/$ID.out" 1
+  cat "$T/$ID.out" "$T/$ID.err"
+  [ "$(cat "$T/$ID.out")" = "mkdir 1" ]
+  grep -q "can't create directory '/tmp/foo': Function not implemented" "$T/$ID.err"
+  [ ! -e "$B/rootfs/tmp/foo" ]
+  # Nor can a new process start without the agent; the container keeps running.
+  run --separate-stderr R exec "$ID" sh -c 'echo never'
+  [ "$status" -ne 0 ]
+  [ -z "$output" ]
+  [[ "$stderr$(cat "$LOG")" == *"failed to connect with seccomp agent specified in the seccomp profile"* ]]
+  [ "$(status_of "$ID")" = running ]
+}
+
+@test "seccomp notify: no listenerPath, an agent that is not there, notify on write or as default action: refused, nothing left" {
+  start_seccomp_agent
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  local cases=(
+    '.linux.seccomp.listenerPath = ""|listenerPath is not set'
+    'del(.linux.seccomp.listenerPath)|listenerPath is not set'
+    '.linux.seccomp.listenerPath = "'"$T"'/nobody.sock"|failed to connect with seccomp agent specified in the seccomp profile'
+    '.linux.seccomp.listenerPath = "@abstract-nobody"|failed to connect with seccomp agent specified in the seccomp profile'
+    '.linux.seccomp.syscalls[0].names = ["mkdir", "write"]|SCMP_ACT_NOTIFY cannot be used for the write syscall'
+    '.linux.seccomp.defaultAction = "SCMP_ACT_NOTIFY"|SCMP_ACT_NOTIFY cannot be used as default action'
+  )
+  local c
+  for c in "${cases[@]}"; do
+    notify_seccomp '["mkdir","mkdirat"]'
+    bundle_jq "$B" "${c%%|*}"
+    rm -f "$LOG"
+    in_ctr sh -c 'mkdir /tmp/foo; echo "ran"'
+    [ "$status" -ne 0 ]
+    [ -z "$output" ]
+    [[ "$stderr$(cat "$LOG" 2>/dev/null)" == *"${c#*|}"* ]]
+    [ -z "$(R list -q)" ]
+    [ ! -e "$T/agent/states" ]
+    # The reference runtime refuses the same configuration.
+    run --separate-stderr runc --root "$T/runc" run --bundle "$B" "$ID-runc" </dev/null
+    echo "runc: $status $stderr"
+    [ "$status" -ne 0 ]
+    [ -z "$output" ]
+  done
+  [ ! -e "$T/agent/errors" ]
 }
 
 @test "config: namespaces are new, cgroup limit visible in the container's cgroup" {

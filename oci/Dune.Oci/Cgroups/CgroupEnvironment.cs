@@ -25,6 +25,9 @@ internal sealed class CgroupEnvironment
 
     public ICgroupDirOps DirOps { get; }
 
+    /// <summary>Where cgroup v2 device programs are attached.</summary>
+    public IDeviceFilter DeviceFilter { get; init; } = KernelDeviceFilter.Instance;
+
     /// <summary>Patience for rmdir while dying tasks leave a cgroup.</summary>
     public TimeSpan RemovePatience { get; init; } = TimeSpan.FromSeconds(3);
 

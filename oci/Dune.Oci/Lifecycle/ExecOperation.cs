@@ -69,6 +69,22 @@ public static class ExecOperation
             {
                 var m = session.Receive();
                 if (m is null) break; // EXEC closed the socket: the program runs
+                if (m.Kind == PlanMessageKind.SeccompFd)
+                {
+                    // As runc: the state of the container (running, its init's pid); pid is this process.
+                    try
+                    {
+                        var state = CreateOperation.HookState(record, ContainerStatus.Running);
+                        SeccompAgent.Forward(session, m, record.Config.Linux?.Seccomp, session.ChildPid, state);
+                    }
+                    catch (RuntimeError)
+                    {
+                        if (session.ChildPid > 0) { Libc.kill(session.ChildPid, SignalNames.SIGKILL); ProcessWait.Wait(session.ChildPid); }
+                        ProcessWait.Wait(session.HelperPid);
+                        throw;
+                    }
+                    continue;
+                }
                 if (m.Kind == PlanMessageKind.Error)
                 {
                     if (session.ChildPid > 0) ProcessWait.Wait(session.ChildPid);
