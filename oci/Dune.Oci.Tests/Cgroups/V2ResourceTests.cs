@@ -84,6 +84,19 @@ public sealed class V2ResourceTests
     }
 
     [Fact]
+    public void PeriodAloneKeepsTheQuotaInForce()
+    {
+        // runc's "update cgroup cpu limits": --cpu-period alone must not lift the quota.
+        using var fs = FakeCgroupFs.V2();
+        var m = fs.Open("/c");
+        m.Create(new LinuxResources { Cpu = new LinuxCpu { Quota = 500000, Period = 1000000 } });
+        m.Update(new LinuxResources { Cpu = new LinuxCpu { Period = 900000 } });
+        Assert.Equal("500000 900000", fs.Read(C + "cpu.max"));
+        m.Update(new LinuxResources { Cpu = new LinuxCpu { Quota = -1, Period = 100000 } });
+        Assert.Equal("max 100000", fs.Read(C + "cpu.max"));
+    }
+
+    [Fact]
     public void RealtimeIsRefusedOnV2()
     {
         using var fs = FakeCgroupFs.V2();

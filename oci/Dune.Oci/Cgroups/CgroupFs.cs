@@ -171,6 +171,17 @@ internal static class CgroupFs
         }
     }
 
+    /// <summary>Writes "1" to <paramref name="dir"/>/cgroup.kill where it exists; see ICgroupManager.TryKillAll.</summary>
+    public static bool TryKill(string dir)
+    {
+        if (!Exists(dir, "cgroup.kill")) return false;
+        Write(dir, "cgroup.kill", "1");
+        return true;
+    }
+
+    /// <summary>The message of a create into a cgroup someone froze beforehand (runc's words).</summary>
+    public const string UnexpectedlyFrozen = "container's cgroup unexpectedly frozen";
+
     /// <summary>Removes <paramref name="leaf"/> and every cgroup below it, deepest first; a missing tree is fine.</summary>
     public static void RemoveTree(ICgroupDirOps ops, string leaf, TimeSpan patience)
     {

@@ -36,6 +36,14 @@ public interface ICgroupManager
 
     FreezerState GetFreezerState();
 
+    /// <summary>
+    /// SIGKILL to every process of the cgroup and of every cgroup below it, in one write of "1"
+    /// to the cgroup2 <c>cgroup.kill</c> file (Linux 5.14+; on hybrid hosts the container's
+    /// directory in the cgroup2 mount). False, having done nothing, where that file does not
+    /// exist: the caller then signals each pid.
+    /// </summary>
+    bool TryKillAll();
+
     /// <summary>Every pid in the cgroup and its descendants, sorted.</summary>
     IReadOnlyList<int> GetPids();
 

@@ -63,6 +63,10 @@ internal sealed class V1CgroupManager : ICgroupManager
                 }
             }
             if (_layout.FindV1("cpuset") is CgroupHierarchy cpuset) InheritCpuset(cpuset);
+            // A process joining a frozen cgroup freezes at once: the container would never get
+            // ready. runc refuses such a pre-existing cgroup the same way.
+            if (GetFreezerState() is FreezerState.Frozen or FreezerState.Freezing)
+                throw new CgroupException(CgroupFs.UnexpectedlyFrozen + $" ({System.IO.Path.Combine(DirOf("freezer")!, "freezer.state")} is not THAWED)");
             if (resources != null) writer.Apply(resources);
         }
         catch (CgroupException)
@@ -159,6 +163,14 @@ internal sealed class V1CgroupManager : ICgroupManager
             "FROZEN" => FreezerState.Frozen,
             _ => throw new CgroupException($"{System.IO.Path.Combine(dir, "freezer.state")}: unknown state \"{state}\""),
         };
+    }
+
+    // The hybrid cgroup2 mount holds every process of the container too, and has cgroup.kill.
+    public bool TryKillAll()
+    {
+        foreach (var (h, _, leaf) in _dirs)
+            if (h.Unified && Directory.Exists(leaf)) return CgroupFs.TryKill(leaf);
+        return false;
     }
 
     public IReadOnlyList<int> GetPids()

@@ -42,6 +42,10 @@ internal sealed class V2CgroupManager : ICgroupManager
                 EnableControllers(dir);
             }
             CgroupFs.CreateDirs(_env.DirOps, _base, _leaf);
+            // A process joining a frozen cgroup freezes at once: the container would never get
+            // ready. runc refuses such a pre-existing cgroup the same way.
+            if (GetFreezerState() is FreezerState.Frozen or FreezerState.Freezing)
+                throw new CgroupException(CgroupFs.UnexpectedlyFrozen + $" ({System.IO.Path.Combine(_leaf, "cgroup.freeze")} is 1)");
             if (resources != null) new V2ResourceWriter(_leaf).Apply(resources);
         }
         catch (CgroupException)
@@ -146,6 +150,8 @@ internal sealed class V2CgroupManager : ICgroupManager
         return CgroupFs.ReadKeyValues(_leaf, "cgroup.events").GetValueOrDefault("frozen") == 1
             ? FreezerState.Frozen : FreezerState.Freezing;
     }
+
+    public bool TryKillAll() => Directory.Exists(_leaf) && CgroupFs.TryKill(_leaf);
 
     public IReadOnlyList<int> GetPids()
     {

@@ -60,11 +60,7 @@ internal sealed class V2ResourceWriter
             if (!string.IsNullOrEmpty(c.Mems)) CgroupFs.Write(_dir, "cpuset.mems", c.Mems);
             if (c.Shares is not null and not 0) CgroupFs.Write(_dir, "cpu.weight", Num(SharesToWeight(c.Shares.Value)));
             if (c.Quota is not null and not 0 || c.Period is not null and not 0)
-            {
-                string max = c.Quota is > 0 ? Num(c.Quota.Value) : "max";
-                if (c.Period is not null and not 0) max += " " + Num(c.Period.Value);
-                CgroupFs.Write(_dir, "cpu.max", max);
-            }
+                CgroupFs.Write(_dir, "cpu.max", CpuMax(c.Quota, c.Period));
             if (c.Burst != null) CgroupFs.Write(_dir, "cpu.max.burst", Num(c.Burst.Value));
             if (c.Idle != null) CgroupFs.Write(_dir, "cpu.idle", Num(c.Idle.Value));
         }
@@ -75,6 +71,16 @@ internal sealed class V2ResourceWriter
         // linux.resources.unified last: it is meant to override what the typed fields set.
         foreach (var (key, value) in r.Unified ?? new())
             CgroupFs.Write(_dir, key, value);
+    }
+
+    // cpu.max is "QUOTA PERIOD" in one file. A quota alone is written alone (the kernel keeps the
+    // period); a period alone keeps the quota in force, as v1's separate files would.
+    private string CpuMax(long? quota, ulong? period)
+    {
+        string q;
+        if (quota is not null and not 0) q = quota > 0 ? Num(quota.Value) : "max";
+        else q = (CgroupFs.TryRead(_dir, "cpu.max") ?? "max").Split(CgroupFs.Whitespace, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "max";
+        return period is not null and not 0 ? q + " " + Num(period.Value) : q;
     }
 
     private void Validate(LinuxResources r)
