@@ -38,6 +38,8 @@ teardown() {
       V2 "$DUNE" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
     done
   fi
+  local restore_hugetlb=0
+  [[ -e ${T:-}/disable-hugetlb ]] && restore_hugetlb=1
   common_teardown
   # Pods and frozen cgroups the tests made themselves (thawed first, or rmdir waits on nothing).
   for d in $(find /sys/fs/cgroup/ -depth -type d -path "*/$PARENT/*" 2>/dev/null); do
@@ -45,6 +47,12 @@ teardown() {
     [[ -f $d/cgroup.freeze ]] && echo 0 >"$d/cgroup.freeze" 2>/dev/null
     rmdir "$d" 2>/dev/null || true
   done
+  if ((restore_hugetlb)); then
+    echo -hugetlb >"$UNIFIED/$PARENT/cgroup.subtree_control" 2>/dev/null || true
+    rmdir "$UNIFIED/$PARENT" 2>/dev/null || true
+    echo -hugetlb >"$UNIFIED/cgroup.subtree_control" ||
+      echo "teardown: could not disable hugetlb at $UNIFIED again" >&2
+  fi
 }
 
 teardown_file() {
@@ -269,4 +277,34 @@ v2_cgroupns_bundle() {
   wait_gone "$sleeper"
   [ ! -d "$UNIFIED$CG" ]
   [ -z "$(T2 list -q)" ]
+}
+
+@test "v2 exec falls back to the init's sub-cgroup once a domain controller makes the container's own refuse processes" {
+  # cgroups.bats "runc exec (cgroup v2 + init process in non-root cgroup) succeeds". runc's test
+  # enables memory; on this host the cgroup2 hierarchy has hugetlb only, a domain controller too.
+  grep -qw hugetlb "$UNIFIED/cgroup.controllers" ||
+    { echo "FATAL: no domain controller (hugetlb) on $UNIFIED to enable" >&2; return 1; }
+  # teardown puts the root's subtree_control back as it was.
+  grep -qw hugetlb "$UNIFIED/cgroup.subtree_control" || touch "$T/disable-hugetlb"
+  mkdir -p "$UNIFIED/$PARENT"
+  # The container's cgroup must be offered hugetlb by its parent.
+  echo +hugetlb >"$UNIFIED/cgroup.subtree_control"
+  echo +hugetlb >"$UNIFIED/$PARENT/cgroup.subtree_control"
+  v2_cgroupns_bundle
+  T2 run -d --bundle "$B" "$ID" </dev/null >/dev/null
+  wait_file "$B/rootfs/tmp/ready"
+  run T2 exec "$ID" cat /sys/fs/cgroup/cgroup.controllers
+  [[ $output == *hugetlb* ]]
+  T2 exec "$ID" sh -euc 'mkdir /sys/fs/cgroup/foo; echo 1 > /sys/fs/cgroup/foo/cgroup.procs'
+  # No domain controller below yet: an exec still joins the container's own cgroup.
+  run T2 exec "$ID" cat /proc/self/cgroup
+  [ "${lines[-1]}" = "0::/" ]
+  T2 exec "$ID" sh -euc 'echo $$ > /sys/fs/cgroup/foo/cgroup.procs; echo +hugetlb > /sys/fs/cgroup/cgroup.subtree_control'
+  # Now the container's cgroup may hold no process: the exec lands in the init's.
+  run T2 exec "$ID" cat /proc/self/cgroup
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "0::/foo" ]
+  T2 delete --force "$ID"
+  [ ! -d "$UNIFIED$CG" ]
 }

@@ -22,6 +22,14 @@ public interface ICgroupManager
     /// </summary>
     IReadOnlyList<string> SelfJoinFiles { get; }
 
+    /// <summary>
+    /// Where a process joins cgroup2 when the container's own directory refuses it (EBUSY: the
+    /// container moved its init into a sub-cgroup and enabled a domain controller there): the
+    /// cgroup.procs of <paramref name="initPid"/>'s cgroup when it lies below the container's,
+    /// else null. runc's exec falls back to the init's cgroup the same way.
+    /// </summary>
+    string? InitSubCgroupProcsFile(int initPid);
+
     /// <summary>Creates the cgroup directories and applies <paramref name="resources"/>.</summary>
     void Create(LinuxResources? resources);
 

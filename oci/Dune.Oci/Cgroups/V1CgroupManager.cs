@@ -46,6 +46,13 @@ internal sealed class V1CgroupManager : ICgroupManager
         return null;
     }
 
+    public string? InitSubCgroupProcsFile(int initPid)
+    {
+        foreach (var (h, _, leaf) in _dirs)
+            if (h.Unified) return CgroupFs.SubCgroupProcsOf(initPid, h.MountPoint, leaf);
+        return null;
+    }
+
     public void Create(LinuxResources? resources)
     {
         var writer = new V1ResourceWriter(DirOf);

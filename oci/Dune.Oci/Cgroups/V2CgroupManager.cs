@@ -29,6 +29,8 @@ internal sealed class V2CgroupManager : ICgroupManager
 
     public IReadOnlyList<string> SelfJoinFiles => ProcsFiles;
 
+    public string? InitSubCgroupProcsFile(int initPid) => CgroupFs.SubCgroupProcsOf(initPid, _unified.MountPoint, _leaf);
+
     public void Create(LinuxResources? resources)
     {
         bool leafExisted = Directory.Exists(_leaf);

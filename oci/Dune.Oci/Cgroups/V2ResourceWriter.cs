@@ -42,6 +42,7 @@ internal sealed class V2ResourceWriter
         var m = r.Memory;
         if (m != null)
         {
+            if (m.CheckBeforeUpdate == true) CheckMemoryUsage(m);
             // v2 has no kmem, swappiness or OOM-killer switch: those v1-only settings are ignored, as runc does.
             string? swapMax = SwapToV2(m.Limit, m.Swap);
             if (swapMax != null)
@@ -71,6 +72,23 @@ internal sealed class V2ResourceWriter
         // linux.resources.unified last: it is meant to override what the typed fields set.
         foreach (var (key, value) in r.Unified ?? new())
             CgroupFs.Write(_dir, key, value);
+    }
+
+    // linux.resources.memory.checkBeforeUpdate: a limit below what the cgroup already uses is
+    // refused instead of OOM-killing the container (runc's words).
+    private void CheckMemoryUsage(LinuxMemory m)
+    {
+        if (m.Limit is not > 0 && m.Swap is not > 0) return;
+        if (!CgroupFs.Exists(_dir, "memory.current")) return;
+        ulong usage = CgroupFs.ReadUInt(_dir, "memory.current");
+        if (m.Swap is > 0 && CgroupFs.Exists(_dir, "memory.swap.current"))
+        {
+            ulong both = usage + CgroupFs.ReadUInt(_dir, "memory.swap.current");
+            if (both >= (ulong)m.Swap.Value)
+                throw new CgroupException($"rejecting memory+swap limit {m.Swap.Value} below current usage {both}");
+        }
+        if (m.Limit is > 0 && usage >= (ulong)m.Limit.Value)
+            throw new CgroupException($"rejecting memory limit {m.Limit.Value} below current usage {usage}");
     }
 
     // cpu.max is "QUOTA PERIOD" in one file. A quota alone is written alone (the kernel keeps the
