@@ -8,6 +8,8 @@
 # `timeout`: these scenarios used to hang for good. DUNE=runc runs the same tests against runc.
 
 load lib/helpers
+source "$E2E_REPO/e2e/lib/image.sh"
+source "$E2E_REPO/e2e/lib/daemons.sh"
 
 UNIFIED=/sys/fs/cgroup/unified
 # The tests' cgroups: /sys/fs/cgroup/<hierarchy>/$PARENT/... (v1) and $UNIFIED/$PARENT/... (v2).
@@ -15,6 +17,9 @@ PARENT=${E2E_CGROUPS_PARENT:-dune-e2e-cgroups}
 # Seconds any one runtime command may take before the test fails instead of hanging.
 CMD_TIMEOUT=${E2E_CGROUPS_TIMEOUT:-30}
 export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180}
+# The private containerd of the shim test, started on the pure v2 view.
+CGROUPS_CD_DIR=${E2E_CGROUPS_CONTAINERD_DIR:-/run/dune-e2e/containerd-cgroups}
+CD_NS=dune-cgroups-e2e
 
 setup_file() {
   e2e_require_env
@@ -38,6 +43,11 @@ teardown() {
       V2 "$DUNE" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
     done
   fi
+  # The shim test's containerd, if the test ended before stopping it.
+  if [[ ${CD_DIR:-} == "$CGROUPS_CD_DIR" && -f $CD_DIR/containerd.pid ]]; then
+    remove_task "$ID"
+    stop_containerd
+  fi
   local restore_hugetlb=0
   [[ -e ${T:-}/disable-hugetlb ]] && restore_hugetlb=1
   common_teardown
@@ -56,6 +66,7 @@ teardown() {
 }
 
 teardown_file() {
+  CD_DIR=$CGROUPS_CD_DIR CD_SOCK=$CGROUPS_CD_DIR/containerd.sock stop_containerd
   rmdir /sys/fs/cgroup/*/"$PARENT" 2>/dev/null || true
 }
 
@@ -307,4 +318,40 @@ v2_cgroupns_bundle() {
   [ "${lines[-1]}" = "0::/foo" ]
   T2 delete --force "$ID"
   [ ! -d "$UNIFIED$CG" ]
+}
+
+@test "v2 shim: ctr task metrics answers io.containerd.cgroups.v2.Metrics read from the container's cgroup2 files" {
+  [[ -c /dev/kvm ]] || { echo "FATAL: /dev/kvm missing: the shim's containers run as Dune processes" >&2; return 1; }
+  [[ -x $(dirname "$DUNE")/containerd-shim-dune-v2 ]] ||
+    { echo "FATAL: containerd-shim-dune-v2 is not beside $DUNE (make build)" >&2; return 1; }
+  # containerd, its shims and the dune they run all see the pure v2 view.
+  local CD_WRAPPER=(unshare --mount --propagation private sh -c
+    'umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"' v2)
+  start_containerd "$CGROUPS_CD_DIR"
+  make_oci_image_tar "$CD_DIR/busybox-oci.tar"
+  ctr_ images import --base-name localhost/dune-e2e/busybox "$CD_DIR/busybox-oci.tar" >&2
+  # --privileged: allow-all device rules (the v2 device program is cgroup2.bats' subject).
+  # --cpu-shares 0: ctr asks 1024 by default, and this hierarchy has no cpu controller (0 is "not set").
+  ctr_ run -d --privileged --cpu-shares 0 --runtime io.containerd.dune.v2 --cgroup "/$PARENT/$ID" \
+    localhost/dune-e2e/busybox:latest "$ID" sh -c 'while :; do :; done' </dev/null
+  wait_task_status "$ID" RUNNING
+  [ -d "$UNIFIED/$PARENT/$ID" ]
+  sleep 0.5
+  run ctr_ task metrics --format json "$ID"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # v2 field names (cpu.usage_usec) only exist in the v2 message; the busy loop has used CPU.
+  [ "$(jq -r '.cpu.usage_usec' <<<"$output")" -gt 0 ]
+  usage=$(awk '$1 == "usage_usec" {print $2}' "$UNIFIED/$PARENT/$ID/cpu.stat")
+  [ "$(jq -r '.cpu.usage_usec' <<<"$output")" -le "$usage" ]
+  # hugetlb is the one controller this cgroup2 hierarchy has: one entry per page size.
+  if grep -qw hugetlb "$UNIFIED/$PARENT/$ID/cgroup.controllers"; then
+    [ "$(jq -r '.hugetlb | length' <<<"$output")" -eq "$(ls "$UNIFIED/$PARENT/$ID" | grep -c '^hugetlb\.[0-9]*[KMG]B\.current$')" ]
+  fi
+  ctr_ task kill -s KILL "$ID"
+  wait_task_status "$ID" STOPPED
+  ctr_ task rm "$ID"
+  ctr_ container rm "$ID"
+  [ ! -d "$UNIFIED/$PARENT/$ID" ]
+  stop_containerd
 }

@@ -10,19 +10,24 @@ internal sealed class V2ResourceWriter
 
     public V2ResourceWriter(string dir) => _dir = dir;
 
-    /// <summary>The controllers <paramref name="r"/> needs, so the parents can enable them.</summary>
+    /// <summary>
+    /// The controllers <paramref name="r"/> needs, so the parents can enable them: only for what
+    /// Apply writes (a 0 means "not set", as docker and ctr send it and runc reads it).
+    /// </summary>
     public static HashSet<string> NeededControllers(LinuxResources? r)
     {
         var set = new HashSet<string>(StringComparer.Ordinal);
         if (r == null) return set;
+        static bool Set(long? v) => v is not null and not 0;
+        static bool SetU(ulong? v) => v is not null and not 0;
         var m = r.Memory;
-        if (m != null && (m.Limit ?? m.Reservation ?? m.Swap) != null) set.Add("memory");
+        if (m != null && (Set(m.Limit) || Set(m.Reservation) || Set(m.Swap))) set.Add("memory");
         var c = r.Cpu;
-        if (c != null && (c.Shares != null || c.Quota != null || c.Period != null || c.Burst != null || c.Idle != null)) set.Add("cpu");
+        if (c != null && (SetU(c.Shares) || Set(c.Quota) || SetU(c.Period) || c.Burst != null || c.Idle != null)) set.Add("cpu");
         if (!string.IsNullOrEmpty(c?.Cpus) || !string.IsNullOrEmpty(c?.Mems)) set.Add("cpuset");
         if (r.Pids != null) set.Add("pids");
         var b = r.BlockIo;
-        if (b != null && (b.Weight != null || b.WeightDevice is { Count: > 0 }
+        if (b != null && (b.Weight is not null and not 0 || b.WeightDevice is { Count: > 0 }
             || b.ThrottleReadBpsDevice is { Count: > 0 } || b.ThrottleWriteBpsDevice is { Count: > 0 }
             || b.ThrottleReadIopsDevice is { Count: > 0 } || b.ThrottleWriteIopsDevice is { Count: > 0 }))
             set.Add("io");
