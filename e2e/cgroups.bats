@@ -174,6 +174,18 @@ v1_dirs() {
   [ -z "$(find /sys/fs/cgroup/ -path "*$CG" -type d)" ]
 }
 
+@test "v1 linux.resources.unified is refused as an invalid configuration, nothing left" {
+  # cgroups.bats "runc run (cgroup v1 + unified resources should fail)".
+  bundle_jq "$B" --arg p "$CG" '.linux.cgroupsPath = $p | .linux.resources.pids.limit = 100
+      | .linux.resources.unified = {"memory.min": "131072"}'
+  run --separate-stderr T run -d --bundle "$B" "$ID" </dev/null
+  echo "$stderr"
+  [ "$status" -ne 0 ]
+  [[ $stderr == *"invalid configuration"* ]]
+  [ -z "$(T list -q)" ]
+  [ -z "$(find /sys/fs/cgroup/ -path "*$CG" -type d)" ]
+}
+
 @test "v1 update of a paused container leaves it paused" {
   # update.bats "update paused container".
   bundle_jq "$B" --arg p "$CG" '.linux.cgroupsPath = $p | .linux.resources.pids = {limit: 20}'

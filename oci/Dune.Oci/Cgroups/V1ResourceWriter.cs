@@ -30,7 +30,8 @@ internal sealed class V1ResourceWriter
     public void Validate(LinuxResources r)
     {
         if (r.Unified is { Count: > 0 })
-            throw new CgroupException("linux.resources.unified requires cgroup v2, but this host runs cgroup v1");
+            // runc says "invalid configuration" here, and tools match those words.
+            throw new CgroupException("invalid configuration: linux.resources.unified requires cgroup v2, but this host runs cgroup v1");
         var m = r.Memory;
         if (m != null && (m.Limit ?? m.Reservation ?? m.Swap ?? m.Kernel ?? m.KernelTcp) != null
             || m?.Swappiness != null || m?.DisableOomKiller != null)
