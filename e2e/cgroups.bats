@@ -246,6 +246,23 @@ v2_cgroupns_bundle() {
   [ -z "$(cat "$UNIFIED$CG/cgroup.procs")" ]
 }
 
+@test "v2 the container's /sys/fs/cgroup is its own cgroup2 directory alone, read-only" {
+  # cgroups.bats "runc run (cgroupv2 mount inside container)".
+  v2_bundle
+  bundle_jq "$B" '.linux.namespaces |= (map(select(.type != "cgroup")) + [{type: "cgroup"}])'
+  T2 run -d --bundle "$B" "$ID" </dev/null >/dev/null
+  wait_file "$B/rootfs/tmp/ready"
+  mkdir "$UNIFIED$CG-sibling"
+  run T2 exec "$ID" find /sys/fs/cgroup/ -type d
+  rmdir "$UNIFIED$CG-sibling"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = /sys/fs/cgroup/ ]
+  run T2 exec "$ID" awk '$5 == "/sys/fs/cgroup" {print $(NF-2), $6}' /proc/self/mountinfo
+  echo "$output"
+  [[ ${lines[-1]} == "cgroup2 ro,"* ]]
+}
+
 @test "v2 pause and resume through cgroup.freeze, update while paused keeps it paused" {
   v2_bundle
   T2 run -d --bundle "$B" "$ID" </dev/null >/dev/null
