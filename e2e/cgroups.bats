@@ -337,6 +337,9 @@ v2_cgroupns_bundle() {
   echo +hugetlb >"$UNIFIED/cgroup.subtree_control"
   echo +hugetlb >"$UNIFIED/$PARENT/cgroup.subtree_control"
   v2_cgroupns_bundle
+  # An init without children: a child forked just before the move would stay behind in the
+  # container's cgroup and keep the controller from being enabled.
+  bundle_set_args "$B" sh -c 'echo ready > /tmp/ready; exec sleep 100000'
   T2 run -d --bundle "$B" "$ID" </dev/null >/dev/null
   wait_file "$B/rootfs/tmp/ready"
   run T2 exec "$ID" cat /sys/fs/cgroup/cgroup.controllers
