@@ -165,7 +165,7 @@ if wanted libdune; then
   if ((!have_kvm)); then skip_suite libdune "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"
   else run_make_suite libdune libdune; ran+=(libdune); fi
 fi
-for suite in cli errors containerd shim cri docker; do
+for suite in cli errors cgroups containerd shim cri docker; do
   wanted "$suite" || continue
   if [[ $suite == shim || $suite == cri ]] && ((!have_kvm)); then skip_suite "$suite" "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"; continue; fi
   run_bats "$suite" "e2e/$suite.bats"; ran+=("$suite")

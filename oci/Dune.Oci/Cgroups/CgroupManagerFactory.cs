@@ -7,6 +7,9 @@ public static class CgroupManagerFactory
     public static ICgroupManager Open(string? cgroupsPath, string containerId, bool systemd) =>
         Open(cgroupsPath, containerId, systemd, CgroupEnvironment.Host());
 
+    /// <summary>Whether /sys/fs/cgroup is a cgroup2 mount (a pure v2 host), as runc's IsCgroup2UnifiedMode asks.</summary>
+    public static bool HostIsUnified() => File.Exists("/sys/fs/cgroup/cgroup.controllers");
+
     internal static ICgroupManager Open(string? cgroupsPath, string containerId, bool systemd, CgroupEnvironment env)
     {
         var path = CgroupPathResolver.Resolve(cgroupsPath, containerId, systemd, env.SystemdRunning);

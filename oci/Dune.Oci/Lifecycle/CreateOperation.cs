@@ -61,10 +61,13 @@ public static class CreateOperation
             File.SetUnixFileMode(store.ExecFifo(req.Id), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite);
             try
             {
-                cgroup = CgroupManagerFactory.Open(spec.Linux?.CgroupsPath, req.Id, ctx.SystemdCgroup);
-                record.CgroupsPath = cgroup.Path;
+                var opened = CgroupManagerFactory.Open(spec.Linux?.CgroupsPath, req.Id, ctx.SystemdCgroup);
+                record.CgroupsPath = opened.Path;
                 store.Save(record);
-                cgroup.Create(DeviceCgroupRules.WithDefaults(spec.Linux?.Resources));
+                // A failed Create removes what it made itself and leaves a cgroup that existed before
+                // (a frozen one, say) alone: Undo below must not destroy it.
+                opened.Create(DeviceCgroupRules.WithDefaults(spec.Linux?.Resources));
+                cgroup = opened;
                 RuntimeLog.DebugLine($"create {req.Id}: cgroup {cgroup.Path} ready");
             }
             catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
