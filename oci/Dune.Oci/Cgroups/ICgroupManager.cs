@@ -25,6 +25,13 @@ public interface ICgroupManager
     /// <summary>Creates the cgroup directories and applies <paramref name="resources"/>.</summary>
     void Create(LinuxResources? resources);
 
+    /// <summary>
+    /// Puts <paramref name="pid"/> (dune-init, before it clones the container's init) into the
+    /// cgroup where the driver needs a process to make it: the systemd driver starts its unit
+    /// here. The cgroupfs drivers have made everything in <see cref="Create"/> and do nothing.
+    /// </summary>
+    void Apply(int pid);
+
     /// <summary>Applies only what <paramref name="resources"/> sets (`dune update`).</summary>
     void Update(LinuxResources resources);
 

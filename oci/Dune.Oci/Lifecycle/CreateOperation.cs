@@ -87,8 +87,14 @@ public static class CreateOperation
                 LastCap = CapabilityNames.LastCap(),
                 Dune = dune,
             };
+            var cgroupToApply = cgroup;
             (session, _) = DuneInitSession.Start(fd => ContainerPlanner.BuildCreate(options with { ConsoleFd = fd }),
-                req.PreserveFds, process.Terminal ? consoleFd : -1);
+                req.PreserveFds, process.Terminal ? consoleFd : -1, pid =>
+                {
+                    // runc's order: the first process of the container joins (the systemd driver: makes) the cgroup before it forks the init.
+                    try { cgroupToApply.Apply(pid); }
+                    catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
+                });
             Converse(session, record, store);
             ReapHelper(session);
             if (req.PidFile is not null) PidFile.Write(req.PidFile, record.InitPid);

@@ -1,0 +1,119 @@
+using Dune.Oci.Spec;
+
+namespace Dune.Oci.Cgroups.Systemd;
+
+/// <summary>
+/// The systemd cgroup driver (--systemd-cgroup): the container's cgroup is a transient unit that
+/// systemd makes and owns (a scope with Delegate=yes, or a slice), with the resource properties
+/// systemd knows set on the unit; the cgroup files are then written in the unit's directories by
+/// the cgroupfs manager of this host's cgroup version, which also makes the directories systemd
+/// leaves out (v1 hierarchies it does not manage) and serves pause/resume, stats and pids. The
+/// same order as runc: unit first (with the first process in it), then the files.
+/// </summary>
+internal sealed class SystemdCgroupManager : ICgroupManager
+{
+    private readonly ICgroupManager _fs;
+    private readonly SystemdUnit _unit;
+    private readonly string _containerId;
+    private readonly bool _v2;
+    private readonly Func<ISystemdClient> _connect;
+    private readonly Func<string> _procDevices;
+    private LinuxResources? _resources;
+    private bool _created;
+
+    public SystemdCgroupManager(ICgroupManager fs, SystemdUnit unit, string containerId, bool v2, Func<ISystemdClient> connect, Func<string> procDevices)
+    {
+        _fs = fs;
+        _unit = unit;
+        _containerId = containerId;
+        _v2 = v2;
+        _connect = connect;
+        _procDevices = procDevices;
+    }
+
+    /// <summary>"slice:prefix:name" with the defaults filled in.</summary>
+    public string Path => _unit.CgroupsPath;
+
+    /// <summary>The systemd unit that holds the container.</summary>
+    public string UnitName => _unit.Name;
+
+    public IReadOnlyList<string> Directories => _fs.Directories;
+
+    public IReadOnlyList<string> ProcsFiles => _fs.ProcsFiles;
+
+    public IReadOnlyList<string> SelfJoinFiles => _fs.SelfJoinFiles;
+
+    /// <summary>Checks what can be checked without systemd; the unit is made by <see cref="Apply"/>, once a process exists to put in it.</summary>
+    public void Create(LinuxResources? resources)
+    {
+        SystemdResourceProperties.Build(resources, _v2, int.MaxValue, _procDevices, _ => { });
+        _resources = resources;
+        _created = true;
+    }
+
+    /// <summary>Starts the unit with <paramref name="pid"/> in it, waits for systemd's job, then writes the cgroup files.</summary>
+    public void Apply(int pid)
+    {
+        if (!_created) throw new InvalidOperationException("Apply before Create");
+        using (var systemd = _connect())
+        {
+            var properties = SystemdUnitProperties.ForStart(_unit, _containerId, pid, _v2);
+            properties.AddRange(SystemdResourceProperties.Build(_resources, _v2, systemd.Version, _procDevices, RuntimeLog.Warn));
+            RuntimeLog.DebugLine($"systemd: starting {_unit.Name}: {string.Join("; ", properties)}");
+            systemd.StartTransientUnit(_unit.Name, properties);
+        }
+        // The directories of hierarchies systemd does not manage, and every file (as runc's Set after Apply).
+        _fs.Create(_resources);
+    }
+
+    public void Update(LinuxResources resources)
+    {
+        using (var systemd = _connect())
+        {
+            var properties = SystemdResourceProperties.Build(resources, _v2, systemd.Version, _procDevices, RuntimeLog.Warn);
+            if (properties.Count > 0)
+            {
+                // systemd rewrites v1 device rules deny-all first: keep the container frozen meanwhile so
+                // it never sees a spurious EPERM (runc does the same), unless it is frozen already.
+                bool thaw = !_v2 && resources.Devices is { Count: > 0 } && _fs.GetFreezerState() == FreezerState.Thawed;
+                if (thaw) _fs.Freeze();
+                try
+                {
+                    RuntimeLog.DebugLine($"systemd: setting {_unit.Name}: {string.Join("; ", properties)}");
+                    systemd.SetUnitProperties(_unit.Name, properties);
+                }
+                finally
+                {
+                    if (thaw) _fs.Thaw();
+                }
+            }
+        }
+        _fs.Update(resources);
+    }
+
+    public void Freeze() => _fs.Freeze();
+
+    public void Thaw() => _fs.Thaw();
+
+    public FreezerState GetFreezerState() => _fs.GetFreezerState();
+
+    public IReadOnlyList<int> GetPids() => _fs.GetPids();
+
+    public CgroupStats GetStats() => _fs.GetStats();
+
+    public bool OomKilled() => _fs.OomKilled();
+
+    /// <summary>Stops the unit (systemd kills what is left and removes its directories), then removes the directories dune made.</summary>
+    public void Destroy()
+    {
+        CgroupException? stopError = null;
+        try
+        {
+            using var systemd = _connect();
+            systemd.StopUnit(_unit.Name);
+        }
+        catch (CgroupException e) { stopError = e; }
+        _fs.Destroy();
+        if (stopError is not null) throw stopError;
+    }
+}
