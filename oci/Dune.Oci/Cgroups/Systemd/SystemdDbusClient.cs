@@ -43,7 +43,11 @@ internal sealed class SystemdDbusClient : ISystemdClient
 
     public static SystemdDbusClient Connect(string address)
     {
-        var connection = new DBusConnection(address);
+        // systemd's own socket (no bus daemon) needs the handshake adjusted: see SystemdPrivateSocket.
+        const string unixPath = "unix:path=";
+        var connection = address.StartsWith(unixPath, StringComparison.Ordinal) && address.EndsWith("/systemd/private", StringComparison.Ordinal)
+            ? new DBusConnection(new SystemdPrivateSocket(address.Substring(unixPath.Length)))
+            : new DBusConnection(address);
         var client = new SystemdDbusClient(connection, address);
         try
         {
