@@ -8,7 +8,7 @@
 #                         namespaces (this host runs no systemd): a cgroup of its own in every
 #                         hierarchy named after DIR's last component, the same cgroup layout as
 #                         the host (v1 controllers, name=systemd, cgroup2 at unified) mounted
-#                         inside, a tmpfs /run, a one-target unit set under DIR/units; waits
+#                         inside, a tmpfs /run, a unit set of one empty default.target; waits
 #                         until `systemctl is-system-running` answers; sets SD_PID and
 #                         E2E_SYSTEMD_NSENTER. Its console goes to DIR/console.log.
 #   stop_systemd_ns       kills that systemd (its pid namespace ends with it) and removes its
@@ -33,8 +33,7 @@ start_systemd_ns() {
   [[ -x /lib/systemd/systemd ]] || { echo "start_systemd_ns: /lib/systemd/systemd missing (apt-get install systemd)" >&2; return 1; }
   stop_systemd_ns
   rm -rf "$dir"
-  mkdir -p "$dir/units"
-  printf '[Unit]\nDescription=dune e2e systemd target\n' >"$dir/units/default.target"
+  mkdir -p "$dir"
   for h in /sys/fs/cgroup/*/; do
     mkdir -p "$h$name"
   done
@@ -61,7 +60,10 @@ mkdir -p /sys/fs/cgroup/unified
 mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
 mount -t proc proc /proc
 mount -t tmpfs tmpfs /run
-exec env -i container=dune-e2e SYSTEMD_UNIT_PATH="$dir/units" /lib/systemd/systemd --system --log-target=console --log-level=notice
+# The unit set: one empty default target (the new /run hides the host's, so it is made here).
+mkdir /run/dune-e2e-units
+printf '[Unit]\nDescription=dune e2e systemd target\n' >/run/dune-e2e-units/default.target
+exec env -i container=dune-e2e SYSTEMD_UNIT_PATH=/run/dune-e2e-units /lib/systemd/systemd --system --log-target=console --log-level=notice
 BOOT
   # The launcher joins those cgroups first, so the cgroup namespace (systemd's "/") is rooted there.
   cat >"$dir/launch.sh" <<'LAUNCH'

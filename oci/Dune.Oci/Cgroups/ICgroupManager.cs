@@ -26,9 +26,9 @@ public interface ICgroupManager
     void Create(LinuxResources? resources);
 
     /// <summary>
-    /// Puts <paramref name="pid"/> (dune-init, before it clones the container's init) into the
-    /// cgroup where the driver needs a process to make it: the systemd driver starts its unit
-    /// here. The cgroupfs drivers have made everything in <see cref="Create"/> and do nothing.
+    /// Tells the driver the container's init <paramref name="pid"/> once it exists (it has
+    /// joined the directories <see cref="Create"/> made): the systemd driver starts its unit
+    /// around it here. The cgroupfs drivers have nothing left to do.
     /// </summary>
     void Apply(int pid);
 

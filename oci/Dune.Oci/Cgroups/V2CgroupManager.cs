@@ -91,7 +91,7 @@ internal sealed class V2CgroupManager : ICgroupManager
         }
     }
 
-    /// <summary>Nothing to do: the init joins the directories <see cref="Create"/> made through <see cref="SelfJoinFiles"/>.</summary>
+    /// <summary>Nothing to do: the init joined the directories <see cref="Create"/> made through <see cref="SelfJoinFiles"/>.</summary>
     public void Apply(int pid) { }
 
     public void Update(LinuxResources resources)

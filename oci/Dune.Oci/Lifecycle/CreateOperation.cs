@@ -87,15 +87,9 @@ public static class CreateOperation
                 LastCap = CapabilityNames.LastCap(),
                 Dune = dune,
             };
-            var cgroupToApply = cgroup;
             (session, _) = DuneInitSession.Start(fd => ContainerPlanner.BuildCreate(options with { ConsoleFd = fd }),
-                req.PreserveFds, process.Terminal ? consoleFd : -1, pid =>
-                {
-                    // runc's order: the first process of the container joins (the systemd driver: makes) the cgroup before it forks the init.
-                    try { cgroupToApply.Apply(pid); }
-                    catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
-                });
-            Converse(session, record, store);
+                req.PreserveFds, process.Terminal ? consoleFd : -1);
+            Converse(session, record, store, cgroup);
             ReapHelper(session);
             if (req.PidFile is not null) PidFile.Write(req.PidFile, record.InitPid);
             record.Creating = false;
@@ -117,7 +111,7 @@ public static class CreateOperation
     }
 
     /// <summary>Answers dune-init until it says READY: PID, SYNC (runtime hooks), ERROR.</summary>
-    private static void Converse(DuneInitSession session, ContainerRecord record, StateStore store)
+    private static void Converse(DuneInitSession session, ContainerRecord record, StateStore store, ICgroupManager cgroup)
     {
         while (true)
         {
@@ -134,6 +128,10 @@ public static class CreateOperation
                     record.InitPid = session.ChildPid;
                     record.InitStartTime = ProcStat.Read(record.InitPid)?.StartTime ?? 0;
                     store.Save(record);
+                    // The systemd driver makes its unit around the init now (the init is in the
+                    // cgroup already; the container's program runs only after `start`).
+                    try { cgroup.Apply(record.InitPid); }
+                    catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
                     break;
                 case PlanMessageKind.Sync:
                     var state = ContainerStatus.StateJson(HookState(record, ContainerStatus.Creating));

@@ -30,10 +30,8 @@ public sealed unsafe class DuneInitSession : IDisposable
 
     /// <param name="preserveFds">fds 3..3+N-1 the container process inherits (--preserve-fds).</param>
     /// <param name="consoleSocket">a connected console socket to hand over, or -1.</param>
-    /// <param name="beforePlan">called with dune-init's pid before it gets its plan (it waits for it): the
-    /// systemd cgroup driver puts dune-init into the container's unit here, so the init it clones starts there.</param>
     /// <returns>the session and the console fd number as dune-init sees it (null when none).</returns>
-    public static (DuneInitSession Session, int? ConsoleChildFd) Start(Func<int?, IReadOnlyList<PlanStep>> plan, int preserveFds, int consoleSocket, Action<int>? beforePlan = null)
+    public static (DuneInitSession Session, int? ConsoleChildFd) Start(Func<int?, IReadOnlyList<PlanStep>> plan, int preserveFds, int consoleSocket)
     {
         var helper = HelperPath;
         if (!File.Exists(helper)) throw new RuntimeError($"dune-init not found at {helper}");
@@ -57,16 +55,6 @@ public sealed unsafe class DuneInitSession : IDisposable
         }
         RuntimeLog.DebugLine($"started {helper} (pid {pid}), plan socket on its fd {planFd}");
         var session = new DuneInitSession(sv[0], pid, steps);
-        try
-        {
-            beforePlan?.Invoke(pid);
-        }
-        catch
-        {
-            session.Dispose(); // dune-init reads end-of-file instead of a plan and exits
-            ProcessWait.WaitFor(pid, TimeSpan.FromSeconds(5), out _);
-            throw;
-        }
         session.SendPlan();
         return (session, consoleChildFd);
     }

@@ -34,13 +34,14 @@ public sealed class SystemdCgroupManagerTests
     private static (FakeCgroupFs Fs, FakeSystemd Systemd, ICgroupManager Manager) OpenV1(string cgroupsPath = "")
     {
         var fs = FakeCgroupFs.V1();
-        FakeSystemd? systemd = null;
-        systemd = new FakeSystemd(name =>
+        // systemd 252 on v1 has system.slice in name=systemd, the accounting controllers and the
+        // cgroup2 mount from boot on, and realises a delegated scope there.
+        var managed = new[] { "systemd", "memory", "cpu", "cpuacct", "blkio", "pids", "devices", "unified" };
+        foreach (string h in managed) fs.MakeDir(fs.P($"/sys/fs/cgroup/{h}/system.slice"));
+        var systemd = new FakeSystemd(name =>
         {
-            // systemd 252 on v1 realises a delegated scope in name=systemd, the accounting controllers and the cgroup2 mount.
-            foreach (string h in new[] { "systemd", "memory", "cpu", "cpuacct", "blkio", "pids", "devices", "unified" })
-                foreach (string dir in new[] { $"/sys/fs/cgroup/{h}/system.slice", $"/sys/fs/cgroup/{h}/system.slice/{name}" })
-                    if (!Directory.Exists(fs.P(dir))) fs.MakeDir(fs.P(dir));
+            foreach (string h in managed)
+                if (!Directory.Exists(fs.P($"/sys/fs/cgroup/{h}/system.slice/{name}"))) fs.MakeDir(fs.P($"/sys/fs/cgroup/{h}/system.slice/{name}"));
         });
         var m = CgroupManagerFactory.Open(cgroupsPath, "c1", true,
             new CgroupEnvironment(fs.MountInfo, fs.ProcSelfCgroup, fs.Root, true, fs)
@@ -53,20 +54,21 @@ public sealed class SystemdCgroupManagerTests
     }
 
     [Fact]
-    public void CreateWaitsForAPidThenApplyStartsTheScopeAndWritesTheFiles()
+    public void CreateMakesTheUnitsDirectoriesAndFilesThenApplyStartsTheScopeAroundTheInit()
     {
         var (fs, systemd, m) = OpenV1();
         using var _ = fs;
         var r = new LinuxResources { Memory = new LinuxMemory { Limit = 64 << 20 }, Pids = new LinuxPids { Limit = 50 } };
         m.Create(r);
         Assert.Empty(systemd.Calls);
+        // The init joins these before the unit exists: they are where systemd puts the unit.
+        Assert.Equal("67108864", fs.Read("/sys/fs/cgroup/memory/system.slice/dune-c1.scope/memory.limit_in_bytes"));
         m.Apply(4242);
         Assert.Equal(
             "start dune-c1.scope: Description=dune container c1; Slice=system.slice; Delegate=yes; PIDs=4242; MemoryAccounting=yes; " +
             "CPUAccounting=yes; BlockIOAccounting=yes; TasksAccounting=yes; DefaultDependencies=no; MemoryLimit=67108864; TasksMax=50",
             Assert.Single(systemd.Calls));
         // Files are written in the unit's directories, also those systemd does not make (cpuset, freezer).
-        Assert.Equal("67108864", fs.Read("/sys/fs/cgroup/memory/system.slice/dune-c1.scope/memory.limit_in_bytes"));
         Assert.Equal("50", fs.Read("/sys/fs/cgroup/pids/system.slice/dune-c1.scope/pids.max"));
         Assert.True(Directory.Exists(fs.P("/sys/fs/cgroup/freezer/system.slice/dune-c1.scope")));
         Assert.Equal("system.slice:dune:c1", m.Path);
@@ -97,6 +99,7 @@ public sealed class SystemdCgroupManagerTests
         Assert.Equal("stop p-n.scope", systemd.Calls[^1]);
         foreach (string dir in m.Directories) Assert.False(Directory.Exists(dir), dir);
         Assert.True(Directory.Exists(fs.P("/sys/fs/cgroup/memory/system.slice")), "the slice is systemd's");
+        Assert.False(Directory.Exists(fs.P("/sys/fs/cgroup/freezer/system.slice")), "dune made this one");
     }
 
     [Fact]
@@ -109,7 +112,7 @@ public sealed class SystemdCgroupManagerTests
     }
 
     [Fact]
-    public void ARefusedStartLeavesNoDirectory()
+    public void ARefusedStartIsReportedAndDestroyLeavesNoDirectory()
     {
         var (fs, systemd, m) = OpenV1();
         using var _ = fs;
@@ -117,6 +120,7 @@ public sealed class SystemdCgroupManagerTests
         m.Create(null);
         var e = Assert.Throws<CgroupException>(() => m.Apply(1));
         Assert.Contains("boom", e.Message);
+        m.Destroy(); // what a failed create does
         foreach (string dir in m.Directories) Assert.False(Directory.Exists(dir), dir);
     }
 }

@@ -4,11 +4,14 @@ namespace Dune.Oci.Cgroups.Systemd;
 
 /// <summary>
 /// The systemd cgroup driver (--systemd-cgroup): the container's cgroup is a transient unit that
-/// systemd makes and owns (a scope with Delegate=yes, or a slice), with the resource properties
-/// systemd knows set on the unit; the cgroup files are then written in the unit's directories by
-/// the cgroupfs manager of this host's cgroup version, which also makes the directories systemd
-/// leaves out (v1 hierarchies it does not manage) and serves pause/resume, stats and pids. The
-/// same order as runc: unit first (with the first process in it), then the files.
+/// systemd owns (a scope with Delegate=yes, or a slice), with the resource properties systemd
+/// knows set on the unit. The cgroupfs manager of this host's cgroup version makes the unit's
+/// directories first (where systemd will put them), writes every file and serves pause/resume,
+/// stats and pids; the init joins those directories as with the cgroupfs driver, so it is
+/// limited from its first instruction on and dune-init, which opens /dev/kvm before it clones
+/// the init, is never subject to the container's device rules. Once the init exists, the unit
+/// is started with the init as its process: systemd adopts the directories and applies the
+/// same values.
 /// </summary>
 internal sealed class SystemdCgroupManager : ICgroupManager
 {
@@ -43,27 +46,24 @@ internal sealed class SystemdCgroupManager : ICgroupManager
 
     public IReadOnlyList<string> SelfJoinFiles => _fs.SelfJoinFiles;
 
-    /// <summary>Checks what can be checked without systemd; the unit is made by <see cref="Apply"/>, once a process exists to put in it.</summary>
+    /// <summary>Refuses what systemd could not be given, then makes the unit's directories and writes the files; the unit itself comes with the init (<see cref="Apply"/>).</summary>
     public void Create(LinuxResources? resources)
     {
         SystemdResourceProperties.Build(resources, _v2, int.MaxValue, _procDevices, _ => { });
+        _fs.Create(resources);
         _resources = resources;
         _created = true;
     }
 
-    /// <summary>Starts the unit with <paramref name="pid"/> in it, waits for systemd's job, then writes the cgroup files.</summary>
+    /// <summary>Starts the unit with the init <paramref name="pid"/> as its process and waits for systemd's job.</summary>
     public void Apply(int pid)
     {
         if (!_created) throw new InvalidOperationException("Apply before Create");
-        using (var systemd = _connect())
-        {
-            var properties = SystemdUnitProperties.ForStart(_unit, _containerId, pid, _v2);
-            properties.AddRange(SystemdResourceProperties.Build(_resources, _v2, systemd.Version, _procDevices, RuntimeLog.Warn));
-            RuntimeLog.DebugLine($"systemd: starting {_unit.Name}: {string.Join("; ", properties)}");
-            systemd.StartTransientUnit(_unit.Name, properties);
-        }
-        // The directories of hierarchies systemd does not manage, and every file (as runc's Set after Apply).
-        _fs.Create(_resources);
+        using var systemd = _connect();
+        var properties = SystemdUnitProperties.ForStart(_unit, _containerId, pid, _v2);
+        properties.AddRange(SystemdResourceProperties.Build(_resources, _v2, systemd.Version, _procDevices, RuntimeLog.Warn));
+        RuntimeLog.DebugLine($"systemd: starting {_unit.Name}: {string.Join("; ", properties)}");
+        systemd.StartTransientUnit(_unit.Name, properties);
     }
 
     public void Update(LinuxResources resources)

@@ -3,7 +3,7 @@ namespace Dune.Oci.Cgroups.Systemd;
 /// <summary>The properties that make the transient unit itself, as runc 1.1 sets them.</summary>
 internal static class SystemdUnitProperties
 {
-    /// <param name="pid">the process that goes into the scope first (dune-init, before it clones the container's init); 0 for none.</param>
+    /// <param name="pid">the container's init, the scope's process; 0 for none.</param>
     public static List<SystemdProperty> ForStart(SystemdUnit unit, string containerId, int pid, bool v2)
     {
         var p = new List<SystemdProperty> { SystemdProperty.String("Description", "dune container " + containerId) };
