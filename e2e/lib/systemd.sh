@@ -4,11 +4,14 @@
 #   sd CMD...             runs CMD where the systemd under test is pid 1: through
 #                         $E2E_SYSTEMD_NSENTER (e.g. "nsenter -t PID -m -p -C") or, when that
 #                         is empty, directly (a host or VM booted with systemd)
-#   start_systemd_ns DIR  boots Debian's systemd as pid 1 of private pid, mount and cgroup
+#   start_systemd_ns DIR [LAYOUT]
+#                         boots Debian's systemd as pid 1 of private pid, mount and cgroup
 #                         namespaces (this host runs no systemd): a cgroup of its own in every
-#                         hierarchy named after DIR's last component, the same cgroup layout as
-#                         the host (v1 controllers, name=systemd, cgroup2 at unified) mounted
-#                         inside, a tmpfs /run, a unit set of one empty default.target; waits
+#                         hierarchy named after DIR's last component, mounted inside in LAYOUT
+#                         "hybrid" (default: the host's v1 controllers, name=systemd, cgroup2 at
+#                         unified) or "v2" (only cgroup2 at /sys/fs/cgroup: systemd's unified
+#                         mode; on this host it has no controllers, the v1 hierarchies hold
+#                         them), a tmpfs /run, a unit set of one empty default.target; waits
 #                         until `systemctl is-system-running` answers; sets SD_PID and
 #                         E2E_SYSTEMD_NSENTER. Its console goes to DIR/console.log.
 #   stop_systemd_ns       kills that systemd (its pid namespace ends with it) and removes its
@@ -27,7 +30,7 @@ sd() {
 }
 
 start_systemd_ns() {
-  local dir=$1 name h n
+  local dir=$1 layout=${2:-hybrid} name h n
   name=$(basename "$dir")
   SD_DIR=$dir SD_CGROUP=$name
   [[ -x /lib/systemd/systemd ]] || { echo "start_systemd_ns: /lib/systemd/systemd missing (apt-get install systemd)" >&2; return 1; }
@@ -49,15 +52,22 @@ set -e
 dir=$1
 hier=$(awk '$3 == "cgroup" && index($2, "/sys/fs/cgroup/") == 1 {print $2, $4}' /proc/self/mounts)
 umount -R /sys/fs/cgroup
-mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
+if [[ $2 == v2 ]]; then
+  mount -t cgroup2 cgroup2 /sys/fs/cgroup
+  hier=
+else
+  mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
+fi
 while read -r d opts; do
   o=$(tr , '\n' <<<"$opts" | grep -vxE 'rw|ro|relatime|nosuid|nodev|noexec' | paste -sd,)
   [[ $o == name=* ]] && o=none,$o
   mkdir -p "$d"
   mount -t cgroup -o "$o" cgroup "$d"
-done <<<"$hier"
-mkdir -p /sys/fs/cgroup/unified
-mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+done < <([[ -n $hier ]] && printf '%s\n' "$hier")
+if [[ $2 != v2 ]]; then
+  mkdir -p /sys/fs/cgroup/unified
+  mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+fi
 mount -t proc proc /proc
 mount -t tmpfs tmpfs /run
 # The unit set: one empty default target (the new /run hides the host's, so it is made here).
@@ -68,9 +78,9 @@ BOOT
   # The launcher joins those cgroups first, so the cgroup namespace (systemd's "/") is rooted there.
   cat >"$dir/launch.sh" <<'LAUNCH'
 for h in /sys/fs/cgroup/*/; do echo $$ >"$h$2/cgroup.procs"; done
-exec unshare --cgroup --pid --mount --fork --propagation private bash "$1/boot.sh" "$1"
+exec unshare --cgroup --pid --mount --fork --propagation private bash "$1/boot.sh" "$1" "$3"
 LAUNCH
-  setsid bash "$dir/launch.sh" "$dir" "$name" </dev/null >"$dir/console.log" 2>&1 3>&- &
+  setsid bash "$dir/launch.sh" "$dir" "$name" "$layout" </dev/null >"$dir/console.log" 2>&1 3>&- &
   SD_LAUNCHER=$!
   n=0
   SD_PID=

@@ -103,6 +103,17 @@ public sealed class SystemdCgroupManagerTests
     }
 
     [Fact]
+    public void ACreateThatFailsBeforeTheInitExistsDoesNotAskSystemdToStopAnything()
+    {
+        var (fs, systemd, m) = OpenV1();
+        using var _ = fs;
+        m.Create(null);
+        m.Destroy();
+        Assert.Empty(systemd.Calls);
+        foreach (string dir in m.Directories) Assert.False(Directory.Exists(dir), dir);
+    }
+
+    [Fact]
     public void InvalidResourcesAreRefusedAtCreateBeforeSystemdIsAsked()
     {
         var (fs, systemd, m) = OpenV1();

@@ -23,6 +23,9 @@ internal sealed class SystemdCgroupManager : ICgroupManager
     private readonly Func<string> _procDevices;
     private LinuxResources? _resources;
     private bool _created;
+    // False between Create and Apply of this process: no unit was asked for yet, so a failed
+    // create has nothing to stop. A manager opened for an existing container assumes a unit.
+    private bool _unitMayExist = true;
 
     public SystemdCgroupManager(ICgroupManager fs, SystemdUnit unit, string containerId, bool v2, Func<ISystemdClient> connect, Func<string> procDevices)
     {
@@ -50,6 +53,7 @@ internal sealed class SystemdCgroupManager : ICgroupManager
     public void Create(LinuxResources? resources)
     {
         SystemdResourceProperties.Build(resources, _v2, int.MaxValue, _procDevices, _ => { });
+        _unitMayExist = false;
         _fs.Create(resources);
         _resources = resources;
         _created = true;
@@ -63,6 +67,7 @@ internal sealed class SystemdCgroupManager : ICgroupManager
         var properties = SystemdUnitProperties.ForStart(_unit, _containerId, pid, _v2);
         properties.AddRange(SystemdResourceProperties.Build(_resources, _v2, systemd.Version, _procDevices, RuntimeLog.Warn));
         RuntimeLog.DebugLine($"systemd: starting {_unit.Name}: {string.Join("; ", properties)}");
+        _unitMayExist = true;
         systemd.StartTransientUnit(_unit.Name, properties);
     }
 
@@ -107,12 +112,15 @@ internal sealed class SystemdCgroupManager : ICgroupManager
     public void Destroy()
     {
         CgroupException? stopError = null;
-        try
+        if (_unitMayExist)
         {
-            using var systemd = _connect();
-            systemd.StopUnit(_unit.Name);
+            try
+            {
+                using var systemd = _connect();
+                systemd.StopUnit(_unit.Name);
+            }
+            catch (CgroupException e) { stopError = e; }
         }
-        catch (CgroupException e) { stopError = e; }
         _fs.Destroy();
         if (stopError is not null) throw stopError;
     }
