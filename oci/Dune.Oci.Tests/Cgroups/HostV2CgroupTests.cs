@@ -100,6 +100,129 @@ public sealed class HostV2CgroupTests : IDisposable
         Assert.False(Directory.Exists(Mount + _path));
     }
 
+    // A shell that joins the cgroup, then tries each device: "null-ok", "zero-ok", "mknod-ok" for what works.
+    private string ProbeDevices(string dir)
+    {
+        string tmp = Directory.CreateTempSubdirectory("dune-v2dev-").FullName;
+        try
+        {
+            // No probe but the first touches /dev/null: it may be the denied one.
+            string script = $"echo $$ > {dir}/cgroup.procs || exit 9; exec 2>{tmp}/err; "
+                + "(echo x > /dev/null) && echo null-ok; "
+                + $"(head -c 1 /dev/zero > {tmp}/zero) && echo zero-ok; "
+                + $"mknod {tmp}/mem c 1 1 && echo mknod-ok; true";
+            var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(script);
+            using var p = Process.Start(psi)!;
+            string output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, $"probe shell exited {p.ExitCode}");
+            return string.Join(' ', output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        finally { Directory.Delete(tmp, recursive: true); }
+    }
+
+    // bpftool's "ID AttachType AttachFlags Name" rows for the directory itself.
+    private static List<string[]> AttachedPrograms(string dir)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("bpftool") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "cgroup", "show", dir }) psi.ArgumentList.Add(a);
+        Process p;
+        try { p = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception e) { throw new InvalidOperationException("bpftool is missing (e2e/install-deps.sh installs it)", e); }
+        using (p)
+        {
+            string output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, $"bpftool cgroup show {dir} failed: {p.StandardError.ReadToEnd()}");
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        }
+    }
+
+    private static bool ProgramExists(string id)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("bpftool") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "prog", "show", "id", id }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        p.StandardOutput.ReadToEnd();
+        p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return p.ExitCode == 0;
+    }
+
+    [Fact]
+    public void DeviceProgramIsEnforcedReplacedAndDetachedOnTheKernel()
+    {
+        var m = _manager;
+        var deny = new LinuxDeviceCgroup { Allow = false, Access = "rwm" };
+        m.Create(new LinuxResources { Devices = new() { deny, new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rwm" } } });
+        string dir = Assert.Single(m.Directories);
+        var first = Assert.Single(AttachedPrograms(dir));
+        Assert.Equal(new[] { "cgroup_device", "multi", DeviceProgram.Name }, first.Skip(1));
+        Assert.Equal("null-ok", ProbeDevices(dir));
+
+        m.Update(new LinuxResources { Devices = new() { deny, new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 5, Access = "r" },
+            new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 1, Access = "m" } } });
+        var second = Assert.Single(AttachedPrograms(dir));
+        Assert.NotEqual(first[0], second[0]);
+        Assert.Equal("zero-ok mknod-ok", ProbeDevices(dir));
+
+        // Back to no restriction: the program goes.
+        m.Update(new LinuxResources { Devices = new() { new LinuxDeviceCgroup { Allow = true, Access = "rwm" } } });
+        Assert.Empty(AttachedPrograms(dir));
+        Assert.Equal("null-ok zero-ok mknod-ok", ProbeDevices(dir));
+
+        m.Update(new LinuxResources { Devices = new() { deny } });
+        var third = Assert.Single(AttachedPrograms(dir));
+        Assert.Equal("", ProbeDevices(dir));
+        m.Destroy();
+        Assert.False(Directory.Exists(dir));
+        Assert.True(SpinWait.SpinUntil(() => !ProgramExists(third[0]), TimeSpan.FromSeconds(5)), $"program {third[0]} is still loaded after delete");
+    }
+
+    [Fact]
+    public void SeveralProgramsOnTheCgroupAreAllReplaced()
+    {
+        // Two programs on the cgroup (say a crashed update left one): the new one goes on and both old ones go.
+        var m = _manager;
+        var deny = new LinuxDeviceCgroup { Allow = false, Access = "rwm" };
+        m.Create(new LinuxResources { Devices = new() { deny } });
+        string dir = Assert.Single(m.Directories);
+        string sibling = dir + "-other";
+        Directory.CreateDirectory(sibling);
+        try
+        {
+            KernelDeviceFilter.Instance.Install(sibling, DeviceProgram.Compile(new[] { deny, new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 5, Access = "r" } }));
+            string other = Assert.Single(AttachedPrograms(sibling))[0];
+            using (var p = Process.Start("bpftool", new[] { "cgroup", "attach", dir, "device", "id", other, "multi" })) p.WaitForExit();
+            Assert.Equal(2, AttachedPrograms(dir).Count);
+            m.Update(new LinuxResources { Devices = new() { deny, new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rw" } } });
+            Assert.Single(AttachedPrograms(dir));
+            Assert.Equal("null-ok", ProbeDevices(dir));
+            m.Destroy();
+        }
+        finally
+        {
+            KernelDeviceFilter.Instance.Remove(sibling);
+            Directory.Delete(sibling);
+        }
+    }
+
+    [Fact]
+    public void ADirectoryThatIsNoCgroupGetsAClearError()
+    {
+        string dir = Directory.CreateTempSubdirectory("dune-v2dev-").FullName;
+        try
+        {
+            var deny = new LinuxDeviceCgroup { Allow = false, Access = "rwm" };
+            var e = Assert.Throws<CgroupException>(() => KernelDeviceFilter.Instance.Install(dir, DeviceProgram.Compile(new[] { deny })));
+            Assert.Contains($"listing the device programs of {dir} (BPF_PROG_QUERY, BPF_CGROUP_DEVICE) failed: ", e.Message);
+        }
+        finally { Directory.Delete(dir); }
+    }
+
     public void Dispose()
     {
         foreach (var p in _processes)

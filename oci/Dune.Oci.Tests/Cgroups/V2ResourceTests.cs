@@ -129,7 +129,7 @@ public sealed class V2ResourceTests
     }
 
     [Fact]
-    public void AllowAllDeviceRulesAreAcceptedOnV2()
+    public void AllowAllDeviceRulesAttachNoProgram()
     {
         using var fs = FakeCgroupFs.V2();
         fs.Open("/c").Create(new LinuxResources
@@ -142,21 +142,72 @@ public sealed class V2ResourceTests
             },
         });
         Assert.True(Directory.Exists(fs.P("/sys/fs/cgroup/c")));
+        Assert.Empty(fs.Devices.Attached);
     }
 
     [Fact]
-    public void RestrictiveDeviceRulesNeedEbpfAndAreRefusedOnV2()
+    public void RestrictiveDeviceRulesAttachAProgramToTheLeafAndUpdateReplacesIt()
     {
         using var fs = FakeCgroupFs.V2();
-        var e = Assert.Throws<CgroupException>(() => fs.Open("/c").Create(new LinuxResources
+        var m = fs.Open("/c");
+        m.Create(new LinuxResources
         {
             Devices = new()
             {
                 new LinuxDeviceCgroup { Allow = false, Access = "rwm" },
                 new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rwm" },
             },
+        });
+        var program = Assert.Single(fs.Devices.Attached);
+        Assert.Equal(fs.P("/sys/fs/cgroup/c"), program.Key);
+        Assert.Equal(1, EbpfInterpreter.Run(program.Value.Instructions, (2u << 16) | 2, 1, 3));
+        Assert.Equal(0, EbpfInterpreter.Run(program.Value.Instructions, (2u << 16) | 2, 1, 5));
+
+        m.Update(new LinuxResources
+        {
+            Devices = new()
+            {
+                new LinuxDeviceCgroup { Allow = false, Access = "rwm" },
+                new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 5, Access = "r" },
+            },
+        });
+        program = Assert.Single(fs.Devices.Attached);
+        Assert.Equal(0, EbpfInterpreter.Run(program.Value.Instructions, (2u << 16) | 2, 1, 3));
+        Assert.Equal(1, EbpfInterpreter.Run(program.Value.Instructions, (2u << 16) | 2, 1, 5));
+
+        m.Update(new LinuxResources { Pids = null });
+        Assert.Equal(2, fs.Devices.Installs); // an update without devices leaves the program alone
+        m.Destroy();
+        Assert.Empty(fs.Devices.Attached);
+    }
+
+    [Fact]
+    public void BadDeviceRulesAreRefusedBeforeAnyWrite()
+    {
+        using var fs = FakeCgroupFs.V2();
+        var e = Assert.Throws<CgroupException>(() => fs.Open("/c").Create(new LinuxResources
+        {
+            Pids = new LinuxPids { Limit = 5 },
+            Devices = new() { new LinuxDeviceCgroup { Allow = true, Type = "p", Access = "rwm" } },
         }));
-        Assert.Contains("eBPF", e.Message);
+        Assert.Contains("invalid device type \"p\"", e.Message);
+        Assert.False(Directory.Exists(fs.P("/sys/fs/cgroup/c")));
+        Assert.Equal(0, fs.Devices.Installs);
+    }
+
+    [Fact]
+    public void ZeroSharesAndBlkioWeightAsDockerSendsThemNeedNoController()
+    {
+        // docker's config.json for `docker run busybox` (e2e/lib/docker-devices.json comes from the same capture).
+        using var fs = FakeCgroupFs.V2(new[] { "memory", "pids" });
+        fs.Open("/c").Create(new LinuxResources
+        {
+            Memory = new LinuxMemory { DisableOomKiller = false },
+            Cpu = new LinuxCpu { Shares = 0 },
+            BlockIo = new LinuxBlockIo { Weight = 0 },
+        });
+        Assert.True(Directory.Exists(fs.P("/sys/fs/cgroup/c")));
+        Assert.Empty(V2ResourceWriter.NeededControllers(new LinuxResources { Cpu = new LinuxCpu { Shares = 0, Quota = 0, Period = 0 }, BlockIo = new LinuxBlockIo { Weight = 0 } }));
     }
 
     [Fact]

@@ -27,6 +27,9 @@ internal sealed class CgroupEnvironment
 
     public ICgroupDirOps DirOps { get; }
 
+    /// <summary>Where cgroup v2 device programs are attached.</summary>
+    public IDeviceFilter DeviceFilter { get; init; } = KernelDeviceFilter.Instance;
+
     /// <summary>Opens a connection to systemd's manager (the systemd driver only).</summary>
     public Func<ISystemdClient> ConnectSystemd { get; init; } = SystemdDbusClient.Connect;
 

@@ -48,8 +48,9 @@ internal sealed class V1CgroupManager : ICgroupManager
 
     public void Create(LinuxResources? resources)
     {
-        var writer = new V1ResourceWriter(DirOf);
-        if (resources != null) writer.Validate(resources);
+        // Checked before any directory is made; Apply checks again (warnings then).
+        if (resources != null) new V1ResourceWriter(DirOf, warn: null).Validate(resources);
+        var writer = new V1ResourceWriter(DirOf, RuntimeLog.Warn);
         var createdLeaves = new List<string>();
         try
         {
@@ -106,7 +107,7 @@ internal sealed class V1CgroupManager : ICgroupManager
         foreach (var (_, _, leaf) in _dirs)
             if (!Directory.Exists(leaf))
                 throw new CgroupException($"cannot update: cgroup directory {leaf} does not exist");
-        new V1ResourceWriter(DirOf).Apply(resources);
+        new V1ResourceWriter(DirOf, RuntimeLog.Warn).Apply(resources);
     }
 
     /// <summary>How long FREEZING may last before a thaw-and-retry.</summary>

@@ -42,7 +42,7 @@ internal sealed class V2CgroupManager : ICgroupManager
                 EnableControllers(dir);
             }
             CgroupFs.CreateDirs(_env.DirOps, _base, _leaf);
-            if (resources != null) new V2ResourceWriter(_leaf).Apply(resources);
+            if (resources != null) new V2ResourceWriter(_leaf, _env.DeviceFilter).Apply(resources);
         }
         catch (CgroupException)
         {
@@ -98,7 +98,7 @@ internal sealed class V2CgroupManager : ICgroupManager
     {
         if (!Directory.Exists(_leaf))
             throw new CgroupException($"cannot update: cgroup directory {_leaf} does not exist");
-        new V2ResourceWriter(_leaf).Apply(resources);
+        new V2ResourceWriter(_leaf, _env.DeviceFilter).Apply(resources);
     }
 
     /// <summary>How long freezing may take before a thaw-and-retry.</summary>
@@ -165,6 +165,8 @@ internal sealed class V2CgroupManager : ICgroupManager
 
     public void Destroy()
     {
+        // rmdir frees the device program too, but only once nothing refers to the cgroup any more: detach it now.
+        _env.DeviceFilter.Remove(_leaf);
         CgroupFs.RemoveTree(_env.DirOps, _leaf, _env.RemovePatience);
         CgroupFs.RemoveIfUnused(_env.DirOps, _createdAncestors);
         _createdAncestors.Clear();

@@ -7,8 +7,13 @@ namespace Dune.Oci.Cgroups;
 internal sealed class V2ResourceWriter
 {
     private readonly string _dir;
+    private readonly IDeviceFilter _deviceFilter;
 
-    public V2ResourceWriter(string dir) => _dir = dir;
+    public V2ResourceWriter(string dir, IDeviceFilter deviceFilter)
+    {
+        _dir = dir;
+        _deviceFilter = deviceFilter;
+    }
 
     /// <summary>The controllers <paramref name="r"/> needs, so the parents can enable them.</summary>
     public static HashSet<string> NeededControllers(LinuxResources? r)
@@ -18,11 +23,13 @@ internal sealed class V2ResourceWriter
         var m = r.Memory;
         if (m != null && (m.Limit ?? m.Reservation ?? m.Swap) != null) set.Add("memory");
         var c = r.Cpu;
-        if (c != null && (c.Shares != null || c.Quota != null || c.Period != null || c.Burst != null || c.Idle != null)) set.Add("cpu");
+        // Zero shares, quota, period and blkio weight mean "not set" (docker and containerd send them so), as Apply reads them.
+        if (c != null && (c.Shares is not null and not 0 || c.Quota is not null and not 0 || c.Period is not null and not 0
+            || c.Burst != null || c.Idle != null)) set.Add("cpu");
         if (!string.IsNullOrEmpty(c?.Cpus) || !string.IsNullOrEmpty(c?.Mems)) set.Add("cpuset");
         if (r.Pids != null) set.Add("pids");
         var b = r.BlockIo;
-        if (b != null && (b.Weight != null || b.WeightDevice is { Count: > 0 }
+        if (b != null && (b.Weight is not null and not 0 || b.WeightDevice is { Count: > 0 }
             || b.ThrottleReadBpsDevice is { Count: > 0 } || b.ThrottleWriteBpsDevice is { Count: > 0 }
             || b.ThrottleReadIopsDevice is { Count: > 0 } || b.ThrottleWriteIopsDevice is { Count: > 0 }))
             set.Add("io");
@@ -38,7 +45,7 @@ internal sealed class V2ResourceWriter
 
     public void Apply(LinuxResources r)
     {
-        Validate(r);
+        var devices = Validate(r);
         var m = r.Memory;
         if (m != null)
         {
@@ -75,9 +82,12 @@ internal sealed class V2ResourceWriter
         // linux.resources.unified last: it is meant to override what the typed fields set.
         foreach (var (key, value) in r.Unified ?? new())
             CgroupFs.Write(_dir, key, value);
+        // Devices after the files: a refused write leaves the device rules as they were.
+        if (devices != null) _deviceFilter.Install(_dir, devices);
     }
 
-    private void Validate(LinuxResources r)
+    // Refuses what can be refused before any write; returns the device program to install, if the rules name one.
+    private DeviceProgram? Validate(LinuxResources r)
     {
         foreach (string key in r.Unified?.Keys ?? Enumerable.Empty<string>())
             if (key.Length == 0 || key.Contains('/') || key.StartsWith('.'))
@@ -94,15 +104,12 @@ internal sealed class V2ResourceWriter
         foreach (var h in r.HugepageLimits ?? new())
             if (!IsHugepageSize(h.PageSize))
                 throw new CgroupException($"linux.resources.hugepageLimits: invalid page size \"{h.PageSize}\" (expected e.g. 2MB, 1GB)");
-        if (r.Devices is { Count: > 0 })
-        {
-            foreach (var d in r.Devices) DeviceRules.ToText(d);
-            if (!DeviceRules.AllowsEverything(r.Devices))
-                throw new CgroupException("linux.resources.devices: device rules other than allow-all need an eBPF device program on cgroup v2, which dune does not load yet");
-        }
+        // cgroup v2 has no devices controller: the rules become an eBPF program (none when the list is empty).
+        var devices = r.Devices is { Count: > 0 } ? DeviceProgram.Compile(r.Devices, RuntimeLog.Warn) : null;
         foreach (string key in r.Unified?.Keys ?? Enumerable.Empty<string>())
             if (!CgroupFs.Exists(_dir, key))
                 throw new CgroupException($"linux.resources.unified: {System.IO.Path.Combine(_dir, key)} does not exist");
+        return devices;
     }
 
     private static string What(string controller) => controller switch

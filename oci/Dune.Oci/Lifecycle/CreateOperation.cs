@@ -64,7 +64,7 @@ public static class CreateOperation
                 cgroup = CgroupManagerFactory.Open(spec.Linux?.CgroupsPath, req.Id, ctx.SystemdCgroup);
                 record.CgroupsPath = cgroup.Path;
                 store.Save(record);
-                cgroup.Create(DeviceCgroupRules.WithDefaults(spec.Linux?.Resources, spec.Linux?.Devices));
+                cgroup.Create(DeviceCgroupRules.WithDefaults(spec.Linux?.Resources));
                 RuntimeLog.DebugLine($"create {req.Id}: cgroup {cgroup.Path} ready");
             }
             catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
@@ -140,6 +140,9 @@ public static class CreateOperation
                     HookRunner.Run(HookKinds.CreateRuntime, HookKinds.Of(hooks, HookKinds.CreateRuntime), state);
                     // startContainer hooks run after `start` released the init: they see "created".
                     session.Continue(state, ContainerStatus.StateJson(HookState(record, ContainerStatus.Created)));
+                    break;
+                case PlanMessageKind.SeccompFd:
+                    SeccompAgent.Forward(session, m, record.Config.Linux?.Seccomp, record.InitPid, HookState(record, ContainerStatus.Creating));
                     break;
                 case PlanMessageKind.Ready:
                     return;

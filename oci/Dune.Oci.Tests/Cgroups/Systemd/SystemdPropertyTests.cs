@@ -138,7 +138,7 @@ public sealed class SystemdPropertyTests
         Assert.Equal(new[]
         {
             "DevicePolicy=strict", "DeviceAllow=",
-            "DeviceAllow=char-* m, block-* m, /dev/char/1:3 rwm, char-pts rwm, /dev/block/8:0 r",
+            "DeviceAllow=block-* m, char-* m, /dev/char/1:3 rwm, /dev/block/8:0 r, char-pts rwm", // by major, minor, type
         }, Build(new LinuxResources { Devices = rules }, v2: false));
     }
 
