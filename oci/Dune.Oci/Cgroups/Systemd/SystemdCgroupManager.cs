@@ -68,7 +68,24 @@ internal sealed class SystemdCgroupManager : ICgroupManager
         properties.AddRange(SystemdResourceProperties.Build(_resources, _v2, systemd.Version, _procDevices, RuntimeLog.Warn));
         RuntimeLog.DebugLine($"systemd: starting {_unit.Name}: {string.Join("; ", properties)}");
         _unitMayExist = true;
-        systemd.StartTransientUnit(_unit.Name, properties);
+        // The init is setting itself up meanwhile (mknod of the default devices...).
+        FrozenWhileSystemdWritesDevices(_resources, () => systemd.StartTransientUnit(_unit.Name, properties));
+    }
+
+    /// <summary>
+    /// systemd writes v1 device rules deny-all first, then the allowed ones: the container is
+    /// kept frozen meanwhile so it never meets a spurious EPERM (runc does the same), unless it
+    /// is frozen already. cgroup v2 device programs are replaced at once.
+    /// </summary>
+    private void FrozenWhileSystemdWritesDevices(LinuxResources? resources, Action call)
+    {
+        bool freeze = !_v2 && resources?.Devices is { Count: > 0 } && _fs.GetFreezerState() == FreezerState.Thawed;
+        if (freeze) _fs.Freeze();
+        try { call(); }
+        finally
+        {
+            if (freeze) _fs.Thaw();
+        }
     }
 
     public void Update(LinuxResources resources)
@@ -78,19 +95,8 @@ internal sealed class SystemdCgroupManager : ICgroupManager
             var properties = SystemdResourceProperties.Build(resources, _v2, systemd.Version, _procDevices, RuntimeLog.Warn);
             if (properties.Count > 0)
             {
-                // systemd rewrites v1 device rules deny-all first: keep the container frozen meanwhile so
-                // it never sees a spurious EPERM (runc does the same), unless it is frozen already.
-                bool thaw = !_v2 && resources.Devices is { Count: > 0 } && _fs.GetFreezerState() == FreezerState.Thawed;
-                if (thaw) _fs.Freeze();
-                try
-                {
-                    RuntimeLog.DebugLine($"systemd: setting {_unit.Name}: {string.Join("; ", properties)}");
-                    systemd.SetUnitProperties(_unit.Name, properties);
-                }
-                finally
-                {
-                    if (thaw) _fs.Thaw();
-                }
+                RuntimeLog.DebugLine($"systemd: setting {_unit.Name}: {string.Join("; ", properties)}");
+                FrozenWhileSystemdWritesDevices(resources, () => systemd.SetUnitProperties(_unit.Name, properties));
             }
         }
         _fs.Update(resources);
