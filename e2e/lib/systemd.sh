@@ -112,7 +112,7 @@ stop_systemd_ns() {
   SD_PID=
   [[ -n ${SD_CGROUP:-} ]] || return 0
   # Children first: systemd's slices and scopes below the namespace's own cgroup.
-  for d in $(find /sys/fs/cgroup/ -depth -type d -path "*/$SD_CGROUP*" 2>/dev/null); do
+  for d in $(find /sys/fs/cgroup/ -depth -type d \( -path "*/$SD_CGROUP" -o -path "*/$SD_CGROUP/*" \) 2>/dev/null); do
     rmdir "$d" 2>/dev/null || true
   done
 }
