@@ -33,6 +33,13 @@ public interface ICgroupManager
     /// <summary>Creates the cgroup directories and applies <paramref name="resources"/>.</summary>
     void Create(LinuxResources? resources);
 
+    /// <summary>
+    /// Tells the driver the container's init <paramref name="pid"/> once it exists (it has
+    /// joined the directories <see cref="Create"/> made): the systemd driver starts its unit
+    /// around it here. The cgroupfs drivers have nothing left to do.
+    /// </summary>
+    void Apply(int pid);
+
     /// <summary>Applies only what <paramref name="resources"/> sets (`dune update`).</summary>
     void Update(LinuxResources resources);
 

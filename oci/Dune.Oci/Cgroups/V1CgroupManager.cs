@@ -110,6 +110,9 @@ internal sealed class V1CgroupManager : ICgroupManager
         }
     }
 
+    /// <summary>Nothing to do: the init joined the directories <see cref="Create"/> made through <see cref="SelfJoinFiles"/>.</summary>
+    public void Apply(int pid) { }
+
     public void Update(LinuxResources resources)
     {
         foreach (var (_, _, leaf) in _dirs)

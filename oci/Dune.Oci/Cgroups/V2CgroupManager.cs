@@ -97,6 +97,9 @@ internal sealed class V2CgroupManager : ICgroupManager
         }
     }
 
+    /// <summary>Nothing to do: the init joined the directories <see cref="Create"/> made through <see cref="SelfJoinFiles"/>.</summary>
+    public void Apply(int pid) { }
+
     public void Update(LinuxResources resources)
     {
         if (!Directory.Exists(_leaf))

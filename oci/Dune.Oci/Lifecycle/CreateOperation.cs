@@ -92,7 +92,7 @@ public static class CreateOperation
             };
             (session, _) = DuneInitSession.Start(fd => ContainerPlanner.BuildCreate(options with { ConsoleFd = fd }),
                 req.PreserveFds, process.Terminal ? consoleFd : -1);
-            Converse(session, record, store);
+            Converse(session, record, store, cgroup);
             ReapHelper(session);
             if (req.PidFile is not null) PidFile.Write(req.PidFile, record.InitPid);
             record.Creating = false;
@@ -114,7 +114,7 @@ public static class CreateOperation
     }
 
     /// <summary>Answers dune-init until it says READY: PID, SYNC (runtime hooks), ERROR.</summary>
-    private static void Converse(DuneInitSession session, ContainerRecord record, StateStore store)
+    private static void Converse(DuneInitSession session, ContainerRecord record, StateStore store, ICgroupManager cgroup)
     {
         while (true)
         {
@@ -131,6 +131,10 @@ public static class CreateOperation
                     record.InitPid = session.ChildPid;
                     record.InitStartTime = ProcStat.Read(record.InitPid)?.StartTime ?? 0;
                     store.Save(record);
+                    // The systemd driver makes its unit around the init now (the init is in the
+                    // cgroup already; the container's program runs only after `start`).
+                    try { cgroup.Apply(record.InitPid); }
+                    catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
                     break;
                 case PlanMessageKind.Sync:
                     var state = ContainerStatus.StateJson(HookState(record, ContainerStatus.Creating));
