@@ -49,6 +49,8 @@ internal sealed class SystemdCgroupManager : ICgroupManager
 
     public IReadOnlyList<string> SelfJoinFiles => _fs.SelfJoinFiles;
 
+    public string? InitSubCgroupProcsFile(int initPid) => _fs.InitSubCgroupProcsFile(initPid);
+
     /// <summary>Refuses what systemd could not be given, then makes the unit's directories and writes the files; the unit itself comes with the init (<see cref="Apply"/>).</summary>
     public void Create(LinuxResources? resources)
     {
@@ -107,6 +109,8 @@ internal sealed class SystemdCgroupManager : ICgroupManager
     public void Thaw() => _fs.Thaw();
 
     public FreezerState GetFreezerState() => _fs.GetFreezerState();
+
+    public bool TryKillAll() => _fs.TryKillAll();
 
     public IReadOnlyList<int> GetPids() => _fs.GetPids();
 
