@@ -235,7 +235,7 @@ public sealed class HostCgroupTests : IDisposable
     {
         var m = Manager();
         var e = Assert.Throws<CgroupException>(() => m.Create(new LinuxResources { Unified = new() { ["memory.high"] = "1" } }));
-        Assert.Equal("linux.resources.unified requires cgroup v2, but this host runs cgroup v1", e.Message);
+        Assert.Equal("invalid configuration: linux.resources.unified requires cgroup v2, but this host runs cgroup v1", e.Message);
         Assert.All(m.Directories, d => Assert.False(Directory.Exists(d)));
     }
 

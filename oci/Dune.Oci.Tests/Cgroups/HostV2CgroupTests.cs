@@ -82,6 +82,38 @@ public sealed class HostV2CgroupTests : IDisposable
     }
 
     [Fact]
+    public void PreExistingFrozenCgroupIsRefusedAndLeftInPlace()
+    {
+        // runc's "runc run/create should refuse pre-existing frozen cgroup": an init joining it would freeze for ever.
+        string dir = Mount + _path;
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "cgroup.freeze"), "1");
+        var e = Assert.Throws<CgroupException>(() => _manager.Create(null));
+        Assert.StartsWith("container's cgroup unexpectedly frozen", e.Message);
+        Assert.True(Directory.Exists(dir), "the cgroup made beforehand is not the runtime's to remove");
+        Directory.Delete(dir);
+    }
+
+    [Fact]
+    public void KillAllReachesSubCgroupsAndFrozenProcesses()
+    {
+        var m = _manager;
+        m.Create(null);
+        string dir = Assert.Single(m.Directories);
+        var top = Start("sleep", "1000");
+        var below = Start("sleep", "1000");
+        File.WriteAllText(Path.Combine(dir, "cgroup.procs"), top.Id.ToString());
+        Directory.CreateDirectory(Path.Combine(dir, "sub"));
+        File.WriteAllText(Path.Combine(dir, "sub", "cgroup.procs"), below.Id.ToString());
+        m.Freeze();
+        Assert.True(m.TryKillAll(), "this kernel has cgroup.kill");
+        Assert.True(top.WaitForExit(5000) && below.WaitForExit(5000), "cgroup.kill ends frozen processes below the leaf too");
+        m.Thaw();
+        m.Destroy();
+        Assert.False(Directory.Exists(dir));
+    }
+
+    [Fact]
     public void ParentHandsHugetlbDownAndTheLimitIsWritten()
     {
         _manager.Create(new LinuxResources { HugepageLimits = new() { new LinuxHugepageLimit { PageSize = "2MB", Limit = 4 << 21 } } });

@@ -254,7 +254,7 @@ public sealed class V1ResourceTests
         using var fs = FakeCgroupFs.V1();
         var e = Assert.Throws<CgroupException>(() =>
             fs.Open("/c").Create(new LinuxResources { Unified = new() { ["memory.high"] = "1000000" } }));
-        Assert.StartsWith("linux.resources.unified requires cgroup v2", e.Message);
+        Assert.StartsWith("invalid configuration: linux.resources.unified requires cgroup v2", e.Message);
         Assert.False(Directory.Exists(fs.P(Mem)));
     }
 

@@ -84,6 +84,40 @@ public sealed class V2ResourceTests
     }
 
     [Fact]
+    public void CheckBeforeUpdateRefusesLimitsBelowTheUsage()
+    {
+        // runc's "update memory vs CheckBeforeUpdate".
+        using var fs = FakeCgroupFs.V2();
+        var m = fs.Open("/c");
+        m.Create(new LinuxResources { Memory = new LinuxMemory { Limit = 33554432 } });
+        File.WriteAllText(fs.P(C + "memory.current"), "1048576\n");
+        File.WriteAllText(fs.P(C + "memory.swap.current"), "4096\n");
+        var e = Assert.Throws<CgroupException>(() => m.Update(new LinuxResources { Memory = new LinuxMemory { Limit = 1024, CheckBeforeUpdate = true } }));
+        Assert.Equal("rejecting memory limit 1024 below current usage 1048576", e.Message);
+        e = Assert.Throws<CgroupException>(() => m.Update(new LinuxResources { Memory = new LinuxMemory { Limit = 1024, Swap = 2048, CheckBeforeUpdate = true } }));
+        Assert.Equal("rejecting memory+swap limit 2048 below current usage 1052672", e.Message);
+        Assert.Equal("33554432", fs.Read(C + "memory.max"));
+        // Above the usage, or without the check, the limit is written.
+        m.Update(new LinuxResources { Memory = new LinuxMemory { Limit = 16777216, CheckBeforeUpdate = true } });
+        Assert.Equal("16777216", fs.Read(C + "memory.max"));
+        m.Update(new LinuxResources { Memory = new LinuxMemory { Limit = 1024 } });
+        Assert.Equal("1024", fs.Read(C + "memory.max"));
+    }
+
+    [Fact]
+    public void PeriodAloneKeepsTheQuotaInForce()
+    {
+        // runc's "update cgroup cpu limits": --cpu-period alone must not lift the quota.
+        using var fs = FakeCgroupFs.V2();
+        var m = fs.Open("/c");
+        m.Create(new LinuxResources { Cpu = new LinuxCpu { Quota = 500000, Period = 1000000 } });
+        m.Update(new LinuxResources { Cpu = new LinuxCpu { Period = 900000 } });
+        Assert.Equal("500000 900000", fs.Read(C + "cpu.max"));
+        m.Update(new LinuxResources { Cpu = new LinuxCpu { Quota = -1, Period = 100000 } });
+        Assert.Equal("max 100000", fs.Read(C + "cpu.max"));
+    }
+
+    [Fact]
     public void RealtimeIsRefusedOnV2()
     {
         using var fs = FakeCgroupFs.V2();

@@ -37,7 +37,8 @@ internal sealed class V1ResourceWriter
     public EffectiveDeviceRules? Validate(LinuxResources r)
     {
         if (r.Unified is { Count: > 0 })
-            throw new CgroupException("linux.resources.unified requires cgroup v2, but this host runs cgroup v1");
+            // runc says "invalid configuration" here, and tools match those words.
+            throw new CgroupException("invalid configuration: linux.resources.unified requires cgroup v2, but this host runs cgroup v1");
         var m = r.Memory;
         if (m != null && (m.Limit ?? m.Reservation ?? m.Swap ?? m.Kernel ?? m.KernelTcp) != null
             || m?.Swappiness != null || m?.DisableOomKiller != null)
@@ -129,9 +130,17 @@ internal sealed class V1ResourceWriter
             && c.RealtimeRuntime == null && c.RealtimePeriod == null && c.Idle == null) return;
         string dir = Dir("cpu");
         if (c.Shares is not null and not 0) CgroupFs.Write(dir, "cpu.shares", Num(c.Shares.Value));
-        // Period before quota: a quota is checked against the period in force.
-        if (c.Period is not null and not 0) CgroupFs.Write(dir, "cpu.cfs_period_us", Num(c.Period.Value));
+        // Period before quota: a quota is checked against the period in force. A shorter period
+        // can be refused (EINVAL) while the old quota over it would exceed a parent's limit (a
+        // "pod" cgroup with its own quota): then the quota goes first and the period after it, as runc does.
+        bool periodPending = false;
+        if (c.Period is not null and not 0)
+        {
+            try { CgroupFs.Write(dir, "cpu.cfs_period_us", Num(c.Period.Value)); }
+            catch (CgroupException) when (c.Quota is not null and not 0) { periodPending = true; }
+        }
         if (c.Quota is not null and not 0) CgroupFs.Write(dir, "cpu.cfs_quota_us", Num(c.Quota.Value));
+        if (periodPending) CgroupFs.Write(dir, "cpu.cfs_period_us", Num(c.Period!.Value));
         if (c.Burst != null) CgroupFs.Write(dir, "cpu.cfs_burst_us", Num(c.Burst.Value));
         if (c.RealtimeRuntime != null || c.RealtimePeriod is not null and not 0)
         {

@@ -29,6 +29,8 @@ internal sealed class V2CgroupManager : ICgroupManager
 
     public IReadOnlyList<string> SelfJoinFiles => ProcsFiles;
 
+    public string? InitSubCgroupProcsFile(int initPid) => CgroupFs.SubCgroupProcsOf(initPid, _unified.MountPoint, _leaf);
+
     public void Create(LinuxResources? resources)
     {
         bool leafExisted = Directory.Exists(_leaf);
@@ -42,6 +44,10 @@ internal sealed class V2CgroupManager : ICgroupManager
                 EnableControllers(dir);
             }
             CgroupFs.CreateDirs(_env.DirOps, _base, _leaf);
+            // A process joining a frozen cgroup freezes at once: the container would never get
+            // ready. runc refuses such a pre-existing cgroup the same way.
+            if (GetFreezerState() is FreezerState.Frozen or FreezerState.Freezing)
+                throw new CgroupException(CgroupFs.UnexpectedlyFrozen + $" ({System.IO.Path.Combine(_leaf, "cgroup.freeze")} is 1)");
             if (resources != null) new V2ResourceWriter(_leaf, _env.DeviceFilter).Apply(resources);
         }
         catch (CgroupException)
@@ -90,6 +96,9 @@ internal sealed class V2CgroupManager : ICgroupManager
             }
         }
     }
+
+    /// <summary>Nothing to do: the init joined the directories <see cref="Create"/> made through <see cref="SelfJoinFiles"/>.</summary>
+    public void Apply(int pid) { }
 
     public void Update(LinuxResources resources)
     {
@@ -146,6 +155,8 @@ internal sealed class V2CgroupManager : ICgroupManager
         return CgroupFs.ReadKeyValues(_leaf, "cgroup.events").GetValueOrDefault("frozen") == 1
             ? FreezerState.Frozen : FreezerState.Freezing;
     }
+
+    public bool TryKillAll() => Directory.Exists(_leaf) && CgroupFs.TryKill(_leaf);
 
     public IReadOnlyList<int> GetPids()
     {

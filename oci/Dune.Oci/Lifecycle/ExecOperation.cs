@@ -44,7 +44,13 @@ public static class ExecOperation
         var steps = new List<PlanStep>();
         if (dune is not null) steps.Add(ProcessPlanner.DuneOpen(dune));
         // dune-init is single-threaded: it joins through the cheap self-join files.
-        foreach (var f in SubCgroupPaths.JoinFiles(cgroup, req.SubCgroups)) steps.Add(new PlanStep(PlanOp.JoinCgroup, f));
+        // The cgroup2 join may fall back to the init's sub-cgroup (see ICgroupManager.InitSubCgroupProcsFile),
+        // unless `exec --cgroup` named the sub-cgroups itself.
+        string? fallback = req.SubCgroups.Count == 0 ? cgroup.InitSubCgroupProcsFile(record.InitPid) : null;
+        foreach (var f in SubCgroupPaths.JoinFiles(cgroup, req.SubCgroups))
+            steps.Add(fallback != null && f.EndsWith("/cgroup.procs", StringComparison.Ordinal)
+                ? new PlanStep(PlanOp.JoinCgroup, f, fallback)
+                : new PlanStep(PlanOp.JoinCgroup, f));
         var configured = record.Config.Linux?.Namespaces ?? new List<LinuxNamespace>();
         foreach (var type in NamespaceTypes.JoinOrder)
         {
