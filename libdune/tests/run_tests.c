@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 static char *dune_run, *progs, *srcdir;
+/* dune-run has no policy of its own: tests that are not about the policy get this one. */
+static char *allow_all;
 static char tmp[256];
 static int passed, failed, skipped;
 
@@ -148,7 +150,7 @@ static int expect_signal(const struct result *r, int sig)
 	return 0;
 }
 
-#define DUNE(...) ((char *const[]){ (char *)dune_run, __VA_ARGS__, NULL })
+#define DUNE(...) ((char *const[]){ (char *)dune_run, "--policy", allow_all, __VA_ARGS__, NULL })
 #define SH(cmd) DUNE("/bin/busybox", "sh", "-c", (cmd))
 
 static char *prog(const char *name)
@@ -311,8 +313,8 @@ static int t_python_subprocess(void)
 static int t_rootfs(void)
 {
 	char *root = fmt("%s/rootfs", tmp);
-	if (system(fmt("mkdir -p %s/bin %s/proc && cp /bin/busybox %s/bin/ && ln -sf busybox %s/bin/sh", root, root,
-		       root, root)) != 0)
+	if (system(fmt("mkdir -p %s/bin %s/proc && cp /bin/busybox %s/bin/ && ln -sf busybox %s/bin/sh && cp %s %s/policy",
+		       root, root, root, root, allow_all, root)) != 0)
 		return fail("cannot build the root filesystem");
 	int o[2];
 	if (pipe(o))
@@ -328,8 +330,8 @@ static int t_rootfs(void)
 			_exit(100);
 		char kfd[16];
 		snprintf(kfd, sizeof kfd, "%d", kvm);
-		char *argv[] = { "dune-run", "--kvm-fd", kfd, "/bin/busybox", "sh", "-c",
-				 "ls / | sort; sh -c 'exit 5'; echo child $?; cat /proc/self/comm; "
+		char *argv[] = { "dune-run", "--kvm-fd", kfd, "--policy", "/policy", "/bin/busybox", "sh", "-c",
+				 "ls / | grep -v policy | sort; sh -c 'exit 5'; echo child $?; cat /proc/self/comm; "
 				 "test -e /dev/kvm || echo no-kvm-node", NULL };
 		char *envp[] = { "PATH=/bin", NULL };
 		fexecve(self, argv, envp);
@@ -474,17 +476,19 @@ static int t_syscall_jump_rcx(void)
 }
 
 static const char *allow_but(const char *rules);
+static const char *nr_rules(int nr, const char *rules);
 
 /* As a container's init (PID 1 ignores signals it sends itself), a fault
  * or a policy kill must still end the process with that signal. */
 static int t_pid1_fault(void)
 {
-	run(&R, ((char *const[]){ "/usr/bin/unshare", "-fp", "--mount-proc", dune_run, prog("isolation"), "hlt", NULL }));
+	run(&R, ((char *const[]){ "/usr/bin/unshare", "-fp", "--mount-proc", dune_run, "--policy", allow_all, prog("isolation"),
+				  "hlt", NULL }));
 	return expect_signal(&R, SIGSEGV);
 }
 static int t_pid1_sigsys(void)
 {
-	char *pol = write_file("kill-uname1.json", allow_but("{\"names\":[\"uname\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"}"));
+	char *pol = write_file("kill-uname1.json", allow_but(nr_rules(SYS_uname, "{\"action\":\"SCMP_ACT_KILL_PROCESS\"}")));
 	run(&R, ((char *const[]){ "/usr/bin/unshare", "-fp", "--mount-proc", dune_run, "--policy", pol, "/bin/busybox",
 				  "uname", NULL }));
 	return expect_signal(&R, SIGSYS);
@@ -571,15 +575,21 @@ ISO(t_int3, "int3", expect_signal(&R, SIGTRAP))
 ISO(t_entry_jump, "entry-jump", expect_signal(&R, SIGSEGV))
 ISO(t_ioctl, "ioctl", expect(&R, 0, "unvetted ioctl FS_IOC_GETFLAGS: Operation not permitted\n"))
 
-static const char *allow_but(const char *rules)
+/* Policies in the monitor's normalized form (libdune/README.md, "Policy format"). */
+static const char *allow_but(const char *syscalls)
 {
-	return fmt("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[%s]}", rules);
+	return fmt("{\"dunePolicy\":1,\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[%s]}", syscalls);
+}
+static const char *nr_rules(int nr, const char *rules)
+{
+	return fmt("{\"nr\":%d,\"rules\":[%s]}", nr, rules);
 }
 
 static int t_policy_mkdir(void)
 {
 	char *pol = write_file("deny-mkdir.json",
-			       allow_but("{\"names\":[\"mkdir\",\"mkdirat\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}"));
+			       allow_but(fmt("%s,%s", nr_rules(SYS_mkdir, "{\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}"),
+					     nr_rules(SYS_mkdirat, "{\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}"))));
 	char *dir = fmt("%s/should-not-exist", tmp);
 	char *stats = fmt("%s/stats.json", tmp);
 	run(&R, DUNE("--policy", pol, "--stats", stats, "/bin/busybox", "mkdir", dir));
@@ -599,13 +609,15 @@ static int t_policy_mkdir(void)
 		return fail("stats lack the denial: %s", buf);
 	return 0;
 }
-static int t_default_policy(void)
+static int t_policy_mount(void)
 {
-	/* Docker's default profile refuses mount; the directory stays empty. */
+	/* Docker's default profile (which the runtime writes in this form) refuses mount;
+	 * e2e/dune.bats runs it through the runtime. Here: the directory stays empty. */
+	char *pol = write_file("deny-mount.json", allow_but(nr_rules(SYS_mount, "{\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1}")));
 	char *stats = fmt("%s/stats2.json", tmp);
-	run(&R, DUNE("--stats", stats, "/bin/busybox", "mount", "-t", "tmpfs", "none", tmp));
+	run(&R, DUNE("--policy", pol, "--stats", stats, "/bin/busybox", "mount", "-t", "tmpfs", "none", tmp));
 	if (R.code == 0)
-		return fail("mount succeeded under the default policy");
+		return fail("mount succeeded under a policy that denies it");
 	FILE *f = fopen(stats, "r");
 	char buf[8192] = "";
 	if (f) {
@@ -617,25 +629,25 @@ static int t_default_policy(void)
 static int t_policy_args(void)
 {
 	char *pol = write_file("deny-kill9.json",
-			       allow_but("{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":1,\"value\":9,\"op\":\"SCMP_CMP_EQ\"}]}"));
+			       allow_but(nr_rules(SYS_kill, "{\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1,\"args\":[{\"index\":1,\"value\":9,\"op\":\"SCMP_CMP_EQ\"}]}")));
 	run(&R, DUNE("--policy", pol, "/bin/busybox", "sh", "-c", "kill -9 $$; echo survived; kill -0 $$ && echo zero-ok"));
 	return expect(&R, 0, "survived\nzero-ok\n");
 }
 static int t_policy_kill_process(void)
 {
-	char *pol = write_file("kill-uname.json", allow_but("{\"names\":[\"uname\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"}"));
+	char *pol = write_file("kill-uname.json", allow_but(nr_rules(SYS_uname, "{\"action\":\"SCMP_ACT_KILL_PROCESS\"}")));
 	run(&R, DUNE("--policy", pol, "/bin/busybox", "uname"));
 	return expect_signal(&R, SIGSYS);
 }
 static int t_policy_trap(void)
 {
-	char *pol = write_file("trap-getppid.json", allow_but("{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_TRAP\"}"));
+	char *pol = write_file("trap-getppid.json", allow_but(nr_rules(SYS_getppid, "{\"action\":\"SCMP_ACT_TRAP\"}")));
 	run(&R, DUNE("--policy", pol, "/bin/busybox", "sh", "-c", "echo $PPID"));
 	return expect_signal(&R, SIGSYS);
 }
 static int t_policy_log(void)
 {
-	char *pol = write_file("log-getpid.json", allow_but("{\"names\":[\"getuid\"],\"action\":\"SCMP_ACT_LOG\"}"));
+	char *pol = write_file("log-getpid.json", allow_but(nr_rules(SYS_getuid, "{\"action\":\"SCMP_ACT_LOG\"}")));
 	run(&R, DUNE("--policy", pol, "--trace", "/bin/busybox", "id", "-u"));
 	if (expect(&R, 0, "0\n"))
 		return 1;
@@ -643,11 +655,16 @@ static int t_policy_log(void)
 }
 static int t_policy_default_errno(void)
 {
+	static const int allowed[] = { SYS_execve,	  SYS_brk,	SYS_arch_prctl, SYS_set_tid_address,
+				       SYS_set_robust_list, SYS_rseq,	SYS_prlimit64,	SYS_readlink,
+				       SYS_getrandom,	  SYS_mprotect, SYS_write,	SYS_exit_group,
+				       SYS_getuid,	  SYS_prctl };
+	char list[2048] = "";
+	for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s{\"nr\":%d,\"rules\":[{\"action\":\"SCMP_ACT_ALLOW\"}]}",
+			 i ? "," : "", allowed[i]);
 	char *pol = write_file("errno-default.json",
-			       "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,\"syscalls\":[{\"names\":"
-			       "[\"execve\",\"brk\",\"arch_prctl\",\"set_tid_address\",\"set_robust_list\",\"rseq\","
-			       "\"prlimit64\",\"readlink\",\"getrandom\",\"mprotect\",\"write\",\"exit_group\",\"getuid\","
-			       "\"prctl\"],\"action\":\"SCMP_ACT_ALLOW\"}]}");
+			       fmt("{\"dunePolicy\":1,\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,\"syscalls\":[%s]}", list));
 	run(&R, DUNE("--policy", pol, "/bin/busybox", "echo", "minimal"));
 	return expect(&R, 0, "minimal\n");
 }
@@ -658,7 +675,7 @@ static int t_sysnames(void)
 }
 static int t_policy_notify(void)
 {
-	char *pol = write_file("notify.json", allow_but("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_NOTIFY\"}"));
+	char *pol = write_file("notify.json", allow_but(nr_rules(SYS_read, "{\"action\":\"SCMP_ACT_NOTIFY\"}")));
 	run(&R, DUNE("--policy", pol, "/bin/busybox", "true"));
 	if (expect(&R, 126, NULL))
 		return 1;
@@ -671,7 +688,8 @@ static int t_policy_notify_forwarded(void)
 	 * everything and has no listener, so the call is simply made. */
 	char *dir = fmt("%s/notified-dir", tmp);
 	rmdir(dir);
-	char *pol = write_file("notify-mkdir.json", allow_but("{\"names\":[\"mkdir\",\"mkdirat\"],\"action\":\"SCMP_ACT_NOTIFY\"}"));
+	char *pol = write_file("notify-mkdir.json", allow_but(fmt("%s,%s", nr_rules(SYS_mkdir, "{\"action\":\"SCMP_ACT_NOTIFY\"}"),
+								 nr_rules(SYS_mkdirat, "{\"action\":\"SCMP_ACT_NOTIFY\"}"))));
 	run(&R, ((char *const[]){ prog("under_filter"), (char *)dune_run, "--policy", pol, "/bin/busybox", "mkdir", dir, NULL }));
 	if (expect(&R, 0, NULL))
 		return 1;
@@ -680,7 +698,7 @@ static int t_policy_notify_forwarded(void)
 		return fail("mkdir was not forwarded to the host: %s missing", dir);
 	rmdir(dir);
 	/* A call the monitor answers itself could never reach a listener: refused, named. */
-	pol = write_file("notify-mmap.json", allow_but("{\"names\":[\"mmap\"],\"action\":\"SCMP_ACT_NOTIFY\"}"));
+	pol = write_file("notify-mmap.json", allow_but(nr_rules(SYS_mmap, "{\"action\":\"SCMP_ACT_NOTIFY\"}")));
 	run(&R, ((char *const[]){ prog("under_filter"), (char *)dune_run, "--policy", pol, "/bin/busybox", "true", NULL }));
 	if (expect(&R, 126, NULL))
 		return 1;
@@ -691,6 +709,24 @@ static int t_policy_bad_json(void)
 	char *pol = write_file("bad.json", "{\"defaultAction\": ");
 	run(&R, DUNE("--policy", pol, "/bin/busybox", "true"));
 	return expect(&R, 126, NULL);
+}
+/* dune-run has no policy of its own, and reads only the runtime's normalized form. */
+static int t_policy_required(void)
+{
+	run(&R, ((char *const[]){ (char *)dune_run, "/bin/busybox", "true", NULL }));
+	if (expect(&R, 126, NULL))
+		return 1;
+	if (!strstr(R.err, "no policy"))
+		return fail("unexpected message: %s", R.err);
+	char *pol = write_file("oci.json", "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[]}");
+	run(&R, DUNE("--policy", pol, "/bin/busybox", "true"));
+	if (expect(&R, 126, NULL))
+		return 1;
+	if (!strstr(R.err, "not a monitor policy"))
+		return fail("unexpected message: %s", R.err);
+	pol = write_file("no-errno.json", allow_but(nr_rules(SYS_mkdir, "{\"action\":\"SCMP_ACT_ERRNO\"}")));
+	run(&R, DUNE("--policy", pol, "/bin/busybox", "true"));
+	return expect(&R, 126, NULL) || (strstr(R.err, "errnoRet") ? 0 : fail("unexpected message: %s", R.err));
 }
 static int t_elf32(void)
 {
@@ -972,7 +1008,7 @@ static int escape(const char *mode)
 	char k[16], s[16];
 	snprintf(k, sizeof k, "%d", kfd);
 	snprintf(s, sizeof s, "%d", sfd);
-	run_watched(&R, (char *const[]){ esc_run, "--kvm-fd", k, "--container-stats-fd", s, prog("escape"), (char *)mode,
+	run_watched(&R, (char *const[]){ esc_run, "--kvm-fd", k, "--container-stats-fd", s, "--policy", allow_all, prog("escape"), (char *)mode,
 					 esc_run, esc_kvm, esc_stats, NULL });
 	close(kfd);
 	close(sfd);
@@ -1081,16 +1117,17 @@ static const struct test tests[] = {
 	{ "fault-around: sparse touches not charged wholesale; overshoot of an in-order run bounded", t_fa_sparse },
 	{ "fault-around: tripwire exits on, none with --no-fault-around (passed on through exec)", t_fa_off },
 	{ "policy: denied mkdir leaves no directory, counted in --stats", t_policy_mkdir },
-	{ "policy: built-in Docker default refuses mount", t_default_policy },
+	{ "policy: a denied mount is refused and counted", t_policy_mount },
 	{ "policy: argument conditions", t_policy_args },
 	{ "policy: SCMP_ACT_KILL_PROCESS -> SIGSYS", t_policy_kill_process },
 	{ "policy: SCMP_ACT_TRAP -> SIGSYS", t_policy_trap },
 	{ "policy: SCMP_ACT_LOG with --trace", t_policy_log },
 	{ "policy: defaultAction ERRNO with a minimal allow list", t_policy_default_errno },
-	{ "policy: syscall names resolve to their numbers (sorted lookup), built-in rule set", t_sysnames },
+	{ "policy: the generated syscall table names calls by their numbers", t_sysnames },
 	{ "policy: SCMP_ACT_NOTIFY refused without a kernel filter and listener underneath", t_policy_notify },
 	{ "policy: SCMP_ACT_NOTIFY forwards the call to the kernel filter, refused for calls the monitor answers", t_policy_notify_forwarded },
 	{ "policy: malformed JSON refused", t_policy_bad_json },
+	{ "policy: required, in the runtime's normalized form only", t_policy_required },
 	{ "32-bit ELF refused with 126", t_elf32 },
 	{ "missing program -> 127", t_not_found },
 	{ "execve ENOENT reaches the shell", t_exec_enoent_in_sh },
@@ -1130,6 +1167,7 @@ int main(int argc, char **argv)
 		perror("mkdtemp");
 		return 2;
 	}
+	allow_all = strdup(write_file("allow-all.json", "{\"dunePolicy\":1,\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[]}"));
 	/* Usable KVM, not just a node root can open. */
 	int kvm = 0;
 	int kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
