@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sysnames.h"
+
 static char *dune_run, *progs, *srcdir;
 /* dune-run has no policy of its own: tests that are not about the policy get this one. */
 static char *allow_all;
@@ -1048,6 +1050,176 @@ ESCAPE(t_escape_sigreturn, "sigreturn-noncanonical")
 ESCAPE(t_escape_entry_rcx, "syscall-entry-badrcx")
 ESCAPE(t_escape_self_exe, "self-exe-paths")
 
+
+/* ---- monitor calls: libdune/monitor-calls.txt against what dune-run really calls ----
+ * The runtime's kernel filter under a Dune process allows the monitor's own calls
+ * (monitor-calls.txt) and what the container's policy allows. Each program here runs
+ * twice: first under a policy that logs every call, which gives the calls the program
+ * itself makes (its minimal profile); then with that minimal profile as the monitor's policy
+ * (everything else EPERM) under a kernel filter of exactly monitor-calls.txt plus those calls,
+ * SCMP_ACT_KILL_PROCESS for anything else. A host call of dune-run's missing from the list
+ * kills it with SIGSYS. */
+static int syscall_number(const char *name)
+{
+	for (int nr = 0; nr < SYSCALL_MAX; nr++)
+		if (sys_name(nr) && !strcmp(sys_name(nr), name))
+			return nr;
+	return -1;
+}
+
+static int read_monitor_calls(bool allowed[SYSCALL_MAX])
+{
+	char *path = fmt("%s/monitor-calls.txt", srcdir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return fail("%s: %s", path, strerror(errno));
+	char line[256];
+	int n = 0;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, " \t\r\n")] = 0;
+		if (!line[0] || line[0] == '#')
+			continue;
+		int nr = syscall_number(line);
+		if (nr < 0) {
+			fclose(f);
+			return fail("%s: \"%s\" is no x86-64 syscall", path, line);
+		}
+		allowed[nr] = true;
+		n++;
+	}
+	fclose(f);
+	return n > 20 ? 0 : fail("%s lists only %d calls", path, n);
+}
+
+static int monitor_calls(const char *label, char *const argv[], int want_code, const char *want_out)
+{
+	/* 1: the program's own calls, from the monitor's trace of a policy that logs them all. */
+	char *log_pol = write_file("log-all.json", "{\"dunePolicy\":1,\"defaultAction\":\"SCMP_ACT_LOG\",\"syscalls\":[]}");
+	char trace[512];
+	snprintf(trace, sizeof trace, "%s/calls-%s.log", tmp, label);
+	int tfd = open(trace, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+	if (tfd < 0 || dup2(tfd, 60) < 0)
+		return fail("%s: %s", trace, strerror(errno));
+	close(tfd);
+	char *args[32];
+	int n = 0;
+	args[n++] = dune_run;
+	args[n++] = "--policy";
+	args[n++] = log_pol;
+	args[n++] = "--trace-fd";
+	args[n++] = "60";
+	for (int i = 0; argv[i] && n < 30; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	run(&R, args);
+	close(60);
+	if (expect(&R, want_code, want_out))
+		return 1;
+	bool own[SYSCALL_MAX] = { false };
+	FILE *f = fopen(trace, "r");
+	if (!f)
+		return fail("%s: %s", trace, strerror(errno));
+	char line[512];
+	int calls = 0;
+	while (fgets(line, sizeof line, f)) {
+		char name[64];
+		if (!strstr(line, "logged by policy") || sscanf(line, "[dune %*d] %63[a-z0-9_](", name) != 1)
+			continue;
+		int nr = syscall_number(name);
+		if (nr >= 0 && !own[nr])
+			own[nr] = true, calls++;
+	}
+	fclose(f);
+	if (calls == 0)
+		return fail("no call logged in %s", trace);
+	/* Calls that do not return to the program leave no trace line: the ones every program
+	 * here makes at its end or to run another image. */
+	own[SYS_exit] = own[SYS_exit_group] = own[SYS_execve] = own[SYS_execveat] = true;
+	/* Calls made or not depending on timing (lock contention, interrupted sleeps): a profile
+	 * for these programs lists them, one run need not show them. */
+	own[SYS_futex] = own[SYS_sched_yield] = own[SYS_restart_syscall] = true;
+
+	/* 2: that minimal profile as the policy, under a filter of monitor-calls.txt plus it. */
+	bool kernel[SYSCALL_MAX] = { false };
+	if (read_monitor_calls(kernel))
+		return 1;
+	static char pol[65536], only[8192];
+	snprintf(pol, sizeof pol, "{\"dunePolicy\":1,\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,\"syscalls\":[");
+	only[0] = 0;
+	for (int nr = 0, first = 1; nr < SYSCALL_MAX; nr++) {
+		if (own[nr]) {
+			snprintf(pol + strlen(pol), sizeof pol - strlen(pol), "%s{\"nr\":%d,\"rules\":[{\"action\":\"SCMP_ACT_ALLOW\"}]}",
+				 first ? "" : ",", nr);
+			first = 0;
+		}
+		if (own[nr] || kernel[nr])
+			snprintf(only + strlen(only), sizeof only - strlen(only), "%s%d", only[0] ? "," : "", nr);
+	}
+	snprintf(pol + strlen(pol), sizeof pol - strlen(pol), "]}");
+	char *min_pol = write_file(fmt("minimal-%s.json", label), pol);
+	n = 0;
+	args[n++] = prog("under_filter");
+	args[n++] = "--only";
+	args[n++] = only;
+	args[n++] = dune_run;
+	args[n++] = "--policy";
+	args[n++] = min_pol;
+	for (int i = 0; argv[i] && n < 30; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	run(&R, args);
+	if (R.signaled && R.sig == SIGSYS)
+		return fail("killed by the kernel filter: dune-run made a host call missing from monitor-calls.txt "
+			    "(strace -f the first run to see which); stderr: %.300s",
+			    R.err);
+	if (!expect(&R, want_code, want_out))
+		return 0;
+	/* Name what the minimal profile refused (a call the first run did not make). */
+	static struct result first;
+	first = R;
+	memmove(args + 7, args + 6, sizeof(char *) * (size_t)(n - 5));
+	args[6] = "--trace";
+	run(&R, args);
+	char denied[1024] = "";
+	for (char *l = strtok(R.err, "\n"); l; l = strtok(NULL, "\n"))
+		if (strstr(l, "denied by policy") && strlen(denied) + strlen(l) + 2 < sizeof denied)
+			strcat(strcat(denied, l), "\n");
+	return fail("with its minimal profile: exit %d signal %d, stdout %.200s stderr %.200s; denied: %s", first.code,
+		    first.sig, first.out, first.err, denied[0] ? denied : "nothing");
+}
+
+static int t_monitor_calls_static(void)
+{
+	return monitor_calls("static", (char *[]){ prog("hello-musl-static"), "static-musl", NULL }, 0, "hello from static-musl\n");
+}
+static int t_monitor_calls_dynamic(void)
+{
+	return monitor_calls("dynamic", (char *[]){ prog("hello-musl"), "musl", "5", NULL }, 5, "hello from musl\n");
+}
+static int t_monitor_calls_threads(void)
+{
+	return monitor_calls("threads", (char *[]){ prog("threads"), NULL }, 0, "counter=80000 tls_sum=80006\n");
+}
+static int t_monitor_calls_forkexec(void)
+{
+	return monitor_calls("forkexec", (char *[]){ prog("forkexec"), NULL }, 0, "forkexec ok\n") ||
+	       monitor_calls("forkexec-static", (char *[]){ prog("forkexec-static"), NULL }, 0, "forkexec ok\n");
+}
+static int t_monitor_calls_signals(void)
+{
+	return monitor_calls("signals", (char *[]){ prog("signals"), NULL }, 0,
+			     "segv recovered on altstack\nusr1 handled\nalarm interrupted read\nmask respected\n") ||
+	       monitor_calls("threadlife", (char *[]){ prog("threadlife"), "join", NULL }, 0,
+			     "joined 800 threads, 50 more in a forked child\n") ||
+	       monitor_calls("fexec", (char *[]){ prog("fexec"), NULL }, 0, "fexecve-ok\nrelative-ok\n");
+}
+static int t_monitor_calls_shell(void)
+{
+	/* busybox sh forking a sleep and a pipeline (issue 11: "sleep: Permission denied"). */
+	return monitor_calls("shell", (char *[]){ "/bin/busybox", "sh", "-c", "sleep 0.1; echo piped | cat; kill -0 $$ && echo done", NULL },
+			     0, "piped\ndone\n");
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -1128,6 +1300,12 @@ static const struct test tests[] = {
 	{ "policy: SCMP_ACT_NOTIFY forwards the call to the kernel filter, refused for calls the monitor answers", t_policy_notify_forwarded },
 	{ "policy: malformed JSON refused", t_policy_bad_json },
 	{ "policy: required, in the runtime's normalized form only", t_policy_required },
+	{ "monitor calls: a static program under monitor-calls.txt + its own calls, killed otherwise", t_monitor_calls_static },
+	{ "monitor calls: a dynamic program", t_monitor_calls_dynamic },
+	{ "monitor calls: threads", t_monitor_calls_threads },
+	{ "monitor calls: fork and exec (dynamic and static)", t_monitor_calls_forkexec },
+	{ "monitor calls: signals, a thread's life and fork, fexecve", t_monitor_calls_signals },
+	{ "monitor calls: busybox sh with sleep, a pipe and kill", t_monitor_calls_shell },
 	{ "32-bit ELF refused with 126", t_elf32 },
 	{ "missing program -> 127", t_not_found },
 	{ "execve ENOENT reaches the shell", t_exec_enoent_in_sh },
