@@ -84,6 +84,10 @@ static int parse_rule(struct pol_rule *r, const struct json *j, int nr, char *er
 		r->errno_ret = (int)v;
 	}
 	const struct json *args = json_get(j, "args");
+	if (args && args->type != JSON_ARRAY) {
+		snprintf(err, errlen, "syscall %d: \"args\" is not an array", nr);
+		return -EINVAL;
+	}
 	for (const struct json *a = args ? args->child : NULL; a; a = a->next) {
 		if (r->nargs == 6) {
 			snprintf(err, errlen, "syscall %d: more than 6 argument conditions", nr);
