@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The VM test bed end to end: builds what is missing (kernel, cached root disk, initramfs), makes
+# the run disk, boots, runs, prints the output and a final "N passed, N failed" line; exits
+# non-zero on failure.
+#   run.sh                  e2e/vm/tests/host-v2.bats with bats inside the VM, runtime build/bin/dune
+#   VM_RUNTIME=runc run.sh  the same suite with Debian's runc (validates the tests; the
+#                           Dune-mode tests, tag dune-mode, are left out since runc has no Dune mode)
+#   run.sh COMMAND...       any command instead, run from /opt/dune inside the VM
+# Settings: see boot.sh (VM_CPU, VM_MEM, VM_SMP, VM_TIMEOUT) and disk.sh (VM_BIN).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+[[ $(id -u) == 0 ]] || vm_die "run.sh must run as root (debootstrap, image ownership)"
+t0=$(date +%s)
+"$VM_SRC/kernel.sh"
+"$VM_SRC/rootfs.sh"
+"$VM_SRC/initramfs.sh"
+if (($# == 0)); then
+  case ${VM_RUNTIME:-dune} in
+    dune) set -- env DUNE=/opt/dune/build/bin/dune bats --tap e2e/vm/tests/host-v2.bats ;;
+    runc) set -- env DUNE=runc bats --tap --filter-tags '!dune-mode' e2e/vm/tests/host-v2.bats ;;
+    *) vm_die "VM_RUNTIME is dune or runc, not ${VM_RUNTIME}" ;;
+  esac
+fi
+"$VM_SRC/disk.sh" "$@"
+vm_log "ready after $(($(date +%s) - t0)) s; booting"
+rc=0
+"$VM_SRC/boot.sh" || rc=$?
+vm_log "total $(($(date +%s) - t0)) s"
+exit "$rc"
