@@ -10,7 +10,8 @@ if [[ -f $out && $out -nt $VM_SRC/init && $out -nt $0 && $out -nt $VM_DIR/root.i
 vm_need cpio cpio
 vm_need gzip gzip
 busybox=${BUSYBOX:-/bin/busybox}
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+vm_need readelf binutils
+readelf -h "$busybox" >/dev/null 2>&1 && ! readelf -l "$busybox" | grep -q 'program interpreter' ||
   vm_die "$busybox is not a static busybox (apt-get install busybox-static)"
 release=$(cat "$VM_DIR/kernel/version")
 moddir=$VM_DIR/rootfs/lib/modules/$release
