@@ -60,8 +60,8 @@ test-native:
 test-libdune:
 	$(MAKE) --no-print-directory -C libdune test
 
-# The QEMU test bed (e2e/vm/README.md): a pure cgroup v2 host with systemd, booted under
-# software emulation; prints "N passed, N failed". VM_RUNTIME=runc validates its suite.
+# The QEMU test bed (e2e/README.md, "The VM test bed"): a pure cgroup v2 host with systemd,
+# booted under software emulation; prints "N passed, N failed". VM_RUNTIME=runc validates it.
 test-vm: deps build
 	bash e2e/vm/run.sh
 

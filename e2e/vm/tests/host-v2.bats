@@ -152,11 +152,13 @@ with_mknod() {
 @test "systemd driver: run of a busybox container, output and exit status, nothing left" {
   no_device_rules
   bundle_jq "$B" '.linux.cgroupsPath = $p' --arg p "system.slice:dune-vm:$ID"
-  bundle_set_args "$B" sh -c 'echo hello from a scope; exit 4'
+  # No cgroup namespace in the default config: the process sees its host cgroup.
+  bundle_set_args "$B" sh -c 'echo hello from a scope; cat /proc/self/cgroup; exit 4'
   run --separate-stderr R --systemd-cgroup run --bundle "$B" "$ID" </dev/null
   echo "status $status, stdout: $output, stderr: $stderr"
   [ "$status" -eq 4 ]
-  [ "$output" = "hello from a scope" ]
+  [ "${lines[0]}" = "hello from a scope" ]
+  [ "${lines[1]}" = "0::/system.slice/$(scope_of "$ID")" ]
   [ "$(unit_prop "$(scope_of "$ID")" LoadState)" = not-found ]
 }
 
