@@ -4,7 +4,10 @@
 # hosts), the root disk read-only under snapshot=on, the run disk, no network. The kernel's
 # console (ttyS0) goes to $VM_DIR/run/console.log, the test output (ttyS1) to
 # $VM_DIR/run/tests.log and, live, to stdout. A hard timeout kills QEMU.
-#   VM_CPU (max; EPYC,+svm works too), VM_MEM (2048), VM_SMP (2), VM_TIMEOUT (seconds, 540)
+#   VM_CPU (max,phys-bits=48), VM_MEM (2048), VM_SMP (2), VM_TIMEOUT (seconds, 540)
+# -cpu max emulates AMD SVM (kvm_amd loads in the guest); phys-bits=48 because TCG's default of
+# 40 physical address bits makes the guest's KVM refuse libdune's guest-physical layout (which
+# follows the 47-bit user address space): KVM_CREATE_VM and memory slots fail with EINVAL.
 # Prints the output between the markers and a final "N passed, N failed" line: from the TAP
 # lines if the command printed a TAP plan, else from the command's own last such line. Exits
 # non-zero on any failure, on a missing end marker (timeout, crash) and on no test run.
@@ -22,7 +25,7 @@ cmdline="console=ttyS0 loglevel=4 panic=-1 systemd.unified_cgroup_hierarchy=1"
 cmdline+=" systemd.wants=dune-vm-test.service systemd.mask=serial-getty@ttyS0.service"
 cmdline+=" systemd.mask=getty.target systemd.show_status=false"
 t0=$(date +%s.%N)
-timeout -s KILL "$timeout" qemu-system-x86_64 -accel tcg -cpu "${VM_CPU:-max}" \
+timeout -s KILL "$timeout" qemu-system-x86_64 -accel tcg -cpu "${VM_CPU:-max,phys-bits=48}" \
   -m "${VM_MEM:-2048}" -smp "${VM_SMP:-2}" -nographic -no-reboot -monitor none -nic none \
   -kernel "$VM_DIR/kernel/vmlinuz" -initrd "$VM_DIR/initramfs.gz" -append "$cmdline" \
   -drive "file=$VM_DIR/root.img,format=raw,if=virtio,snapshot=on" \

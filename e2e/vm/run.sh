@@ -10,14 +10,19 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 [[ $(id -u) == 0 ]] || vm_die "run.sh must run as root (debootstrap, image ownership)"
+mkdir -p "$VM_DIR"
+exec 9>"$VM_DIR/lock"
+flock -n 9 || vm_die "another run uses $VM_DIR (one VM at a time per directory; VM_DIR= for another)"
 t0=$(date +%s)
 "$VM_SRC/kernel.sh"
 "$VM_SRC/rootfs.sh"
 "$VM_SRC/initramfs.sh"
 if (($# == 0)); then
   case ${VM_RUNTIME:-dune} in
-    dune) set -- env DUNE=/opt/dune/build/bin/dune bats --tap e2e/vm/tests/host-v2.bats ;;
-    runc) set -- env DUNE=runc bats --tap --filter-tags '!dune-mode' e2e/vm/tests/host-v2.bats ;;
+    dune) set -- env DUNE=/opt/dune/build/bin/dune BATS_TEST_TIMEOUT=180 \
+            bats --tap e2e/vm/tests/host-v2.bats ;;
+    runc) set -- env DUNE=runc BATS_TEST_TIMEOUT=180 \
+            bats --tap --filter-tags '!dune-mode' e2e/vm/tests/host-v2.bats ;;
     *) vm_die "VM_RUNTIME is dune or runc, not ${VM_RUNTIME}" ;;
   esac
 fi
