@@ -3,10 +3,11 @@
 # the run disk, boots, runs, prints the output and a final "N passed, N failed" line; exits
 # non-zero on failure.
 #   run.sh                  e2e/vm/tests/host-v2.bats with bats inside the VM, runtime build/bin/dune
-#   VM_RUNTIME=runc run.sh  the same suite with Debian's runc (validates the tests; the
-#                           Dune-mode tests, tag dune-mode, are left out since runc has no Dune mode)
+#   VM_RUNTIME=runc run.sh  the same suite with the VM's runc (Debian's 1.1.5), to validate it; the
+#                           Dune-mode tests (tag dune-mode) are left out: runc has no Dune mode
 #   run.sh COMMAND...       any command instead, run from /opt/dune inside the VM
-# Settings: see boot.sh (VM_CPU, VM_MEM, VM_SMP, VM_TIMEOUT) and disk.sh (VM_BIN).
+# DUNE=.../dune (as e2e/run-tests.sh exports it) takes the binaries from that directory; DUNE=runc
+# means VM_RUNTIME=runc. Settings: boot.sh (VM_CPU, VM_MEM, VM_SMP, VM_TIMEOUT), disk.sh (VM_BIN).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 [[ $(id -u) == 0 ]] || vm_die "run.sh must run as root (debootstrap, image ownership)"
@@ -17,12 +18,21 @@ t0=$(date +%s)
 "$VM_SRC/kernel.sh"
 "$VM_SRC/rootfs.sh"
 "$VM_SRC/initramfs.sh"
+# Under e2e/run-tests.sh, $DUNE names the runtime: runc, or a dune whose directory holds the rest.
+if [[ -n ${DUNE:-} && -z ${VM_RUNTIME:-} ]]; then
+  case $(basename "$DUNE") in
+    runc) VM_RUNTIME=runc ;;
+    dune) VM_RUNTIME=dune
+          if [[ $DUNE == */* ]]; then export VM_BIN=${VM_BIN:-$(dirname "$DUNE")}; fi ;;
+    *) vm_die "DUNE=$DUNE: the VM runs dune or runc (VM_RUNTIME=dune|runc)" ;;
+  esac
+fi
 if (($# == 0)); then
   case ${VM_RUNTIME:-dune} in
     dune) set -- env DUNE=/opt/dune/build/bin/dune BATS_TEST_TIMEOUT=180 \
-            bats --tap e2e/vm/tests/host-v2.bats ;;
+            bats --tap --timing e2e/vm/tests/host-v2.bats ;;
     runc) set -- env DUNE=runc BATS_TEST_TIMEOUT=180 \
-            bats --tap --filter-tags '!dune-mode' e2e/vm/tests/host-v2.bats ;;
+            bats --tap --timing --filter-tags '!dune-mode' e2e/vm/tests/host-v2.bats ;;
     *) vm_die "VM_RUNTIME is dune or runc, not ${VM_RUNTIME}" ;;
   esac
 fi
