@@ -7,6 +7,8 @@
 #   images/busybox-oci.tar  the busybox image for `ctr images import` (e2e/lib/image.sh, cached
 #                   in $VM_DIR)
 #   vm/command      what the guest runs: `cd /opt/dune` then COMMAND...
+#   $VM_EXTRA       more of the repository at the same relative paths (space-separated, e.g.
+#                   VM_EXTRA="libdune/build kmod/dune.ko" for a kernel module's tests)
 # Usage: disk.sh COMMAND...   Output: $VM_DIR/run/run.img (mke2fs -d, no loop mount).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -29,6 +31,10 @@ for b in dune dune-init dune-run containerd-shim-dune-v2; do
 done
 tar -C "$E2E_REPO" --exclude=e2e/CriClient -cf - e2e | tar -C "$stage" -xf -
 cp "$image" "$stage/images/busybox-oci.tar"
+for extra in ${VM_EXTRA:-}; do
+  [[ -e $E2E_REPO/$extra ]] || vm_die "VM_EXTRA: $E2E_REPO/$extra does not exist"
+  tar -C "$E2E_REPO" -cf - "$extra" | tar -C "$stage" -xf -
+done
 { echo "# written by e2e/vm/disk.sh"; printf '%q ' "$@"; echo; } >"$stage/vm/command"
 size=$(($(du -sm "$stage" | cut -f1) + 64))
 rm -f "$VM_DIR/run/run.img"
