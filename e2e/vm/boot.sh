@@ -32,6 +32,8 @@ timeout -s KILL "$timeout" qemu-system-x86_64 -accel tcg -cpu "${VM_CPU:-max,phy
   -drive "file=$run/run.img,format=raw,if=virtio" \
   -serial "file:$run/console.log" -serial "file:$run/tests.log" </dev/null &
 qemu=$!
+# Stopped early (^C, a killed test run): QEMU goes too (timeout passes the signal on).
+trap 'kill "$qemu" 2>/dev/null || true' EXIT
 tail -n +1 -f --pid="$qemu" "$run/tests.log" &
 tailer=$!
 qrc=0
@@ -45,8 +47,11 @@ body=$(tr -d '\r' <"$run/tests.log" | sed -n '/^=== dune-vm: begin ===$/,/^=== d
 end=$(grep -oE '^=== dune-vm: end rc=[0-9]+ ===$' <<<"$body" | grep -oE '[0-9]+' || true)
 p=0 f=0 s=0
 if [[ -z $end ]]; then
-  echo "vm: FAILED: no end marker after ${wall} s (qemu exit $qrc; $((qrc == 137)) = killed by the ${timeout} s timeout); the console's end:"
+  if ((qrc == 137)); then why="QEMU killed by the ${timeout} s timeout (VM_TIMEOUT)"
+  else why="QEMU exited with status $qrc"; fi
+  echo "vm: FAILED: no end marker after ${wall} s: $why; the console's end:"
   tail -n 40 "$run/console.log" | tr -d '\r'
+  echo
   f=1
 elif plan=$(grep -oE '^1\.\.[0-9]+$' <<<"$body" | head -n1 | cut -d. -f3) && [[ -n $plan ]]; then
   s=$(grep -cE '^ok [0-9]+ .*# skip' <<<"$body" || true)
