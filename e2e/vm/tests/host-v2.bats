@@ -45,7 +45,8 @@ scope_of() { echo "dune-vm-$1.scope"; }
 unit_prop() { systemctl show -P "$2" "$1"; }
 cgroup_of() { sed -n 's/^0:://p' "/proc/$1/cgroup"; }
 
-# docker 20.10's device rules for a container (deny all, then its default allow list).
+# The device rules Debian's dockerd 20.10 sends for a container: deny all, then its allow list
+# (the runtime appends its own always-allowed devices, mknod of any device among them).
 DOCKER_DEVICES='[{"allow":false,"access":"rwm"},
   {"allow":true,"type":"c","major":1,"minor":5,"access":"rwm"},
   {"allow":true,"type":"c","major":1,"minor":3,"access":"rwm"},
@@ -53,13 +54,7 @@ DOCKER_DEVICES='[{"allow":false,"access":"rwm"},
   {"allow":true,"type":"c","major":1,"minor":8,"access":"rwm"},
   {"allow":true,"type":"c","major":5,"minor":0,"access":"rwm"},
   {"allow":true,"type":"c","major":5,"minor":1,"access":"rwm"},
-  {"allow":false,"type":"c","major":10,"minor":229,"access":"rwm"},
-  {"allow":true,"type":"c","access":"m"},
-  {"allow":true,"type":"b","access":"m"},
-  {"allow":true,"type":"c","major":1,"minor":7,"access":"rwm"},
-  {"allow":true,"type":"c","major":136,"access":"rwm"},
-  {"allow":true,"type":"c","major":5,"minor":2,"access":"rwm"},
-  {"allow":true,"type":"c","major":10,"minor":200,"access":"rwm"}]'
+  {"allow":false,"type":"c","major":10,"minor":229,"access":"rwm"}]'
 
 # The VM's root disk as "major minor" (decimal): a block device the container may not open.
 disk_numbers() {
