@@ -259,6 +259,24 @@ with_mknod() {
 }
 
 # bats test_tags=dune-mode
+@test "Dune mode in the VM: with docker's device rules (cgroupfs driver) the Dune process runs" {
+  require_kvm
+  # The rules deny /dev/kvm to the container; dune's own use of it must not be refused.
+  bundle_jq "$B" '.annotations = {} | .linux.cgroupsPath = $p | .linux.resources.devices = $d' \
+    --arg p "/dune-vm/$ID" --argjson d "$DOCKER_DEVICES"
+  bundle_set_args "$B" sh -c 'echo dune-mode; sleep 1000'
+  create_ctr "$ID"
+  R start "$ID"
+  pid=$(pid_of "$ID")
+  wait_file "$T/$ID.out" 60
+  [ "$(cat "$T/$ID.out")" = dune-mode ]
+  is_dune_process "$pid"
+  # The container's processes still may not open it.
+  run R exec "$ID" sh -c 'head -c 1 /dev/kvm'
+  [ "$status" -ne 0 ]
+}
+
+# bats test_tags=dune-mode
 @test "Dune mode in the VM: ctr run (SystemdCgroup) runs a Dune process" {
   require_kvm
   ctr_ run -d --runc-binary "$DUNE" --runc-systemd-cgroup --cgroup "system.slice:dune-vm:$CID" \
