@@ -4,7 +4,7 @@
 # hosts), the root disk read-only under snapshot=on, the run disk, no network. The kernel's
 # console (ttyS0) goes to $VM_DIR/run/console.log, the test output (ttyS1) to
 # $VM_DIR/run/tests.log and, live, to stdout. A hard timeout kills QEMU.
-#   VM_CPU (max,phys-bits=48), VM_MEM (2048), VM_SMP (2), VM_TIMEOUT (seconds, 540)
+#   VM_CPU (max,phys-bits=48), VM_MEM (2048), VM_SMP (2), VM_TIMEOUT (seconds, 600)
 # -cpu max emulates AMD SVM (kvm_amd loads in the guest); phys-bits=48 because TCG's default of
 # 40 physical address bits makes the guest's KVM refuse libdune's guest-physical layout (which
 # follows the 47-bit user address space): KVM_CREATE_VM and memory slots fail with EINVAL.
@@ -18,7 +18,7 @@ run=$VM_DIR/run
 for f in kernel/vmlinuz initramfs.gz root.img run/run.img; do
   [[ -f $VM_DIR/$f ]] || vm_die "$VM_DIR/$f is missing (e2e/vm/run.sh builds it)"
 done
-timeout=${VM_TIMEOUT:-540}
+timeout=${VM_TIMEOUT:-600}
 rm -f "$run/console.log" "$run/tests.log"
 : >"$run/tests.log"
 cmdline="console=ttyS0 loglevel=4 panic=-1 systemd.unified_cgroup_hierarchy=1"

@@ -29,9 +29,9 @@ if [[ -n ${DUNE:-} && -z ${VM_RUNTIME:-} ]]; then
 fi
 if (($# == 0)); then
   case ${VM_RUNTIME:-dune} in
-    dune) set -- env DUNE=/opt/dune/build/bin/dune BATS_TEST_TIMEOUT=180 \
+    dune) set -- env DUNE=/opt/dune/build/bin/dune BATS_TEST_TIMEOUT=120 \
             bats --tap --timing e2e/vm/tests/host-v2.bats ;;
-    runc) set -- env DUNE=runc BATS_TEST_TIMEOUT=180 \
+    runc) set -- env DUNE=runc BATS_TEST_TIMEOUT=120 \
             bats --tap --timing --filter-tags '!dune-mode' e2e/vm/tests/host-v2.bats ;;
     *) vm_die "VM_RUNTIME is dune or runc, not ${VM_RUNTIME}" ;;
   esac
