@@ -149,13 +149,26 @@ with_mknod() {
   bundle_jq "$B" '.linux.cgroupsPath = $p' --arg p "system.slice:dune-vm:$ID"
   # Without a cgroup namespace (`spec` adds one on v2 hosts) the process sees its host cgroup.
   bundle_jq "$B" 'del(.linux.namespaces[] | select(.type == "cgroup"))'
-  bundle_set_args "$B" sh -c 'echo hello from a scope; cat /proc/self/cgroup; exit 4'
-  run --separate-stderr R --systemd-cgroup run --bundle "$B" "$ID" </dev/null
-  echo "status $status, stdout: $output, stderr: $stderr"
-  [ "$status" -eq 4 ]
-  [ "${lines[0]}" = "hello from a scope" ]
-  [ "${lines[1]}" = "0::/system.slice/$(scope_of "$ID")" ]
-  [ "$(unit_prop "$(scope_of "$ID")" LoadState)" = not-found ]
+  # It waits for /tmp/go (made from here through the bundle's rootfs) so that the scope can be
+  # checked while `run` is in the foreground.
+  bundle_set_args "$B" sh -c 'echo hello from a scope; cat /proc/self/cgroup
+      while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 4'
+  R --systemd-cgroup run --bundle "$B" "$ID" </dev/null >"$T/out" 2>"$T/err" &
+  runner=$!
+  BG_PIDS+=("$runner")
+  wait_lines "$T/out" 2 60
+  scope=$(scope_of "$ID")
+  [ "$(sed -n 1p "$T/out")" = "hello from a scope" ]
+  [ "$(sed -n 2p "$T/out")" = "0::/system.slice/$scope" ]
+  [ "$(unit_prop "$scope" ActiveState)" = active ]
+  touch "$B/rootfs/tmp/go"
+  rc=0
+  wait "$runner" || rc=$?
+  cat "$T/err"
+  [ "$rc" -eq 4 ]
+  [ "$(unit_prop "$scope" LoadState)" = not-found ]
+  [ ! -e "/sys/fs/cgroup/system.slice/$scope" ]
+  assert_nothing_left "$ID" "$B"
 }
 
 @test "docker's device rules on v2: allowed devices work, a disk opened through mknod is refused" {
