@@ -11,9 +11,17 @@ out=$VM_DIR/kernel
 [[ -f $out/done ]] && exit 0
 vm_need apt-get apt
 vm_need dpkg dpkg
-pkg=${VM_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 2>/dev/null |
-  awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}')}
-[[ -n $pkg ]] || vm_die "apt knows no linux-image-amd64 (run apt-get update)"
+kernel_pkg() {
+  apt-cache depends linux-image-amd64 2>/dev/null |
+    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}'
+}
+pkg=${VM_KERNEL_PKG:-$(kernel_pkg)}
+if [[ -z $pkg ]]; then
+  vm_log "kernel: apt knows no linux-image-amd64 yet: apt-get update"
+  apt-get update -qq || vm_die "apt-get update failed"
+  pkg=$(kernel_pkg)
+fi
+[[ -n $pkg ]] || vm_die "apt knows no linux-image-amd64 even after apt-get update"
 tmp=$out.tmp.$$
 rm -rf "$tmp"
 mkdir -p "$tmp/deb"

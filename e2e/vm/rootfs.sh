@@ -12,12 +12,17 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$E2E_REPO/e2e/lib/debian.sh"
-[[ -f $VM_DIR/root.img && -f $VM_DIR/rootfs/.vm-done ]] && exit 0
+"$VM_SRC/kernel.sh"
+release=$(cat "$VM_DIR/kernel/version")
+# Cached, unless the kernel changed (its modules are in the tree).
+if [[ -f $VM_DIR/root.img && -f $VM_DIR/rootfs/.vm-done ]]; then
+  [[ -d $VM_DIR/rootfs/lib/modules/$release ]] && exit 0
+  vm_log "rootfs: built for another kernel than $release: rebuilding"
+  rm -rf "$VM_DIR/rootfs" "$VM_DIR/root.img"
+fi
 [[ $(id -u) == 0 ]] || vm_die "rootfs.sh must run as root (debootstrap)"
 vm_need debootstrap debootstrap
 vm_need mke2fs e2fsprogs
-"$VM_SRC/kernel.sh"
-release=$(cat "$VM_DIR/kernel/version")
 packages=systemd,systemd-sysv,dbus,containerd,runc,bats,jq,busybox-static,iproute2,kmod,procps,bpftool,libseccomp2
 root=$VM_DIR/rootfs
 if [[ ! -f $root/.vm-done ]]; then
