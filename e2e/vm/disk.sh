@@ -4,6 +4,8 @@
 #   build/bin/      dune, dune-init, dune-run, containerd-shim-dune-v2 (from $VM_BIN, default
 #                   build/bin: `make build`)
 #   e2e/            the e2e tree (lib/, tools/, vm/ with guest/ and tests/)
+#   build/e2e/rootfs-template  lib/bundle.sh's busybox rootfs template, made here (about
+#                   270 symlinks take 10 to 20 s under emulation)
 #   images/busybox-oci.tar  the busybox image for `ctr images import` (e2e/lib/image.sh, cached
 #                   in $VM_DIR)
 #   vm/command      what the guest runs: `cd /opt/dune` then COMMAND...
@@ -30,6 +32,8 @@ for b in dune dune-init dune-run containerd-shim-dune-v2; do
   cp "$VM_BIN/$b" "$stage/build/bin/"
 done
 tar -C "$E2E_REPO" --exclude=e2e/CriClient -cf - e2e | tar -C "$stage" -xf -
+( source "$E2E_REPO/e2e/lib/bundle.sh" && make_rootfs "$stage/build/e2e/rootfs-template" ) ||
+  vm_die "cannot make the busybox rootfs template"
 cp "$image" "$stage/images/busybox-oci.tar"
 for extra in ${VM_EXTRA:-}; do
   [[ -e $E2E_REPO/$extra ]] || vm_die "VM_EXTRA: $E2E_REPO/$extra does not exist"
