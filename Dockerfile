@@ -31,7 +31,10 @@ COPY shim/Dune.Shim/Dune.Shim.csproj shim/Dune.Shim/
 RUN dotnet restore oci/Dune.Cli/Dune.Cli.csproj -r linux-x64 \
  && dotnet restore shim/Dune.Shim/Dune.Shim.csproj -r linux-x64
 COPY . .
-RUN make build && build/bin/dune --version
+# .git stays out of the context: `dune --version` names the commit given here
+# (docker build --build-arg DUNE_COMMIT=$(git rev-parse HEAD) .), else "unknown".
+ARG DUNE_COMMIT=unknown
+RUN make build DUNE_COMMIT="$DUNE_COMMIT" && build/bin/dune --version
 
 FROM ${BASE_IMAGE}
 # jq: install.sh edits daemon.json with it; nsenter (util-linux) reaches the host's systemd.

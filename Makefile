@@ -5,6 +5,8 @@ BIN   := build/bin
 RID   := linux-x64
 PREFIX ?= /usr/local
 DOTNET_FLAGS := -c Release -r $(RID) --nologo -v quiet
+# The commit `dune --version` reports ("unknown" outside a git checkout, "-dirty" with local changes).
+DUNE_COMMIT := $(shell git rev-parse HEAD 2>/dev/null | tr -d '\n')$(shell git rev-parse HEAD >/dev/null 2>&1 && ! git diff --quiet HEAD -- 2>/dev/null && echo -dirty)
 CS_SOURCES := $(shell find oci/Dune.Oci oci/Dune.Cli -name '*.cs' -o -name '*.csproj') Directory.Build.props
 CRI_CLIENT_SOURCES := $(shell find e2e/CriClient \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
 SHIM_SOURCES := $(shell find shim/Dune.Shim shim/Dune.Shim.Ttrpc \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
@@ -18,7 +20,7 @@ build: $(BIN)/dune $(BIN)/dune-init $(BIN)/dune-run $(BIN)/containerd-shim-dune-
 # NativeAOT CLI (net9.0): about 4 ms to start, it is invoked several times per container.
 $(BIN)/dune: $(CS_SOURCES)
 	@mkdir -p $(BIN)
-	dotnet publish oci/Dune.Cli/Dune.Cli.csproj $(DOTNET_FLAGS) -o build/publish/dune
+	dotnet publish oci/Dune.Cli/Dune.Cli.csproj $(DOTNET_FLAGS) -p:DuneCommit=$(or $(DUNE_COMMIT),unknown) -o build/publish/dune
 	cp build/publish/dune/dune $@.tmp && mv -f $@.tmp $@
 
 # The containerd shim (runtime io.containerd.dune.v2), NativeAOT like dune: one start per task.

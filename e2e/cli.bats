@@ -9,6 +9,7 @@ load lib/helpers
 setup_file() {
   e2e_require_env
   build_recvtty
+  build_seccomp_agent
 }
 
 teardown_file() {
@@ -58,11 +59,28 @@ teardown() {
   jq -e --argjson u "$(id -u)" '.linux.uidMappings[0].hostID == $u and .linux.uidMappings[0].containerID == 0' "$T/s/config.json"
 }
 
-@test "--version prints a version and the spec version" {
+@test "--version and -v: version, commit and spec on the first three lines, as runc" {
+  local name
+  name=$(basename "$DUNE")
+  for flag in --version -v; do
+    run R $flag
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} =~ ^$name\ version\ [0-9]+\.[0-9]+\.[0-9]+ ]]
+    [[ ${lines[1]} =~ ^commit:\ [^\ ]+$ ]]
+    [[ ${lines[2]} =~ ^spec:\ 1\.[0-9]+\.[0-9]+ ]]
+    # docker reads the runtime and its version from the last line containing "version", the
+    # commit from "commit:": only the first line may contain the word.
+    [ "$(printf '%s\n' "${lines[@]}" | grep -c version)" -eq 1 ]
+  done
+}
+
+@test "[dune-wording] --version: the commit is the git revision it was built from, or unknown" {
   run R --version
-  [ "$status" -eq 0 ]
-  [[ ${lines[0]} =~ version\ [0-9]+\.[0-9]+ ]]
-  printf '%s\n' "${lines[@]}" | grep -Eq '^spec: 1\.[0-9]'
+  [[ ${lines[1]} =~ ^commit:\ ([0-9a-f]{40}(-dirty)?|unknown)$ ]]
+  if [[ ${lines[1]} != "commit: unknown" ]]; then
+    # A revision of this repository's history.
+    git -C "$E2E_REPO" cat-file -e "$(echo "${lines[1]#commit: }" | cut -d- -f1)^{commit}"
+  fi
 }
 
 @test "features prints the OCI features document" {
@@ -76,6 +94,28 @@ teardown() {
   echo "$output" | jq -e '.linux.capabilities | index("CAP_SYS_ADMIN") != null'
   echo "$output" | jq -e '.linux.cgroup.v1 == true'
   echo "$output" | jq -e '.linux.seccomp.enabled == true and (.linux.seccomp.actions | index("SCMP_ACT_ERRNO") != null)'
+  # SCMP_ACT_NOTIFY where this kernel has seccomp user notification (as runc reports it).
+  local notify=false
+  grep -qw user_notif /proc/sys/kernel/seccomp/actions_avail && notify=true
+  echo "$output" | jq -e --argjson n "$notify" '(.linux.seccomp.actions | index("SCMP_ACT_NOTIFY") != null) == $n'
+}
+
+@test "[spec-strict] features: seccomp supportedFlags are what this kernel accepts (WAIT_KILLABLE_RECV from Linux 5.19)" {
+  run --separate-stderr R features
+  [ "$status" -eq 0 ]
+  echo "$output" | jq -c .linux.seccomp
+  echo "$output" | jq -e '.linux.seccomp.knownFlags | contains(["SECCOMP_FILTER_FLAG_TSYNC","SECCOMP_FILTER_FLAG_LOG",
+      "SECCOMP_FILTER_FLAG_SPEC_ALLOW","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])'
+  echo "$output" | jq -e '.linux.seccomp.supportedFlags - .linux.seccomp.knownFlags == []'
+  local v major minor want=false
+  v=$(uname -r)
+  major=${v%%.*}
+  minor=${v#*.}
+  minor=${minor%%[!0-9]*}
+  if ((major > 5 || (major == 5 && minor >= 19))); then want=true; fi
+  echo "$output" | jq -e --argjson w "$want" \
+    '(.linux.seccomp.supportedFlags | index("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") != null) == $w'
+  echo "$output" | jq -e '.linux.seccomp.supportedFlags | index("SECCOMP_FILTER_FLAG_TSYNC") != null'
 }
 
 # ---------------------------------------------------------------- lifecycle and state
@@ -147,6 +187,10 @@ teardown() {
       and (map(select(.id == $b))[0].status == "running")'
   run R list --format=json
   echo "$output" | jq -e 'length == 2'
+  # One line, runc 1.1's fields in runc's order.
+  [ "${#lines[@]}" -eq 1 ]
+  echo "$output" | jq -e 'all(.[]; keys_unsorted == ["ociVersion","id","pid","status","bundle","rootfs","created","owner"])'
+  echo "$output" | jq -e 'all(.[]; .owner == "root" and (.created | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")))'
   run R list -q
   [ "$(printf '%s\n' "${lines[@]}" | sort | tr '\n' ' ')" = "$(printf '%s\n' "$ID" "$id2" | sort | tr '\n' ' ')" ]
 }
@@ -632,6 +676,142 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   [ ! -d "$B/rootfs/tmp/d" ]
 }
 
+# SCMP_ACT_NOTIFY: the agent (e2e/tools/seccomp-agent.c) answers mkdir with success without
+# making the directory and chmod with ENOMEDIUM, as runc's seccompagent does. Native mode (the
+# annotation; runc ignores it, so DUNE=runc runs these as they are); Dune mode is in dune.bats.
+
+@test "seccomp notify: the agent answers mkdir and chmod, and gets the fd with the state (pid, id, creating, metadata); noNewPrivileges true and false" {
+  start_seccomp_agent
+  notify_seccomp '["mkdir","mkdirat","chmod","fchmod","fchmodat","fchmodat2"]'
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  for nnp in true false; do
+    rm -f "$T/agent/states" "$T/agent/calls"
+    bundle_jq "$B" --argjson n "$nnp" '.process.noNewPrivileges = $n'
+    in_ctr sh -c 'mkdir /tmp/foo; echo "mkdir $?"; [ -d /tmp/foo ] || echo "no dir"; touch /tmp/f; chmod 777 /tmp/f; echo "chmod $?"'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "mkdir 0" ]
+    [ "${lines[1]}" = "no dir" ]
+    [ "${lines[2]}" = "chmod 1" ]
+    [[ $stderr == *"chmod: /tmp/f: No medium found"* ]]
+    [ ! -e "$B/rootfs/tmp/foo" ]
+    cat "$T/agent/calls" "$T/agent/states"
+    grep -q '^mkdir /tmp/foo pid [0-9]' "$T/agent/calls"
+    grep -q '^chmod /tmp/f pid [0-9]' "$T/agent/calls"
+    [ ! -e "$T/agent/errors" ]
+    [ "$(wc -l <"$T/agent/states")" -eq 1 ]
+    jq -e --arg id "$ID" '.fds == ["seccompFd"] and .metadata == "bar" and (.ociVersion | startswith("1."))
+        and .state.id == $id and .state.status == "creating" and .pid > 1 and .pid == .state.pid' "$T/agent/states"
+  done
+}
+
+@test "seccomp notify: the calls the setup makes after loading the filter can be notified (execve, openat, read, close, socket calls)" {
+  start_seccomp_agent
+  notify_seccomp '["execve","openat","open","read","close","sendmsg","sendto","recvfrom","recvmsg"]'
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  for nnp in true false; do
+    rm -f "$T/agent/calls"
+    bundle_jq "$B" --argjson n "$nnp" '.process.noNewPrivileges = $n'
+    in_ctr sh -c 'echo ok'
+    [ "$status" -eq 0 ]
+    [ "$output" = ok ]
+    # The agent let them continue: the runtime's own calls after the filter, then the program's.
+    [ "$(grep -c '^continue ' "$T/agent/calls")" -gt 3 ]
+  done
+  [ ! -e "$T/agent/errors" ]
+}
+
+@test "seccomp notify: a non-root user in a user namespace, the filter loaded before and after the user switch" {
+  start_seccomp_agent
+  notify_seccomp '["mkdir","mkdirat"]'
+  chown -R 100000:100000 "$B/rootfs"
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native" | .process.user = {uid: 1000, gid: 1000}
+      | .linux.namespaces += [{type: "user"}]
+      | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+      | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+  for nnp in true false; do
+    rm -f "$T/agent/states"
+    bundle_jq "$B" --argjson n "$nnp" '.process.noNewPrivileges = $n'
+    in_ctr sh -c 'id -u; mkdir /tmp/foo; echo "mkdir $?"; [ -d /tmp/foo ] || echo "no dir"'
+    [ "$status" -eq 0 ]
+    [ "$output" = $'1000\nmkdir 0\nno dir' ]
+    jq -e --arg id "$ID" '.state.id == $id and .pid > 1' "$T/agent/states"
+  done
+}
+
+@test "seccomp notify: the init's pid is the container's; an exec'd process sends its own fd (its pid, state running)" {
+  start_seccomp_agent
+  notify_seccomp '["mkdir","mkdirat"]'
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  start_ctr
+  init=$(pid_of "$ID")
+  wait_lines "$T/agent/states" 1
+  sed -n 1p "$T/agent/states" | jq -e --argjson p "$init" --arg b "$B" \
+    '.pid == $p and .state.pid == $p and .state.status == "creating" and .state.bundle == $b'
+  run R exec "$ID" sh -c 'mkdir /tmp/bar; echo "mkdir $?"; [ -d /tmp/bar ] || echo "no dir"'
+  [ "$status" -eq 0 ]
+  [ "$output" = $'mkdir 0\nno dir' ]
+  [ "$(wc -l <"$T/agent/states")" -eq 2 ]
+  cat "$T/agent/states"
+  sed -n 2p "$T/agent/states" | jq -e --argjson p "$init" --arg id "$ID" \
+    '.state.id == $id and .state.status == "running" and .state.pid == $p and .pid > 1 and .pid != $p and .metadata == "bar"'
+  grep -q '^mkdir /tmp/bar pid [0-9]' "$T/agent/calls"
+}
+
+@test "seccomp notify: when the agent dies, notified calls fail with ENOSYS and exec is refused" {
+  start_seccomp_agent
+  notify_seccomp '["mkdir","mkdirat"]'
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  bundle_set_args "$B" sh -c 'while [ ! -e /tmp/go ]; do sleep 0.05; done; mkdir /tmp/foo; echo "mkdir $?"; sleep 100'
+  create_ctr "$ID"
+  R start "$ID"
+  wait_lines "$T/agent/states" 1
+  kill "$AGENT_PID"
+  wait_gone "$AGENT_PID"
+  touch "$B/rootfs/tmp/go"
+  wait_lines "$T/$ID.out" 1
+  cat "$T/$ID.out" "$T/$ID.err"
+  [ "$(cat "$T/$ID.out")" = "mkdir 1" ]
+  grep -q "can't create directory '/tmp/foo': Function not implemented" "$T/$ID.err"
+  [ ! -e "$B/rootfs/tmp/foo" ]
+  # Nor can a new process start without the agent; the container keeps running.
+  run --separate-stderr R exec "$ID" sh -c 'echo never'
+  [ "$status" -ne 0 ]
+  [ -z "$output" ]
+  [[ "$stderr$(cat "$LOG")" == *"failed to connect with seccomp agent specified in the seccomp profile"* ]]
+  [ "$(status_of "$ID")" = running ]
+}
+
+@test "seccomp notify: no listenerPath, an agent that is not there, notify on write or as default action: refused, nothing left" {
+  start_seccomp_agent
+  bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
+  local cases=(
+    '.linux.seccomp.listenerPath = ""|listenerPath is not set'
+    'del(.linux.seccomp.listenerPath)|listenerPath is not set'
+    '.linux.seccomp.listenerPath = "'"$T"'/nobody.sock"|failed to connect with seccomp agent specified in the seccomp profile'
+    '.linux.seccomp.listenerPath = "@abstract-nobody"|failed to connect with seccomp agent specified in the seccomp profile'
+    '.linux.seccomp.syscalls[0].names = ["mkdir", "write"]|SCMP_ACT_NOTIFY cannot be used for the write syscall'
+    '.linux.seccomp.defaultAction = "SCMP_ACT_NOTIFY"|SCMP_ACT_NOTIFY cannot be used as default action'
+  )
+  local c
+  for c in "${cases[@]}"; do
+    notify_seccomp '["mkdir","mkdirat"]'
+    bundle_jq "$B" "${c%%|*}"
+    rm -f "$LOG"
+    in_ctr sh -c 'mkdir /tmp/foo; echo "ran"'
+    [ "$status" -ne 0 ]
+    [ -z "$output" ]
+    [[ "$stderr$(cat "$LOG" 2>/dev/null)" == *"${c#*|}"* ]]
+    [ -z "$(R list -q)" ]
+    [ ! -e "$T/agent/states" ]
+    # The reference runtime refuses the same configuration.
+    run --separate-stderr runc --root "$T/runc" run --bundle "$B" "$ID-runc" </dev/null
+    echo "runc: $status $stderr"
+    [ "$status" -ne 0 ]
+    [ -z "$output" ]
+  done
+  [ ! -e "$T/agent/errors" ]
+}
+
 @test "config: namespaces are new, cgroup limit visible in the container's cgroup" {
   bundle_jq "$B" --arg id "$ID" '.linux.cgroupsPath = "/dune-e2e/" + $id | .linux.resources.memory = {limit: 33554432}'
   start_ctr
@@ -780,10 +960,12 @@ run_hooked_lifecycle() {
   for l in "${lines[@]}"; do echo "$l" | jq -e --arg id "$ID" '.type == "stats" and .id == $id' >/dev/null; done
 }
 
-@test "help and --help list the commands" {
-  for h in help --help; do
+@test "help, -h and --help list the commands" {
+  for h in help -h --help; do
     run R $h
     [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "NAME:" ]
+    [[ ${lines[1]} =~ ^\ +$(basename "$DUNE")\ -\  ]]
     for c in create start run state list kill delete exec ps pause resume update events features spec; do
       [[ $output == *"$c"* ]] || { echo "help lacks $c"; false; }
     done
@@ -811,4 +993,212 @@ run_hooked_lifecycle() {
   wait_file "$B/rootfs/tmp/ready"
   R delete --force "$ID"
   assert_nothing_left "$ID" "$B"
+}
+
+# ---------------------------------------------------------------- runc 1.1's command-line contract
+
+@test "list: table columns aligned as runc's tabwriter; annotations come before owner in json" {
+  bundle_jq "$B" '.annotations = {"org.e2e.list": "yes"}'
+  create_ctr "$ID"
+  run R list
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 2 ]
+  # Each column starts where its header does, at least 12 columns after the previous one.
+  local header=${lines[0]} row=${lines[1]} col prev=0 at
+  for col in PID STATUS BUNDLE CREATED OWNER; do
+    at=${header%%"$col"*}
+    at=${#at}
+    (( at - prev >= 12 ))
+    [ "${row:at-1:1}" = " " ]
+    [ "${row:at:1}" != " " ]
+    prev=$at
+  done
+  [ "$(echo "$row" | awk '{print $1, $3, $4, $6}')" = "$ID created $B root" ]
+  run R list --format json
+  echo "$output" | jq -e '.[0] | keys_unsorted == ["ociVersion","id","pid","status","bundle","rootfs","created","annotations","owner"]'
+  echo "$output" | jq -e '.[0].annotations["org.e2e.list"] == "yes"'
+}
+
+@test "run --keep: the stopped container stays until delete" {
+  bundle_set_args "$B" sh -c 'exit 3'
+  run R run --keep --bundle "$B" "$ID" </dev/null
+  [ "$status" -eq 3 ]
+  [ "$(status_of "$ID")" = stopped ]
+  run R list -q
+  [ "$output" = "$ID" ]
+  R delete "$ID"
+  run R state "$ID"
+  [ "$status" -ne 0 ]
+  assert_nothing_left "$ID" "$B"
+  # Without --keep the container is gone when run returns.
+  run R run --bundle "$B" "$ID" </dev/null
+  [ "$status" -eq 3 ]
+  run R list -q
+  [ -z "$output" ]
+}
+
+@test "run --no-subreaper and global --criu are accepted" {
+  bundle_set_args "$B" true
+  run "$DUNE" --root "$ROOT" --criu /usr/sbin/criu run --no-subreaper --bundle "$B" "$ID" </dev/null 3>&-
+  [ "$status" -eq 0 ]
+  run "$DUNE" --root "$ROOT" --criu=/usr/sbin/criu list -q
+  [ "$status" -eq 0 ]
+}
+
+@test "--debug without --log: text debug lines on stderr, none on stdout" {
+  bundle_set_args "$B" echo out
+  run --separate-stderr "$DUNE" --root "$ROOT" --debug run --bundle "$B" "$ID" </dev/null 3>&-
+  [ "$status" -eq 0 ]
+  [ "$output" = out ]
+  [[ $stderr == *level=debug* ]]
+  printf '%s\n' "${stderr_lines[@]}" | grep -Eq '^time="[^"]+" level=debug msg=".+"$'
+}
+
+@test "--debug --log-format json without --log: JSON debug objects on stderr" {
+  bundle_set_args "$B" true
+  run --separate-stderr "$DUNE" --root "$ROOT" --debug --log-format json run --bundle "$B" "$ID" </dev/null 3>&-
+  [ "$status" -eq 0 ]
+  local n
+  n=$(printf '%s\n' "${stderr_lines[@]}" | jq -c 'select(.level == "debug" and (.msg | type == "string") and (.time | type == "string"))' | wc -l)
+  [ "$n" -ge 1 ]
+}
+
+@test "--debug --log FILE: debug lines go to the file in its format, not to stderr" {
+  bundle_set_args "$B" true
+  run --separate-stderr "$DUNE" --root "$ROOT" --debug --log "$T/text.log" run --bundle "$B" "$ID" </dev/null 3>&-
+  [ "$status" -eq 0 ]
+  [[ $stderr != *level=debug* ]]
+  grep -Eq '^time="[^"]+" level=debug msg=".+"$' "$T/text.log"
+  run --separate-stderr "$DUNE" --root "$ROOT" --debug --log "$T/json.log" --log-format json run --bundle "$B" "$ID" </dev/null 3>&-
+  [ "$status" -eq 0 ]
+  [[ $stderr != *level=debug* && $stderr != *'"level":"debug"'* ]]
+  jq -e -s 'map(select(.level == "debug")) | length >= 1' "$T/json.log"
+}
+
+@test "COMMAND -h, COMMAND --help and help COMMAND print that command's name, usage and flags, exit 0" {
+  local name cmd h
+  name=$(basename "$DUNE")
+  declare -A flags=(
+    [create]="--bundle --pid-file --console-socket --no-pivot --no-new-keyring --preserve-fds"
+    [run]="--bundle --detach --keep --pid-file --no-subreaper --console-socket"
+    [exec]="--process --detach --pid-file --tty --env --cwd --user --cgroup --ignore-paused --preserve-fds"
+    [list]="--format --quiet" [delete]="--force" [kill]="--all" [ps]="--format"
+    [events]="--interval --stats" [spec]="--bundle --rootless"
+    [update]="--resources --memory --pids-limit --l3-cache-schema --mem-bw-schema"
+    [start]="" [state]="" [pause]="" [resume]="" [features]=""
+  )
+  for cmd in "${!flags[@]}"; do
+    for h in "$cmd -h" "$cmd --help" "help $cmd"; do
+      # shellcheck disable=SC2086
+      run R $h
+      echo "$h: status $status"
+      [ "$status" -eq 0 ]
+      # runc's layout, which runc's own help tests read: "NAME:", then "   runc COMMAND - ...".
+      [ "${lines[0]}" = "NAME:" ]
+      [[ ${lines[1]} =~ ^\ +$name\ $cmd\ -\  ]] || { echo "$h: line 2 is not '$name $cmd - ...': ${lines[1]}"; false; }
+      [[ $output == *"$name $cmd "* ]]
+      for f in ${flags[$cmd]}; do
+        [[ $output == *"$f"* ]] || { echo "$h: lacks $f"; false; }
+      done
+    done
+  done
+}
+
+@test "an unknown command, its -h and help of it: No help topic, exit status 3" {
+  for c in "no-such-cmd" "no-such-cmd -h" "help no-such-cmd"; do
+    # shellcheck disable=SC2086
+    run --separate-stderr R $c
+    echo "$c: status $status, stderr $stderr"
+    [ "$status" -eq 3 ]
+    [[ $stderr == *"No help topic for 'no-such-cmd'"* ]]
+    jq -e -s 'map(select(.level == "error")) | last | .msg | contains("No help topic for '"'"'no-such-cmd'"'"'")' "$LOG"
+  done
+}
+
+@test "exec --ignore-paused: the process starts once the container is resumed" {
+  start_ctr
+  R pause "$ID"
+  R exec --ignore-paused "$ID" sh -c 'echo ran > /tmp/ignored' </dev/null >"$T/exec.out" 2>&1 &
+  BG_PIDS+=("$!")
+  local execpid=$!
+  sleep 1
+  # Frozen with the container: it has not run yet.
+  [ ! -e "$B/rootfs/tmp/ignored" ]
+  R resume "$ID"
+  wait "$execpid"
+  wait_file "$B/rootfs/tmp/ignored"
+  [ "$(cat "$B/rootfs/tmp/ignored")" = ran ]
+}
+
+@test "exec --cgroup PATH and CONTROLLER:PATH run the process in an existing sub-cgroup; bad values fail" {
+  bundle_jq "$B" --arg id "$ID" '.linux.cgroupsPath = "/dune-e2e/" + $id'
+  start_ctr
+  local mem pid p
+  mem=$(find /sys/fs/cgroup/memory/dune-e2e -maxdepth 1 -type d -name "$ID")
+  [ -n "$mem" ]
+  mkdir "$mem/sub"
+  R exec --detach --pid-file "$T/sub.pid" --cgroup memory:sub "$ID" sleep 30
+  pid=$(cat "$T/sub.pid")
+  grep -E "^[0-9]+:memory:/dune-e2e/$ID/sub\$" "/proc/$pid/cgroup"
+  # The hierarchies it did not name: the container's own cgroup.
+  grep -E "^[0-9]+:pids:/dune-e2e/$ID\$" "/proc/$pid/cgroup"
+  # The --cgroup=V form too.
+  R exec --detach --pid-file "$T/sub2.pid" --cgroup=memory:sub "$ID" sleep 30
+  grep -E "^[0-9]+:memory:/dune-e2e/$ID/sub\$" "/proc/$(cat "$T/sub2.pid")/cgroup"
+  # A bare path: the sub-cgroup of every hierarchy (cpuset's needs its cpus and mems first).
+  local d cpuset
+  for d in $(cgroup_dirs "$ID"); do [ -d "$d/sub" ] || mkdir "$d/sub"; done
+  cpuset=$(find /sys/fs/cgroup/cpuset/dune-e2e -maxdepth 1 -type d -name "$ID")
+  cat "$cpuset/cpuset.cpus" >"$cpuset/sub/cpuset.cpus"
+  cat "$cpuset/cpuset.mems" >"$cpuset/sub/cpuset.mems"
+  R exec --detach --pid-file "$T/sub3.pid" --cgroup sub "$ID" sleep 30
+  cat "/proc/$(cat "$T/sub3.pid")/cgroup"
+  [ -z "$(grep -v ":/dune-e2e/$ID/sub\$" "/proc/$(cat "$T/sub3.pid")/cgroup")" ]
+  for bad in memory:no-such-sub no-such-controller:sub memory:../.. ; do
+    run --separate-stderr R exec --cgroup "$bad" "$ID" true
+    echo "--cgroup $bad: status $status, stderr $stderr"
+    [ "$status" -ne 0 ]
+  done
+  run --separate-stderr R exec --cgroup a --cgroup b "$ID" true
+  [ "$status" -ne 0 ]
+  [[ $stderr == *"missing <controller>: prefix"* ]]
+  for p in "$pid" "$(cat "$T/sub2.pid")" "$(cat "$T/sub3.pid")"; do
+    kill -KILL "$p"
+    wait_gone "$p"
+  done
+  for d in $(cgroup_dirs "$ID"); do rmdir "$d/sub"; done
+}
+
+@test "every flag of runc's commands and global options is in the same command's help" {
+  command -v runc >/dev/null || { echo "FATAL: Debian's runc is needed as the reference (make deps)" >&2; false; }
+  local cmd f missing=
+  # checkpoint and restore take any flag and fail (no CRIU): not compared.
+  for cmd in "" create run start state list kill delete exec ps pause resume update events spec features; do
+    # shellcheck disable=SC2086
+    for f in $(runc $cmd --help | sed -n '/OPTIONS:/,$p' | grep -oE -- '(^|[ ,])--?[a-z0-9][a-z0-9-]*' | tr -d ' ,'); do
+      # shellcheck disable=SC2086
+      "$DUNE" $cmd --help | grep -qE -- "(^|[ ,])$f([ ,=<]|$)" || missing="$missing ${cmd:-global}:$f"
+    done
+  done
+  [ -z "$missing" ] || { echo "flags of runc missing from $DUNE:$missing"; false; }
+}
+
+@test "[dune-wording] checkpoint, restore and update's Intel RDT flags fail with a clear message" {
+  start_ctr
+  for c in "checkpoint --image-path $T/img --leave-running $ID" "restore --image-path $T/img --bundle $B $ID-r"; do
+    # shellcheck disable=SC2086
+    run --separate-stderr R $c
+    echo "$c: status $status, stderr $stderr"
+    [ "$status" -ne 0 ]
+    [[ $stderr == *"${c%% *} is not supported"*CRIU* ]]
+  done
+  for f in --l3-cache-schema --mem-bw-schema; do
+    run --separate-stderr R update "$f" "L3:0=ff" "$ID"
+    [ "$status" -ne 0 ]
+    [[ $stderr == *"$f: Intel RDT"*"not supported"* ]]
+  done
+  # The container was not touched.
+  [ "$(status_of "$ID")" = running ]
+  run R list -q
+  [ "$output" = "$ID" ]
 }

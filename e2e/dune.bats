@@ -12,6 +12,7 @@ setup_file() {
   build_isolation_tools
   build_escape_tool
   build_recvtty
+  build_seccomp_agent
 }
 
 setup() {
@@ -303,6 +304,66 @@ exec_on_console() {
     [ "$status" -eq 0 ]
     [ "$output" = "slept 0" ]
   done
+}
+
+# SCMP_ACT_NOTIFY in Dune mode: the monitor forwards the call to the host, where the kernel
+# filter underneath (the same notify rules) notifies the agent given by listenerPath
+# (e2e/tools/seccomp-agent.c: mkdir answered with success without a directory).
+
+@test "seccomp notify: in Dune mode the monitor forwards mkdir and the agent answers it, as in native mode and with runc" {
+  start_seccomp_agent
+  notify_seccomp '["mkdir","mkdirat"]'
+  local prog='mkdir /tmp/foo; echo "mkdir $?"; [ -d /tmp/foo ] || echo "no dir"'
+  for mode in dune native; do
+    rm -f "$T/agent/states" "$T/agent/calls"
+    bundle_jq "$B" --arg m "$mode" '.annotations = {"run.dune.mode": $m}'
+    in_ctr sh -c "$prog"
+    [ "$status" -eq 0 ]
+    [ "$output" = $'mkdir 0\nno dir' ]
+    [ ! -e "$B/rootfs/tmp/foo" ]
+    cat "$T/agent/calls" "$T/agent/states"
+    # The agent read the path from the caller's memory: in Dune mode, the monitor's checked copy.
+    grep -q '^mkdir /tmp/foo pid [0-9]' "$T/agent/calls"
+    jq -e --arg id "$ID" '.state.id == $id and .state.status == "creating" and .pid == .state.pid and .metadata == "bar"' "$T/agent/states"
+  done
+  run --separate-stderr runc --root "$T/runc" run --bundle "$B" "$ID-runc" </dev/null
+  [ "$status" -eq 0 ]
+  [ "$output" = $'mkdir 0\nno dir' ]
+  [ ! -e "$T/agent/errors" ]
+}
+
+@test "seccomp notify: a Dune process and its exec'd process are notified through the kernel filter, the trace says so" {
+  start_seccomp_agent
+  notify_seccomp '["mkdir","mkdirat"]'
+  bundle_jq "$B" '.annotations = {"run.dune.trace": "true"}'
+  start_ctr sh -c 'mkdir /tmp/traced; echo "mkdir $?"; while :; do sleep 0.1; done'
+  wait_file "$T/$ID.out"
+  [ "$(cat "$T/$ID.out")" = "mkdir 0" ]
+  init=$(pid_of "$ID")
+  is_dune_process "$init"
+  wait_file "$ROOT/$ID/dune-trace.log"
+  grep -E 'mkdir\(.*\) = 0 for the seccomp listener' "$ROOT/$ID/dune-trace.log"
+  grep -q '^mkdir /tmp/traced pid [0-9]' "$T/agent/calls"
+  [ ! -e "$B/rootfs/tmp/traced" ]
+  run R exec "$ID" sh -c 'mkdir /tmp/bar; echo "mkdir $?"; [ -d /tmp/bar ] || echo "no dir"'
+  [ "$status" -eq 0 ]
+  [ "$output" = $'mkdir 0\nno dir' ]
+  [ "$(wc -l <"$T/agent/states")" -eq 2 ]
+  sed -n 2p "$T/agent/states" | jq -e --argjson p "$init" '.state.status == "running" and .state.pid == $p and .pid != $p'
+  grep -q '^mkdir /tmp/bar pid [0-9]' "$T/agent/calls"
+}
+
+@test "seccomp notify: in Dune mode a notify rule on a call the monitor makes or answers itself is refused at create, naming it" {
+  start_seccomp_agent
+  local call
+  for call in openat chmod mmap execve; do
+    notify_seccomp "[\"mkdir\",\"$call\"]"
+    in_ctr true
+    [ "$status" -ne 0 ]
+    [[ $stderr == *"SCMP_ACT_NOTIFY on \"$call\" is not supported in Dune mode"* ]]
+    [ -z "$(R list -q)" ]
+  done
+  [ ! -e "$T/agent/states" ]
 }
 
 # ---------------------------------------------------------------- isolation from inside

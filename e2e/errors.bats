@@ -41,6 +41,8 @@ expected_messages() {
       delete-running) echo "cannot delete container $1 that is not stopped: running" ;;
       hook) echo "error running hook"; echo "exit status 3" ;;
       crash) echo "error during container init" ;;
+      pid-file-dir) echo "$1"; echo "no such file or directory" ;;
+      exec-paused) echo "cannot exec in a paused container (use --ignore-paused to override)" ;;
     esac
   else
     case $c in
@@ -54,6 +56,8 @@ expected_messages() {
       delete-running) echo "cannot delete container \"$1\": it is running" ;;
       hook) echo "hook"; echo "$1"; echo "exited with status" ;;
       crash) echo "dune-init"; echo "setup" ;;
+      pid-file-dir) echo "--pid-file"; echo "$1"; echo "no such file or directory" ;;
+      exec-paused) echo "cannot exec in a paused container (use --ignore-paused to override)" ;;
     esac
   fi
 }
@@ -220,4 +224,33 @@ H
   wait_gone "$(cat "$T/killed.pid")"
   assert_failed_with crash
   assert_nothing_left "$ID" "$B" "$MARK"
+}
+
+@test "[dune-wording] a pid file into a missing directory fails create and leaves nothing" {
+  fail_create --pid-file "$T/no-such-dir/init.pid"
+  assert_failed_with pid-file-dir "$T/no-such-dir"
+  [ ! -e "$T/no-such-dir" ]
+  assert_nothing_left "$ID" "$B" "$MARK"
+}
+
+@test "[dune-wording] a pid file into a missing directory fails run and exec; exec exits 255 and its process is gone" {
+  run --separate-stderr R run --detach --pid-file "$T/no-such-dir/init.pid" --bundle "$B" "$ID" </dev/null
+  assert_failed_with pid-file-dir "$T/no-such-dir"
+  assert_nothing_left "$ID" "$B" "$MARK"
+  R run --detach --bundle "$B" "$ID" </dev/null >/dev/null 2>&1
+  : >"$LOG"
+  run --separate-stderr R exec --detach --pid-file "$T/no-such-dir/exec.pid" "$ID" sh -c "sleep 30; : exec-$MARK"
+  assert_failed_with pid-file-dir "$T/no-such-dir"
+  [ "$status" -eq 255 ]
+  sleep 0.3
+  [ -z "$(ps -eo args= | grep -F -- "exec-$MARK" | grep -v grep)" ]
+}
+
+@test "[dune-wording] exec into a paused container is refused with exit status 255" {
+  R run --detach --bundle "$B" "$ID" </dev/null >/dev/null 2>&1
+  R pause "$ID"
+  run --separate-stderr R exec "$ID" true
+  assert_failed_with exec-paused
+  [ "$status" -eq 255 ]
+  R resume "$ID"
 }

@@ -165,13 +165,13 @@ if wanted libdune; then
   if ((!have_kvm)); then skip_suite libdune "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"
   else run_make_suite libdune libdune; ran+=(libdune); fi
 fi
-for suite in cli errors containerd shim cri docker; do
+for suite in cli errors cgroups containerd shim cri docker; do
   wanted "$suite" || continue
   if [[ $suite == shim || $suite == cri ]] && ((!have_kvm)); then skip_suite "$suite" "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"; continue; fi
   run_bats "$suite" "e2e/$suite.bats"; ran+=("$suite")
 done
-# Dune mode end to end (busybox; then the Debian image, built with debootstrap on first use).
-for suite in dune debian; do
+# Dune mode end to end (busybox; busybox on a pure cgroup v2 view of the host; then the Debian image, built with debootstrap on first use).
+for suite in dune cgroup2 systemd debian; do
   if wanted "$suite"; then
     if ((!have_kvm)); then skip_suite "$suite" "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"
     else run_bats "$suite" "e2e/$suite.bats"; ran+=("$suite"); fi

@@ -21,6 +21,10 @@
 #                                `docker_ ARGS...` talks to it with Debian's client
 #   stop_dockerd                 stops it
 #
+# CD_WRAPPER (an array, default empty): command words put before containerd's, e.g. an
+# `unshare --mount ...` that starts it (and so its shims and runtimes) in a private mount
+# namespace; the words must end in an exec of the rest so that the recorded pid is containerd's.
+#
 # containerd runs with CD_SHIM_DIR (default: the directory of $DUNE) first on its PATH, where it
 # finds containerd-shim-dune-v2 for runtime io.containerd.dune.v2; start_containerd_with adds
 # it only when CD_SHIM_DIR is set. Needs $DUNE. The daemons' fds 3 are closed so that bats
@@ -64,7 +68,8 @@ start_containerd_with() {
   CD_SOCK=$CD_DIR/containerd.sock
   command -v containerd >/dev/null || { echo "FATAL: containerd missing (e2e/install-deps.sh)" >&2; return 1; }
   mkdir -p "$CD_DIR"
-  PATH="${CD_SHIM_DIR:+$CD_SHIM_DIR:}$PATH" containerd --config "$2" >>"$CD_DIR/containerd.log" 2>&1 </dev/null 3>&- &
+  PATH="${CD_SHIM_DIR:+$CD_SHIM_DIR:}$PATH" ${CD_WRAPPER[@]+"${CD_WRAPPER[@]}"} containerd --config "$2" \
+    >>"$CD_DIR/containerd.log" 2>&1 </dev/null 3>&- &
   echo $! >"$CD_DIR/containerd.pid"
   for _ in $(seq 100); do ctr_ version >/dev/null 2>&1 && break; sleep 0.1; done
   ctr_ version >/dev/null || { tail -n 30 "$CD_DIR/containerd.log" >&2; return 1; }

@@ -13,6 +13,7 @@ source "$E2E_REPO/e2e/lib/bundle.sh"
 # uid (user namespace test) can still reach its rootfs.
 E2E_TMP=${E2E_TMP:-/var/tmp/dune-e2e}
 RECVTTY=$E2E_REPO/build/e2e/recvtty
+SECCOMP_AGENT=$E2E_REPO/build/e2e/seccomp-agent
 
 # Which runtime's error wording errors.bats expects: "dune" (the default: the messages dune
 # promises) or "runc" (only to validate the harness against the reference runtime).
@@ -35,6 +36,38 @@ build_recvtty() {
     gcc -O2 -Wall -Wextra -Werror -o "$RECVTTY.tmp.$$" "$E2E_REPO/e2e/tools/recvtty.c" &&
       mv "$RECVTTY.tmp.$$" "$RECVTTY"
   fi
+}
+
+build_seccomp_agent() {
+  if [[ ! -x $SECCOMP_AGENT || $E2E_REPO/e2e/tools/seccomp-agent.c -nt $SECCOMP_AGENT ]]; then
+    mkdir -p "$(dirname "$SECCOMP_AGENT")"
+    gcc -O2 -Wall -Wextra -Werror -o "$SECCOMP_AGENT.tmp.$$" "$E2E_REPO/e2e/tools/seccomp-agent.c" &&
+      mv "$SECCOMP_AGENT.tmp.$$" "$SECCOMP_AGENT"
+  fi
+}
+
+# start_seccomp_agent: e2e/tools/seccomp-agent on $T/agent.sock, writing $T/agent/{states,calls,errors};
+# its pid in $AGENT_PID (also killed at teardown).
+start_seccomp_agent() {
+  mkdir -p "$T/agent"
+  "$SECCOMP_AGENT" "$T/agent.sock" "$T/agent" 3>&- &
+  AGENT_PID=$!
+  BG_PIDS+=("$AGENT_PID")
+  local n=200
+  while ((n-- > 0)); do
+    [[ -S $T/agent.sock ]] && return 0
+    sleep 0.05
+  done
+  echo "seccomp-agent did not start" >&2
+  return 1
+}
+
+# notify_seccomp NAMES-JSON-ARRAY: a linux.seccomp for $B that allows everything and sends the
+# named calls to the agent on $T/agent.sock, with listenerMetadata "bar" (as runc's tests).
+notify_seccomp() {
+  bundle_jq "$B" --arg p "$T/agent.sock" --argjson n "$1" '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
+      listenerPath: $p, listenerMetadata: "bar", architectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_X86_64"],
+      syscalls: [{names: $n, action: "SCMP_ACT_NOTIFY"}]}'
 }
 
 common_setup() {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,6 +238,24 @@ int main(int argc, char **argv)
 			return 126;
 		}
 		free(text);
+		/* The monitor forwards a notified call; the listener is the kernel filter's, which
+		 * the runtime loaded under this process. Without one the call would just run. */
+		int nr = policy_next_notify(pol, 0);
+		if (nr >= 0 && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2) {
+			fprintf(stderr, "dune-run: policy %s: SCMP_ACT_NOTIFY needs a kernel seccomp filter with a "
+					"listener under the process (the runtime loads it); there is none\n",
+				policy_file ? policy_file : "(inherited)");
+			return 126;
+		}
+		/* Only a call the host kernel sees as the program made it can reach the listener. */
+		for (; nr >= 0; nr = policy_next_notify(pol, nr + 1))
+			if (!sb_forwarded_as_made(nr)) {
+				const char *name = sys_name(nr);
+				fprintf(stderr, "dune-run: policy %s: SCMP_ACT_NOTIFY on %s: the monitor answers that call "
+						"itself or makes it in another form, the listener would never see it\n",
+					policy_file ? policy_file : "(inherited)", name ? name : "?");
+				return 126;
+			}
 	} else if (policy_default(&pol, err, sizeof err) < 0) {
 		fprintf(stderr, "dune-run: built-in policy: %s\n", err);
 		return 126;

@@ -222,6 +222,19 @@ static long do_link_follow(struct sb_proc *p, uint64_t a[6])
 	return rc;
 }
 
+bool sb_is_path_call(int nr)
+{
+	switch (nr) {
+	case SYS_open: case SYS_creat: case SYS_openat: case SYS_chmod: case SYS_fchmodat: case SYS_chown:
+	case SYS_lchown: case SYS_fchownat: case SYS_truncate: case SYS_utime: case SYS_utimes:
+	case SYS_futimesat: case SYS_utimensat: case SYS_setxattr: case SYS_lsetxattr: case SYS_removexattr:
+	case SYS_lremovexattr: case SYS_linkat:
+		return true;
+	default:
+		return false;
+	}
+}
+
 long sb_path_call(struct sb_proc *p, int nr, uint64_t a[6], bool *handled)
 {
 	*handled = true;

@@ -18,5 +18,7 @@ long sb_open_checked(struct sb_proc *p, int dirfd, const char *path, int flags, 
  * strings already copied (check_args). Sets *handled to false for any
  * other call. */
 long sb_path_call(struct sb_proc *p, int nr, uint64_t a[6], bool *handled);
+/* Whether nr is one of the calls above (made on the checked object, not as the program made it). */
+bool sb_is_path_call(int nr);
 
 #endif

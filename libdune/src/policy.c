@@ -18,17 +18,14 @@ static int parse_action(const char *s, enum pol_action *out, char *err, size_t e
 		{ "SCMP_ACT_TRAP", ACT_TRAP },
 		{ "SCMP_ACT_LOG", ACT_LOG },
 		{ "SCMP_ACT_TRACE", ACT_TRACE },
+		{ "SCMP_ACT_NOTIFY", ACT_NOTIFY },
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (!strcmp(s, map[i].name)) {
 			*out = map[i].a;
 			return 0;
 		}
-	if (!strcmp(s, "SCMP_ACT_NOTIFY"))
-		snprintf(err, errlen, "action SCMP_ACT_NOTIFY is not supported: a Dune process's "
-				      "system calls are decided by its monitor, there is no seccomp listener");
-	else
-		snprintf(err, errlen, "unknown action \"%s\"", s);
+	snprintf(err, errlen, "unknown action \"%s\"", s);
 	return -EINVAL;
 }
 
@@ -143,10 +140,6 @@ int policy_load(struct policy **out, const char *text, char *err, size_t errlen)
 		snprintf(err, errlen, "policy must be a JSON object");
 		goto done;
 	}
-	if (json_get(j, "listenerPath")) {
-		snprintf(err, errlen, "\"listenerPath\" (SCMP_ACT_NOTIFY) is not supported");
-		goto done;
-	}
 	const struct json *def = json_get(j, "defaultAction");
 	if (!def || def->type != JSON_STRING) {
 		snprintf(err, errlen, "missing \"defaultAction\"");
@@ -154,6 +147,10 @@ int policy_load(struct policy **out, const char *text, char *err, size_t errlen)
 	}
 	if (parse_action(def->str, &p->default_action, err, errlen) < 0)
 		goto done;
+	if (p->default_action == ACT_NOTIFY) {
+		snprintf(err, errlen, "SCMP_ACT_NOTIFY cannot be used as default action");
+		goto done;
+	}
 	p->default_errno = EPERM;
 	uint64_t v;
 	if (get_u64(json_get(j, "defaultErrnoRet"), &v) == 0)
@@ -209,9 +206,18 @@ struct pol_verdict policy_check(const struct policy *p, int nr, const uint64_t a
 	return v;
 }
 
+int policy_next_notify(const struct policy *p, int nr)
+{
+	for (int i = nr < 0 ? 0 : nr; i < SYSCALL_MAX; i++)
+		for (const struct pol_rule *r = p->rules[i]; r; r = r->next)
+			if (r->action == ACT_NOTIFY)
+				return i;
+	return -1;
+}
+
 const char *policy_action_name(enum pol_action a)
 {
-	static const char *const n[] = { "allow", "errno", "kill_thread", "kill_process", "trap", "log", "trace" };
+	static const char *const n[] = { "allow", "errno", "kill_thread", "kill_process", "trap", "log", "trace", "notify" };
 	return n[a];
 }
 

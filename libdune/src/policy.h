@@ -16,6 +16,7 @@ enum pol_action {
 	ACT_TRAP,
 	ACT_LOG,
 	ACT_TRACE, /* no tracer can attach to a Dune process: ENOSYS, as seccomp does */
+	ACT_NOTIFY, /* forwarded to the host: the kernel filter underneath notifies its listener */
 };
 
 enum pol_op { OP_NE, OP_LT, OP_LE, OP_EQ, OP_GE, OP_GT, OP_MASKED_EQ };
@@ -52,6 +53,8 @@ int policy_load(struct policy **out, const char *json, char *err, size_t errlen)
 int policy_default(struct policy **out, char *err, size_t errlen);
 struct pol_verdict policy_check(const struct policy *p, int nr, const uint64_t args[6]);
 const char *policy_action_name(enum pol_action a);
+/* The first syscall number >= nr with a notify rule (SCMP_ACT_NOTIFY), or -1. */
+int policy_next_notify(const struct policy *p, int nr);
 void policy_free(struct policy *p);
 
 #endif

@@ -64,6 +64,7 @@ static void handle_syscall(struct sb_thread *t)
 	switch (v.action) {
 	case ACT_ALLOW:
 	case ACT_LOG:
+	case ACT_NOTIFY:
 		break;
 	case ACT_KILL_THREAD:
 	case ACT_KILL_PROCESS:
@@ -114,6 +115,8 @@ static void handle_syscall(struct sb_thread *t)
 	}
 	if (v.action == ACT_LOG)
 		note = "logged by policy";
+	else if (v.action == ACT_NOTIFY)
+		note = "for the seccomp listener";
 	__atomic_fetch_add(&p->stats->forwarded, 1, __ATOMIC_RELAXED);
 	enum sb_done done;
 	ret = sb_syscall(t, nr, a, &done);

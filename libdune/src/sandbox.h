@@ -127,6 +127,10 @@ void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len);
 void sb_hull_reset(struct sb_thread *t);
 bool sb_is_monitor_fd(struct sb_proc *p, int fd);
 long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done);
+/* Whether an allowed call nr reaches the host kernel as the program made it (same number,
+ * arguments checked or replaced by checked copies): what a kernel seccomp filter under the
+ * monitor can notify its listener of (SCMP_ACT_NOTIFY). */
+bool sb_forwarded_as_made(int nr);
 
 /* Signals (signal.c). */
 void sb_signals_init(struct sb_proc *p);

@@ -1142,6 +1142,12 @@ static long do_range_call(struct sb_proc *p, int nr, uint64_t a[6])
 	return host_syscall(nr, a[0], a[1], a[2], 0, 0, 0);
 }
 
+bool sb_forwarded_as_made(int nr)
+{
+	/* The calls sb_syscall emulates or answers (its switch) have no argument spec. */
+	return nr >= 0 && nr < SYSCALL_MAX && specs[nr] && !sb_is_path_call(nr);
+}
+
 long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 {
 	struct sb_proc *p = t->p;

@@ -15,9 +15,11 @@ public static class GlobalOptions
     public static readonly Option<bool> Debug = new("--debug") { Description = "log debug output", Recursive = true };
     public static readonly Option<bool> SystemdCgroup = new("--systemd-cgroup") { Description = "use the systemd cgroup driver (needs systemd)", Recursive = true };
     public static readonly Option<string?> Rootless = new("--rootless") { Description = "ignore cgroup permission errors (true, false or auto)", Recursive = true };
-    public static readonly Option<string> Mode = new("--mode") { Description = "default process mode: dune (Dune processes) or native (plain processes); annotation run.dune.mode overrides", DefaultValueFactory = _ => DuneMode.Dune, Recursive = true };
+    public static readonly Option<string> Mode = new("--mode") { Description = "process mode of a container without the run.dune.mode annotation: dune (Dune processes) or native (plain processes)", DefaultValueFactory = _ => DuneMode.Dune, Recursive = true };
 
-    public static IEnumerable<Option> All => new Option[] { Root, Log, LogFormat, Debug, SystemdCgroup, Rootless, Mode };
+    public static readonly Option<string?> Criu = new("--criu") { Description = "path to criu (accepted for runc compatibility: dune has no checkpoint/restore)", Recursive = true };
+
+    public static IEnumerable<Option> All => new Option[] { Root, Log, LogFormat, Debug, SystemdCgroup, Rootless, Criu, Mode };
 
     static GlobalOptions()
     {
@@ -32,8 +34,8 @@ public static class GlobalOptions
         return new RuntimeContext(new StateStore(r.GetValue(Root)!), r.GetValue(SystemdCgroup), r.GetValue(Mode)!);
     }
 
-    /// <summary>Runs a command body with the global log set up; errors become exit status 1 and a log line.</summary>
-    public static int Invoke(ParseResult r, Func<RuntimeContext, int> body)
+    /// <summary>Runs a command body with the global log set up; errors become exit status <paramref name="failureStatus"/> and a log line.</summary>
+    public static int Invoke(ParseResult r, Func<RuntimeContext, int> body, int failureStatus = 1)
     {
         RuntimeLog.Configure(r.GetValue(Log), r.GetValue(LogFormat)!, r.GetValue(Debug));
         if (RuntimeLog.Debug)
@@ -47,23 +49,23 @@ public static class GlobalOptions
         catch (RuntimeError e)
         {
             RuntimeLog.Error(e.Message);
-            return 1;
+            return failureStatus;
         }
         catch (IOException e)
         {
             RuntimeLog.Error(e.Message);
-            return 1;
+            return failureStatus;
         }
         catch (UnauthorizedAccessException e)
         {
             RuntimeLog.Error(e.Message);
-            return 1;
+            return failureStatus;
         }
         catch (Exception e)
         {
             // A bug, not bad input: still one error line in the log containerd reads.
             RuntimeLog.Error($"internal error: {e.GetType().Name}: {e.Message}");
-            return 1;
+            return failureStatus;
         }
     }
 }

@@ -3,11 +3,10 @@ using Dune.Oci.Spec;
 
 namespace Dune.Cli;
 
-/// <summary>Indented JSON for what people read: `spec`, `state`, `list --format json`, `features`.</summary>
+/// <summary>Indented JSON for what people read: `spec`, `state`, `features`.</summary>
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(RuntimeSpec))]
 [JsonSerializable(typeof(ContainerState))]
-[JsonSerializable(typeof(List<ContainerState>))]
 [JsonSerializable(typeof(Features))]
 internal sealed partial class IndentedSpecJson : JsonSerializerContext
 {

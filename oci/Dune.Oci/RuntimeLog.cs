@@ -1,12 +1,15 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Dune.Oci;
 
 /// <summary>
 /// The --log file in runc's formats: json = one {"level","msg","time"} object per line
-/// (containerd reads the last "error" line and shows its msg to users), text = logfmt-like lines.
-/// Errors and warnings also go to stderr.
+/// (containerd reads the last "error" line and shows its msg to users), text = logrus's
+/// `time="..." level=debug msg="..."` lines. Errors and warnings also go to stderr as
+/// "dune: ..."; with --debug and no --log the debug lines go to stderr in the chosen format,
+/// as runc's do (its log defaults to stderr).
 /// </summary>
 public static class RuntimeLog
 {
@@ -25,15 +28,25 @@ public static class RuntimeLog
     public static void Warn(string msg) { Write("warning", msg); Console.Error.WriteLine($"dune: warning: {msg}"); }
     public static void DebugLine(string msg) { if (Debug) Write("debug", msg); }
 
+    // Quotes and control characters escaped, the rest (', <, non-ASCII) as is: like Go's encoders.
+    private static readonly JsonWriterOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string Quoted(string msg)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, Readable)) w.WriteStringValue(msg);
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
     private static void Write(string level, string msg)
     {
-        if (_path is null) return;
+        if (_path is null && level != "debug") return;
         var time = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ");
         string line;
         if (_json)
         {
             using var ms = new MemoryStream();
-            using (var w = new Utf8JsonWriter(ms))
+            using (var w = new Utf8JsonWriter(ms, Readable))
             {
                 w.WriteStartObject();
                 w.WriteString("level", level);
@@ -45,7 +58,12 @@ public static class RuntimeLog
         }
         else
         {
-            line = $"time=\"{time}\" level={level} msg={JsonSerializer.Serialize(msg, Spec.SpecJsonContext.Default.String)}";
+            line = $"time=\"{time}\" level={level} msg={Quoted(msg)}";
+        }
+        if (_path is null)
+        {
+            Console.Error.WriteLine(line);
+            return;
         }
         try { File.AppendAllText(_path, line + "\n"); }
         catch (IOException) { Console.Error.WriteLine($"dune: cannot write log {_path}"); }

@@ -130,6 +130,36 @@ int op_chdir(struct init_ctx *c, const struct plan_msg *s)
 	return STEP_OK;
 }
 
+/* The filter's notification descriptor goes to the seccomp agent through dune, which takes
+ * a copy with pidfd_getfd (as runc does: the only call made here before the agent can answer
+ * notifications is the write of SECCOMP_FD). Waits for CONTINUE (dune has sent it on), then
+ * closes it: no copy stays here, so the program exec'd later cannot answer its own
+ * notifications. A notified recv or close meanwhile is answered by the agent. */
+static int hand_over_listener(struct init_ctx *c, int listener)
+{
+	if (c->plan_fd < 0) {
+		close(listener);
+		return ctx_fail(c, EBADF, "seccomp notification descriptor (plan socket closed)");
+	}
+	if (plan_send_seccomp_fd(c->plan_fd, listener) < 0) {
+		int e = errno;
+		close(listener);
+		return ctx_fail(c, e, "seccomp notification descriptor (reporting it to dune)");
+	}
+	struct plan_msg m;
+	int rc = plan_recv_msg(c->plan_fd, &m);
+	int e = rc > 0 ? ECONNRESET : errno;
+	close(listener);
+	if (rc != 0)
+		/* dune reports why (the agent could not be reached) and removes the container. */
+		return ctx_fail(c, e, "seccomp notification descriptor (no answer from dune)");
+	uint32_t kind = m.kind;
+	plan_msg_free(&m);
+	if (kind != KIND_CONTINUE)
+		return ctx_fail(c, EPROTO, "seccomp notification descriptor (message %u instead of CONTINUE)", kind);
+	return STEP_OK;
+}
+
 int op_seccomp(struct init_ctx *c, const struct plan_msg *s)
 {
 	const struct plan_arg *prog = &s->args[0];
@@ -142,8 +172,11 @@ int op_seccomp(struct init_ctx *c, const struct plan_msg *s)
 		/* The copy is malloc'd, so it is suitably aligned for sock_filter. */
 		.filter = (struct sock_filter *)(void *)prog->data,
 	};
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)flags, &fprog) < 0)
+	long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)flags, &fprog);
+	if (rc < 0)
 		return ctx_fail(c, errno, "filter of %u instructions, flags 0x%llx", fprog.len,
 				(unsigned long long)flags);
+	if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+		return hand_over_listener(c, (int)rc);
 	return STEP_OK;
 }

@@ -65,10 +65,20 @@ int op_setns(struct init_ctx *c, const struct plan_msg *s)
 int op_join_cgroup(struct init_ctx *c, const struct plan_msg *s)
 {
 	const char *path = plan_str(s, 0);
+	if (s->nargs > 2)
+		return ctx_fail(c, EINVAL, "join-cgroup takes a path and at most one fallback");
 	/* "0" means the writer itself, in v1 and v2, whatever pid namespace we are in. */
-	if (write_file(path, "0", 1) < 0)
-		return ctx_fail(c, errno, "%s", path);
-	return STEP_OK;
+	if (write_file(path, "0", 1) == 0)
+		return STEP_OK;
+	/* cgroup2 refuses a process in a cgroup whose children have domain controllers (EBUSY):
+	 * the second path, if given, is the init's own cgroup below it, as runc falls back to. */
+	if (errno == EBUSY && s->nargs > 1) {
+		const char *fallback = plan_str(s, 1);
+		if (write_file(fallback, "0", 1) == 0)
+			return STEP_OK;
+		return ctx_fail(c, errno, "%s (and %s: busy)", fallback, path);
+	}
+	return ctx_fail(c, errno, "%s", path);
 }
 
 int op_unshare(struct init_ctx *c, const struct plan_msg *s)

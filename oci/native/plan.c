@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* Larger than any sane plan message (a seccomp program is at most 32 KiB). */
 #define MSG_MAX (16u << 20)
@@ -195,7 +196,8 @@ struct out_arg {
 	uint64_t u64;
 };
 
-static int send_msg(int fd, uint32_t kind, uint32_t op, const struct out_arg *args, uint32_t nargs)
+/* Sends one message, with send(MSG_NOSIGNAL) or, when by_write, with write(2). */
+static int send_msg_by(int fd, uint32_t kind, uint32_t op, const struct out_arg *args, uint32_t nargs, int by_write)
 {
 	size_t len = 12;
 	for (uint32_t i = 0; i < nargs; i++)
@@ -220,12 +222,23 @@ static int send_msg(int fd, uint32_t kind, uint32_t op, const struct out_arg *ar
 	}
 	ssize_t n;
 	do
-		n = send(fd, buf, len, MSG_NOSIGNAL);
+		n = by_write ? write(fd, buf, len) : send(fd, buf, len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	int e = errno;
 	free(buf);
 	errno = e;
 	return n == (ssize_t)len ? 0 : -1;
+}
+
+static int send_msg(int fd, uint32_t kind, uint32_t op, const struct out_arg *args, uint32_t nargs)
+{
+	return send_msg_by(fd, kind, op, args, nargs, 0);
+}
+
+int plan_send_seccomp_fd(int fd, int seccomp_fd)
+{
+	struct out_arg a = { .u64 = (uint64_t)seccomp_fd };
+	return send_msg_by(fd, KIND_SECCOMP_FD, 0, &a, 1, 1);
 }
 
 int plan_send_pid(int fd, pid_t pid)

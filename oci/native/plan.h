@@ -15,6 +15,7 @@ enum plan_kind {
 	KIND_SYNC = 11,
 	KIND_READY = 12,
 	KIND_ERROR = 13,
+	KIND_SECCOMP_FD = 14,
 };
 
 enum plan_op {
@@ -105,5 +106,8 @@ int plan_send_pid(int fd, pid_t pid);
 int plan_send_sync(int fd, const char *name);
 int plan_send_ready(int fd);
 int plan_send_error(int fd, uint32_t op, uint64_t step, int err, const char *detail);
+/* SECCOMP_FD: the number of the notification descriptor, which dune copies with pidfd_getfd.
+ * Sent with write(2), the one call a notify rule may not name (as with runc). */
+int plan_send_seccomp_fd(int fd, int seccomp_fd);
 
 #endif

@@ -88,6 +88,19 @@ int op_mknod(struct init_ctx *c, const struct plan_msg *s)
 	uid_t uid = (uid_t)plan_u64(s, 3);
 	gid_t gid = (gid_t)plan_u64(s, 4);
 	char last[NAME_MAX + 1];
+	/* A device in a directory the image lacks (/dev/cpu/0/cpuid, /dev/dri/card0, as `ctr run
+	 * --privileged` lists them): the directories are made first, as runc does. */
+	char parent[PATH_MAX];
+	size_t plen = strlen(tgt);
+	if (plen >= sizeof(parent))
+		return ctx_fail(c, ENAMETOOLONG, "%s", tgt);
+	memcpy(parent, tgt, plen + 1);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		if (inroot_mkdirs(c, parent, 0755) < 0)
+			return ctx_fail(c, errno, "%s (creating %s)", tgt, parent);
+	}
 	int dfd = inroot_parent(c, tgt, last, sizeof(last));
 	if (dfd < 0)
 		return ctx_fail(c, errno, "%s", tgt);

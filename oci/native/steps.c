@@ -23,7 +23,7 @@ struct op_desc {
 
 static const struct op_desc ops[OP_LAST + 1] = {
 	[OP_SETNS] = { "setns", "us", op_setns },
-	[OP_JOIN_CGROUP] = { "join-cgroup", "s", op_join_cgroup },
+	[OP_JOIN_CGROUP] = { "join-cgroup", "s*", op_join_cgroup },
 	[OP_UNSHARE] = { "unshare", "u", op_unshare },
 	[OP_WRITE_FILE] = { "write-file", "ss", op_write_file },
 	[OP_CLONE] = { "clone", "uss*", op_clone },

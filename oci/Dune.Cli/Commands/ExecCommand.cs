@@ -8,7 +8,10 @@ using Dune.Oci.Validation;
 
 namespace Dune.Cli.Commands;
 
-/// <summary>`exec`: runs a new process in a running container (--process FILE or trailing args).</summary>
+/// <summary>
+/// `exec`: runs a new process in a running container (--process FILE or trailing args). As
+/// runc's, a failed exec exits with status 255 (the process's own status otherwise).
+/// </summary>
 internal static class ExecCommand
 {
     public static Command Build()
@@ -30,9 +33,11 @@ internal static class ExecCommand
         var preserve = CommonArguments.PreserveFds();
         var label = new Option<string?>("--process-label") { Description = "SELinux label (ignored: SELinux is not supported)" };
         var apparmor = new Option<string?>("--apparmor") { Description = "AppArmor profile (ignored: AppArmor is not supported)" };
+        var cgroups = new Option<string[]>("--cgroup") { Description = "run the process in an existing sub-cgroup of the container's: PATH, or CONTROLLER[,CONTROLLER]:PATH (repeatable, cgroup v1)" };
+        var ignorePaused = new Option<bool>("--ignore-paused") { Description = "allow exec in a paused container (the process starts when it is resumed)" };
         cmd.Arguments.Add(id);
         cmd.Arguments.Add(args);
-        foreach (var o in new Option[] { process, detach, pidFile, consoleSocket, tty, env, cwd, user, gids, caps, noNewPrivs, preserve, label, apparmor })
+        foreach (var o in new Option[] { process, detach, pidFile, consoleSocket, tty, env, cwd, user, gids, caps, noNewPrivs, preserve, label, apparmor, cgroups, ignorePaused })
             cmd.Options.Add(o);
         cmd.SetAction(r => GlobalOptions.Invoke(r, ctx =>
         {
@@ -76,13 +81,17 @@ internal static class ExecCommand
             {
                 Id = cid, Process = p, Detach = detached, PidFile = r.GetValue(pidFile),
                 ConsoleSocket = r.GetValue(consoleSocket), PreserveFds = r.GetValue(preserve),
+                IgnorePaused = r.GetValue(ignorePaused), SubCgroups = SubCgroupPaths.Parse(r.GetValue(cgroups) ?? Array.Empty<string>()),
             }, terminal?.ContainerEnd ?? -1);
             terminal?.Attach();
             if (detached) return 0;
             return terminal?.WaitFor(pid) ?? ChildProcess.WaitForwardingSignals(pid);
-        }));
+        }, FailureStatus));
         return cmd;
     }
+
+    /// <summary>runc's exit status for an exec that failed (the process did not run).</summary>
+    public const int FailureStatus = 255;
 
     /// <summary>The container's own process as the base for an exec from trailing args (as runc).</summary>
     private static Process BaseProcess(RuntimeContext ctx, string id)

@@ -6,7 +6,10 @@ using Dune.Oci.Spec;
 
 namespace Dune.Cli.Commands;
 
-/// <summary>`list`: every container under --root, as a table, JSON or ids only.</summary>
+/// <summary>
+/// `list`: every container under --root, as runc prints them: a table, one line of JSON
+/// (`null` when there are none, as runc's Go encoder writes an empty list) or ids only.
+/// </summary>
 internal static class ListCommand
 {
     public static Command Build()
@@ -32,15 +35,12 @@ internal static class ListCommand
             }
             else if (r.GetValue(format) == "json")
             {
-                Console.WriteLine(JsonSerializer.Serialize(states, IndentedSpecJson.Default.ListContainerState));
+                Console.WriteLine(states.Count == 0 ? "null" : JsonSerializer.Serialize(states.Select(ListedContainer.From).ToList(), CompactJson.Default.ListListedContainer));
             }
             else
             {
                 var rows = new List<string[]> { new[] { "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" } };
-                rows.AddRange(states.Select(s => new[]
-                {
-                    s.Id, s.Pid.ToString(), s.Status, s.Bundle, s.Created.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ"), s.Owner.Length > 0 ? s.Owner : "root",
-                }));
+                rows.AddRange(states.Select(ListedContainer.From).Select(s => new[] { s.Id, s.Pid.ToString(), s.Status, s.Bundle, s.Created, s.Owner }));
                 TextTable.Write(rows);
             }
             return 0;

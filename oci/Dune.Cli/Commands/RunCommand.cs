@@ -4,7 +4,10 @@ using Dune.Oci.Lifecycle;
 
 namespace Dune.Cli.Commands;
 
-/// <summary>`run`: create + start, then (unless --detach) wait and delete; exits with the process's status.</summary>
+/// <summary>
+/// `run`: create + start, then (unless --detach) wait and delete (kept, stopped, with --keep);
+/// exits with the process's status.
+/// </summary>
 internal static class RunCommand
 {
     public static Command Build()
@@ -12,8 +15,12 @@ internal static class RunCommand
         var cmd = new Command("run", "create and run a container");
         var id = CommonArguments.ContainerId();
         var detach = new Option<bool>("--detach", "-d") { Description = "return after start instead of waiting" };
+        var keep = new Option<bool>("--keep") { Description = "do not delete the container after it exits (it stays stopped until `delete`)" };
+        var noSubreaper = new Option<bool>("--no-subreaper") { Description = "accepted for runc compatibility: dune never makes itself a child subreaper" };
         cmd.Arguments.Add(id);
         cmd.Options.Add(detach);
+        cmd.Options.Add(keep);
+        cmd.Options.Add(noSubreaper);
         CreateCommand.AddTo(cmd);
         cmd.SetAction(r => GlobalOptions.Invoke(r, ctx =>
         {
@@ -36,7 +43,7 @@ internal static class RunCommand
             }
             if (!foreground) return 0;
             int status = terminal?.WaitFor(record.InitPid) ?? ChildProcess.WaitForwardingSignals(record.InitPid);
-            DeleteOperation.Run(ctx, req.Id, force: true);
+            if (!r.GetValue(keep)) DeleteOperation.Run(ctx, req.Id, force: true);
             return status;
         }));
         return cmd;

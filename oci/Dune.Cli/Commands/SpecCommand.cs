@@ -19,7 +19,7 @@ internal static class SpecCommand
         {
             var path = Path.Combine(r.GetValue(bundle)!, "config.json");
             if (File.Exists(path)) throw new RuntimeError($"File {path} exists. Remove it first");
-            var spec = DefaultSpec.Create(r.GetValue(rootless));
+            var spec = DefaultSpec.Create(r.GetValue(rootless), Dune.Oci.Cgroups.CgroupManagerFactory.HostIsUnified());
             var json = JsonSerializer.Serialize(spec, IndentedSpecJson.Default.RuntimeSpec);
             File.WriteAllText(path, json + "\n");
             return 0;

@@ -28,14 +28,18 @@ internal static class UpdateCommand
         var cpusetMems = new Option<string?>("--cpuset-mems") { Description = "memory nodes to use" };
         var pidsLimit = new Option<long?>("--pids-limit") { Description = "maximum number of processes" };
         var blkioWeight = new Option<ushort?>("--blkio-weight") { Description = "block IO weight (10-1000)" };
+        var l3CacheSchema = new Option<string?>("--l3-cache-schema") { Description = "Intel RDT/CAT L3 cache schema (not supported by dune: it fails)" };
+        var memBwSchema = new Option<string?>("--mem-bw-schema") { Description = "Intel RDT/MBA memory bandwidth schema (not supported by dune: it fails)" };
         cmd.Arguments.Add(id);
         foreach (var o in new Option[] { resources, memory, memorySwap, memoryReservation, kernelMemory, kernelMemoryTcp, cpuShares, cpuQuota, cpuPeriod,
-                                         cpuRtRuntime, cpuRtPeriod, cpusetCpus, cpusetMems, pidsLimit, blkioWeight })
+                                         cpuRtRuntime, cpuRtPeriod, cpusetCpus, cpusetMems, pidsLimit, blkioWeight, l3CacheSchema, memBwSchema })
             cmd.Options.Add(o);
         cmd.SetAction(r => GlobalOptions.Invoke(r, ctx =>
         {
             var cid = r.GetValue(id)!;
             ContainerId.Validate(cid);
+            foreach (var rdt in new[] { l3CacheSchema, memBwSchema })
+                if (r.GetValue(rdt) is not null) throw new RuntimeError($"{rdt.Name}: Intel RDT (resctrl) is not supported by dune");
             var res = new LinuxResources();
             if (r.GetValue(resources) is { } file)
             {

@@ -34,34 +34,4 @@ public sealed class CgroupConversionTests
     [InlineData(400L, 300L)]
     public void SwapToV2Refusals(long? limit, long? swap) =>
         Assert.Throws<CgroupException>(() => CgroupConversions.SwapToV2(limit, swap));
-
-    [Theory]
-    [InlineData(null, null, null, null, "a *:* rwm")]
-    [InlineData("c", 1L, 3L, "rw", "c 1:3 rw")]
-    [InlineData("b", 8L, -1L, "m", "b 8:* m")]
-    [InlineData("c", -1L, null, "r", "c *:* r")]
-    public void DeviceRuleText(string? type, long? major, long? minor, string? access, string text) =>
-        Assert.Equal(text, DeviceRules.ToText(new LinuxDeviceCgroup { Type = type, Major = major, Minor = minor, Access = access }));
-
-    [Theory]
-    [InlineData("p", "rwm")]
-    [InlineData("c", "rwx")]
-    public void BadDeviceRulesAreRefused(string type, string access) =>
-        Assert.Throws<CgroupException>(() => DeviceRules.ToText(new LinuxDeviceCgroup { Type = type, Access = access }));
-
-    [Fact]
-    public void AllowsEverything()
-    {
-        var denyAll = new LinuxDeviceCgroup { Allow = false, Access = "rwm" };
-        var allowAll = new LinuxDeviceCgroup { Allow = true, Type = "a", Access = "rwm" };
-        var allowNull = new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rwm" };
-        var denyNull = new LinuxDeviceCgroup { Allow = false, Type = "c", Major = 1, Minor = 3, Access = "rwm" };
-        Assert.True(DeviceRules.AllowsEverything(new List<LinuxDeviceCgroup>()));
-        Assert.True(DeviceRules.AllowsEverything(new[] { allowAll }));
-        Assert.True(DeviceRules.AllowsEverything(new[] { denyAll, allowAll, allowNull }));
-        Assert.True(DeviceRules.AllowsEverything(new[] { denyNull, allowAll }));
-        Assert.False(DeviceRules.AllowsEverything(new[] { denyAll }));
-        Assert.False(DeviceRules.AllowsEverything(new[] { denyAll, allowNull }));
-        Assert.False(DeviceRules.AllowsEverything(new[] { allowAll, denyNull }));
-    }
 }

@@ -75,15 +75,19 @@ public sealed class CgroupPathTests
     }
 
     [Theory]
-    [InlineData("system.slice:docker:abc", "/system.slice/docker-abc.scope")]
-    [InlineData("a-b-c.slice:p:n", "/a.slice/a-b.slice/a-b-c.slice/p-n.scope")]
-    [InlineData(":dune:x", "/system.slice/dune-x.scope")]
-    [InlineData("-.slice:p:n", "/p-n.scope")]
-    [InlineData("machine.slice:p:sub.slice", "/machine.slice/sub.slice")]
-    public void SystemdFormMapsToTheUnitsDirectory(string cgroupsPath, string expected)
+    [InlineData("system.slice:docker:abc", "system.slice:docker:abc", "/system.slice/docker-abc.scope")]
+    [InlineData("a-b-c.slice:p:n", "a-b-c.slice:p:n", "/a.slice/a-b.slice/a-b-c.slice/p-n.scope")]
+    [InlineData(":dune:x", "system.slice:dune:x", "/system.slice/dune-x.scope")]
+    [InlineData("", "system.slice:dune:c1", "/system.slice/dune-c1.scope")]
+    [InlineData("-.slice:p:n", "-.slice:p:n", "/p-n.scope")]
+    [InlineData("machine.slice:p:sub.slice", "machine.slice:p:sub.slice", "/machine.slice/sub.slice")]
+    public void SystemdFormMapsToTheUnitsDirectory(string cgroupsPath, string recorded, string dir)
     {
         using var fs = FakeCgroupFs.V2();
-        Assert.Equal(expected, fs.Open(cgroupsPath, systemd: true, systemdRunning: true).Path);
+        var m = fs.Open(cgroupsPath, systemd: true, systemdRunning: true);
+        // The state keeps the systemd form (so delete finds the unit again), the directories are the unit's.
+        Assert.Equal(recorded, m.Path);
+        Assert.Equal(new[] { fs.P("/sys/fs/cgroup" + dir) }, m.Directories);
     }
 
     [Theory]

@@ -80,9 +80,13 @@ internal sealed class FakeCgroupFs : ICgroupDirOps, IDisposable
         return fs;
     }
 
+    /// <summary>The device programs the v2 manager attached.</summary>
+    public FakeDeviceFilter Devices { get; } = new();
+
     public CgroupEnvironment Env(bool systemdRunning = false, TimeSpan? removePatience = null) =>
         new(MountInfo, ProcSelfCgroup, Root, systemdRunning, this)
         {
+            DeviceFilter = Devices,
             RemovePatience = removePatience ?? TimeSpan.FromMilliseconds(200),
             FreezePatience = TimeSpan.FromMilliseconds(200),
         };

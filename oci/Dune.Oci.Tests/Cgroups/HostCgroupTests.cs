@@ -172,6 +172,31 @@ public sealed class HostCgroupTests : IDisposable
     }
 
     [Fact]
+    public void DeviceUpdateLeavesTheNewRulesInForce()
+    {
+        var m = Manager();
+        var deny = new LinuxDeviceCgroup { Allow = false, Access = "rwm" };
+        m.Create(new LinuxResources { Devices = new() { deny, new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rwm" } } });
+        string dir = m.Directories.Single(d => d.StartsWith("/sys/fs/cgroup/devices/", StringComparison.Ordinal));
+        m.Update(new LinuxResources
+        {
+            Devices = new()
+            {
+                deny,
+                new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "r" },
+                new LinuxDeviceCgroup { Allow = true, Type = "b", Major = 8, Access = "rw" },
+                // runc's "rwa": the known letters are denied, the rest ignored with a warning.
+                new LinuxDeviceCgroup { Allow = false, Type = "b", Major = 8, Access = "wa" },
+            },
+        });
+        var list = File.ReadAllText(Path.Combine(dir, "devices.list")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Order().ToArray();
+        Assert.Equal(new[] { "b 8:* r", "c 1:3 r" }, list);
+        m.Update(new LinuxResources { Devices = new() { new LinuxDeviceCgroup { Allow = true, Access = "rwm" } } });
+        Assert.Equal("a *:* rwm", File.ReadAllText(Path.Combine(dir, "devices.list")).Trim());
+        m.Destroy();
+    }
+
+    [Fact]
     public void NestedCgroupInheritsCpusetAtEveryLevel()
     {
         RequireRoot();
@@ -210,7 +235,7 @@ public sealed class HostCgroupTests : IDisposable
     {
         var m = Manager();
         var e = Assert.Throws<CgroupException>(() => m.Create(new LinuxResources { Unified = new() { ["memory.high"] = "1" } }));
-        Assert.Equal("linux.resources.unified requires cgroup v2, but this host runs cgroup v1", e.Message);
+        Assert.Equal("invalid configuration: linux.resources.unified requires cgroup v2, but this host runs cgroup v1", e.Message);
         Assert.All(m.Directories, d => Assert.False(Directory.Exists(d)));
     }
 

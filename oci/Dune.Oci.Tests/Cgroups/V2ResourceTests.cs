@@ -84,6 +84,40 @@ public sealed class V2ResourceTests
     }
 
     [Fact]
+    public void CheckBeforeUpdateRefusesLimitsBelowTheUsage()
+    {
+        // runc's "update memory vs CheckBeforeUpdate".
+        using var fs = FakeCgroupFs.V2();
+        var m = fs.Open("/c");
+        m.Create(new LinuxResources { Memory = new LinuxMemory { Limit = 33554432 } });
+        File.WriteAllText(fs.P(C + "memory.current"), "1048576\n");
+        File.WriteAllText(fs.P(C + "memory.swap.current"), "4096\n");
+        var e = Assert.Throws<CgroupException>(() => m.Update(new LinuxResources { Memory = new LinuxMemory { Limit = 1024, CheckBeforeUpdate = true } }));
+        Assert.Equal("rejecting memory limit 1024 below current usage 1048576", e.Message);
+        e = Assert.Throws<CgroupException>(() => m.Update(new LinuxResources { Memory = new LinuxMemory { Limit = 1024, Swap = 2048, CheckBeforeUpdate = true } }));
+        Assert.Equal("rejecting memory+swap limit 2048 below current usage 1052672", e.Message);
+        Assert.Equal("33554432", fs.Read(C + "memory.max"));
+        // Above the usage, or without the check, the limit is written.
+        m.Update(new LinuxResources { Memory = new LinuxMemory { Limit = 16777216, CheckBeforeUpdate = true } });
+        Assert.Equal("16777216", fs.Read(C + "memory.max"));
+        m.Update(new LinuxResources { Memory = new LinuxMemory { Limit = 1024 } });
+        Assert.Equal("1024", fs.Read(C + "memory.max"));
+    }
+
+    [Fact]
+    public void PeriodAloneKeepsTheQuotaInForce()
+    {
+        // runc's "update cgroup cpu limits": --cpu-period alone must not lift the quota.
+        using var fs = FakeCgroupFs.V2();
+        var m = fs.Open("/c");
+        m.Create(new LinuxResources { Cpu = new LinuxCpu { Quota = 500000, Period = 1000000 } });
+        m.Update(new LinuxResources { Cpu = new LinuxCpu { Period = 900000 } });
+        Assert.Equal("500000 900000", fs.Read(C + "cpu.max"));
+        m.Update(new LinuxResources { Cpu = new LinuxCpu { Quota = -1, Period = 100000 } });
+        Assert.Equal("max 100000", fs.Read(C + "cpu.max"));
+    }
+
+    [Fact]
     public void RealtimeIsRefusedOnV2()
     {
         using var fs = FakeCgroupFs.V2();
@@ -129,7 +163,7 @@ public sealed class V2ResourceTests
     }
 
     [Fact]
-    public void AllowAllDeviceRulesAreAcceptedOnV2()
+    public void AllowAllDeviceRulesAttachNoProgram()
     {
         using var fs = FakeCgroupFs.V2();
         fs.Open("/c").Create(new LinuxResources
@@ -142,21 +176,72 @@ public sealed class V2ResourceTests
             },
         });
         Assert.True(Directory.Exists(fs.P("/sys/fs/cgroup/c")));
+        Assert.Empty(fs.Devices.Attached);
     }
 
     [Fact]
-    public void RestrictiveDeviceRulesNeedEbpfAndAreRefusedOnV2()
+    public void RestrictiveDeviceRulesAttachAProgramToTheLeafAndUpdateReplacesIt()
     {
         using var fs = FakeCgroupFs.V2();
-        var e = Assert.Throws<CgroupException>(() => fs.Open("/c").Create(new LinuxResources
+        var m = fs.Open("/c");
+        m.Create(new LinuxResources
         {
             Devices = new()
             {
                 new LinuxDeviceCgroup { Allow = false, Access = "rwm" },
                 new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rwm" },
             },
+        });
+        var program = Assert.Single(fs.Devices.Attached);
+        Assert.Equal(fs.P("/sys/fs/cgroup/c"), program.Key);
+        Assert.Equal(1, EbpfInterpreter.Run(program.Value.Instructions, (2u << 16) | 2, 1, 3));
+        Assert.Equal(0, EbpfInterpreter.Run(program.Value.Instructions, (2u << 16) | 2, 1, 5));
+
+        m.Update(new LinuxResources
+        {
+            Devices = new()
+            {
+                new LinuxDeviceCgroup { Allow = false, Access = "rwm" },
+                new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 5, Access = "r" },
+            },
+        });
+        program = Assert.Single(fs.Devices.Attached);
+        Assert.Equal(0, EbpfInterpreter.Run(program.Value.Instructions, (2u << 16) | 2, 1, 3));
+        Assert.Equal(1, EbpfInterpreter.Run(program.Value.Instructions, (2u << 16) | 2, 1, 5));
+
+        m.Update(new LinuxResources { Pids = null });
+        Assert.Equal(2, fs.Devices.Installs); // an update without devices leaves the program alone
+        m.Destroy();
+        Assert.Empty(fs.Devices.Attached);
+    }
+
+    [Fact]
+    public void BadDeviceRulesAreRefusedBeforeAnyWrite()
+    {
+        using var fs = FakeCgroupFs.V2();
+        var e = Assert.Throws<CgroupException>(() => fs.Open("/c").Create(new LinuxResources
+        {
+            Pids = new LinuxPids { Limit = 5 },
+            Devices = new() { new LinuxDeviceCgroup { Allow = true, Type = "p", Access = "rwm" } },
         }));
-        Assert.Contains("eBPF", e.Message);
+        Assert.Contains("invalid device type \"p\"", e.Message);
+        Assert.False(Directory.Exists(fs.P("/sys/fs/cgroup/c")));
+        Assert.Equal(0, fs.Devices.Installs);
+    }
+
+    [Fact]
+    public void ZeroSharesAndBlkioWeightAsDockerSendsThemNeedNoController()
+    {
+        // docker's config.json for `docker run busybox` (e2e/lib/docker-devices.json comes from the same capture).
+        using var fs = FakeCgroupFs.V2(new[] { "memory", "pids" });
+        fs.Open("/c").Create(new LinuxResources
+        {
+            Memory = new LinuxMemory { DisableOomKiller = false },
+            Cpu = new LinuxCpu { Shares = 0 },
+            BlockIo = new LinuxBlockIo { Weight = 0 },
+        });
+        Assert.True(Directory.Exists(fs.P("/sys/fs/cgroup/c")));
+        Assert.Empty(V2ResourceWriter.NeededControllers(new LinuxResources { Cpu = new LinuxCpu { Shares = 0, Quota = 0, Period = 0 }, BlockIo = new LinuxBlockIo { Weight = 0 } }));
     }
 
     [Fact]

@@ -174,6 +174,25 @@ public class PlannerTests
     }
 
     [Fact]
+    public void AFilterWithAListenerIsLoadedWhileThePlanSocketIsOpen()
+    {
+        // Its descriptor travels up the plan socket to the seccomp agent: before READY (as runc
+        // loads it before its init reports ready), once, with no_new_privs before it.
+        var program = new SeccompProgram(new byte[8], SeccompFilterFlags.NewListener, Array.Empty<string>());
+        var with = ContainerPlanner.BuildCreate(Options(seccomp: program));
+        Assert.Single(with, s => s.Op == PlanOp.Seccomp);
+        Assert.Single(with, s => s.Op == PlanOp.NoNewPrivs);
+        Assert.True(IndexOf(with, PlanOp.NoNewPrivs) < IndexOf(with, PlanOp.Seccomp));
+        Assert.True(IndexOf(with, PlanOp.Seccomp) > IndexOf(with, PlanOp.ResolveExec));
+        Assert.True(IndexOf(with, PlanOp.Seccomp) < IndexOf(with, PlanOp.Ready));
+        Assert.True(IndexOf(with, PlanOp.Seccomp) < IndexOf(with, PlanOp.CloseSocket));
+
+        var without = ContainerPlanner.BuildCreate(Options(s => s.Process!.NoNewPrivileges = false, program));
+        Assert.Single(without, s => s.Op == PlanOp.Seccomp);
+        Assert.True(IndexOf(without, PlanOp.Seccomp) < IndexOf(without, PlanOp.CapBounding));
+    }
+
+    [Fact]
     public void AmbientCapabilitiesNeedPermittedAndInheritable()
     {
         var steps = ContainerPlanner.BuildCreate(Options(s =>
@@ -247,13 +266,13 @@ public class PlannerTests
     [Fact]
     public void DeviceCgroupDenyAllGetsAllowRulesForDefaultDevices()
     {
-        var r = DeviceCgroupRules.WithDefaults(new LinuxResources { Devices = new() { new LinuxDeviceCgroup { Allow = false, Access = "rwm" } } },
-            new[] { new LinuxDevice { Path = "/dev/fuse", Type = "c", Major = 10, Minor = 229 } });
+        var r = DeviceCgroupRules.WithDefaults(new LinuxResources { Devices = new() { new LinuxDeviceCgroup { Allow = false, Access = "rwm" } } });
         Assert.False(r.Devices![0].Allow);
         Assert.Contains(r.Devices, d => d.Allow && d.Major == 1 && d.Minor == 3);
         Assert.Contains(r.Devices, d => d.Allow && d.Major == 136 && d.Minor is null);
-        Assert.Contains(r.Devices, d => d.Allow && d.Major == 10 && d.Minor == 229);
-        Assert.Null(DeviceCgroupRules.WithDefaults(null, null).Devices);
+        // runc's always-allowed devices and nothing else: a linux.devices entry (/dev/fuse, 10:229) gets no rule.
+        Assert.DoesNotContain(r.Devices, d => d.Major == 10);
+        Assert.Null(DeviceCgroupRules.WithDefaults(null).Devices);
     }
 
     [Fact]

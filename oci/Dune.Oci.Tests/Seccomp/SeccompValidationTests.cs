@@ -26,14 +26,47 @@ public class SeccompValidationTests
     }
 
     [Fact]
-    public void NotifyIsRefused()
+    public void NotifyCompilesToUserNotifWithANewListener()
     {
-        var ex = Fails(FourRules(Rule("SCMP_ACT_NOTIFY", "mkdir")));
-        Assert.Equal("linux.seccomp.syscalls[3].action", ex.Field);
-        Assert.Contains("SCMP_ACT_NOTIFY is not supported", ex.Message);
+        var program = SeccompCompiler.Compile(FourRules(Rule("SCMP_ACT_NOTIFY", "mkdir", "mkdirat")));
+        Assert.True(program.HasListener);
+        Assert.Equal(SeccompReturn.UserNotif, Verdict(program, "mkdir"));
+        Assert.Equal(SeccompReturn.UserNotif, Verdict(program, "mkdirat"));
+        Assert.Equal(SeccompReturn.Allow, Verdict(program, "read"));
+        Assert.Equal(Errno(1), Verdict(program, "rmdir"));
+        Assert.False(SeccompCompiler.Compile(FourRules(Rule("SCMP_ACT_ERRNO", "mkdir"))).HasListener);
+    }
+
+    [Fact]
+    public void NotifyWithTsyncAsksForEsrch()
+    {
+        var spec = FourRules(Rule("SCMP_ACT_NOTIFY", "mkdir"));
+        spec.Flags = ["SECCOMP_FILTER_FLAG_TSYNC"];
+        var flags = SeccompCompiler.Compile(spec).Flags;
+        Assert.Equal(SeccompFilterFlags.Tsync | SeccompFilterFlags.TsyncEsrch | SeccompFilterFlags.NewListener, flags);
+    }
+
+    [Fact]
+    public void WaitKillableRecvOnlyGoesWithAListener()
+    {
+        var spec = FourRules(Rule("SCMP_ACT_ERRNO", "mkdir"));
+        spec.Flags = ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "SECCOMP_FILTER_FLAG_LOG"];
+        Assert.Equal(SeccompFilterFlags.Log, SeccompCompiler.Compile(spec).Flags);
+        spec.Syscalls![3] = Rule("SCMP_ACT_NOTIFY", "mkdir");
+        Assert.Equal(SeccompFilterFlags.Log | SeccompFilterFlags.WaitKillableRecv | SeccompFilterFlags.NewListener,
+            SeccompCompiler.Compile(spec).Flags);
+    }
+
+    [Fact]
+    public void NotifyIsRefusedAsDefaultAndForWriteAsByRunc()
+    {
         var asDefault = Fails(Policy("SCMP_ACT_NOTIFY"));
-        Assert.Equal("linux.seccomp.defaultAction", asDefault.Field);
-        Assert.Contains("SCMP_ACT_NOTIFY is not supported", asDefault.Message);
+        Assert.Equal("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action", asDefault.Message);
+        var write = Fails(FourRules(Rule("SCMP_ACT_NOTIFY", "mkdir", "write")));
+        Assert.Equal("linux.seccomp.syscalls[3].names: SCMP_ACT_NOTIFY cannot be used for the write syscall", write.Message);
+        // Other actions on write are fine, and so is notify on the other calls the setup makes.
+        SeccompCompiler.Compile(Policy("SCMP_ACT_ALLOW", Rule("SCMP_ACT_ERRNO", "write")));
+        Assert.True(SeccompCompiler.Compile(FourRules(Rule("SCMP_ACT_NOTIFY", "sendmsg", "sendto", "recvfrom", "close"))).HasListener);
     }
 
     [Theory]

@@ -58,15 +58,20 @@ public class SyscallTableTests
             string err = p.StandardError.ReadToEnd();
             p.WaitForExit();
             Assert.True(p.ExitCode == 0, $"generator failed: {err}");
+            // The numbers must match; which linux-libc-dev build they came from need not
+            // (a point release of the package changes its version, not the syscall table).
             Assert.Equal(
-                File.ReadAllText(Path.Combine(dir, "SyscallTable.g.cs")),
-                File.ReadAllText(regenerated));
+                WithoutPackageVersion(File.ReadAllText(Path.Combine(dir, "SyscallTable.g.cs"))),
+                WithoutPackageVersion(File.ReadAllText(regenerated)));
         }
         finally
         {
             File.Delete(regenerated);
         }
     }
+
+    private static string WithoutPackageVersion(string generated) =>
+        System.Text.RegularExpressions.Regex.Replace(generated, @"linux-libc-dev [^\s"")]+", "linux-libc-dev VERSION");
 
     [Fact]
     public void TablesAreComplete()

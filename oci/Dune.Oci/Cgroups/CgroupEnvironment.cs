@@ -1,3 +1,5 @@
+using Dune.Oci.Cgroups.Systemd;
+
 namespace Dune.Oci.Cgroups;
 
 /// <summary>What the managers read from the host; tests point it at a temporary tree.</summary>
@@ -24,6 +26,15 @@ internal sealed class CgroupEnvironment
     public bool SystemdRunning { get; }
 
     public ICgroupDirOps DirOps { get; }
+
+    /// <summary>Where cgroup v2 device programs are attached.</summary>
+    public IDeviceFilter DeviceFilter { get; init; } = KernelDeviceFilter.Instance;
+
+    /// <summary>Opens a connection to systemd's manager (the systemd driver only).</summary>
+    public Func<ISystemdClient> ConnectSystemd { get; init; } = SystemdDbusClient.Connect;
+
+    /// <summary>Contents of /proc/devices (device group names for the systemd driver's DeviceAllow).</summary>
+    public Func<string> ProcDevices { get; init; } = () => File.ReadAllText("/proc/devices");
 
     /// <summary>Patience for rmdir while dying tasks leave a cgroup.</summary>
     public TimeSpan RemovePatience { get; init; } = TimeSpan.FromSeconds(3);

@@ -171,6 +171,34 @@ internal static class CgroupFs
         }
     }
 
+    /// <summary>
+    /// The cgroup.procs file of the cgroup2 cgroup PID is in, below <paramref name="mountPoint"/>, when that
+    /// cgroup lies strictly below <paramref name="leaf"/>; null otherwise (or when PID is gone).
+    /// </summary>
+    public static string? SubCgroupProcsOf(int pid, string mountPoint, string leaf)
+    {
+        string? text = TryRead($"/proc/{pid}", "cgroup");
+        if (text == null) return null;
+        foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!line.StartsWith("0::/", StringComparison.Ordinal) || line.EndsWith(" (deleted)", StringComparison.Ordinal)) continue;
+            string dir = System.IO.Path.Join(mountPoint, line.Substring(3));
+            return dir.StartsWith(leaf.TrimEnd('/') + "/", StringComparison.Ordinal) ? System.IO.Path.Combine(dir, "cgroup.procs") : null;
+        }
+        return null;
+    }
+
+    /// <summary>Writes "1" to <paramref name="dir"/>/cgroup.kill where it exists; see ICgroupManager.TryKillAll.</summary>
+    public static bool TryKill(string dir)
+    {
+        if (!Exists(dir, "cgroup.kill")) return false;
+        Write(dir, "cgroup.kill", "1");
+        return true;
+    }
+
+    /// <summary>The message of a create into a cgroup someone froze beforehand (runc's words).</summary>
+    public const string UnexpectedlyFrozen = "container's cgroup unexpectedly frozen";
+
     /// <summary>Removes <paramref name="leaf"/> and every cgroup below it, deepest first; a missing tree is fine.</summary>
     public static void RemoveTree(ICgroupDirOps ops, string leaf, TimeSpan patience)
     {

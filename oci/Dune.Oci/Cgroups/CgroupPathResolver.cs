@@ -5,14 +5,9 @@ internal readonly record struct ResolvedCgroupPath(string Path, bool Relative);
 
 internal static class CgroupPathResolver
 {
-    public static ResolvedCgroupPath Resolve(string? cgroupsPath, string containerId, bool systemd, bool systemdRunning)
+    /// <summary>The cgroupfs driver's paths; the systemd driver's "slice:prefix:name" is <see cref="Systemd.SystemdUnit"/>.</summary>
+    public static ResolvedCgroupPath Resolve(string? cgroupsPath, string containerId)
     {
-        if (systemd)
-        {
-            if (!systemdRunning)
-                throw new CgroupException("systemd cgroup driver requested (--systemd-cgroup) but systemd is not running");
-            return new ResolvedCgroupPath(SystemdToPath(cgroupsPath ?? "", containerId), false);
-        }
         if (string.IsNullOrEmpty(cgroupsPath))
         {
             if (containerId.Length == 0 || containerId.Contains('/') || containerId == "." || containerId == "..")
@@ -37,40 +32,5 @@ internal static class CgroupPathResolver
             parts.Add(p);
         }
         return "/" + string.Join('/', parts);
-    }
-
-    // "slice:prefix:name" -> "/a.slice/a-b.slice/prefix-name.scope", the directory systemd gives that unit.
-    private static string SystemdToPath(string cgroupsPath, string containerId)
-    {
-        string[] parts = cgroupsPath.Length == 0 ? new[] { "", "dune", containerId } : cgroupsPath.Split(':');
-        if (parts.Length != 3)
-            throw new CgroupException($"cgroupsPath \"{cgroupsPath}\" must have the form \"slice:prefix:name\" for the systemd cgroup driver");
-        string slice = parts[0].Length == 0 ? "system.slice" : parts[0];
-        string name = parts[2];
-        if (name.Length == 0 || name.Contains('/') || parts[1].Contains('/'))
-            throw new CgroupException($"cgroupsPath \"{cgroupsPath}\": invalid systemd unit name");
-        string unit = name.EndsWith(".slice", StringComparison.Ordinal) ? name
-            : (parts[1].Length == 0 ? name : parts[1] + "-" + name) + ".scope";
-        return ExpandSlice(slice, cgroupsPath) + "/" + unit;
-    }
-
-    private static string ExpandSlice(string slice, string cgroupsPath)
-    {
-        const string suffix = ".slice";
-        if (!slice.EndsWith(suffix, StringComparison.Ordinal) || slice.Contains('/'))
-            throw new CgroupException($"cgroupsPath \"{cgroupsPath}\": \"{slice}\" is not a systemd slice name");
-        if (slice == "-.slice") return "";
-        string stem = slice.Substring(0, slice.Length - suffix.Length);
-        if (stem.Length == 0 || stem.StartsWith('-') || stem.EndsWith('-') || stem.Contains("--"))
-            throw new CgroupException($"cgroupsPath \"{cgroupsPath}\": \"{slice}\" is not a valid slice name");
-        var path = new System.Text.StringBuilder();
-        string[] pieces = stem.Split('-');
-        string prefix = "";
-        foreach (string piece in pieces)
-        {
-            prefix = prefix.Length == 0 ? piece : prefix + "-" + piece;
-            path.Append('/').Append(prefix).Append(suffix);
-        }
-        return path.ToString();
     }
 }

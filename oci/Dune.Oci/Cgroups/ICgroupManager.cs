@@ -22,8 +22,23 @@ public interface ICgroupManager
     /// </summary>
     IReadOnlyList<string> SelfJoinFiles { get; }
 
+    /// <summary>
+    /// Where a process joins cgroup2 when the container's own directory refuses it (EBUSY: the
+    /// container moved its init into a sub-cgroup and enabled a domain controller there): the
+    /// cgroup.procs of <paramref name="initPid"/>'s cgroup when it lies below the container's,
+    /// else null. runc's exec falls back to the init's cgroup the same way.
+    /// </summary>
+    string? InitSubCgroupProcsFile(int initPid);
+
     /// <summary>Creates the cgroup directories and applies <paramref name="resources"/>.</summary>
     void Create(LinuxResources? resources);
+
+    /// <summary>
+    /// Tells the driver the container's init <paramref name="pid"/> once it exists (it has
+    /// joined the directories <see cref="Create"/> made): the systemd driver starts its unit
+    /// around it here. The cgroupfs drivers have nothing left to do.
+    /// </summary>
+    void Apply(int pid);
 
     /// <summary>Applies only what <paramref name="resources"/> sets (`dune update`).</summary>
     void Update(LinuxResources resources);
@@ -35,6 +50,14 @@ public interface ICgroupManager
     void Thaw();
 
     FreezerState GetFreezerState();
+
+    /// <summary>
+    /// SIGKILL to every process of the cgroup and of every cgroup below it, in one write of "1"
+    /// to the cgroup2 <c>cgroup.kill</c> file (Linux 5.14+; on hybrid hosts the container's
+    /// directory in the cgroup2 mount). False, having done nothing, where that file does not
+    /// exist: the caller then signals each pid.
+    /// </summary>
+    bool TryKillAll();
 
     /// <summary>Every pid in the cgroup and its descendants, sorted.</summary>
     IReadOnlyList<int> GetPids();

@@ -46,10 +46,18 @@ internal sealed class V1CgroupManager : ICgroupManager
         return null;
     }
 
+    public string? InitSubCgroupProcsFile(int initPid)
+    {
+        foreach (var (h, _, leaf) in _dirs)
+            if (h.Unified) return CgroupFs.SubCgroupProcsOf(initPid, h.MountPoint, leaf);
+        return null;
+    }
+
     public void Create(LinuxResources? resources)
     {
-        var writer = new V1ResourceWriter(DirOf);
-        if (resources != null) writer.Validate(resources);
+        // Checked before any directory is made; Apply checks again (warnings then).
+        if (resources != null) new V1ResourceWriter(DirOf, warn: null).Validate(resources);
+        var writer = new V1ResourceWriter(DirOf, RuntimeLog.Warn);
         var createdLeaves = new List<string>();
         try
         {
@@ -63,6 +71,10 @@ internal sealed class V1CgroupManager : ICgroupManager
                 }
             }
             if (_layout.FindV1("cpuset") is CgroupHierarchy cpuset) InheritCpuset(cpuset);
+            // A process joining a frozen cgroup freezes at once: the container would never get
+            // ready. runc refuses such a pre-existing cgroup the same way.
+            if (GetFreezerState() is FreezerState.Frozen or FreezerState.Freezing)
+                throw new CgroupException(CgroupFs.UnexpectedlyFrozen + $" ({System.IO.Path.Combine(DirOf("freezer")!, "freezer.state")} is not THAWED)");
             if (resources != null) writer.Apply(resources);
         }
         catch (CgroupException)
@@ -98,12 +110,15 @@ internal sealed class V1CgroupManager : ICgroupManager
         }
     }
 
+    /// <summary>Nothing to do: the init joined the directories <see cref="Create"/> made through <see cref="SelfJoinFiles"/>.</summary>
+    public void Apply(int pid) { }
+
     public void Update(LinuxResources resources)
     {
         foreach (var (_, _, leaf) in _dirs)
             if (!Directory.Exists(leaf))
                 throw new CgroupException($"cannot update: cgroup directory {leaf} does not exist");
-        new V1ResourceWriter(DirOf).Apply(resources);
+        new V1ResourceWriter(DirOf, RuntimeLog.Warn).Apply(resources);
     }
 
     /// <summary>How long FREEZING may last before a thaw-and-retry.</summary>
@@ -159,6 +174,14 @@ internal sealed class V1CgroupManager : ICgroupManager
             "FROZEN" => FreezerState.Frozen,
             _ => throw new CgroupException($"{System.IO.Path.Combine(dir, "freezer.state")}: unknown state \"{state}\""),
         };
+    }
+
+    // The hybrid cgroup2 mount holds every process of the container too, and has cgroup.kill.
+    public bool TryKillAll()
+    {
+        foreach (var (h, _, leaf) in _dirs)
+            if (h.Unified && Directory.Exists(leaf)) return CgroupFs.TryKill(leaf);
+        return false;
     }
 
     public IReadOnlyList<int> GetPids()

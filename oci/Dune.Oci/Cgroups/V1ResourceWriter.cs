@@ -7,13 +7,19 @@ namespace Dune.Oci.Cgroups;
 internal sealed class V1ResourceWriter
 {
     private readonly Func<string, string?> _dirOf;
+    private readonly Action<string>? _warn;
 
     /// <param name="dirOf">The container's directory in the hierarchy of a controller, null when the controller is not mounted.</param>
-    public V1ResourceWriter(Func<string, string?> dirOf) => _dirOf = dirOf;
+    /// <param name="warn">Receives warnings about tolerated oddities of the rules (none for a check that is repeated).</param>
+    public V1ResourceWriter(Func<string, string?> dirOf, Action<string>? warn)
+    {
+        _dirOf = dirOf;
+        _warn = warn;
+    }
 
     public void Apply(LinuxResources r)
     {
-        Validate(r);
+        var devices = Validate(r);
         if (r.Cpu != null) ApplyCpuset(r.Cpu);
         if (r.Memory != null) ApplyMemory(r.Memory);
         if (r.Cpu != null) ApplyCpu(r.Cpu);
@@ -22,15 +28,17 @@ internal sealed class V1ResourceWriter
         if (r.HugepageLimits is { Count: > 0 })
             foreach (var h in r.HugepageLimits)
                 CgroupFs.Write(Dir("hugetlb"), $"hugetlb.{h.PageSize}.limit_in_bytes", Num(h.Limit));
-        if (r.Devices is { Count: > 0 }) ApplyDevices(r.Devices);
+        if (devices != null) ApplyDevices(devices);
         if (r.Network != null) ApplyNetwork(r.Network);
     }
 
-    // Everything that can be refused without touching a file is refused before the first write.
-    public void Validate(LinuxResources r)
+    // Everything that can be refused without touching a file is refused before the first write;
+    // returns the effective device rules to write, if the resources name any.
+    public EffectiveDeviceRules? Validate(LinuxResources r)
     {
         if (r.Unified is { Count: > 0 })
-            throw new CgroupException("linux.resources.unified requires cgroup v2, but this host runs cgroup v1");
+            // runc says "invalid configuration" here, and tools match those words.
+            throw new CgroupException("invalid configuration: linux.resources.unified requires cgroup v2, but this host runs cgroup v1");
         var m = r.Memory;
         if (m != null && (m.Limit ?? m.Reservation ?? m.Swap ?? m.Kernel ?? m.KernelTcp) != null
             || m?.Swappiness != null || m?.DisableOomKiller != null)
@@ -56,11 +64,9 @@ internal sealed class V1ResourceWriter
                 if (!IsHugepageSize(h.PageSize))
                     throw new CgroupException($"linux.resources.hugepageLimits: invalid page size \"{h.PageSize}\" (expected e.g. 2MB, 1GB)");
         }
-        if (r.Devices is { Count: > 0 })
-        {
-            Require("devices", "linux.resources.devices");
-            foreach (var d in r.Devices) DeviceRules.ToText(d);
-        }
+        if (r.Devices is not { Count: > 0 }) return null;
+        Require("devices", "linux.resources.devices");
+        return EffectiveDeviceRules.Replay(r.Devices, _warn);
     }
 
     private void Require(string controller, string what)
@@ -124,9 +130,17 @@ internal sealed class V1ResourceWriter
             && c.RealtimeRuntime == null && c.RealtimePeriod == null && c.Idle == null) return;
         string dir = Dir("cpu");
         if (c.Shares is not null and not 0) CgroupFs.Write(dir, "cpu.shares", Num(c.Shares.Value));
-        // Period before quota: a quota is checked against the period in force.
-        if (c.Period is not null and not 0) CgroupFs.Write(dir, "cpu.cfs_period_us", Num(c.Period.Value));
+        // Period before quota: a quota is checked against the period in force. A shorter period
+        // can be refused (EINVAL) while the old quota over it would exceed a parent's limit (a
+        // "pod" cgroup with its own quota): then the quota goes first and the period after it, as runc does.
+        bool periodPending = false;
+        if (c.Period is not null and not 0)
+        {
+            try { CgroupFs.Write(dir, "cpu.cfs_period_us", Num(c.Period.Value)); }
+            catch (CgroupException) when (c.Quota is not null and not 0) { periodPending = true; }
+        }
         if (c.Quota is not null and not 0) CgroupFs.Write(dir, "cpu.cfs_quota_us", Num(c.Quota.Value));
+        if (periodPending) CgroupFs.Write(dir, "cpu.cfs_period_us", Num(c.Period!.Value));
         if (c.Burst != null) CgroupFs.Write(dir, "cpu.cfs_burst_us", Num(c.Burst.Value));
         if (c.RealtimeRuntime != null || c.RealtimePeriod is not null and not 0)
         {
@@ -172,13 +186,13 @@ internal sealed class V1ResourceWriter
             CgroupFs.Write(dir, file, $"{d.Major}:{d.Minor} {d.Rate}");
     }
 
-    private void ApplyDevices(List<LinuxDeviceCgroup> rules)
+    private void ApplyDevices(EffectiveDeviceRules rules)
     {
         string dir = Dir("devices");
-        // Start from nothing allowed, then replay the rules in order, as the spec reads them.
-        CgroupFs.Write(dir, "devices.deny", "a");
-        foreach (var rule in rules)
-            CgroupFs.Write(dir, rule.Allow ? "devices.allow" : "devices.deny", DeviceRules.ToText(rule));
+        // The rules as the kernel would leave them after replaying the list, written as a transition
+        // from what is in force now (create: the parent's rules; update: the container's).
+        foreach (var (file, rule) in V1DeviceTransition.Writes(CgroupFs.Read(dir, "devices.list"), rules))
+            CgroupFs.Write(dir, file, rule);
     }
 
     // net_cls/net_prio are optional: without them the settings are ignored, as runc does.

@@ -29,6 +29,8 @@ internal sealed class V2CgroupManager : ICgroupManager
 
     public IReadOnlyList<string> SelfJoinFiles => ProcsFiles;
 
+    public string? InitSubCgroupProcsFile(int initPid) => CgroupFs.SubCgroupProcsOf(initPid, _unified.MountPoint, _leaf);
+
     public void Create(LinuxResources? resources)
     {
         bool leafExisted = Directory.Exists(_leaf);
@@ -42,7 +44,11 @@ internal sealed class V2CgroupManager : ICgroupManager
                 EnableControllers(dir);
             }
             CgroupFs.CreateDirs(_env.DirOps, _base, _leaf);
-            if (resources != null) new V2ResourceWriter(_leaf).Apply(resources);
+            // A process joining a frozen cgroup freezes at once: the container would never get
+            // ready. runc refuses such a pre-existing cgroup the same way.
+            if (GetFreezerState() is FreezerState.Frozen or FreezerState.Freezing)
+                throw new CgroupException(CgroupFs.UnexpectedlyFrozen + $" ({System.IO.Path.Combine(_leaf, "cgroup.freeze")} is 1)");
+            if (resources != null) new V2ResourceWriter(_leaf, _env.DeviceFilter).Apply(resources);
         }
         catch (CgroupException)
         {
@@ -91,11 +97,14 @@ internal sealed class V2CgroupManager : ICgroupManager
         }
     }
 
+    /// <summary>Nothing to do: the init joined the directories <see cref="Create"/> made through <see cref="SelfJoinFiles"/>.</summary>
+    public void Apply(int pid) { }
+
     public void Update(LinuxResources resources)
     {
         if (!Directory.Exists(_leaf))
             throw new CgroupException($"cannot update: cgroup directory {_leaf} does not exist");
-        new V2ResourceWriter(_leaf).Apply(resources);
+        new V2ResourceWriter(_leaf, _env.DeviceFilter).Apply(resources);
     }
 
     /// <summary>How long freezing may take before a thaw-and-retry.</summary>
@@ -147,6 +156,8 @@ internal sealed class V2CgroupManager : ICgroupManager
             ? FreezerState.Frozen : FreezerState.Freezing;
     }
 
+    public bool TryKillAll() => Directory.Exists(_leaf) && CgroupFs.TryKill(_leaf);
+
     public IReadOnlyList<int> GetPids()
     {
         var pids = new SortedSet<int>();
@@ -162,6 +173,8 @@ internal sealed class V2CgroupManager : ICgroupManager
 
     public void Destroy()
     {
+        // rmdir frees the device program too, but only once nothing refers to the cgroup any more: detach it now.
+        _env.DeviceFilter.Remove(_leaf);
         CgroupFs.RemoveTree(_env.DirOps, _leaf, _env.RemovePatience);
         CgroupFs.RemoveIfUnused(_env.DirOps, _createdAncestors);
         _createdAncestors.Clear();

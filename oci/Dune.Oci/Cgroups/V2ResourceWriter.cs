@@ -7,22 +7,32 @@ namespace Dune.Oci.Cgroups;
 internal sealed class V2ResourceWriter
 {
     private readonly string _dir;
+    private readonly IDeviceFilter _deviceFilter;
 
-    public V2ResourceWriter(string dir) => _dir = dir;
+    public V2ResourceWriter(string dir, IDeviceFilter deviceFilter)
+    {
+        _dir = dir;
+        _deviceFilter = deviceFilter;
+    }
 
-    /// <summary>The controllers <paramref name="r"/> needs, so the parents can enable them.</summary>
+    /// <summary>
+    /// The controllers <paramref name="r"/> needs, so the parents can enable them: only for what
+    /// Apply writes (a 0 means "not set", as docker and ctr send it and runc reads it).
+    /// </summary>
     public static HashSet<string> NeededControllers(LinuxResources? r)
     {
         var set = new HashSet<string>(StringComparer.Ordinal);
         if (r == null) return set;
+        static bool Set(long? v) => v is not null and not 0;
+        static bool SetU(ulong? v) => v is not null and not 0;
         var m = r.Memory;
-        if (m != null && (m.Limit ?? m.Reservation ?? m.Swap) != null) set.Add("memory");
+        if (m != null && (Set(m.Limit) || Set(m.Reservation) || Set(m.Swap))) set.Add("memory");
         var c = r.Cpu;
-        if (c != null && (c.Shares != null || c.Quota != null || c.Period != null || c.Burst != null || c.Idle != null)) set.Add("cpu");
+        if (c != null && (SetU(c.Shares) || Set(c.Quota) || SetU(c.Period) || c.Burst != null || c.Idle != null)) set.Add("cpu");
         if (!string.IsNullOrEmpty(c?.Cpus) || !string.IsNullOrEmpty(c?.Mems)) set.Add("cpuset");
         if (r.Pids != null) set.Add("pids");
         var b = r.BlockIo;
-        if (b != null && (b.Weight != null || b.WeightDevice is { Count: > 0 }
+        if (b != null && (b.Weight is not null and not 0 || b.WeightDevice is { Count: > 0 }
             || b.ThrottleReadBpsDevice is { Count: > 0 } || b.ThrottleWriteBpsDevice is { Count: > 0 }
             || b.ThrottleReadIopsDevice is { Count: > 0 } || b.ThrottleWriteIopsDevice is { Count: > 0 }))
             set.Add("io");
@@ -38,10 +48,11 @@ internal sealed class V2ResourceWriter
 
     public void Apply(LinuxResources r)
     {
-        Validate(r);
+        var devices = Validate(r);
         var m = r.Memory;
         if (m != null)
         {
+            if (m.CheckBeforeUpdate == true) CheckMemoryUsage(m);
             // v2 has no kmem, swappiness or OOM-killer switch: those v1-only settings are ignored, as runc does.
             string? swapMax = SwapToV2(m.Limit, m.Swap);
             if (swapMax != null)
@@ -60,11 +71,7 @@ internal sealed class V2ResourceWriter
             if (!string.IsNullOrEmpty(c.Mems)) CgroupFs.Write(_dir, "cpuset.mems", c.Mems);
             if (c.Shares is not null and not 0) CgroupFs.Write(_dir, "cpu.weight", Num(SharesToWeight(c.Shares.Value)));
             if (c.Quota is not null and not 0 || c.Period is not null and not 0)
-            {
-                string max = c.Quota is > 0 ? Num(c.Quota.Value) : "max";
-                if (c.Period is not null and not 0) max += " " + Num(c.Period.Value);
-                CgroupFs.Write(_dir, "cpu.max", max);
-            }
+                CgroupFs.Write(_dir, "cpu.max", CpuMax(c.Quota, c.Period));
             if (c.Burst != null) CgroupFs.Write(_dir, "cpu.max.burst", Num(c.Burst.Value));
             if (c.Idle != null) CgroupFs.Write(_dir, "cpu.idle", Num(c.Idle.Value));
         }
@@ -75,9 +82,39 @@ internal sealed class V2ResourceWriter
         // linux.resources.unified last: it is meant to override what the typed fields set.
         foreach (var (key, value) in r.Unified ?? new())
             CgroupFs.Write(_dir, key, value);
+        // Devices after the files: a refused write leaves the device rules as they were.
+        if (devices != null) _deviceFilter.Install(_dir, devices);
     }
 
-    private void Validate(LinuxResources r)
+    // linux.resources.memory.checkBeforeUpdate: a limit below what the cgroup already uses is
+    // refused instead of OOM-killing the container (runc's words).
+    private void CheckMemoryUsage(LinuxMemory m)
+    {
+        if (m.Limit is not > 0 && m.Swap is not > 0) return;
+        if (!CgroupFs.Exists(_dir, "memory.current")) return;
+        ulong usage = CgroupFs.ReadUInt(_dir, "memory.current");
+        if (m.Swap is > 0 && CgroupFs.Exists(_dir, "memory.swap.current"))
+        {
+            ulong both = usage + CgroupFs.ReadUInt(_dir, "memory.swap.current");
+            if (both >= (ulong)m.Swap.Value)
+                throw new CgroupException($"rejecting memory+swap limit {m.Swap.Value} below current usage {both}");
+        }
+        if (m.Limit is > 0 && usage >= (ulong)m.Limit.Value)
+            throw new CgroupException($"rejecting memory limit {m.Limit.Value} below current usage {usage}");
+    }
+
+    // cpu.max is "QUOTA PERIOD" in one file. A quota alone is written alone (the kernel keeps the
+    // period); a period alone keeps the quota in force, as v1's separate files would.
+    private string CpuMax(long? quota, ulong? period)
+    {
+        string q;
+        if (quota is not null and not 0) q = quota > 0 ? Num(quota.Value) : "max";
+        else q = (CgroupFs.TryRead(_dir, "cpu.max") ?? "max").Split(CgroupFs.Whitespace, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "max";
+        return period is not null and not 0 ? q + " " + Num(period.Value) : q;
+    }
+
+    // Refuses what can be refused before any write; returns the device program to install, if the rules name one.
+    private DeviceProgram? Validate(LinuxResources r)
     {
         foreach (string key in r.Unified?.Keys ?? Enumerable.Empty<string>())
             if (key.Length == 0 || key.Contains('/') || key.StartsWith('.'))
@@ -94,15 +131,12 @@ internal sealed class V2ResourceWriter
         foreach (var h in r.HugepageLimits ?? new())
             if (!IsHugepageSize(h.PageSize))
                 throw new CgroupException($"linux.resources.hugepageLimits: invalid page size \"{h.PageSize}\" (expected e.g. 2MB, 1GB)");
-        if (r.Devices is { Count: > 0 })
-        {
-            foreach (var d in r.Devices) DeviceRules.ToText(d);
-            if (!DeviceRules.AllowsEverything(r.Devices))
-                throw new CgroupException("linux.resources.devices: device rules other than allow-all need an eBPF device program on cgroup v2, which dune does not load yet");
-        }
+        // cgroup v2 has no devices controller: the rules become an eBPF program (none when the list is empty).
+        var devices = r.Devices is { Count: > 0 } ? DeviceProgram.Compile(r.Devices, RuntimeLog.Warn) : null;
         foreach (string key in r.Unified?.Keys ?? Enumerable.Empty<string>())
             if (!CgroupFs.Exists(_dir, key))
                 throw new CgroupException($"linux.resources.unified: {System.IO.Path.Combine(_dir, key)} does not exist");
+        return devices;
     }
 
     private static string What(string controller) => controller switch

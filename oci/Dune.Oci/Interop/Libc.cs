@@ -42,6 +42,9 @@ internal static unsafe partial class Libc
     [LibraryImport(C, SetLastError = true)] public static partial int tcsetattr(int fd, int action, byte* termios);
     [LibraryImport(C)] public static partial void cfmakeraw(byte* termios);
     [LibraryImport(C, SetLastError = true)] public static partial nint recvmsg(int fd, MsgHdr* msg, int flags);
+    [LibraryImport(C, SetLastError = true)] public static partial nint sendmsg(int fd, MsgHdr* msg, int flags);
+    // syscall(2) with three arguments, for calls glibc has no wrapper for (pidfd_getfd).
+    [LibraryImport(C, SetLastError = true)] public static partial long syscall(long number, long a1, long a2, long a3);
     [LibraryImport(C, SetLastError = true)] public static partial int socket(int domain, int type, int protocol);
     [LibraryImport(C, SetLastError = true)] public static partial int connect(int fd, byte* addr, int len);
     [LibraryImport(C, SetLastError = true)] public static partial int poll(PollFd* fds, nuint nfds, int timeout);

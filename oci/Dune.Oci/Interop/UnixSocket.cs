@@ -6,10 +6,13 @@ namespace Dune.Oci.Interop;
 internal static unsafe class UnixSocket
 {
     /// <summary>Connects to the AF_UNIX stream socket at <paramref name="path"/> (--console-socket).</summary>
-    public static int Connect(string path)
+    public static int Connect(string path) => Connect(path, $"cannot connect to console socket {path}");
+
+    /// <summary>Connects to the AF_UNIX stream socket at <paramref name="path"/>; errors start with <paramref name="failure"/>.</summary>
+    public static int Connect(string path, string failure)
     {
         var bytes = Encoding.UTF8.GetBytes(path);
-        if (bytes.Length >= 108) throw new RuntimeError($"console socket path is too long: {path}");
+        if (bytes.Length >= 108) throw new RuntimeError($"{failure}: the socket path is longer than 107 bytes");
         int fd = Libc.socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
         if (fd < 0) throw Errno.Error("socket", Errno.Last);
         byte* addr = stackalloc byte[110];
@@ -20,9 +23,30 @@ internal static unsafe class UnixSocket
         {
             int e = Errno.Last;
             Libc.close(fd);
-            throw Errno.Error($"cannot connect to console socket {path}", e);
+            throw Errno.Error(failure, e);
         }
         return fd;
+    }
+
+    /// <summary>Sends <paramref name="data"/> in one message carrying <paramref name="fd"/> as SCM_RIGHTS.</summary>
+    public static void SendWithFd(int socket, byte[] data, int fd, string what)
+    {
+        byte* control = stackalloc byte[24]; // CMSG_SPACE(sizeof(int))
+        new Span<byte>(control, 24).Clear();
+        *(nuint*)control = 20;                // CMSG_LEN(sizeof(int))
+        *(int*)(control + 8) = Libc.SOL_SOCKET;
+        *(int*)(control + 12) = Libc.SCM_RIGHTS;
+        *(int*)(control + 16) = fd;
+        fixed (byte* p = data)
+        {
+            var iov = new Libc.IoVec { Base = p, Len = (nuint)data.Length };
+            var msg = new Libc.MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLen = 24 };
+            nint n;
+            do n = Libc.sendmsg(socket, &msg, 0x4000 /* MSG_NOSIGNAL */);
+            while (n < 0 && Errno.Last == Libc.EINTR);
+            if (n < 0) throw Errno.Error(what, Errno.Last);
+            if (n != data.Length) throw new RuntimeError($"{what}: sent {n} of {data.Length} bytes");
+        }
     }
 
     /// <summary>A connected pair (ours, theirs) for a console socket we serve ourselves.</summary>

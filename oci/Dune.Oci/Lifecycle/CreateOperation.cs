@@ -61,10 +61,13 @@ public static class CreateOperation
             File.SetUnixFileMode(store.ExecFifo(req.Id), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite);
             try
             {
-                cgroup = CgroupManagerFactory.Open(spec.Linux?.CgroupsPath, req.Id, ctx.SystemdCgroup);
-                record.CgroupsPath = cgroup.Path;
+                var opened = CgroupManagerFactory.Open(spec.Linux?.CgroupsPath, req.Id, ctx.SystemdCgroup);
+                record.CgroupsPath = opened.Path;
                 store.Save(record);
-                cgroup.Create(DeviceCgroupRules.WithDefaults(spec.Linux?.Resources, spec.Linux?.Devices));
+                // A failed Create removes what it made itself and leaves a cgroup that existed before
+                // (a frozen one, say) alone: Undo below must not destroy it.
+                opened.Create(DeviceCgroupRules.WithDefaults(spec.Linux?.Resources));
+                cgroup = opened;
                 RuntimeLog.DebugLine($"create {req.Id}: cgroup {cgroup.Path} ready");
             }
             catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
@@ -89,7 +92,7 @@ public static class CreateOperation
             };
             (session, _) = DuneInitSession.Start(fd => ContainerPlanner.BuildCreate(options with { ConsoleFd = fd }),
                 req.PreserveFds, process.Terminal ? consoleFd : -1);
-            Converse(session, record, store);
+            Converse(session, record, store, cgroup);
             ReapHelper(session);
             if (req.PidFile is not null) PidFile.Write(req.PidFile, record.InitPid);
             record.Creating = false;
@@ -111,7 +114,7 @@ public static class CreateOperation
     }
 
     /// <summary>Answers dune-init until it says READY: PID, SYNC (runtime hooks), ERROR.</summary>
-    private static void Converse(DuneInitSession session, ContainerRecord record, StateStore store)
+    private static void Converse(DuneInitSession session, ContainerRecord record, StateStore store, ICgroupManager cgroup)
     {
         while (true)
         {
@@ -128,6 +131,10 @@ public static class CreateOperation
                     record.InitPid = session.ChildPid;
                     record.InitStartTime = ProcStat.Read(record.InitPid)?.StartTime ?? 0;
                     store.Save(record);
+                    // The systemd driver makes its unit around the init now (the init is in the
+                    // cgroup already; the container's program runs only after `start`).
+                    try { cgroup.Apply(record.InitPid); }
+                    catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
                     break;
                 case PlanMessageKind.Sync:
                     var state = ContainerStatus.StateJson(HookState(record, ContainerStatus.Creating));
@@ -136,6 +143,9 @@ public static class CreateOperation
                     HookRunner.Run(HookKinds.CreateRuntime, HookKinds.Of(hooks, HookKinds.CreateRuntime), state);
                     // startContainer hooks run after `start` released the init: they see "created".
                     session.Continue(state, ContainerStatus.StateJson(HookState(record, ContainerStatus.Created)));
+                    break;
+                case PlanMessageKind.SeccompFd:
+                    SeccompAgent.Forward(session, m, record.Config.Linux?.Seccomp, record.InitPid, HookState(record, ContainerStatus.Creating));
                     break;
                 case PlanMessageKind.Ready:
                     return;

@@ -49,6 +49,8 @@ public static class DeleteOperation
     {
         if (ProcStat.IsAlive(record.InitPid, record.InitStartTime)) Libc.kill(record.InitPid, SignalNames.SIGKILL);
         if (cgroup is null) { WaitGone(record.InitPid, record.InitStartTime); return; }
+        // One write kills frozen and forking processes too (cgroup2 cgroup.kill); the loop below then only waits.
+        try { cgroup.TryKillAll(); } catch (CgroupException e) { RuntimeLog.Warn($"delete {record.Id}: {e.Message}"); }
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (true)
         {

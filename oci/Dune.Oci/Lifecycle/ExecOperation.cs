@@ -24,7 +24,9 @@ public static class ExecOperation
         {
             record = ctx.Store.Load(req.Id);
             var status = ContainerStatus.Of(record, ctx.Store);
-            if (status is not (ContainerStatus.Running or ContainerStatus.Created))
+            if (status == ContainerStatus.Paused && !req.IgnorePaused)
+                throw new RuntimeError($"cannot exec in a paused container (use --ignore-paused to override): \"{req.Id}\" is paused");
+            if (status is not (ContainerStatus.Running or ContainerStatus.Created or ContainerStatus.Paused))
                 throw new RuntimeError($"cannot exec in container \"{req.Id}\": it is {status}");
             try { cgroup = ContainerStatus.Cgroup(record); }
             catch (CgroupException e) { throw new RuntimeError($"exec {req.Id}: {e.Message}"); }
@@ -42,7 +44,13 @@ public static class ExecOperation
         var steps = new List<PlanStep>();
         if (dune is not null) steps.Add(ProcessPlanner.DuneOpen(dune));
         // dune-init is single-threaded: it joins through the cheap self-join files.
-        foreach (var f in cgroup.SelfJoinFiles) steps.Add(new PlanStep(PlanOp.JoinCgroup, f));
+        // The cgroup2 join may fall back to the init's sub-cgroup (see ICgroupManager.InitSubCgroupProcsFile),
+        // unless `exec --cgroup` named the sub-cgroups itself.
+        string? fallback = req.SubCgroups.Count == 0 ? cgroup.InitSubCgroupProcsFile(record.InitPid) : null;
+        foreach (var f in SubCgroupPaths.JoinFiles(cgroup, req.SubCgroups))
+            steps.Add(fallback != null && f.EndsWith("/cgroup.procs", StringComparison.Ordinal)
+                ? new PlanStep(PlanOp.JoinCgroup, f, fallback)
+                : new PlanStep(PlanOp.JoinCgroup, f));
         var configured = record.Config.Linux?.Namespaces ?? new List<LinuxNamespace>();
         foreach (var type in NamespaceTypes.JoinOrder)
         {
@@ -64,6 +72,22 @@ public static class ExecOperation
             {
                 var m = session.Receive();
                 if (m is null) break; // EXEC closed the socket: the program runs
+                if (m.Kind == PlanMessageKind.SeccompFd)
+                {
+                    // As runc: the state of the container (running, its init's pid); pid is this process.
+                    try
+                    {
+                        var state = CreateOperation.HookState(record, ContainerStatus.Running);
+                        SeccompAgent.Forward(session, m, record.Config.Linux?.Seccomp, session.ChildPid, state);
+                    }
+                    catch (RuntimeError)
+                    {
+                        if (session.ChildPid > 0) { Libc.kill(session.ChildPid, SignalNames.SIGKILL); ProcessWait.Wait(session.ChildPid); }
+                        ProcessWait.Wait(session.HelperPid);
+                        throw;
+                    }
+                    continue;
+                }
                 if (m.Kind == PlanMessageKind.Error)
                 {
                     if (session.ChildPid > 0) ProcessWait.Wait(session.ChildPid);
@@ -74,7 +98,17 @@ public static class ExecOperation
             var helper = ProcessWait.Wait(session.HelperPid);
             if (session.ChildPid <= 0)
                 throw new RuntimeError($"exec in \"{req.Id}\": dune-init {(helper is int h ? ProcessWait.Describe(h) : "failed")} before starting the process");
-            if (req.PidFile is not null) PidFile.Write(req.PidFile, session.ChildPid);
+            if (req.PidFile is not null)
+            {
+                try { PidFile.Write(req.PidFile, session.ChildPid); }
+                catch (RuntimeError)
+                {
+                    // As runc: a process whose pid could not be reported does not stay behind.
+                    Libc.kill(session.ChildPid, 9);
+                    ProcessWait.Wait(session.ChildPid);
+                    throw;
+                }
+            }
             return session.ChildPid;
         }
         finally

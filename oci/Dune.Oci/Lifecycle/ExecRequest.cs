@@ -11,4 +11,10 @@ public sealed record ExecRequest
     public string? PidFile { get; init; }
     public string? ConsoleSocket { get; init; }
     public int PreserveFds { get; init; }
+
+    /// <summary>--ignore-paused: exec into a paused container (the process runs once it is resumed).</summary>
+    public bool IgnorePaused { get; init; }
+
+    /// <summary>--cgroup, parsed by <see cref="SubCgroupPaths.Parse"/>: sub-cgroups to run the process in.</summary>
+    public IReadOnlyDictionary<string, string> SubCgroups { get; init; } = new Dictionary<string, string>();
 }

@@ -17,12 +17,25 @@ public static class KernelSeccomp
             if (mode == DuneMode.Dune)
             {
                 // The container's own policy must compile on its own too: the monitor enforces it.
-                if (policy is not null) Warn(SeccompCompiler.Compile(policy));
+                if (policy is not null)
+                {
+                    NeedsListener(Warn(SeccompCompiler.Compile(policy)), policy);
+                    MonitorSeccomp.CheckNotifyRules(policy);
+                }
                 return SeccompCompiler.Compile(MonitorSeccomp.Underneath(policy));
             }
-            return policy is null ? null : Warn(SeccompCompiler.Compile(policy));
+            return policy is null ? null : NeedsListener(Warn(SeccompCompiler.Compile(policy)), policy);
         }
         catch (SeccompException e) { throw new RuntimeError($"config.json: {e.Message}"); }
+    }
+
+    // runc fails the same way ("seccomp listenerPath is not set"), only later, at the init's report.
+    private static SeccompProgram NeedsListener(SeccompProgram p, LinuxSeccomp policy)
+    {
+        if (p.HasListener && string.IsNullOrEmpty(policy.ListenerPath))
+            throw new SeccompException("linux.seccomp.listenerPath",
+                "seccomp listenerPath is not set: SCMP_ACT_NOTIFY rules need a seccomp agent to send the notification descriptor to");
+        return p;
     }
 
     private static SeccompProgram Warn(SeccompProgram p)

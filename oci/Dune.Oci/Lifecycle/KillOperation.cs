@@ -1,5 +1,6 @@
 using Dune.Oci.Cgroups;
 using Dune.Oci.Interop;
+using Dune.Oci.Linux;
 
 namespace Dune.Oci.Lifecycle;
 
@@ -23,6 +24,8 @@ public static class KillOperation
         try
         {
             var cgroup = ContainerStatus.Cgroup(record);
+            // cgroup.kill reaches every process, forking ones and those in sub-cgroups included; it only sends SIGKILL.
+            if (signal == SignalNames.SIGKILL && cgroup.TryKillAll()) return;
             foreach (var pid in cgroup.GetPids()) Libc.kill(pid, signal);
         }
         catch (CgroupException e) { throw new RuntimeError($"kill --all {id}: {e.Message}"); }

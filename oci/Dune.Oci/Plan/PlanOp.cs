@@ -15,7 +15,7 @@ public enum PlanOp : uint
 public enum PlanMessageKind : uint
 {
     Step = 1, End = 2, Continue = 3,
-    Pid = 10, Sync = 11, Ready = 12, Error = 13,
+    Pid = 10, Sync = 11, Ready = 12, Error = 13, SeccompFd = 14,
 }
 
 /// <summary>Bits of the MOUNT step's `how` argument.</summary>

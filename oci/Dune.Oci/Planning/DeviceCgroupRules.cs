@@ -5,7 +5,10 @@ namespace Dune.Oci.Planning;
 /// <summary>
 /// The device cgroup rules a container gets: config.json's rules, then allow rules for the
 /// devices every container has (default devices, /dev/pts, /dev/ptmx, /dev/console, mknod of
-/// anything) and for linux.devices, so a "deny all" in the config still leaves a usable /dev.
+/// anything), so a "deny all" in the config still leaves a usable /dev; these are runc's
+/// always-allowed devices. A linux.devices entry gets its node but no access of its own, as in
+/// runc: the config's rules decide (docker and containerd send an allow rule with each device
+/// they add; runc's own update test expects a linux.devices node its rules deny to stay denied).
 /// </summary>
 public static class DeviceCgroupRules
 {
@@ -16,16 +19,23 @@ public static class DeviceCgroupRules
         ("c", 5, 0, "rwm"), ("c", 5, 1, "rwm"), ("c", 5, 2, "rwm"), ("c", 136, null, "rwm"),
     };
 
-    public static LinuxResources WithDefaults(LinuxResources? resources, IEnumerable<LinuxDevice>? devices)
+    public static LinuxResources WithDefaults(LinuxResources? resources)
     {
         var r = resources ?? new LinuxResources();
-        var rules = new List<LinuxDeviceCgroup>(r.Devices ?? new List<LinuxDeviceCgroup>());
-        // Only add allow rules when the config restricts devices at all.
-        if (rules.Count == 0) return r;
-        rules.AddRange(Always.Select(a => new LinuxDeviceCgroup { Allow = true, Type = a.Type, Major = a.Major, Minor = a.Minor, Access = a.Access }));
-        foreach (var d in devices ?? Enumerable.Empty<LinuxDevice>())
-            rules.Add(new LinuxDeviceCgroup { Allow = true, Type = d.Type == "u" ? "c" : d.Type, Major = d.Major, Minor = d.Minor, Access = "rwm" });
-        r.Devices = rules;
+        r.Devices = For(r.Devices);
         return r;
+    }
+
+    /// <summary>
+    /// <paramref name="configured"/> followed by the allow rules above; an empty or absent list stays as it is
+    /// (no restriction at all, nothing to add to).
+    /// </summary>
+    public static List<LinuxDeviceCgroup>? For(List<LinuxDeviceCgroup>? configured)
+    {
+        // Only add allow rules when the config restricts devices at all.
+        if (configured is not { Count: > 0 }) return configured;
+        var rules = new List<LinuxDeviceCgroup>(configured);
+        rules.AddRange(Always.Select(a => new LinuxDeviceCgroup { Allow = true, Type = a.Type, Major = a.Major, Minor = a.Minor, Access = a.Access }));
+        return rules;
     }
 }

@@ -40,12 +40,20 @@ public static class ProcessPlanner
         if (p.User.Umask is uint mask) steps.Add(new PlanStep(PlanOp.Umask, (ulong)mask));
         steps.Add(new PlanStep(PlanOp.Chdir, p.Cwd));
         steps.Add(new PlanStep(PlanOp.ResolveExec, p.Args![0], PathOf(p.Env)));
+        // A filter with a listener: its descriptor goes to the seccomp agent through `dune`,
+        // so it is loaded while the plan socket is still open (before READY, as runc loads it
+        // before its init reports ready), not just before the exec.
+        if (seccomp is { HasListener: true } && p.NoNewPrivileges)
+        {
+            steps.Add(new PlanStep(PlanOp.NoNewPrivs));
+            steps.Add(SeccompStep(seccomp));
+        }
     }
 
     /// <summary>The last steps before the program runs: privileges can no longer grow, then the filter.</summary>
     public static void AppendExec(List<PlanStep> steps, Process p, SeccompProgram? seccomp, DuneProcess? dune)
     {
-        if (p.NoNewPrivileges)
+        if (p.NoNewPrivileges && seccomp is not { HasListener: true })
         {
             steps.Add(new PlanStep(PlanOp.NoNewPrivs));
             if (seccomp is not null) steps.Add(SeccompStep(seccomp));

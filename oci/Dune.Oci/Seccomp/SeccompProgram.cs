@@ -29,6 +29,9 @@ public sealed class SeccompProgram
 
     public SeccompFilterFlags Flags { get; }
 
+    /// <summary>The filter has SCMP_ACT_NOTIFY rules: loading it yields a listener descriptor.</summary>
+    public bool HasListener => Flags.HasFlag(SeccompFilterFlags.NewListener);
+
     /// <summary>Non-fatal findings, e.g. a rule none of whose names is a known syscall.</summary>
     public IReadOnlyList<string> Warnings { get; }
 }

@@ -51,11 +51,22 @@ internal static class SeccompSpecParser
     {
         uint defaultAction = ParseAction(spec.DefaultAction, spec.DefaultErrnoRet,
             $"{Root}.defaultAction", $"{Root}.defaultErrnoRet");
-        return new ParsedSeccomp(
-            defaultAction,
-            ParseArchitectures(spec.Architectures),
-            ParseFlags(spec.Flags),
-            ParseRules(spec.Syscalls));
+        // Every call would wait for a listener that only gets its descriptor through calls
+        // of the same process: runc refuses it too.
+        if (defaultAction == SeccompReturn.UserNotif)
+            throw new SeccompException($"{Root}.defaultAction", "SCMP_ACT_NOTIFY cannot be used as default action");
+        List<SeccompRule> rules = ParseRules(spec.Syscalls);
+        SeccompFilterFlags flags = ParseFlags(spec.Flags);
+        // A notify rule makes the kernel return the listener's descriptor (seccomp_unotify(2)).
+        // TSYNC alone would refuse the pair (EBUSY is not distinguishable from a thread that
+        // disagrees); TSYNC_ESRCH reports such a thread as ESRCH instead, as libseccomp does.
+        // WAIT_KILLABLE_RECV is about how a notified call waits for its listener: without one
+        // it means nothing, and the kernel refuses it (EINVAL), so it is dropped then.
+        if (rules.Any(r => r.Action == SeccompReturn.UserNotif))
+            flags |= SeccompFilterFlags.NewListener | (flags.HasFlag(SeccompFilterFlags.Tsync) ? SeccompFilterFlags.TsyncEsrch : 0);
+        else
+            flags &= ~SeccompFilterFlags.WaitKillableRecv;
+        return new ParsedSeccomp(defaultAction, ParseArchitectures(spec.Architectures), flags, rules);
     }
 
     private static HashSet<SeccompArch> ParseArchitectures(List<string>? names)
@@ -118,6 +129,8 @@ internal static class SeccompSpecParser
                     throw new SeccompException($"{path}.names[{j}]", "syscall name must not be empty");
             }
             uint action = ParseAction(call.Action, call.ErrnoRet, $"{path}.action", $"{path}.errnoRet");
+            if (action == SeccompReturn.UserNotif)
+                CheckNotifiable(call.Names, $"{path}.names");
             var conditions = new ArgCondition[call.Args?.Count ?? 0];
             for (int k = 0; k < conditions.Length; k++)
                 conditions[k] = ParseArg(call.Args![k], $"{path}.args[{k}]");
@@ -179,10 +192,18 @@ internal static class SeccompSpecParser
             "SCMP_ACT_TRACE" => SeccompReturn.Trace | Data(),
             "SCMP_ACT_LOG" => SeccompReturn.Log,
             "SCMP_ACT_ALLOW" => SeccompReturn.Allow,
-            "SCMP_ACT_NOTIFY" => throw new SeccompException(actionPath,
-                "SCMP_ACT_NOTIFY is not supported (dune has no seccomp user-notification agent)"),
+            "SCMP_ACT_NOTIFY" => SeccompReturn.UserNotif,
             _ => throw new SeccompException(actionPath, $"unknown action {Quote(name)}"),
         };
+    }
+
+    // dune-init reports the new filter's descriptor to dune with write(2) before the agent
+    // has it (dune takes its copy with pidfd_getfd): a notification for that write would wait
+    // for ever. runc refuses it for the same reason.
+    private static void CheckNotifiable(List<string> names, string path)
+    {
+        if (names.Contains("write", StringComparer.Ordinal))
+            throw new SeccompException(path, "SCMP_ACT_NOTIFY cannot be used for the write syscall");
     }
 
     private static string Quote(string? s) => s is null ? "null" : $"\"{s}\"";

@@ -3,7 +3,12 @@ namespace Dune.Oci.Spec;
 /// <summary>The config.json `dune spec` writes: the same defaults as `runc spec`.</summary>
 public static class DefaultSpec
 {
-    public static RuntimeSpec Create(bool rootless)
+    /// <param name="cgroupNamespace">
+    /// Whether the default gets a cgroup namespace: `runc spec` adds one only on a pure cgroup v2
+    /// host (<see cref="Cgroups.CgroupManagerFactory.HostIsUnified"/>). Tests written for runc add
+    /// it themselves on v1 hosts, and a namespace listed twice is refused.
+    /// </param>
+    public static RuntimeSpec Create(bool rootless, bool cgroupNamespace = true)
     {
         var caps = new List<string> { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" };
         var spec = new RuntimeSpec
@@ -39,7 +44,7 @@ public static class DefaultSpec
             Linux = new Linux
             {
                 Resources = new LinuxResources { Devices = new() { new LinuxDeviceCgroup { Allow = false, Access = "rwm" } } },
-                Namespaces = new() { Ns("pid"), Ns("network"), Ns("ipc"), Ns("uts"), Ns("mount"), Ns("cgroup") },
+                Namespaces = new() { Ns("pid"), Ns("network"), Ns("ipc"), Ns("uts"), Ns("mount") },
                 MaskedPaths = new()
                 {
                     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
@@ -48,6 +53,7 @@ public static class DefaultSpec
                 ReadonlyPaths = new() { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger" },
             },
         };
+        if (cgroupNamespace) spec.Linux.Namespaces.Add(Ns("cgroup"));
         if (rootless) MakeRootless(spec);
         return spec;
     }

@@ -17,11 +17,11 @@ public static class FeaturesDocument
             Seccomp = new SeccompFeatures
             {
                 Enabled = true,
-                Actions = Seccomp.SeccompNames.Actions.ToList(),
+                Actions = Seccomp.SeccompNames.SupportedActions(KernelActions()).ToList(),
                 Operators = Seccomp.SeccompNames.Operators.ToList(),
                 Archs = Seccomp.SeccompNames.Architectures.ToList(),
                 KnownFlags = Seccomp.SeccompNames.Flags.ToList(),
-                SupportedFlags = Seccomp.SeccompNames.Flags.ToList(),
+                SupportedFlags = Seccomp.SeccompNames.SupportedFlags(Interop.SeccompFlagsProbe.KernelAccepts).ToList(),
             },
         },
         Annotations = new()
@@ -31,4 +31,12 @@ public static class FeaturesDocument
             [DuneMode.StatsAnnotation] = "\"false\": no per-container Dune counters (default \"true\": exits, syscalls forwarded and denied by name, page faults, vCPUs; in `dune events --stats` and dune-stats in the state directory)",
         },
     };
+
+    // The seccomp actions the running kernel knows (seccomp(2), /proc/sys/kernel/seccomp).
+    private static string KernelActions()
+    {
+        try { return File.ReadAllText("/proc/sys/kernel/seccomp/actions_avail"); }
+        catch (IOException) { return ""; }
+        catch (UnauthorizedAccessException) { return ""; }
+    }
 }

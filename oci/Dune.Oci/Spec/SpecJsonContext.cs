@@ -14,6 +14,7 @@ namespace Dune.Oci.Spec;
 [JsonSerializable(typeof(Process))]
 [JsonSerializable(typeof(ContainerState))]
 [JsonSerializable(typeof(List<ContainerState>))]
+[JsonSerializable(typeof(ContainerProcessState))]
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(List<int>))]
 public sealed partial class SpecJsonContext : JsonSerializerContext

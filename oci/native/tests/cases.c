@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -758,6 +759,132 @@ static void t_seccomp(struct suite *s)
 	pb_free(&pb);
 }
 
+/* A copy of pid's descriptor fd (as dune takes the one SECCOMP_FD names), or -1. */
+static int take_fd(pid_t pid, int fd)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return -1;
+	int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	close(pidfd);
+	return copy;
+}
+
+/* SECCOMP with a listener: SECCOMP_FD names the descriptor, the child waits for CONTINUE and
+ * keeps no copy, and its notified calls are answered by whoever holds the copy taken. */
+static void t_seccomp_listener(struct suite *s)
+{
+	char target[300], script[700];
+	snprintf(target, sizeof(target), "%s/notify-dir", s->dir);
+	rmdir(target);
+	snprintf(script, sizeof(script),
+		 "mkdir %s; echo rc=$?; ls -l /proc/self/fd/ | grep -c 'seccomp notify'; echo alive", target);
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdir, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdirat, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+	};
+	struct plan_builder pb;
+	pb_init(&pb);
+	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
+	pb_step(&pb, OP_NO_NEW_PRIVS, "");
+	char sh[320];
+	snprintf(sh, sizeof(sh), "%s/bin/sh", s->rootfs);
+	pb_step(&pb, OP_RESOLVE_EXEC, "ss", sh, "");
+	pb_step(&pb, OP_SECCOMP, "bu", (const void *)f, sizeof(f), U(SECCOMP_FILTER_FLAG_NEW_LISTENER));
+	char *argv[] = { "sh", "-c", script, NULL };
+	pb_step(&pb, OP_EXEC, "uvv", vcount(argv), argv, base_env);
+	struct run r;
+	struct reply m;
+	int listener = -1;
+	if (!check(s, run_start(&r, s->dune_init, s->dir, &pb, NULL) == 0, "spawn") || expect_pid(s, &r) < 0)
+		goto end;
+	int rc = run_recv(&r, &m, TIMEOUT_MS);
+	if (!check(s, rc == 0 && m.kind == KIND_SECCOMP_FD, "expected SECCOMP_FD, got rc %d kind %u", rc, m.kind))
+		goto end;
+	listener = take_fd(r.child, (int)m.u[0]);
+	if (!check(s, listener >= 0, "pidfd_getfd of the child's fd %llu: %s", (unsigned long long)m.u[0], strerror(errno)))
+		goto end;
+	/* The child waits for CONTINUE before it goes on to the program. */
+	struct reply other;
+	check(s, run_recv(&r, &other, 200) == -1, "a message arrived before CONTINUE");
+	char *out = read_text(r.out_path);
+	check(s, !*out, "the program ran before CONTINUE: %s", out);
+	free(out);
+	struct msg_buf c = { 0 };
+	msg_encode(&c, KIND_CONTINUE, 0, "");
+	check(s, run_send(&r, &c) == 0, "send CONTINUE");
+	free(c.p);
+	/* Answer the program's mkdir: success, without making the directory. */
+	struct seccomp_notif req;
+	struct pollfd p = { .fd = listener, .events = POLLIN };
+	if (check(s, poll(&p, 1, TIMEOUT_MS) == 1, "no notification from the program") &&
+	    check(s, (memset(&req, 0, sizeof req), ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req)) == 0, "NOTIF_RECV: %s",
+		  strerror(errno))) {
+		check(s, req.data.nr == SYS_mkdir || req.data.nr == SYS_mkdirat, "notified syscall %d", req.data.nr);
+		struct seccomp_notif_resp resp = { .id = req.id };
+		check(s, ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0, "NOTIF_SEND: %s", strerror(errno));
+	}
+	rc = run_recv(&r, &other, TIMEOUT_MS);
+	check(s, rc == 1, "expected end of stream after EXEC, got rc %d kind %u", rc, other.kind);
+	int st = 0;
+	check(s, run_wait_child(&r, TIMEOUT_MS, &st) == 0 && exit_code(st) == 0, "container exit %d", exit_code(st));
+	out = read_text(r.out_path);
+	check_contains(s, out, "rc=0\n0\nalive\n", "program output (mkdir answered, no notify fd in the program)");
+	free(out);
+	struct stat sb;
+	check(s, stat(target, &sb) < 0, "%s exists: the listener's answer was not used", target);
+end:
+	if (listener >= 0)
+		close(listener);
+	rmdir(target);
+	run_end(&r);
+	pb_free(&pb);
+}
+
+/* Without CONTINUE (dune could not reach the agent and closed the socket), the child stops. */
+static void t_seccomp_listener_refused(struct suite *s)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdir, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct plan_builder pb;
+	pb_init(&pb);
+	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
+	pb_step(&pb, OP_NO_NEW_PRIVS, "");
+	char sh[320];
+	snprintf(sh, sizeof(sh), "%s/bin/sh", s->rootfs);
+	pb_step(&pb, OP_RESOLVE_EXEC, "ss", sh, "");
+	pb_step(&pb, OP_SECCOMP, "bu", (const void *)f, sizeof(f), U(SECCOMP_FILTER_FLAG_NEW_LISTENER));
+	char *argv[] = { "sh", "-c", "echo ran", NULL };
+	pb_step(&pb, OP_EXEC, "uvv", vcount(argv), argv, base_env);
+	struct run r;
+	struct reply m;
+	if (!check(s, run_start(&r, s->dune_init, s->dir, &pb, NULL) == 0, "spawn") || expect_pid(s, &r) < 0)
+		goto end;
+	int rc = run_recv(&r, &m, TIMEOUT_MS);
+	check(s, rc == 0 && m.kind == KIND_SECCOMP_FD, "expected SECCOMP_FD, got rc %d kind %u", rc, m.kind);
+	shutdown(r.sock, SHUT_WR);
+	int st = 0;
+	check(s, run_wait_child(&r, TIMEOUT_MS, &st) == 0 && exit_code(st) == 1, "container exit %d, expected 1", exit_code(st));
+	char *out = read_text(r.out_path), *err = read_text(r.err_path);
+	check(s, !*out, "the program ran: %s", out);
+	check_contains(s, err, "seccomp notification descriptor (no answer from dune)", "dune-init's stderr");
+	free(out);
+	free(err);
+end:
+	run_end(&r);
+	pb_free(&pb);
+}
+
 /* SETNS and JOIN_CGROUP, as an exec plan into a running container would use them. */
 static void t_setns_cgroup(struct suite *s)
 {
@@ -948,6 +1075,8 @@ const struct test_case test_cases[] = {
 	{ "console: pty master over SCM_RIGHTS, replica as stdio and /dev/console", t_console },
 	{ "chroot-move: --no-pivot root switch", t_chroot_move },
 	{ "seccomp: a BPF filter denies mkdir with EPERM", t_seccomp },
+	{ "seccomp: SECCOMP_FD names a listener's descriptor, none stays in the program, its answer counts", t_seccomp_listener },
+	{ "seccomp: without CONTINUE after SECCOMP_FD the child stops before the program", t_seccomp_listener_refused },
 	{ "exec plan: SETNS into a running container, JOIN_CGROUP (v1 pids)", t_setns_cgroup },
 	{ "create plan: CLONE moves the child into its cgroup, CGROUP_WAIT roots the cgroup namespace", t_clone_into_cgroup },
 	{ "LOOPBACK_UP brings lo up in a new network namespace", t_loopback_up },

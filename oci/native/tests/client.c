@@ -245,7 +245,8 @@ int run_recv(struct run *r, struct reply *m, int timeout_ms)
 	if (off != (size_t)n)
 		return -1;
 	/* The shape each reply kind must have (docs/setup-plan.md). */
-	const char *shape = m->kind == 10 ? "u" : m->kind == 11 ? "s" : m->kind == 12 ? "" : m->kind == 13 ? "uus" : NULL;
+	const char *shape = m->kind == 10 ? "u" : m->kind == 11 ? "s" : m->kind == 12 ? "" : m->kind == 13 ? "uus"
+			  : m->kind == 14 ? "u" : NULL;
 	if (!shape || strlen(shape) != m->nargs)
 		return -1;
 	int nu = 0;

@@ -35,7 +35,7 @@ uint64_t vcount(char *const *v);
 /* A reply from dune-init. */
 struct reply {
 	uint32_t kind, op, nargs;
-	uint64_t u[2];   /* PID: u[0]; ERROR: u[0] = step, u[1] = errno */
+	uint64_t u[2];   /* PID: u[0]; ERROR: u[0] = step, u[1] = errno; SECCOMP_FD: u[0] = fd */
 	char text[8192]; /* SYNC: name; ERROR: detail */
 };
 

@@ -108,6 +108,15 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     public static partial int eventfd(uint initial, int flags);
 
+    public const int IN_CLOEXEC = 0x80000;
+    public const uint IN_MODIFY = 0x2, IN_DELETE_SELF = 0x400, IN_IGNORED = 0x8000;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int inotify_init1(int flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int inotify_add_watch(int fd, string path, uint mask);
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint recvmsg(int fd, MsgHdr* message, int flags);
 

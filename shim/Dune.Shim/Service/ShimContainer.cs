@@ -15,6 +15,8 @@ internal sealed class ShimContainer(string id, string bundle, DuneCli dune)
     public DuneCli Dune { get; } = dune;
     public ShimProcess? Init { get; set; }
     public bool RootfsMounted { get; set; }
+    /// <summary>The container's cgroup2 directory on a pure cgroup v2 host (the init's, read at create), else null.</summary>
+    public string? CgroupV2Dir { get; set; }
     public bool Deleted { get; set; }
     public Dictionary<string, ShimProcess> Execs { get; } = new();
 

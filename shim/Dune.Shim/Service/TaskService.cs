@@ -78,7 +78,7 @@ internal sealed class TaskService(Func<string, DuneCli> duneFor, Reaper reaper, 
         }
         lock (_lock) c.Init = process;
         Track(c, process);
-        WatchOom(process.Pid, req.Id);
+        WatchOom(c, process.Pid);
         var created = new TaskCreate
         {
             ContainerId = req.Id,
@@ -345,9 +345,15 @@ internal sealed class TaskService(Func<string, DuneCli> duneFor, Reaper reaper, 
     private async Task<StatsResponse> Stats(StatsRequest req, TtrpcCall call)
     {
         var c = ContainerOf(req.Id);
-        if (File.Exists("/sys/fs/cgroup/cgroup.controllers"))
-            throw new TtrpcException(StatusCode.Unimplemented,
-                "containerd-shim-dune-v2: metrics on a cgroup v2 host are not supported yet (cgroup v1 only)");
+        if (CgroupV2Dir.HostIsUnified())
+        {
+            string dir = c.CgroupV2Dir
+                ?? throw new TtrpcException(StatusCode.FailedPrecondition, $"stats {req.Id}: the container's cgroup2 directory is unknown");
+            Api.CgroupsV2.Metrics v2;
+            try { v2 = CgroupV2Metrics.FromDirectory(dir); }
+            catch (IOException e) { throw new TtrpcException(StatusCode.NotFound, $"stats {req.Id}: {e.Message}"); }
+            return new StatsResponse { Stats = new Any { TypeUrl = CgroupV2Metrics.TypeUrl, Value = v2.ToByteString() } };
+        }
         var json = await c.Dune.OutputAsync(["events", "--stats", c.Id]).ConfigureAwait(false);
         var metrics = CgroupV1Metrics.FromStatsEvent(json);
         return new StatsResponse { Stats = new Any { TypeUrl = CgroupV1Metrics.TypeUrl, Value = metrics.ToByteString() } };
@@ -424,10 +430,19 @@ internal sealed class TaskService(Func<string, DuneCli> duneFor, Reaper reaper, 
         p.Tty = TerminalIo.Start(fd, p.Stdin, p.Stdout);
     }
 
-    private void WatchOom(int pid, string id)
+    private void WatchOom(ShimContainer c, int pid)
     {
+        string id = c.Id;
         try
         {
+            if (CgroupV2Dir.HostIsUnified())
+            {
+                // The init's cgroup before it runs anything: the container's own, not a sub-cgroup it may move to.
+                c.CgroupV2Dir = CgroupV2Dir.Of(pid);
+                if (c.CgroupV2Dir is null || !MemoryEventsWatcher.Start(c.CgroupV2Dir, () => events.Publish("/tasks/oom", new TaskOOM { ContainerId = id }), log))
+                    log($"task {id}: no OOM notifications (no memory.events in {c.CgroupV2Dir ?? "its cgroup2 directory"})");
+                return;
+            }
             var cgroup = OomWatcher.MemoryCgroupOf(pid);
             if (cgroup is null || !OomWatcher.Start(cgroup, () => events.Publish("/tasks/oom", new TaskOOM { ContainerId = id }), log))
                 log($"task {id}: no OOM notifications (no cgroup v1 memory controller)");
