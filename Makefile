@@ -7,11 +7,11 @@ PREFIX ?= /usr/local
 DOTNET_FLAGS := -c Release -r $(RID) --nologo -v quiet
 # The commit `dune --version` reports ("unknown" outside a git checkout, "-dirty" with local changes).
 DUNE_COMMIT := $(shell git rev-parse HEAD 2>/dev/null | tr -d '\n')$(shell git rev-parse HEAD >/dev/null 2>&1 && ! git diff --quiet HEAD -- 2>/dev/null && echo -dirty)
-CS_SOURCES := $(shell find oci/Dune.Oci oci/Dune.Cli -name '*.cs' -o -name '*.csproj') Directory.Build.props
+CS_SOURCES := $(shell find oci/Dune.Oci oci/Dune.Cli -name '*.cs' -o -name '*.csproj') Directory.Build.props libdune/monitor-calls.txt
 CRI_CLIENT_SOURCES := $(shell find e2e/CriClient \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
 SHIM_SOURCES := $(shell find shim/Dune.Shim shim/Dune.Shim.Ttrpc \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
 
-.PHONY: all build cri-client deps test test-unit test-native test-libdune demo bench install clean
+.PHONY: all build cri-client deps test test-unit test-native test-libdune test-vm demo bench install clean
 
 all: build
 
@@ -61,6 +61,11 @@ test-native:
 
 test-libdune:
 	$(MAKE) --no-print-directory -C libdune test
+
+# The QEMU test bed (e2e/README.md, "The VM test bed"): a pure cgroup v2 host with systemd,
+# booted under software emulation; prints "N passed, N failed". VM_RUNTIME=runc validates it.
+test-vm: deps build
+	bash e2e/vm/run.sh
 
 demo: deps build
 	bash e2e/demo.sh

@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(build-essential pkg-config libseccomp-dev busybox-static jq bats procps util-linux
           runc crun runsc containerd docker.io hyperfine musl-tools strace umoci gnuplot-nox
-          debootstrap libc6-dev iproute2 python3 python3-yaml bpftool systemd)
+          debootstrap libc6-dev iproute2 python3 python3-yaml bpftool systemd
+          qemu-system-x86 cpio e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,7 +5,7 @@
 # Prints "N passed, N failed" (one check per file).
 cd "$(dirname "$0")/../.." || exit 2
 passed=0 failed=0
-for f in e2e/*.bats e2e/lib/*.bash; do
+for f in e2e/*.bats e2e/lib/*.bash e2e/vm/tests/*.bats; do
   # At the start of a line or of a command in a list or loop body.
   bad=$(grep -nE '(^|;|\bdo|\bthen|\belse|&&)\s*!\s' "$f" | grep -vE '\|\|\s*false\s*(;\s*done)?\s*$')
   if [[ -n $bad ]]; then

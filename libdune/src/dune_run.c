@@ -1,5 +1,5 @@
 /* dune-run: run a program as a Dune process.
- *   dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] PROGRAM [ARGS...]
+ *   dune-run --policy FILE [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] PROGRAM [ARGS...]
  * --kvm-fd: an inherited open /dev/kvm, for root filesystems without it.
  * --no-fault-around: map anonymous memory fully present, no tripwires (src/fault_around.h).
  * --container-stats-fd N: a container's shared counters file (every Dune process of the
@@ -27,7 +27,7 @@ extern char **environ;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dune-run [--policy FILE] [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] PROGRAM [ARGS...]\n"
+	fprintf(stderr, "usage: dune-run --policy FILE [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] PROGRAM [ARGS...]\n"
 			"       dune-run --print-stats FILE\n");
 }
 
@@ -223,8 +223,14 @@ int main(int argc, char **argv)
 	}
 	phase_mark("main");
 
+	/* No policy of its own: the runtime always writes one (libdune/README.md, "Policy format"). */
 	struct policy *pol = NULL;
-	if (policy_fd >= 0 || policy_file) {
+	if (policy_fd < 0 && !policy_file) {
+		fprintf(stderr, "dune-run: no policy: --policy FILE is required (the runtime writes it from linux.seccomp "
+				"or Docker's default profile)\n");
+		return 126;
+	}
+	{
 		int fd = policy_fd >= 0 ? policy_fd : open(policy_file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			fprintf(stderr, "dune-run: policy %s: %s\n", policy_file, strerror(errno));
@@ -256,9 +262,6 @@ int main(int argc, char **argv)
 					policy_file ? policy_file : "(inherited)", name ? name : "?");
 				return 126;
 			}
-	} else if (policy_default(&pol, err, sizeof err) < 0) {
-		fprintf(stderr, "dune-run: built-in policy: %s\n", err);
-		return 126;
 	}
 
 	phase_mark("policy-parsed");

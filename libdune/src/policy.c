@@ -65,64 +65,75 @@ void policy_free(struct policy *p)
 	free(p);
 }
 
-static int parse_rule(struct policy *p, const struct json *s, int index, char *err, size_t errlen)
+/* One rule of a syscall's list: {"action", "errnoRet" (ERRNO and TRACE), "args"}. */
+static int parse_rule(struct pol_rule *r, const struct json *j, int nr, char *err, size_t errlen)
 {
-	const struct json *names = json_get(s, "names");
-	const struct json *name = json_get(s, "name");
-	const struct json *action = json_get(s, "action");
+	const struct json *action = json_get(j, "action");
 	if (!action || action->type != JSON_STRING) {
-		snprintf(err, errlen, "syscalls[%d]: missing \"action\"", index);
+		snprintf(err, errlen, "syscall %d: a rule without \"action\"", nr);
 		return -EINVAL;
 	}
-	struct pol_rule proto = { .errno_ret = p->default_errno };
-	if (parse_action(action->str, &proto.action, err, errlen) < 0)
+	if (parse_action(action->str, &r->action, err, errlen) < 0)
 		return -EINVAL;
-	const struct json *er = json_get(s, "errnoRet");
 	uint64_t v;
-	if (er && get_u64(er, &v) == 0)
-		proto.errno_ret = (int)v;
-	else if (!er)
-		proto.errno_ret = EPERM;
-	const struct json *args = json_get(s, "args");
-	if (args && args->type == JSON_ARRAY) {
-		for (const struct json *a = args->child; a; a = a->next) {
-			if (proto.nargs == 6) {
-				snprintf(err, errlen, "syscalls[%d]: more than 6 argument conditions", index);
-				return -EINVAL;
-			}
-			struct pol_arg *pa = &proto.args[proto.nargs++];
-			uint64_t ix;
-			const struct json *op = json_get(a, "op");
-			if (get_u64(json_get(a, "index"), &ix) < 0 || ix > 5 ||
-			    get_u64(json_get(a, "value"), &pa->value) < 0 || !op || op->type != JSON_STRING ||
-			    parse_op(op->str, &pa->op) < 0) {
-				snprintf(err, errlen, "syscalls[%d]: bad argument condition", index);
-				return -EINVAL;
-			}
-			pa->index = (unsigned)ix;
-			const struct json *v2 = json_get(a, "valueTwo");
-			if (v2)
-				get_u64(v2, &pa->value2);
+	if (r->action == ACT_ERRNO || r->action == ACT_TRACE) {
+		if (get_u64(json_get(j, "errnoRet"), &v) < 0 || v > 0xffff) {
+			snprintf(err, errlen, "syscall %d: %s without a 16-bit \"errnoRet\"", nr, action->str);
+			return -EINVAL;
 		}
+		r->errno_ret = (int)v;
 	}
-	/* Unknown names are skipped, as runtimes do for other architectures' calls. */
-	for (const struct json *n = names ? names->child : name; n; n = names ? n->next : NULL) {
-		if (n->type != JSON_STRING)
-			continue;
-		int nr = sys_number(n->str);
-		if (nr >= 0) {
-			struct pol_rule *r = malloc(sizeof *r);
-			if (!r)
-				return -ENOMEM;
-			*r = proto;
-			r->next = NULL;
-			struct pol_rule **tail = &p->rules[nr];
-			while (*tail)
-				tail = &(*tail)->next;
-			*tail = r;
+	const struct json *args = json_get(j, "args");
+	if (args && args->type != JSON_ARRAY) {
+		snprintf(err, errlen, "syscall %d: \"args\" is not an array", nr);
+		return -EINVAL;
+	}
+	for (const struct json *a = args ? args->child : NULL; a; a = a->next) {
+		if (r->nargs == 6) {
+			snprintf(err, errlen, "syscall %d: more than 6 argument conditions", nr);
+			return -EINVAL;
 		}
-		if (!names)
-			break;
+		struct pol_arg *pa = &r->args[r->nargs++];
+		uint64_t ix;
+		const struct json *op = json_get(a, "op");
+		if (get_u64(json_get(a, "index"), &ix) < 0 || ix > 5 || get_u64(json_get(a, "value"), &pa->value) < 0 ||
+		    !op || op->type != JSON_STRING || parse_op(op->str, &pa->op) < 0 ||
+		    (pa->op == OP_MASKED_EQ && get_u64(json_get(a, "valueTwo"), &pa->value2) < 0)) {
+			snprintf(err, errlen, "syscall %d: bad argument condition", nr);
+			return -EINVAL;
+		}
+		pa->index = (unsigned)ix;
+	}
+	return 0;
+}
+
+/* {"nr", "name" (informational), "rules": [...]} */
+static int parse_syscall(struct policy *p, const struct json *s, char *err, size_t errlen)
+{
+	uint64_t nr;
+	const struct json *rules = json_get(s, "rules");
+	if (get_u64(json_get(s, "nr"), &nr) < 0 || nr >= SYSCALL_MAX) {
+		snprintf(err, errlen, "syscalls: an entry without an \"nr\" below %d", SYSCALL_MAX);
+		return -EINVAL;
+	}
+	if (p->rules[nr]) {
+		snprintf(err, errlen, "syscall %d listed twice", (int)nr);
+		return -EINVAL;
+	}
+	if (!rules || rules->type != JSON_ARRAY || !rules->child) {
+		snprintf(err, errlen, "syscall %d: no \"rules\"", (int)nr);
+		return -EINVAL;
+	}
+	struct pol_rule **tail = &p->rules[nr];
+	for (const struct json *j = rules->child; j; j = j->next) {
+		struct pol_rule *r = calloc(1, sizeof *r);
+		if (!r)
+			return -ENOMEM;
+		*tail = r;
+		tail = &r->next;
+		int rc = parse_rule(r, j, (int)nr, err, errlen);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -134,10 +145,19 @@ int policy_load(struct policy **out, const char *text, char *err, size_t errlen)
 		return -EINVAL;
 	int rc = -EINVAL;
 	struct policy *p = calloc(1, sizeof *p);
-	if (!p)
+	if (!p) {
+		rc = -ENOMEM;
 		goto done;
-	if (j->type != JSON_OBJECT) {
-		snprintf(err, errlen, "policy must be a JSON object");
+	}
+	uint64_t version;
+	if (j->type != JSON_OBJECT || get_u64(json_get(j, "dunePolicy"), &version) < 0) {
+		snprintf(err, errlen, "not a monitor policy (no \"dunePolicy\" version: the runtime writes it, "
+				      "see libdune/README.md)");
+		goto done;
+	}
+	if (version != POLICY_FORMAT) {
+		snprintf(err, errlen, "policy format %llu, this dune-run reads %d", (unsigned long long)version,
+			 POLICY_FORMAT);
 		goto done;
 	}
 	const struct json *def = json_get(j, "defaultAction");
@@ -151,14 +171,21 @@ int policy_load(struct policy **out, const char *text, char *err, size_t errlen)
 		snprintf(err, errlen, "SCMP_ACT_NOTIFY cannot be used as default action");
 		goto done;
 	}
-	p->default_errno = EPERM;
 	uint64_t v;
-	if (get_u64(json_get(j, "defaultErrnoRet"), &v) == 0)
+	if (p->default_action == ACT_ERRNO || p->default_action == ACT_TRACE) {
+		if (get_u64(json_get(j, "defaultErrnoRet"), &v) < 0 || v > 0xffff) {
+			snprintf(err, errlen, "%s default without a 16-bit \"defaultErrnoRet\"", def->str);
+			goto done;
+		}
 		p->default_errno = (int)v;
+	}
 	const struct json *sys = json_get(j, "syscalls");
-	int i = 0;
-	for (const struct json *s = sys ? sys->child : NULL; s; s = s->next, i++) {
-		rc = parse_rule(p, s, i, err, errlen);
+	if (!sys || sys->type != JSON_ARRAY) {
+		snprintf(err, errlen, "missing \"syscalls\"");
+		goto done;
+	}
+	for (const struct json *s = sys->child; s; s = s->next) {
+		rc = parse_syscall(p, s, err, errlen);
 		if (rc < 0)
 			goto done;
 	}
@@ -182,7 +209,7 @@ static int arg_matches(const struct pol_arg *a, uint64_t x)
 	case OP_EQ: return x == a->value;
 	case OP_GE: return x >= a->value;
 	case OP_GT: return x > a->value;
-	case OP_MASKED_EQ: return (x & a->value) == a->value2;
+	case OP_MASKED_EQ: return (x & a->value) == a->value2; /* value2 is written masked */
 	}
 	return 0;
 }
@@ -192,7 +219,8 @@ struct pol_verdict policy_check(const struct policy *p, int nr, const uint64_t a
 	struct pol_verdict v = { p->default_action, p->default_errno };
 	if (nr < 0 || nr >= SYSCALL_MAX)
 		return v;
-	/* First rule whose argument conditions all hold decides. */
+	/* First rule whose argument conditions all hold decides (the runtime resolved
+	 * libseccomp's ordering when it wrote the list). */
 	for (const struct pol_rule *r = p->rules[nr]; r; r = r->next) {
 		int ok = 1;
 		for (int i = 0; i < r->nargs && ok; i++)
@@ -219,64 +247,4 @@ const char *policy_action_name(enum pol_action a)
 {
 	static const char *const n[] = { "allow", "errno", "kill_thread", "kill_process", "trap", "log", "trace", "notify" };
 	return n[a];
-}
-
-/* Docker's default profile (moby, 20.10 era) for x86-64 with the default
- * capability set, written out in the same OCI form: everything not listed
- * fails with EPERM; namespace-creating clone flags, AF_VSOCK sockets and
- * exotic personalities are refused; clone3 reports ENOSYS so libcs fall
- * back to clone, whose flags can be inspected. */
-static const char default_policy[] =
-	"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,\"syscalls\":["
-	"{\"names\":[\"accept\",\"accept4\",\"access\",\"adjtimex\",\"alarm\",\"bind\",\"brk\",\"capget\","
-	"\"capset\",\"chdir\",\"chmod\",\"chown\",\"chroot\",\"clock_adjtime\",\"clock_getres\",\"clock_gettime\","
-	"\"clock_nanosleep\",\"close\",\"close_range\",\"connect\",\"copy_file_range\",\"creat\",\"dup\",\"dup2\","
-	"\"dup3\",\"epoll_create\",\"epoll_create1\",\"epoll_ctl\",\"epoll_ctl_old\",\"epoll_pwait\",\"epoll_pwait2\","
-	"\"epoll_wait\",\"epoll_wait_old\",\"eventfd\",\"eventfd2\",\"execve\",\"execveat\",\"exit\",\"exit_group\","
-	"\"faccessat\",\"faccessat2\",\"fadvise64\",\"fallocate\",\"fanotify_mark\",\"fchdir\",\"fchmod\",\"fchmodat\","
-	"\"fchown\",\"fchownat\",\"fcntl\",\"fdatasync\",\"fgetxattr\",\"flistxattr\",\"flock\",\"fork\",\"fremovexattr\","
-	"\"fsetxattr\",\"fstat\",\"fstatfs\",\"fsync\",\"ftruncate\",\"futex\",\"futex_waitv\",\"futimesat\",\"getcpu\","
-	"\"getcwd\",\"getdents\",\"getdents64\",\"getegid\",\"geteuid\",\"getgid\",\"getgroups\",\"getitimer\","
-	"\"getpeername\",\"getpgid\",\"getpgrp\",\"getpid\",\"getppid\",\"getpriority\",\"getrandom\",\"getresgid\","
-	"\"getresuid\",\"getrlimit\",\"get_robust_list\",\"getrusage\",\"getsid\",\"getsockname\",\"getsockopt\","
-	"\"get_thread_area\",\"gettid\",\"gettimeofday\",\"getuid\",\"getxattr\",\"inotify_add_watch\",\"inotify_init\","
-	"\"inotify_init1\",\"inotify_rm_watch\",\"io_cancel\",\"ioctl\",\"io_destroy\",\"io_getevents\",\"io_pgetevents\","
-	"\"ioprio_get\",\"ioprio_set\",\"io_setup\",\"io_submit\",\"io_uring_enter\",\"io_uring_register\",\"io_uring_setup\","
-	"\"kill\",\"landlock_add_rule\",\"landlock_create_ruleset\",\"landlock_restrict_self\",\"lchown\",\"lgetxattr\","
-	"\"link\",\"linkat\",\"listen\",\"listxattr\",\"llistxattr\",\"lremovexattr\",\"lseek\",\"lsetxattr\",\"lstat\","
-	"\"madvise\",\"membarrier\",\"memfd_create\",\"memfd_secret\",\"mincore\",\"mkdir\",\"mkdirat\",\"mknod\",\"mknodat\","
-	"\"mlock\",\"mlock2\",\"mlockall\",\"mmap\",\"mprotect\",\"mq_getsetattr\",\"mq_notify\",\"mq_open\","
-	"\"mq_timedreceive\",\"mq_timedsend\",\"mq_unlink\",\"mremap\",\"msgctl\",\"msgget\",\"msgrcv\",\"msgsnd\",\"msync\","
-	"\"munlock\",\"munlockall\",\"munmap\",\"name_to_handle_at\",\"nanosleep\",\"newfstatat\",\"open\",\"openat\","
-	"\"openat2\",\"pause\",\"pidfd_open\",\"pidfd_send_signal\",\"pipe\",\"pipe2\",\"pkey_alloc\",\"pkey_free\","
-	"\"pkey_mprotect\",\"poll\",\"ppoll\",\"prctl\",\"pread64\",\"preadv\",\"preadv2\",\"prlimit64\",\"process_mrelease\","
-	"\"pselect6\",\"pwrite64\",\"pwritev\",\"pwritev2\",\"read\",\"readahead\",\"readlink\",\"readlinkat\",\"readv\","
-	"\"recvfrom\",\"recvmmsg\",\"recvmsg\",\"remap_file_pages\",\"removexattr\",\"rename\",\"renameat\",\"renameat2\","
-	"\"restart_syscall\",\"rmdir\",\"rseq\",\"rt_sigaction\",\"rt_sigpending\",\"rt_sigprocmask\",\"rt_sigqueueinfo\","
-	"\"rt_sigreturn\",\"rt_sigsuspend\",\"rt_sigtimedwait\",\"rt_tgsigqueueinfo\",\"sched_getaffinity\","
-	"\"sched_getattr\",\"sched_getparam\",\"sched_get_priority_max\",\"sched_get_priority_min\",\"sched_getscheduler\","
-	"\"sched_rr_get_interval\",\"sched_setaffinity\",\"sched_setattr\",\"sched_setparam\",\"sched_setscheduler\","
-	"\"sched_yield\",\"seccomp\",\"select\",\"semctl\",\"semget\",\"semop\",\"semtimedop\",\"sendfile\",\"sendmmsg\","
-	"\"sendmsg\",\"sendto\",\"setfsgid\",\"setfsuid\",\"setgid\",\"setgroups\",\"setitimer\",\"setpgid\",\"setpriority\","
-	"\"setregid\",\"setresgid\",\"setresuid\",\"setreuid\",\"setrlimit\",\"set_robust_list\",\"setsid\",\"setsockopt\","
-	"\"set_thread_area\",\"set_tid_address\",\"setuid\",\"setxattr\",\"shmat\",\"shmctl\",\"shmdt\",\"shmget\","
-	"\"shutdown\",\"sigaltstack\",\"signalfd\",\"signalfd4\",\"socketpair\",\"splice\",\"stat\",\"statfs\",\"statx\","
-	"\"symlink\",\"symlinkat\",\"sync\",\"sync_file_range\",\"syncfs\",\"sysinfo\",\"tee\",\"tgkill\",\"time\","
-	"\"timer_create\",\"timer_delete\",\"timer_getoverrun\",\"timer_gettime\",\"timer_settime\",\"timerfd_create\","
-	"\"timerfd_gettime\",\"timerfd_settime\",\"times\",\"tkill\",\"truncate\",\"umask\",\"uname\",\"unlink\",\"unlinkat\","
-	"\"utime\",\"utimensat\",\"utimes\",\"vfork\",\"vmsplice\",\"wait4\",\"waitid\",\"write\",\"writev\","
-	"\"arch_prctl\",\"modify_ldt\",\"ptrace\"],\"action\":\"SCMP_ACT_ALLOW\"},"
-	"{\"names\":[\"socket\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":40,\"op\":\"SCMP_CMP_NE\"}]},"
-	"{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]},"
-	"{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":8,\"op\":\"SCMP_CMP_EQ\"}]},"
-	"{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":131072,\"op\":\"SCMP_CMP_EQ\"}]},"
-	"{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":131080,\"op\":\"SCMP_CMP_EQ\"}]},"
-	"{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":4294967295,\"op\":\"SCMP_CMP_EQ\"}]},"
-	"{\"names\":[\"clone\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":2114060288,\"valueTwo\":0,\"op\":\"SCMP_CMP_MASKED_EQ\"}]},"
-	"{\"names\":[\"clone3\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}"
-	"]}";
-
-int policy_default(struct policy **out, char *err, size_t errlen)
-{
-	return policy_load(out, default_policy, err, errlen);
 }

@@ -1,5 +1,9 @@
-/* Syscall policy with the structure and meaning of the OCI linux.seccomp
- * object, decided in the monitor before any host system call. */
+/* The monitor's syscall policy, checked before any host system call. The
+ * runtime (oci/Dune.Oci/Seccomp/MonitorPolicy.cs) writes it from linux.seccomp
+ * (or Docker's default profile) with runc's semantics already applied: per
+ * x86-64 syscall number an ordered list of rules, the first whose argument
+ * conditions all hold decides, else the default action. This is only its
+ * reader; there is no built-in policy. Format: libdune/README.md. */
 #ifndef DUNE_POLICY_H
 #define DUNE_POLICY_H
 
@@ -30,15 +34,15 @@ struct pol_arg {
 struct pol_rule {
 	enum pol_action action;
 	int errno_ret;
-	int nargs;
+	int nargs; /* all must hold (AND) */
 	struct pol_arg args[6];
 	struct pol_rule *next;
 };
 
 struct policy {
 	enum pol_action default_action;
-	int default_errno;
 	struct pol_rule *rules[SYSCALL_MAX];
+	int default_errno; /* for ERRNO and TRACE */
 	char *text; /* the JSON it came from, handed to exec'd images */
 };
 
@@ -47,10 +51,10 @@ struct pol_verdict {
 	int errno_ret;
 };
 
-/* Parse an OCI linux.seccomp JSON object. */
+#define POLICY_FORMAT 1 /* "dunePolicy" */
+
+/* Parse a policy in the normalized form. */
 int policy_load(struct policy **out, const char *json, char *err, size_t errlen);
-/* The built-in policy with the meaning of Docker's default profile. */
-int policy_default(struct policy **out, char *err, size_t errlen);
 struct pol_verdict policy_check(const struct policy *p, int nr, const uint64_t args[6]);
 const char *policy_action_name(enum pol_action a);
 /* The first syscall number >= nr with a notify rule (SCMP_ACT_NOTIFY), or -1. */

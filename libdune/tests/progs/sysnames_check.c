@@ -1,56 +1,39 @@
-/* Name <-> number lookups of the syscall table (policy names resolve
- * through them): every kernel name finds its own number, near misses
- * find nothing, and the built-in policy resolves as before. */
+/* The generated syscall table names calls by the numbers the C library's headers give
+ * them (the table and those headers come from the same kernel UAPI headers). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "policy.h"
 #include "sysnames.h"
 
 int main(void)
 {
 	int bad = 0, named = 0;
-	for (int nr = 0; nr < SYSCALL_MAX; nr++) {
-		const char *n = sys_name(nr);
-		if (!n)
-			continue;
-		named++;
-		if (sys_number(n) != nr) {
-			printf("sys_number(\"%s\") = %d, want %d\n", n, sys_number(n), nr);
-			bad++;
-		}
-	}
-	static const char *const unknown[] = { "", "rea", "readd", "Read", "getpid ", "zzz", "_", "accept5", "a" };
-	for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
-		if (sys_number(unknown[i]) != -1) {
-			printf("sys_number(\"%s\") = %d, want -1\n", unknown[i], sys_number(unknown[i]));
-			bad++;
-		}
+	for (int nr = 0; nr < SYSCALL_MAX; nr++)
+		named += sys_name(nr) != NULL;
 	struct {
 		const char *name;
 		int nr;
-	} known[] = { { "read", SYS_read }, { "_sysctl", SYS__sysctl }, { "accept", SYS_accept },
-		      { "getpid", SYS_getpid }, { "writev", SYS_writev }, { "clone3", SYS_clone3 } };
-	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-		if (sys_number(known[i].name) != known[i].nr) {
-			printf("sys_number(\"%s\") = %d, want %d\n", known[i].name, sys_number(known[i].name), known[i].nr);
+	} known[] = { { "read", SYS_read },     { "_sysctl", SYS__sysctl }, { "accept", SYS_accept },
+		      { "getpid", SYS_getpid }, { "writev", SYS_writev },   { "clone3", SYS_clone3 },
+		      { "mount", SYS_mount },   { "rseq", SYS_rseq },       { "faccessat2", SYS_faccessat2 } };
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+		const char *n = sys_name(known[i].nr);
+		if (!n || strcmp(n, known[i].name)) {
+			printf("sys_name(%d) = %s, want %s\n", known[i].nr, n ? n : "NULL", known[i].name);
 			bad++;
 		}
-	struct policy *p;
-	char err[256];
-	if (policy_default(&p, err, sizeof err) < 0) {
-		printf("built-in policy: %s\n", err);
-		return 1;
 	}
-	int allowed = 0;
-	for (int nr = 0; nr < SYSCALL_MAX; nr++)
-		allowed += p->rules[nr] != NULL;
-	if (!p->rules[SYS_getpid] || !p->rules[SYS_personality] || !p->rules[SYS_clone3] || p->rules[SYS_mount] ||
-	    p->rules[SYS_kexec_load]) {
-		printf("built-in policy: wrong rule set\n");
+	static const int unnamed[] = { -1, 335, SYSCALL_MAX, 100000 }; /* 335: a hole in the x86-64 table */
+	for (size_t i = 0; i < sizeof unnamed / sizeof unnamed[0]; i++)
+		if (sys_name(unnamed[i])) {
+			printf("sys_name(%d) = %s, want NULL\n", unnamed[i], sys_name(unnamed[i]));
+			bad++;
+		}
+	if (named < 300) {
+		printf("only %d names\n", named);
 		bad++;
 	}
-	printf("%d names, %d calls with rules in the built-in policy, %d wrong\n", named, allowed, bad);
+	printf("%d wrong\n", bad);
 	return bad ? 1 : 0;
 }

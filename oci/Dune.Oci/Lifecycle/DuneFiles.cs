@@ -1,12 +1,13 @@
-using System.Text.Json;
 using Dune.Oci.Planning;
+using Dune.Oci.Seccomp;
 using Dune.Oci.Spec;
 
 namespace Dune.Oci.Lifecycle;
 
 /// <summary>
 /// The files of a Dune-mode container in its state dir: the monitor's policy
-/// (dune-policy.json, linux.seccomp as given), the shared counters (dune-stats) and the
+/// (dune-policy.json: linux.seccomp, or Docker's default profile without it, in the
+/// normalized form of <see cref="MonitorPolicy"/>), the shared counters (dune-stats) and the
 /// trace of filtered calls (dune-trace.log, with run.dune.trace=true).
 /// </summary>
 public static class DuneFiles
@@ -24,12 +25,11 @@ public static class DuneFiles
 
     public static DuneProcess Prepare(string stateDir, RuntimeSpec spec)
     {
-        string? policy = null, stats = null, trace = null;
-        if (spec.Linux?.Seccomp is { } sc)
-        {
-            policy = Path.Combine(stateDir, Policy);
-            File.WriteAllBytes(policy, JsonSerializer.SerializeToUtf8Bytes(sc, SpecJsonContext.Default.LinuxSeccomp));
-        }
+        string? stats = null, trace = null;
+        // dune-run has no policy of its own: the one the kernel filter is compiled from, always.
+        string policy = Path.Combine(stateDir, Policy);
+        try { File.WriteAllBytes(policy, MonitorPolicy.Write(spec.Linux?.Seccomp)); }
+        catch (SeccompException e) { throw new RuntimeError($"config.json: {e.Message}"); }
         if (DuneMode.Flag(spec.Annotations, DuneMode.StatsAnnotation, true))
         {
             stats = Path.Combine(stateDir, Stats);

@@ -5,7 +5,7 @@ namespace Dune.Oci.Planning;
 /// files it gets as fds before dune-init leaves the host's view (docs/setup-plan.md, DUNE_OPEN).
 /// </summary>
 /// <param name="DuneRunPath">the static dune-run binary on the host</param>
-/// <param name="PolicyPath">linux.seccomp as JSON for the monitor; null: its built-in default</param>
+/// <param name="PolicyPath">the monitor's policy (Seccomp/MonitorPolicy.cs form); null only for a container made before it was always written</param>
 /// <param name="StatsPath">the container's shared counters file (state dir)</param>
 /// <param name="TracePath">where filtered calls are logged (run.dune.trace), or null</param>
 public sealed record DuneProcess(string DuneRunPath, string? PolicyPath, string? StatsPath, string? TracePath)

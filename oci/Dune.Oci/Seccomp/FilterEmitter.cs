@@ -18,12 +18,6 @@ internal sealed class FilterEmitter
 
     private readonly record struct Segment(uint Start, Target Target);
 
-    private sealed class SyscallPolicy
-    {
-        public uint? Unconditional;
-        public readonly List<SeccompRule> Conditional = new();
-    }
-
     private readonly BpfBuilder _b;
     private readonly ParsedSeccomp _spec;
 
@@ -77,35 +71,13 @@ internal sealed class FilterEmitter
     // default action; blocks for argument conditions are emitted here.
     private Dictionary<uint, Target> EmitSyscallTargets(SeccompArch arch)
     {
-        var policies = new SortedDictionary<uint, SyscallPolicy>();
-        void Add(uint nr, SeccompRule rule)
-        {
-            if (!policies.TryGetValue(nr, out SyscallPolicy? policy))
-                policies.Add(nr, policy = new SyscallPolicy());
-            if (rule.Conditions.Length == 0)
-                policy.Unconditional ??= rule.Action;
-            else if (policy.Conditional.Count == 0 || !ReferenceEquals(policy.Conditional[^1], rule))
-                policy.Conditional.Add(rule);
-        }
-
-        foreach (SeccompRule rule in _spec.Rules)
-        {
-            if (rule.Action == _spec.DefaultAction)
-                continue;
-            foreach (string name in rule.Names)
-            {
-                if (SyscallTable.TryGetNumber(arch, name, out uint nr))
-                    Add(nr, rule);
-                if (arch == SeccompArch.X86 && X86Multiplexers.TryGet(name, out uint multiplexer, out uint call))
-                    Add(multiplexer, X86Multiplexers.Derive(rule, call));
-            }
-        }
+        SortedDictionary<uint, SyscallRuleList> policies = SyscallRules.For(_spec, arch);
 
         bool wide = arch == SeccompArch.X86_64;
         var blocks = new Dictionary<string, int>(StringComparer.Ordinal); // same rule list -> one block
         var ruleIds = new Dictionary<SeccompRule, int>(ReferenceEqualityComparer.Instance);
         var targets = new Dictionary<uint, Target>();
-        foreach ((uint nr, SyscallPolicy policy) in policies)
+        foreach ((uint nr, SyscallRuleList policy) in policies)
         {
             if (policy.Unconditional is uint action)
             {

@@ -10,26 +10,27 @@ namespace Dune.Oci.Seccomp;
 /// </summary>
 public static class MonitorSeccomp
 {
-    /// <summary>What dune-run needs for itself: KVM ioctls, mirroring memory, signals, re-exec.</summary>
-    public static IReadOnlyList<string> MonitorCalls { get; } = new[]
+    /// <summary>The resource name of libdune/monitor-calls.txt in this assembly.</summary>
+    internal const string MonitorCallsResource = "Dune.Oci.Seccomp.monitor-calls.txt";
+
+    /// <summary>
+    /// What dune-run needs for itself: KVM ioctls, mirroring memory, signals, threads, re-exec.
+    /// The list lives beside the monitor, in libdune/monitor-calls.txt (embedded at build
+    /// time), where libdune's suite checks it against what dune-run really calls.
+    /// </summary>
+    public static IReadOnlyList<string> MonitorCalls { get; } = ReadMonitorCalls();
+
+    private static string[] ReadMonitorCalls()
     {
-        "ioctl", "mmap", "munmap", "mprotect", "mremap", "madvise", "futex", "rt_sigaction", "rt_sigprocmask",
-        "rt_sigreturn", "sigaltstack", "tgkill", "gettid", "getpid", "exit", "exit_group", "close", "fcntl", "dup",
-        "dup3", "read", "write", "pread64", "lseek", "openat", "readlink", "execveat", "memfd_create", "ftruncate",
-        "clock_gettime", "sched_yield", "set_tid_address", "arch_prctl", "brk", "prctl", "newfstatat", "fstat",
-        "getrandom",
-        // Path calls are made on the checked object's descriptor (libdune/src/pathcalls.c),
-        // received descriptors are recognised, O_TRUNC is applied after the check.
-        "fchmodat2", "fchmod", "fchownat", "utimensat", "fsetxattr", "fremovexattr", "fstatfs", "readlinkat",
-        // dune-run re-executes itself from a sealed memfd copy (libdune/src/self_image.c).
-        "copy_file_range", "sendfile",
-        // Seen from dune-run under strace, missing before (issue 11 derives the whole list):
-        // glibc's access checks in execve (faccessat2 first), thread and fork creation (clone3,
-        // clone, rseq and set_robust_list in each new thread), vfork's pipe, fault-around's
-        // mincore, the rlimit read, the ids glibc reads at start, and the undo of a redirected link.
-        "faccessat", "faccessat2", "clone", "clone3", "rseq", "set_robust_list", "pipe2", "mincore", "prlimit64",
-        "getuid", "geteuid", "getgid", "getegid", "unlinkat",
-    };
+        using Stream stream = typeof(MonitorSeccomp).Assembly.GetManifestResourceStream(MonitorCallsResource)
+            ?? throw new InvalidOperationException($"{MonitorCallsResource} is not embedded in {typeof(MonitorSeccomp).Assembly.GetName().Name}");
+        using var reader = new StreamReader(stream);
+        return ParseCallList(reader.ReadToEnd());
+    }
+
+    /// <summary>One name a line; blank lines and lines starting with # are skipped.</summary>
+    internal static string[] ParseCallList(string text) =>
+        text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
 
     /// <summary>
     /// Calls the monitor answers itself or makes as a different call (libdune/src/syscalls.c,
