@@ -49,6 +49,9 @@ internal static unsafe partial class Libc
     [LibraryImport(C, SetLastError = true)] public static partial int connect(int fd, byte* addr, int len);
     [LibraryImport(C, SetLastError = true)] public static partial int poll(PollFd* fds, nuint nfds, int timeout);
     [LibraryImport(C)] public static partial nint strerror(int errnum);
+    [LibraryImport(C, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int memfd_create(string name, uint flags);
+    [LibraryImport(C, SetLastError = true)] public static partial nint pread(int fd, byte* buf, nint len, long offset);
+    [LibraryImport(C, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int umount2(string target, int flags);
 
     // posix_spawn: a vfork-style spawn that is safe from a multi-threaded .NET process.
     [LibraryImport(C)] public static partial int posix_spawn_file_actions_init(void* fa);
