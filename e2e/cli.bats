@@ -5,6 +5,7 @@
 # behaviour that runc 1.1.5 does not follow (they are expected to fail with DUNE=runc).
 
 load lib/helpers
+load lib/dune
 
 setup_file() {
   e2e_require_env
@@ -138,6 +139,7 @@ teardown() {
   wait_file "$B/rootfs/tmp/ready"
   [ "$(status_of "$ID")" = running ]
   [ "$(pid_of "$ID")" = "$pid" ]
+  is_native_process "$pid"
   R kill "$ID" KILL
   wait_status "$ID" stopped
   run R delete "$ID"
@@ -744,6 +746,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
   start_ctr
   init=$(pid_of "$ID")
+  is_native_process "$init"
   wait_lines "$T/agent/states" 1
   sed -n 1p "$T/agent/states" | jq -e --argjson p "$init" --arg b "$B" \
     '.pid == $p and .state.pid == $p and .state.status == "creating" and .state.bundle == $b'
@@ -909,6 +912,7 @@ run_hooked_lifecycle() {
   "$DUNE" --root "$ROOT" create --preserve-fds 1 --bundle "$B" "$ID" 3>/dev/null 7</dev/null 9>"$T/stray" </dev/null >/dev/null 2>&1
   R start "$ID"
   wait_file "$B/rootfs/tmp/ready"
+  is_native_process "$(pid_of "$ID")"
   grep -qx 3 "$B/rootfs/tmp/fds"
   ! grep -qxE '7|9' "$B/rootfs/tmp/fds" || false
 }
