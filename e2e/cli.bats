@@ -704,6 +704,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
     jq -e --arg id "$ID" '.fds == ["seccompFd"] and .metadata == "bar" and (.ociVersion | startswith("1."))
         and .state.id == $id and .state.status == "creating" and .pid > 1 and .pid == .state.pid' "$T/agent/states"
   done
+  bundle_runs_as native
 }
 
 @test "seccomp notify: the calls the setup makes after loading the filter can be notified (execve, openat, read, close, socket calls)" {
@@ -720,6 +721,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
     [ "$(grep -c '^continue ' "$T/agent/calls")" -gt 3 ]
   done
   [ ! -e "$T/agent/errors" ]
+  bundle_runs_as native
 }
 
 @test "seccomp notify: a non-root user in a user namespace, the filter loaded before and after the user switch" {
@@ -738,6 +740,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
     [ "$output" = $'1000\nmkdir 0\nno dir' ]
     jq -e --arg id "$ID" '.state.id == $id and .pid > 1' "$T/agent/states"
   done
+  bundle_runs_as native
 }
 
 @test "seccomp notify: the init's pid is the container's; an exec'd process sends its own fd (its pid, state running)" {
