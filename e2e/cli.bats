@@ -775,6 +775,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   wait_gone "$AGENT_PID"
   touch "$B/rootfs/tmp/go"
   wait_lines "$T/$ID.out" 1
+  is_native_process "$(pid_of "$ID")"
   cat "$T/$ID.out" "$T/$ID.err"
   [ "$(cat "$T/$ID.out")" = "mkdir 1" ]
   grep -q "can't create directory '/tmp/foo': Function not implemented" "$T/$ID.err"
