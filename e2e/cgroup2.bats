@@ -156,6 +156,13 @@ check_probe() {
   in_ctr2 sh -c "$PROBE"
   check_probe
   [ ! -d "$HOSTDIR" ]
+  # ...and it was native: the same bundle's process is the program, with no KVM.
+  bundle_set_args "$B" sh -c 'echo started; while :; do sleep 0.1; done'
+  start2
+  wait_file "$T/$ID.out"
+  is_native_process "$(R2 state "$ID" | jq -r .pid)"
+  R2 delete --force "$ID"
+  [ ! -d "$HOSTDIR" ]
 }
 
 @test "a running container has exactly one device program on its cgroup, and delete leaves none" {

@@ -5,6 +5,7 @@
 # behaviour that runc 1.1.5 does not follow (they are expected to fail with DUNE=runc).
 
 load lib/helpers
+load lib/dune
 
 setup_file() {
   e2e_require_env
@@ -138,6 +139,7 @@ teardown() {
   wait_file "$B/rootfs/tmp/ready"
   [ "$(status_of "$ID")" = running ]
   [ "$(pid_of "$ID")" = "$pid" ]
+  is_native_process "$pid"
   R kill "$ID" KILL
   wait_status "$ID" stopped
   run R delete "$ID"
@@ -702,6 +704,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
     jq -e --arg id "$ID" '.fds == ["seccompFd"] and .metadata == "bar" and (.ociVersion | startswith("1."))
         and .state.id == $id and .state.status == "creating" and .pid > 1 and .pid == .state.pid' "$T/agent/states"
   done
+  bundle_runs_as native
 }
 
 @test "seccomp notify: the calls the setup makes after loading the filter can be notified (execve, openat, read, close, socket calls)" {
@@ -718,6 +721,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
     [ "$(grep -c '^continue ' "$T/agent/calls")" -gt 3 ]
   done
   [ ! -e "$T/agent/errors" ]
+  bundle_runs_as native
 }
 
 @test "seccomp notify: a non-root user in a user namespace, the filter loaded before and after the user switch" {
@@ -736,6 +740,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
     [ "$output" = $'1000\nmkdir 0\nno dir' ]
     jq -e --arg id "$ID" '.state.id == $id and .pid > 1' "$T/agent/states"
   done
+  bundle_runs_as native
 }
 
 @test "seccomp notify: the init's pid is the container's; an exec'd process sends its own fd (its pid, state running)" {
@@ -744,6 +749,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   bundle_jq "$B" '.annotations["run.dune.mode"] = "native"'
   start_ctr
   init=$(pid_of "$ID")
+  is_native_process "$init"
   wait_lines "$T/agent/states" 1
   sed -n 1p "$T/agent/states" | jq -e --argjson p "$init" --arg b "$B" \
     '.pid == $p and .state.pid == $p and .state.status == "creating" and .state.bundle == $b'
@@ -769,6 +775,7 @@ cgroup_file() { # CONTROLLER FILE: the container's cgroup file on the host (cgro
   wait_gone "$AGENT_PID"
   touch "$B/rootfs/tmp/go"
   wait_lines "$T/$ID.out" 1
+  is_native_process "$(pid_of "$ID")"
   cat "$T/$ID.out" "$T/$ID.err"
   [ "$(cat "$T/$ID.out")" = "mkdir 1" ]
   grep -q "can't create directory '/tmp/foo': Function not implemented" "$T/$ID.err"
@@ -909,6 +916,7 @@ run_hooked_lifecycle() {
   "$DUNE" --root "$ROOT" create --preserve-fds 1 --bundle "$B" "$ID" 3>/dev/null 7</dev/null 9>"$T/stray" </dev/null >/dev/null 2>&1
   R start "$ID"
   wait_file "$B/rootfs/tmp/ready"
+  is_native_process "$(pid_of "$ID")"
   grep -qx 3 "$B/rootfs/tmp/fds"
   ! grep -qxE '7|9' "$B/rootfs/tmp/fds" || false
 }

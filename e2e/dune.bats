@@ -142,14 +142,10 @@ start_ctr() {
   bundle_jq "$B" '.annotations = {"run.dune.mode": "native"}'
   start_ctr sh -c 'echo started; while :; do sleep 0.1; done'
   wait_file "$T/$ID.out"
-  pid=$(pid_of "$ID")
-  exe=$(process_exe "$pid")
-  echo "exe: $exe"
-  [[ $exe == */busybox ]]
-  ! is_dune_process "$pid" || false
+  is_native_process "$(pid_of "$ID")"
   R exec -d --pid-file "$T/exec.pid" "$ID" sleep 1000
   wait_file "$T/exec.pid"
-  [[ $(process_exe "$(cat "$T/exec.pid")") == */busybox ]]
+  is_native_process "$(cat "$T/exec.pid")"
   run R events --stats "$ID"
   echo "$output"
   [ "$status" -eq 0 ]
@@ -162,7 +158,7 @@ start_ctr() {
   "$DUNE" --root "$ROOT" --mode native create --bundle "$B" "$ID" </dev/null >"$T/$ID.out" 2>&1 3>&-
   R start "$ID"
   wait_file "$T/$ID.out"
-  ! is_dune_process "$(pid_of "$ID")" || false
+  is_native_process "$(pid_of "$ID")"
   bundle_jq "$B" '.annotations = {"run.dune.mode": "dune"}'
   "$DUNE" --root "$ROOT" --mode native create --bundle "$B" "$ID-b" </dev/null >"$T/b.out" 2>&1 3>&-
   R start "$ID-b"
@@ -175,9 +171,11 @@ start_ctr() {
   in_ctr cat /sys/class/net/lo/flags
   [ "$status" -eq 0 ]
   [ $((output & 1)) -eq 1 ]
+  bundle_runs_as dune
   bundle_jq "$B" '.annotations = {"run.dune.mode": "native"}'
   in_ctr cat /sys/class/net/lo/flags
   [ $((output & 1)) -eq 1 ]
+  bundle_runs_as native
 }
 
 @test "dune mode: network interface ioctls work as natively (ip link, ifconfig)" {
@@ -186,10 +184,12 @@ start_ctr() {
   [ "$status" -eq 0 ]
   native=$output
   [[ $native == *"lo: <LOOPBACK"* ]]
+  bundle_runs_as native
   bundle_jq "$B" '.annotations = {}'
   in_ctr sh -c 'ip link show lo && ifconfig -a'
   [ "$status" -eq 0 ]
   [ "$output" = "$native" ]
+  bundle_runs_as dune
 }
 
 # exec_on_console ID OUT [JQ-FILTER]: execs the bundle's process (edited by JQ-FILTER) with a
@@ -217,7 +217,7 @@ exec_on_console() {
   R start "$ID-n"
   wait_file "$T/$ID-n.out"
   is_dune_process "$(pid_of "$ID")"
-  ! is_dune_process "$(pid_of "$ID-n")" || false
+  is_native_process "$(pid_of "$ID-n")"
   # The size a shim passes as process.consoleSize is the pty's before the program runs; the
   # shell reads it after a wait4 (tty) and in a forked child.
   sized='.consoleSize = {height: 41, width: 101} | .args = ["sh", "-c", "tty; stty size; (stty size)"]'
@@ -324,6 +324,7 @@ exec_on_console() {
     in_ctr sh -c 'sleep 0.1; echo "slept $?"'
     [ "$status" -eq 0 ]
     [ "$output" = "slept 0" ]
+    bundle_runs_as "$mode"
   done
 }
 
@@ -346,6 +347,7 @@ exec_on_console() {
     # The agent read the path from the caller's memory: in Dune mode, the monitor's checked copy.
     grep -q '^mkdir /tmp/foo pid [0-9]' "$T/agent/calls"
     jq -e --arg id "$ID" '.state.id == $id and .state.status == "creating" and .pid == .state.pid and .metadata == "bar"' "$T/agent/states"
+    bundle_runs_as "$mode"
   done
   run --separate-stderr runc --root "$T/runc" run --bundle "$B" "$ID-runc" </dev/null
   [ "$status" -eq 0 ]
@@ -483,6 +485,7 @@ exec_on_console() {
   [ "$status" -eq 3 ]
   [ "${lines[1]}" = "int80: returned 0" ]
   [ -d "$B/rootfs/by-int80" ]
+  bundle_runs_as native
 }
 
 # ---------------------------------------------------------------- escapes (libdune/tests/progs/escape.c)

@@ -9,8 +9,15 @@
 #   install_tool NAME ROOTFS    copies one of them into ROOTFS/NAME
 #   dune_counters ID            the "dune" object of `events --stats ID` (JSON)
 #   process_exe PID             the host's /proc/PID/exe
-#   is_dune_process PID         /proc/PID/exe is dune-run (the program runs under libdune)
+#   is_dune_process PID         /proc/PID/exe is dune-run (the program runs under libdune) and
+#                               the process holds a KVM VM
+#   is_native_process PID [EXE] /proc/PID/exe is the program itself (EXE, a path or a path
+#                               suffix, default */busybox), not dune-run, and the process holds
+#                               no KVM descriptor (/dev/kvm, a VM or a vCPU)
 #   runs_dune_run PID DUNE_RUN  /proc/PID/exe is that dune-run file or a sealed copy of it
+#   bundle_runs_as MODE         a container of $B as it is (its process args replaced by a shell
+#                               loop) runs a Dune process (MODE dune) or a native one (native):
+#                               the mode check for tests whose own containers run to completion
 #   set_seccomp DIR JSON        sets linux.seccomp of the bundle in DIR
 
 ISOLATION_SRC=$E2E_REPO/e2e/tools/isolation
@@ -72,6 +79,18 @@ runs_dune_run() {
     [[ $size -gt 0 ]] && cmp -s -n "$size" "/proc/$1/exe" "$2"
 }
 
+# kvm_files PID: the KVM descriptors PID holds, one "FD TARGET" a line (/dev/kvm, anon_inode:kvm-vm,
+# anon_inode:kvm-vcpu:N).
+kvm_files() {
+  local fd target
+  for fd in /proc/"$1"/fd/*; do
+    target=$(readlink "$fd" 2>/dev/null) || continue
+    case $target in
+      /dev/kvm | anon_inode:kvm-vm | anon_inode:kvm-vcpu*) echo "${fd##*/} $target" ;;
+    esac
+  done
+}
+
 is_dune_process() {
   local exe
   exe=$(process_exe "$1") || { echo "no process $1" >&2; return 1; }
@@ -80,6 +99,40 @@ is_dune_process() {
   [[ $exe == "/memfd:dune-run (deleted)" ]] || { echo "process $1 runs $exe, not dune-run" >&2; return 1; }
   [[ ! -f $run ]] || runs_dune_run "$1" "$run" ||
     { echo "process $1 runs a memfd that is not a copy of $run" >&2; return 1; }
+  kvm_files "$1" | grep -q ' anon_inode:kvm-vm$' ||
+    { echo "process $1 runs dune-run but holds no KVM VM: $(kvm_files "$1" | tr '\n' ' ')" >&2; return 1; }
+}
+
+# The opposite, checked positively: a native process is the program, with no KVM at all (a
+# failed is_dune_process alone would also pass for a process that is gone or half set up).
+is_native_process() {
+  local exe want=${2:-busybox} kvm
+  exe=$(process_exe "$1") || { echo "no process $1" >&2; return 1; }
+  [[ $exe != "/memfd:dune-run"* && ${exe##*/} != dune-run ]] ||
+    { echo "process $1 runs $exe: a Dune process, not native" >&2; return 1; }
+  [[ $exe == "$want" || $exe == */"${want#/}" ]] ||
+    { echo "process $1 runs $exe, not $want" >&2; return 1; }
+  kvm=$(kvm_files "$1")
+  [[ -z $kvm ]] || { echo "process $1 ($exe) holds KVM descriptors: $kvm" >&2; return 1; }
+}
+
+bundle_runs_as() {
+  local id=$ID-mode args pid rc=0
+  args=$(jq -c '.process.args' "$B/config.json")
+  bundle_set_args "$B" sh -c 'echo started; while :; do sleep 0.1; done'
+  if create_ctr "$id" && R start "$id" && wait_file "$T/$id.out" && pid=$(pid_of "$id"); then
+    case $1 in
+      dune) is_dune_process "$pid" || rc=1 ;;
+      native) is_native_process "$pid" || rc=1 ;;
+      *) echo "bundle_runs_as: unknown mode $1" >&2; rc=1 ;;
+    esac
+  else
+    echo "bundle_runs_as $1: the container did not start" >&2
+    rc=1
+  fi
+  R delete --force "$id" || rc=1
+  bundle_jq "$B" --argjson a "$args" '.process.args = $a'
+  return "$rc"
 }
 
 set_seccomp() {

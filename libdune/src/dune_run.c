@@ -138,11 +138,18 @@ static void show_program_cmdline(int argc, char **argv, char **pargv)
 	memset(start + shown, 0, room - shown);
 }
 
-int main(int argc, char **argv)
+/* dune-run's command line (see usage()); prog is the index of the program in argv. */
+struct run_args {
+	const char *policy_file, *stats_path, *argv0, *comm, *print_path;
+	int policy_fd, trace_fd, stats_fd, kvm_fd;
+	int trace, internal, count_process, no_fault_around, tsc_same;
+	int prog;
+};
+
+/* Parses the options. Returns -1 to go on, else the status to exit with. */
+static int parse_args(int argc, char **argv, struct run_args *o)
 {
-	const char *policy_file = NULL, *stats_path = NULL, *argv0 = NULL, *comm = NULL, *print_path = NULL;
-	int policy_fd = -1, trace_fd = -1, stats_fd = -1, kvm_fd = -1;
-	int trace = 0, internal = 0, count_process = 0, no_fault_around = 0, tsc_same = 0;
+	*o = (struct run_args){ .policy_fd = -1, .trace_fd = -1, .stats_fd = -1, .kvm_fd = -1 };
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -159,45 +166,45 @@ int main(int argc, char **argv)
 #define NEEDVAL() do { if (eq) val = eq + 1; else if (i + 1 < argc) val = argv[++i]; else { usage(); return 126; } } while (0)
 		if (OPT("--policy")) {
 			NEEDVAL();
-			policy_file = val;
+			o->policy_file = val;
 		} else if (OPT("--trace")) {
-			trace = 1;
+			o->trace = 1;
 		} else if (OPT("--stats")) {
 			NEEDVAL();
-			stats_path = val;
+			o->stats_path = val;
 		} else if (OPT("--policy-fd")) {
 			NEEDVAL();
-			policy_fd = atoi(val);
-			internal = 1;
+			o->policy_fd = atoi(val);
+			o->internal = 1;
 		} else if (OPT("--trace-fd")) {
 			NEEDVAL();
-			trace_fd = atoi(val);
-			trace = 1;
+			o->trace_fd = atoi(val);
+			o->trace = 1;
 		} else if (OPT("--stats-fd")) {
 			NEEDVAL();
-			stats_fd = atoi(val);
-			internal = 1;
+			o->stats_fd = atoi(val);
+			o->internal = 1;
 		} else if (OPT("--container-stats-fd")) {
 			NEEDVAL();
-			stats_fd = atoi(val);
-			count_process = 1;
+			o->stats_fd = atoi(val);
+			o->count_process = 1;
 		} else if (OPT("--print-stats")) {
 			NEEDVAL();
-			print_path = val;
+			o->print_path = val;
 			break;
 		} else if (OPT("--no-fault-around")) {
-			no_fault_around = 1;
+			o->no_fault_around = 1;
 		} else if (OPT("--tsc-same")) {
-			tsc_same = 1;
+			o->tsc_same = 1;
 		} else if (OPT("--kvm-fd")) {
 			NEEDVAL();
-			kvm_fd = atoi(val);
+			o->kvm_fd = atoi(val);
 		} else if (OPT("--comm")) {
 			NEEDVAL();
-			comm = val;
+			o->comm = val;
 		} else if (OPT("--argv0")) {
 			NEEDVAL();
-			argv0 = val;
+			o->argv0 = val;
 		} else if (OPT("--help") || OPT("-h")) {
 			usage();
 			return 0;
@@ -206,10 +213,68 @@ int main(int argc, char **argv)
 			usage();
 			return 126;
 		}
+#undef NEEDVAL
+#undef OPT
 	}
+	o->prog = i;
+	return -1;
+}
+
+/* Reads the policy the runtime wrote (--policy FILE or --policy-fd N) and checks that its
+ * notify rules can work. Returns 0 or the status to exit with. */
+static int read_policy(const struct run_args *o, struct policy **pol)
+{
+	/* No policy of its own: the runtime always writes one (libdune/README.md, "Policy format"). */
+	if (o->policy_fd < 0 && !o->policy_file) {
+		fprintf(stderr, "dune-run: no policy: --policy FILE is required (the runtime writes it from linux.seccomp "
+				"or Docker's default profile)\n");
+		return 126;
+	}
+	const char *name = o->policy_file ? o->policy_file : "(inherited)";
+	int fd = o->policy_fd >= 0 ? o->policy_fd : open(o->policy_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "dune-run: policy %s: %s\n", o->policy_file, strerror(errno));
+		return 126;
+	}
+	char *text = read_all(fd);
+	close(fd);
+	char err[512];
+	if (!text || policy_load(pol, text, err, sizeof err) < 0) {
+		fprintf(stderr, "dune-run: policy %s: %s\n", name, text ? err : "cannot read");
+		return 126;
+	}
+	free(text);
+	/* The monitor forwards a notified call; the listener is the kernel filter's, which
+	 * the runtime loaded under this process. Without one the call would just run. */
+	int nr = policy_next_notify(*pol, 0);
+	if (nr >= 0 && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2) {
+		fprintf(stderr, "dune-run: policy %s: SCMP_ACT_NOTIFY needs a kernel seccomp filter with a "
+				"listener under the process (the runtime loads it); there is none\n",
+			name);
+		return 126;
+	}
+	/* Only a call the host kernel sees as the program made it can reach the listener. */
+	for (; nr >= 0; nr = policy_next_notify(*pol, nr + 1))
+		if (!sb_forwarded_as_made(nr)) {
+			const char *call = sys_name(nr);
+			fprintf(stderr, "dune-run: policy %s: SCMP_ACT_NOTIFY on %s: the monitor answers that call "
+					"itself or makes it in another form, the listener would never see it\n",
+				name, call ? call : "?");
+			return 126;
+		}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct run_args o;
+	int rc = parse_args(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
 	/* --print-stats serves the CLI on the host: no program, no sealed copy. */
-	if (print_path)
-		return print_stats(print_path);
+	if (o.print_path)
+		return print_stats(o.print_path);
+	int i = o.prog;
 	if (i >= argc) {
 		usage();
 		return 126;
@@ -222,83 +287,46 @@ int main(int argc, char **argv)
 		return 126;
 	}
 	phase_mark("main");
-
-	/* No policy of its own: the runtime always writes one (libdune/README.md, "Policy format"). */
 	struct policy *pol = NULL;
-	if (policy_fd < 0 && !policy_file) {
-		fprintf(stderr, "dune-run: no policy: --policy FILE is required (the runtime writes it from linux.seccomp "
-				"or Docker's default profile)\n");
-		return 126;
-	}
-	{
-		int fd = policy_fd >= 0 ? policy_fd : open(policy_file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			fprintf(stderr, "dune-run: policy %s: %s\n", policy_file, strerror(errno));
-			return 126;
-		}
-		char *text = read_all(fd);
-		close(fd);
-		if (!text || policy_load(&pol, text, err, sizeof err) < 0) {
-			fprintf(stderr, "dune-run: policy %s: %s\n", policy_file ? policy_file : "(inherited)",
-				text ? err : "cannot read");
-			return 126;
-		}
-		free(text);
-		/* The monitor forwards a notified call; the listener is the kernel filter's, which
-		 * the runtime loaded under this process. Without one the call would just run. */
-		int nr = policy_next_notify(pol, 0);
-		if (nr >= 0 && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2) {
-			fprintf(stderr, "dune-run: policy %s: SCMP_ACT_NOTIFY needs a kernel seccomp filter with a "
-					"listener under the process (the runtime loads it); there is none\n",
-				policy_file ? policy_file : "(inherited)");
-			return 126;
-		}
-		/* Only a call the host kernel sees as the program made it can reach the listener. */
-		for (; nr >= 0; nr = policy_next_notify(pol, nr + 1))
-			if (!sb_forwarded_as_made(nr)) {
-				const char *name = sys_name(nr);
-				fprintf(stderr, "dune-run: policy %s: SCMP_ACT_NOTIFY on %s: the monitor answers that call "
-						"itself or makes it in another form, the listener would never see it\n",
-					policy_file ? policy_file : "(inherited)", name ? name : "?");
-				return 126;
-			}
-	}
+	rc = read_policy(&o, &pol);
+	if (rc)
+		return rc;
 
 	phase_mark("policy-parsed");
-	if (trace && trace_fd < 0)
-		trace_fd = fcntl(2, F_DUPFD_CLOEXEC, 940);
-	if (trace_fd >= 0)
-		fcntl(trace_fd, F_SETFD, FD_CLOEXEC);
-	if (stats_fd >= 0)
-		fcntl(stats_fd, F_SETFD, FD_CLOEXEC);
+	if (o.trace && o.trace_fd < 0)
+		o.trace_fd = fcntl(2, F_DUPFD_CLOEXEC, 940);
+	if (o.trace_fd >= 0)
+		fcntl(o.trace_fd, F_SETFD, FD_CLOEXEC);
+	if (o.stats_fd >= 0)
+		fcntl(o.stats_fd, F_SETFD, FD_CLOEXEC);
 
 	char path[PATH_MAX];
-	int rc = find_program(argv[i], path, sizeof path);
+	rc = find_program(argv[i], path, sizeof path);
 	if (rc) {
 		fprintf(stderr, "dune-run: %s: %s\n", argv[i], rc == -ENOENT ? "command not found" : strerror(-rc));
 		return rc == -ENOENT ? 127 : 126;
 	}
 	char **pargv = &argv[i];
-	if (argv0)
-		pargv[0] = (char *)argv0;
+	if (o.argv0)
+		pargv[0] = (char *)o.argv0;
 	/* Option values point into the argument area too: keep what is used later. */
-	if (stats_path)
-		stats_path = strdup(stats_path);
-	if (comm)
-		comm = strdup(comm);
+	if (o.stats_path)
+		o.stats_path = strdup(o.stats_path);
+	if (o.comm)
+		o.comm = strdup(o.comm);
 	show_program_cmdline(argc, argv, pargv);
 	struct sb_options opt = {
-		.stats_path = stats_path,
-		.trace = trace,
-		.trace_fd = trace_fd,
-		.stats_fd = stats_fd,
-		.kvm_fd = kvm_fd,
+		.stats_path = o.stats_path,
+		.trace = o.trace,
+		.trace_fd = o.trace_fd,
+		.stats_fd = o.stats_fd,
+		.kvm_fd = o.kvm_fd,
 		.self_fd = self_fd,
-		.is_root = !internal || stats_path,
-		.count_process = count_process,
-		.comm = comm,
-		.no_fault_around = no_fault_around,
-		.tsc_same = tsc_same,
+		.is_root = !o.internal || o.stats_path,
+		.count_process = o.count_process,
+		.comm = o.comm,
+		.no_fault_around = o.no_fault_around,
+		.tsc_same = o.tsc_same,
 	};
 	return sandbox_run(pol, &opt, path, pargv, environ);
 }

@@ -11,15 +11,26 @@
 
 #define SPAN_DOWN(x) ((uint64_t)(x) & ~(FA_SPAN - 1))
 
-bool fa_wants(const struct dune_vm *vm, uint64_t len, int prot)
+/* Whether a mapping gets tripwires; its entries are then written without
+ * the accessed and dirty bits. */
+static bool fa_wants(void *ctx, uint64_t len, int prot)
 {
-	return vm->fa.enabled && (prot & PROT_WRITE) && len >= FA_MIN_LEN;
+	const struct fa_state *s = ctx;
+	return s->enabled && (prot & PROT_WRITE) && len >= FA_MIN_LEN;
 }
 
-void fa_forget(struct dune_vm *vm, uint64_t start, uint64_t len)
+/* Forget tripwires in [start, start+len) (vm->lock held). */
+static void fa_forget(void *ctx, uint64_t start, uint64_t len)
 {
-	if (vm->fa.lazy.n)
-		region_set(&vm->fa.lazy, start, start + len, -1);
+	struct fa_state *s = ctx;
+	if (s->lazy.n)
+		region_set(&s->lazy, start, start + len, -1);
+}
+
+static void fa_release(void *ctx)
+{
+	struct fa_state *s = ctx;
+	region_free(&s->lazy);
 }
 
 static void clear_pte(struct dune_vm *vm, uint64_t va)
@@ -30,9 +41,12 @@ static void clear_pte(struct dune_vm *vm, uint64_t va)
 		*e = 0;
 }
 
-void fa_plant(struct dune_vm *vm, uint64_t start, uint64_t len)
+/* Leave the tripwires of a freshly mirrored anonymous private mapping not
+ * present (vm->lock held). */
+static void fa_plant(void *ctx, struct dune_vm *vm, uint64_t start, uint64_t len)
 {
-	if (region_set(&vm->fa.lazy, start, start + len, 1) < 0)
+	struct fa_state *s = ctx;
+	if (region_set(&s->lazy, start, start + len, 1) < 0)
 		return; /* no tripwires: every page stays present, as without fault-around */
 	/* Fresh host pages: no translation of them is cached anywhere yet, so
 	 * clearing the entries needs no flush. */
@@ -101,7 +115,15 @@ static void populate(struct dune_vm *vm, uint64_t lo, uint64_t hi, uint64_t flag
 	pt_map(vm, lo, lo, hi - lo, flags);
 }
 
-bool fa_fault(struct dune_vm *vm, uint64_t addr, uint64_t error_code)
+void fa_attach(struct fa_state *s, struct dune_vm *vm, bool enabled)
+{
+	s->enabled = enabled;
+	vm->pager = (struct vm_pager){
+		.wants = fa_wants, .plant = fa_plant, .forget = fa_forget, .release = fa_release, .ctx = s,
+	};
+}
+
+bool fa_fault(struct fa_state *s, struct dune_vm *vm, uint64_t addr, uint64_t error_code)
 {
 	/* Only a not-present fault from ring 3 can be a tripwire. */
 	if ((error_code & 1) || !(error_code & 4))
@@ -110,7 +132,6 @@ bool fa_fault(struct dune_vm *vm, uint64_t addr, uint64_t error_code)
 	uint64_t page = PAGE_DOWN(addr);
 	bool handled = false;
 	pthread_mutex_lock(&vm->lock);
-	struct fa_state *s = &vm->fa;
 	const struct region *lazy = s->lazy.n ? region_find(&s->lazy, page) : NULL;
 	const struct region *own = lazy ? region_find(&vm->owned, page) : NULL;
 	int need = write ? PROT_WRITE : fetch ? PROT_EXEC : PROT_READ | PROT_WRITE | PROT_EXEC;

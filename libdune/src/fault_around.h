@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "region.h"
+#include "vm.h"
 
 #define FA_SPAN (64ull << 10)         /* one tripwire per 16 pages */
 #define FA_TRIP_OFF (7ull << 12)      /* where in its span the tripwire sits */
@@ -37,8 +38,6 @@
 #define FA_MIN_LEN (128ull << 10)     /* smaller mappings get no tripwires */
 #define FA_WINDOW_MAX (1ull << 20)    /* most a stream populates ahead */
 #define FA_STREAMS 8
-
-struct dune_vm;
 
 struct fa_stream {
 	uint64_t next_up;   /* tripwire an ascending run hits next (0: none) */
@@ -53,16 +52,12 @@ struct fa_state {
 	unsigned next_slot;     /* round-robin replacement */
 };
 
-/* Whether a mapping gets tripwires; its entries are then written without
- * the accessed and dirty bits. */
-bool fa_wants(const struct dune_vm *vm, uint64_t len, int prot);
-/* Leave the tripwires of a freshly mirrored anonymous private mapping not
- * present (vm->lock held). */
-void fa_plant(struct dune_vm *vm, uint64_t start, uint64_t len);
-/* Forget tripwires in [start, start+len) (vm->lock held). */
-void fa_forget(struct dune_vm *vm, uint64_t start, uint64_t len);
+/* Makes s (zeroed, owned by the caller, outliving vm) the pager of vm (vm.h's struct
+ * vm_pager): the VM then asks it which mappings get tripwires, and tells it what is mapped
+ * and unmapped. Disabled, it keeps every page present. */
+void fa_attach(struct fa_state *s, struct dune_vm *vm, bool enabled);
 /* A guest #PF: true when it hit a tripwire (now mapped; resume the guest),
  * false when it is a real fault for the program. */
-bool fa_fault(struct dune_vm *vm, uint64_t addr, uint64_t error_code);
+bool fa_fault(struct fa_state *s, struct dune_vm *vm, uint64_t addr, uint64_t error_code);
 
 #endif

@@ -22,6 +22,18 @@
 
 #include "loader.h"
 
+static long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid,
+		     uint64_t tls, enum sb_done *done);
+static long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, uint64_t genvp, int flags);
+static _Noreturn void sb_exit_thread(struct sb_thread *t, int status);
+
+/* What the system-call layer reaches of this one (sandbox.h, struct sb_process_ops). */
+static const struct sb_process_ops process_ops = {
+	.clone = sb_clone,
+	.execve = sb_execve,
+	.exit_thread = sb_exit_thread,
+};
+
 #define AUDIT_ARCH_X86_64 0xc000003eu
 
 static void trace_call(struct sb_thread *t, int nr, const uint64_t a[6], long ret, const char *note)
@@ -143,7 +155,7 @@ static void handle_exception(struct sb_thread *t)
 	uint64_t addr = 0;
 	switch (v->vector) {
 	case 14:
-		if (fa_fault(v->vm, v->cr2, v->error_code))
+		if (fa_fault(&t->p->fa, v->vm, v->cr2, v->error_code))
 			return; /* a fault-around tripwire, now mapped: retry */
 		__atomic_fetch_add(&t->p->stats->page_faults, 1, __ATOMIC_RELAXED);
 		code = (v->error_code & 1) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
@@ -335,70 +347,30 @@ static long new_thread(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint
 
 /* ---- fork ---- */
 
-static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid,
-			uint64_t tls, enum sb_done *done)
+/* fork() when the clone flags ask for nothing more (glibc's fork keeps malloc and stdio
+ * consistent in the child even if other monitor threads were inside them), else a raw
+ * clone with the flags the host applies. Returns the pid, 0 in the child, or -errno. */
+static long host_fork(uint64_t flags, uint64_t ptid)
 {
-	struct sb_proc *p = t->p;
-	if (flags & (CLONE_SIGHAND | CLONE_THREAD))
-		return -EINVAL;
-	if ((flags & (CLONE_PARENT_SETTID | CLONE_PIDFD)) && !sb_range_ok(p, ptid, 4, PROT_WRITE))
-		return -EFAULT;
-	if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !sb_range_ok(p, ctid, 4, PROT_WRITE))
-		return -EFAULT;
-	/* The run page is shared with the child: snapshot the state first. */
-	struct kvm_regs regs = *vcpu_regs(t->vcpu);
-	struct kvm_sregs sregs = *vcpu_sregs(t->vcpu);
-	/* The child cannot ask the parent's vCPU (KVM refuses another mm). */
-	static __thread uint8_t fpu[4096];
-	bool fpu_ok = p->vm->hw->get_xsave(t->vcpu->hw, fpu) == 0;
-	/* glibc's fork keeps malloc and stdio consistent in the child even if
-	 * other monitor threads were inside them; the clone flags the program
-	 * asked for are applied by hand around it. */
 	int exit_sig = (int)(flags & 0xff);
-	int vfork_pipe[2] = { -1, -1 };
-	if ((flags & CLONE_VFORK) && pipe2(vfork_pipe, O_CLOEXEC) < 0)
-		return -errno;
-	/* No host signal handler may run while the child swaps its vCPU. */
-	sigset_t all, saved;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	pthread_mutex_lock(&p->lock);
-	pthread_mutex_lock(&p->vm->lock);
-	phase_mark("fork-start");
-	long pid;
 	if (exit_sig == SIGCHLD && !(flags & (CLONE_PIDFD | CLONE_PARENT | CLONE_FILES | CLONE_FS |
 					      CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
 					      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP))) {
-		pid = fork();
-		if (pid < 0)
-			pid = -errno;
-	} else {
-		uint64_t host_flags = flags & ~(uint64_t)(CLONE_VM | CLONE_SETTLS | CLONE_VFORK |
-							  CLONE_PARENT_SETTID | CLONE_CHILD_SETTID |
-							  CLONE_CHILD_CLEARTID);
-		pid = host_syscall(SYS_clone, host_flags, 0, ptid, 0, 0, 0);
+		long pid = fork();
+		return pid < 0 ? -errno : pid;
 	}
-	if (pid != 0) {
-		phase_mark("fork-parent-back");
-		pthread_mutex_unlock(&p->vm->lock);
-		pthread_mutex_unlock(&p->lock);
-		pthread_sigmask(SIG_SETMASK, &saved, NULL);
-		if (pid > 0 && (flags & CLONE_PARENT_SETTID))
-			*(int *)ptid = (int)pid;
-		if (vfork_pipe[0] >= 0) {
-			/* vfork: wait until the child execs (close-on-exec) or exits. */
-			close(vfork_pipe[1]);
-			char c;
-			if (pid > 0)
-				while (read(vfork_pipe[0], &c, 1) < 0 && errno == EINTR)
-					;
-			close(vfork_pipe[0]);
-		}
-		return pid;
-	}
-	phase_mark("fork-child-start");
-	if (vfork_pipe[0] >= 0)
-		close(vfork_pipe[0]);
+	uint64_t host_flags = flags & ~(uint64_t)(CLONE_VM | CLONE_SETTLS | CLONE_VFORK | CLONE_PARENT_SETTID |
+						  CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID);
+	return host_syscall(SYS_clone, host_flags, 0, ptid, 0, 0, 0);
+}
+
+/* In the child of a fork: the process state of this thread alone, and a VM rebuilt over the
+ * copied memory with a vCPU in the parent's register state (regs, sregs, fpu if not NULL),
+ * returning 0 from the clone. */
+static void child_after_fork(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ctid, uint64_t tls,
+			     const struct kvm_regs *regs, const struct kvm_sregs *sregs, const uint8_t *fpu)
+{
+	struct sb_proc *p = t->p;
 	pid_t me = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	if (flags & CLONE_CHILD_SETTID)
 		*(int *)ctid = me;
@@ -426,26 +398,79 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 		host_syscall(SYS_exit_group, 127, 0, 0, 0, 0, 0);
 	}
 	t->vcpu->user = t;
-	vcpu_enter_user(t->vcpu, regs.rip, newsp ? newsp : regs.rsp,
-			(flags & CLONE_SETTLS) ? tls : sregs.fs.base);
+	vcpu_enter_user(t->vcpu, regs->rip, newsp ? newsp : regs->rsp,
+			(flags & CLONE_SETTLS) ? tls : sregs->fs.base);
 	struct kvm_regs *r = vcpu_regs(t->vcpu);
-	*r = regs;
-	r->rsp = newsp ? newsp : regs.rsp;
+	*r = *regs;
+	r->rsp = newsp ? newsp : regs->rsp;
 	r->rax = 0;
 	vcpu_dirty(t->vcpu, 1, 0);
-	vcpu_sregs(t->vcpu)->gs.base = sregs.gs.base;
+	vcpu_sregs(t->vcpu)->gs.base = sregs->gs.base;
 	vcpu_dirty(t->vcpu, 0, 1);
-	if (fpu_ok)
+	if (fpu)
 		p->vm->hw->set_xsave(t->vcpu->hw, fpu);
 	add_thread(p, t);
 	__atomic_fetch_add(&p->stats->processes, 1, __ATOMIC_RELAXED);
 	phase_mark("fork-child-vcpu-ready");
+}
+
+static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid,
+			uint64_t tls, enum sb_done *done)
+{
+	struct sb_proc *p = t->p;
+	if (flags & (CLONE_SIGHAND | CLONE_THREAD))
+		return -EINVAL;
+	if ((flags & (CLONE_PARENT_SETTID | CLONE_PIDFD)) && !sb_range_ok(p, ptid, 4, PROT_WRITE))
+		return -EFAULT;
+	if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !sb_range_ok(p, ctid, 4, PROT_WRITE))
+		return -EFAULT;
+	/* The run page is shared with the child: snapshot the state first. */
+	struct kvm_regs regs = *vcpu_regs(t->vcpu);
+	struct kvm_sregs sregs = *vcpu_sregs(t->vcpu);
+	/* The child cannot ask the parent's vCPU (KVM refuses another mm). */
+	static __thread uint8_t fpu[4096];
+	bool fpu_ok = p->vm->hw->get_xsave(t->vcpu->hw, fpu) == 0;
+	/* The clone flags the program asked for are applied by hand around the
+	 * host fork (host_fork). */
+	int vfork_pipe[2] = { -1, -1 };
+	if ((flags & CLONE_VFORK) && pipe2(vfork_pipe, O_CLOEXEC) < 0)
+		return -errno;
+	/* No host signal handler may run while the child swaps its vCPU. */
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->vm->lock);
+	phase_mark("fork-start");
+	long pid = host_fork(flags, ptid);
+	if (pid != 0) {
+		phase_mark("fork-parent-back");
+		pthread_mutex_unlock(&p->vm->lock);
+		pthread_mutex_unlock(&p->lock);
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
+		if (pid > 0 && (flags & CLONE_PARENT_SETTID))
+			*(int *)ptid = (int)pid;
+		if (vfork_pipe[0] >= 0) {
+			/* vfork: wait until the child execs (close-on-exec) or exits. */
+			close(vfork_pipe[1]);
+			char c;
+			if (pid > 0)
+				while (read(vfork_pipe[0], &c, 1) < 0 && errno == EINTR)
+					;
+			close(vfork_pipe[0]);
+		}
+		return pid;
+	}
+	phase_mark("fork-child-start");
+	if (vfork_pipe[0] >= 0)
+		close(vfork_pipe[0]);
+	child_after_fork(t, flags, newsp, ctid, tls, &regs, &sregs, fpu_ok ? fpu : NULL);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	*done = SB_NORET;
 	return 0;
 }
 
-long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid, uint64_t tls,
+static long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid, uint64_t tls,
 	      enum sb_done *done)
 {
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
@@ -539,50 +564,58 @@ static int pass_fd(int fd)
 	return fd;
 }
 
-long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, uint64_t genvp, int flags)
+/* Copies the NUL-terminated path at gpath (checked against the program's memory). */
+static long copy_exec_path(struct sb_proc *p, uint64_t gpath, char path[PATH_MAX])
 {
-	struct sb_proc *p = t->p;
-	phase_mark("execve-start");
-	char path[PATH_MAX];
-	uint64_t at = gpath;
-	size_t n = 0;
-	for (;;) {
-		if (n >= sizeof path)
+	for (size_t n = 0;; n++) {
+		if (n >= PATH_MAX)
 			return -ENAMETOOLONG;
-		if (!sb_range_ok(p, at + n, 1, PROT_READ))
+		if (!sb_range_ok(p, gpath + n, 1, PROT_READ))
 			return -EFAULT;
-		path[n] = *(const char *)(at + n);
+		path[n] = *(const char *)(gpath + n);
 		if (!path[n])
-			break;
-		n++;
+			return 0;
 	}
-	if (dirfd != AT_FDCWD && sb_is_monitor_fd(p, dirfd))
-		return -EBADF;
-	if (!path[0] && !(flags & AT_EMPTY_PATH))
-		return -ENOENT;
-	/* The kernel names a process after the file it execs (busybox sh re-executes
-	 * /proc/self/exe and looks for the name "exe"): keep that name for the new image. */
-	char comm[16];
+}
+
+/* The kernel names a process after the file it execs (busybox sh re-executes
+ * /proc/self/exe and looks for the name "exe"): that name for the new image. */
+static void exec_comm(const char *path, char comm[16])
+{
 	const char *slash = strrchr(path, '/');
 	const char *name = slash ? slash + 1 : path;
-	size_t len = strnlen(name, sizeof comm - 1); /* the kernel keeps 15 bytes too */
+	size_t len = strnlen(name, 15); /* the kernel keeps 15 bytes too */
 	memcpy(comm, name, len);
 	comm[len] = 0;
-	if (sb_names_self_exe(dirfd, path))
-		snprintf(path, sizeof path, "%s", p->exe);
-	char **argv, **envp;
-	int argc, envc;
-	long rc = copy_string_array(p, gargv, &argv, &argc);
-	if (rc)
-		return rc;
-	rc = copy_string_array(p, genvp, &envp, &envc);
-	if (rc) {
-		free_strings(argv);
-		return rc;
-	}
-	/* Resolve what the kernel would, so the program sees ENOENT, EACCES,
-	 * ENOEXEC... from this call and not from the new image. */
-	char full[PATH_MAX + 8];
+}
+
+/* The kernel's checks of an execve target, so the program sees EACCES, ENOEXEC... from
+ * this call and not from the new image. Returns 0 or -errno. */
+static int check_exec_target(struct sb_proc *p, int dirfd, const char *path, int fd)
+{
+	/* Whatever name reached it, the monitor's image (or any monitor
+	 * object) is not a program to run. */
+	if (mobj_classify(&p->objs, fd) != OBJ_PROGRAM)
+		return -EACCES;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (path[0] ? faccessat(dirfd, path, X_OK, 0) : faccessat(fd, "", X_OK, AT_EMPTY_PATH)) < 0)
+		return -EACCES;
+	char why[160];
+	enum elf_check kind = elf_classify(fd, why, sizeof why);
+	if (kind != ELF_OK && kind != ELF_SCRIPT)
+		return -ENOEXEC;
+	/* A missing interpreter fails the call, as in the kernel. */
+	char interp[PATH_MAX];
+	if (elf_interpreter(fd, interp, sizeof interp) == 0 && access(interp, X_OK) < 0)
+		return errno == ENOENT ? -ENOENT : -EACCES;
+	return 0;
+}
+
+/* Opens what execveat(dirfd, path, flags) runs and checks it (check_exec_target).
+ * Returns the descriptor or -errno. */
+static int open_exec_target(struct sb_proc *p, int dirfd, const char *path, int flags)
+{
 	int fd;
 	if (!path[0]) {
 		/* execveat(fd, "", ..., AT_EMPTY_PATH): fexecve. */
@@ -592,63 +625,39 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 	} else {
 		fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0));
 	}
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	/* Whatever name reached it, the monitor's image (or any monitor
-	 * object) is not a program to run. */
-	if (mobj_classify(&p->objs, fd) != OBJ_PROGRAM) {
-		rc = -EACCES;
+	if (fd < 0)
+		return -errno;
+	int rc = check_exec_target(p, dirfd, path, fd);
+	if (rc) {
 		close(fd);
-		goto out;
+		return rc;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (path[0] ? faccessat(dirfd, path, X_OK, 0) : faccessat(fd, "", X_OK, AT_EMPTY_PATH)) < 0) {
-		rc = -EACCES;
-		close(fd);
-		goto out;
-	}
-	char why[160];
-	enum elf_check kind = elf_classify(fd, why, sizeof why);
-	if (kind != ELF_OK && kind != ELF_SCRIPT) {
-		rc = -ENOEXEC;
-		close(fd);
-		goto out;
-	}
-	/* A missing interpreter fails the call, as in the kernel. */
-	char interp[PATH_MAX];
-	if (elf_interpreter(fd, interp, sizeof interp) == 0 && access(interp, X_OK) < 0) {
-		rc = errno == ENOENT ? -ENOENT : -EACCES;
-		close(fd);
-		goto out;
-	}
-	snprintf(full, sizeof full, "/proc/self/fd/%d", fd);
-	if (path[0] == '/' || (dirfd == AT_FDCWD && path[0])) {
-		/* The kernel never searches PATH for execve: keep it a path. */
-		snprintf(full, sizeof full, "%s%s", strchr(path, '/') ? "" : "./", path);
-		close(fd);
-		fd = -1;
-	} else {
-		pass_fd(fd);
-	}
+	return fd;
+}
 
-	/* The new image: dune-run again, told everything through inherited fds. */
-	int polfd = memfd_create("dune-policy", 0);
-	if (polfd < 0) {
-		rc = -errno;
-		goto out;
+/* The policy's text in a memfd, for the new image's --policy-fd. Returns it or -errno. */
+static int policy_memfd(const struct policy *pol)
+{
+	int fd = memfd_create("dune-policy", 0);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(pol->text);
+	if (write(fd, pol->text, len) != (ssize_t)len) {
+		close(fd);
+		return -EIO;
 	}
-	size_t plen = strlen(p->policy->text);
-	if (write(polfd, p->policy->text, plen) != (ssize_t)plen) {
-		rc = -EIO;
-		close(polfd);
-		goto out;
-	}
-	lseek(polfd, 0, SEEK_SET);
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* The new image's command line: dune-run again, told everything through inherited fds
+ * (bufs holds their numbers). NULL without memory. */
+static char **reexec_argv(struct sb_proc *p, int polfd, char *comm, int argc, char **argv, char *full,
+			  char bufs[4][32])
+{
 	char **nargv = calloc((size_t)argc + 24, sizeof *nargv);
-	char bufs[4][32];
+	if (!nargv)
+		return NULL;
 	int k = 0;
 	nargv[k++] = (char *)"dune-run";
 	nargv[k++] = (char *)"--policy-fd";
@@ -672,7 +681,7 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 		nargv[k++] = (char *)"--stats";
 		nargv[k++] = (char *)p->stats_path;
 	}
-	if (!p->vm->fa.enabled)
+	if (!p->fa.enabled)
 		nargv[k++] = (char *)"--no-fault-around";
 	if (p->tsc_same)
 		nargv[k++] = (char *)"--tsc-same";
@@ -685,29 +694,97 @@ long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, u
 	for (int i = 1; i < argc; i++)
 		nargv[k++] = argv[i];
 	nargv[k] = NULL;
+	return nargv;
+}
+
+/* The exec failed: the descriptors passed on are close-on-exec again. */
+static void reclaim_passed_fds(struct sb_proc *p)
+{
+	fcntl(p->stats_fd, F_SETFD, FD_CLOEXEC);
+	if (p->trace)
+		fcntl(p->trace_fd, F_SETFD, FD_CLOEXEC);
+	int devfd[1];
+	if (p->vm->hw->fds(p->vm->hw_vm, devfd, 1) == 1)
+		fcntl(devfd[0], F_SETFD, FD_CLOEXEC);
+}
+
+/* Runs the checked program as a new image of dune-run (see reexec_argv); returns only on failure. */
+static long reexec(struct sb_thread *t, char *full, char *comm, int argc, char **argv, char **envp)
+{
+	struct sb_proc *p = t->p;
+	int polfd = policy_memfd(p->policy);
+	if (polfd < 0)
+		return polfd;
+	char bufs[4][32];
+	char **nargv = reexec_argv(p, polfd, comm, argc, argv, full, bufs);
+	if (!nargv) {
+		close(polfd);
+		return -ENOMEM;
+	}
 	/* The process's own signal mask survives exec, as with the kernel. */
 	uint64_t m = t->mask;
 	host_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (uint64_t)&m, 0, 8, 0, 0);
 	phase_mark("execve-checked");
-	rc = host_syscall(SYS_execveat, (uint64_t)p->self_fd, (uint64_t)"", (uint64_t)nargv, (uint64_t)envp,
-			  AT_EMPTY_PATH, 0);
+	long rc = host_syscall(SYS_execveat, (uint64_t)p->self_fd, (uint64_t)"", (uint64_t)nargv, (uint64_t)envp,
+			       AT_EMPTY_PATH, 0);
 	/* Still here: the exec failed. */
 	close(polfd);
-	fcntl(p->stats_fd, F_SETFD, FD_CLOEXEC);
-	if (p->trace)
-		fcntl(p->trace_fd, F_SETFD, FD_CLOEXEC);
-	if (p->vm->hw->fds(p->vm->hw_vm, devfd, 1) == 1)
-		fcntl(devfd[0], F_SETFD, FD_CLOEXEC);
+	reclaim_passed_fds(p);
+	free(nargv);
+	return rc;
+}
+
+static long sb_execve(struct sb_thread *t, int dirfd, uint64_t gpath, uint64_t gargv, uint64_t genvp, int flags)
+{
+	struct sb_proc *p = t->p;
+	phase_mark("execve-start");
+	char path[PATH_MAX];
+	long rc = copy_exec_path(p, gpath, path);
+	if (rc)
+		return rc;
+	if (dirfd != AT_FDCWD && sb_is_monitor_fd(p, dirfd))
+		return -EBADF;
+	if (!path[0] && !(flags & AT_EMPTY_PATH))
+		return -ENOENT;
+	char comm[16];
+	exec_comm(path, comm);
+	if (sb_names_self_exe(dirfd, path))
+		snprintf(path, sizeof path, "%s", p->exe);
+	char **argv, **envp;
+	int argc, envc;
+	rc = copy_string_array(p, gargv, &argv, &argc);
+	if (rc)
+		return rc;
+	rc = copy_string_array(p, genvp, &envp, &envc);
+	if (rc) {
+		free_strings(argv);
+		return rc;
+	}
+	int fd = open_exec_target(p, dirfd, path, flags);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	char full[PATH_MAX + 8];
+	snprintf(full, sizeof full, "/proc/self/fd/%d", fd);
+	if (path[0] == '/' || (dirfd == AT_FDCWD && path[0])) {
+		/* The kernel never searches PATH for execve: keep it a path. */
+		snprintf(full, sizeof full, "%s%s", strchr(path, '/') ? "" : "./", path);
+		close(fd);
+		fd = -1;
+	} else {
+		pass_fd(fd);
+	}
+	rc = reexec(t, full, comm, argc, argv, envp);
 	if (fd >= 0)
 		close(fd);
-	free(nargv);
 out:
 	free_strings(argv);
 	free_strings(envp);
 	return rc;
 }
 
-_Noreturn void sb_exit_thread(struct sb_thread *t, int status)
+static _Noreturn void sb_exit_thread(struct sb_thread *t, int status)
 {
 	struct sb_proc *p = t->p;
 	sigset_t all;
@@ -799,25 +876,10 @@ static void register_monitor_objects(struct sb_proc *p)
 		mobj_add_file(&p->objs, p->trace_fd);
 }
 
-int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *path, char *const argv[],
-		char *const envp[])
+/* The counters area: a fresh memfd, or the container's counters file (opt->stats_fd), mapped
+ * shared. Returns 0 or the status to fail with. */
+static int open_stats(struct sb_proc *p, const struct sb_options *opt)
 {
-	phase_mark("start-sandbox");
-	/* One malloc arena for the monitor: its threads allocate rarely (not
-	 * on the syscall path), and every extra arena reserves 64 MiB, which a
-	 * short-lived thread's first free() (its tcache) could otherwise add
-	 * while the arena of the thread before it is not yet given back. */
-	mallopt(M_ARENA_MAX, 1);
-	struct sb_proc *p = calloc(1, sizeof *p);
-	struct sb_thread *t = calloc(1, sizeof *t);
-	if (!p || !t)
-		return 127;
-	pthread_mutex_init(&p->lock, NULL);
-	p->policy = pol;
-	p->trace = opt->trace;
-	p->trace_fd = opt->trace_fd;
-	p->stats_path = opt->stats_path;
-	p->is_root = opt->is_root;
 	p->stats_fd = opt->stats_fd;
 	if (p->stats_fd < 0) {
 		p->stats_fd = memfd_create("dune-stats", MFD_CLOEXEC);
@@ -850,7 +912,12 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		p->stats->processes = 1;
 	else if (opt->count_process)
 		__atomic_fetch_add(&p->stats->processes, 1, __ATOMIC_RELAXED);
-	/* The sealed memfd this process runs from (self_image.h), for execve. */
+	return 0;
+}
+
+/* The sealed memfd this process runs from (self_image.h), for execve. */
+static void open_self_image(struct sb_proc *p, const struct sb_options *opt)
+{
 	p->self_fd = opt->self_fd >= 0 ? opt->self_fd : open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (p->self_fd >= 0) {
 		int hi = fcntl(p->self_fd, F_DUPFD_CLOEXEC, 950);
@@ -859,66 +926,85 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 			p->self_fd = hi;
 		}
 	}
-	register_monitor_objects(p);
+}
 
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+/* What sandbox_run loads: the program itself, or for a script its interpreter. */
+struct program {
+	int fd;
+	const char *load_path;
+	char *const *argv;  /* the argv the loaded image gets */
+	char **script_argv; /* for a script: "interpreter [arg] path args..." (argv points here) */
+};
+
+/* A "#!interpreter [arg]" script: the interpreter's argv, "interpreter [arg] path argv[1..]". */
+static char **script_argv(int fd, const char *path, char *const argv[])
+{
+	char line[256];
+	ssize_t n = pread(fd, line, sizeof line - 1, 0);
+	line[n > 0 ? n : 0] = '\0';
+	char *nl = strchr(line, '\n');
+	if (nl)
+		*nl = '\0';
+	char *interp = line + 2;
+	while (*interp == ' ' || *interp == '\t')
+		interp++;
+	char *arg = interp + strcspn(interp, " \t");
+	if (*arg) {
+		*arg++ = '\0';
+		while (*arg == ' ' || *arg == '\t')
+			arg++;
+	}
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	char **out = calloc((size_t)argc + 4, sizeof *out);
+	int k = 0;
+	out[k++] = strdup(interp);
+	if (*arg)
+		out[k++] = strdup(arg);
+	out[k++] = (char *)path;
+	for (int i = 1; i < argc; i++)
+		out[k++] = argv[i];
+	return out;
+}
+
+/* Opens the program at path (a script's interpreter in its place) and checks it is an ELF
+ * image this loader runs. Returns 0 or the status to fail with (127: not found). */
+static int open_program(struct program *prog, const char *path, char *const argv[])
+{
+	*prog = (struct program){ .fd = open(path, O_RDONLY | O_CLOEXEC), .load_path = path, .argv = argv };
+	if (prog->fd < 0) {
 		fprintf(stderr, "dune-run: %s: %s\n", path, strerror(errno));
 		return errno == ENOENT ? 127 : 126;
 	}
 	char why[200];
-	enum elf_check kind = elf_classify(fd, why, sizeof why);
-	char *const *run_argv = argv;
-	char **script_argv = NULL;
-	const char *load_path = path;
+	enum elf_check kind = elf_classify(prog->fd, why, sizeof why);
 	if (kind == ELF_SCRIPT) {
 		/* #!interpreter [arg]: run the interpreter with the script's path. */
-		char line[256];
-		ssize_t n = pread(fd, line, sizeof line - 1, 0);
-		line[n > 0 ? n : 0] = '\0';
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		char *interp = line + 2;
-		while (*interp == ' ' || *interp == '\t')
-			interp++;
-		char *arg = interp + strcspn(interp, " \t");
-		if (*arg) {
-			*arg++ = '\0';
-			while (*arg == ' ' || *arg == '\t')
-				arg++;
-		}
-		int argc = 0;
-		while (argv[argc])
-			argc++;
-		script_argv = calloc((size_t)argc + 4, sizeof *script_argv);
-		int k = 0;
-		script_argv[k++] = strdup(interp);
-		if (*arg)
-			script_argv[k++] = strdup(arg);
-		script_argv[k++] = (char *)path;
-		for (int i = 1; i < argc; i++)
-			script_argv[k++] = argv[i];
-		run_argv = script_argv;
-		load_path = script_argv[0];
-		close(fd);
-		fd = open(load_path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			fprintf(stderr, "dune-run: %s: bad interpreter %s: %s\n", path, load_path, strerror(errno));
+		prog->script_argv = script_argv(prog->fd, path, argv);
+		prog->argv = prog->script_argv;
+		prog->load_path = prog->script_argv[0];
+		close(prog->fd);
+		prog->fd = open(prog->load_path, O_RDONLY | O_CLOEXEC);
+		if (prog->fd < 0) {
+			fprintf(stderr, "dune-run: %s: bad interpreter %s: %s\n", path, prog->load_path, strerror(errno));
 			return errno == ENOENT ? 127 : 126;
 		}
-		kind = elf_classify(fd, why, sizeof why);
+		kind = elf_classify(prog->fd, why, sizeof why);
 	}
 	if (kind != ELF_OK) {
-		fprintf(stderr, "dune-run: %s: cannot run: %s\n", load_path, why);
+		fprintf(stderr, "dune-run: %s: cannot run: %s\n", prog->load_path, why);
 		return 126;
 	}
-	if (!realpath(load_path, p->exe))
-		snprintf(p->exe, sizeof p->exe, "%s", load_path);
-	/* ps and /proc/self/comm show the program, not dune-run. */
-	const char *base = strrchr(path, '/');
-	prctl(PR_SET_NAME, (unsigned long)(opt->comm ? opt->comm : base ? base + 1 : path), 0, 0, 0);
+	return 0;
+}
 
+/* The VM with the program's image, its vDSO and initial stack, and the first vCPU (t->vcpu).
+ * Returns 0 with the entry point and stack pointer, or the status to fail with. */
+static int load_program(struct sb_proc *p, struct sb_thread *t, const struct sb_options *opt,
+			const struct program *prog, const char *path, char *const envp[], uint64_t *entry,
+			uint64_t *rsp)
+{
 	phase_mark("start-before-vm");
 	int rc = vm_create(&p->vm, &hw_kvm_ops, opt->kvm_fd);
 	phase_mark("start-vm-created");
@@ -929,13 +1015,13 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		return 126;
 	}
 	p->vm->user = p;
-	p->vm->fa.enabled = !opt->no_fault_around;
+	fa_attach(&p->fa, p->vm, !opt->no_fault_around);
 	struct elf_image img;
 	char err[256] = "";
-	rc = elf_load(p->vm, fd, &img, err, sizeof err);
-	close(fd);
+	rc = elf_load(p->vm, prog->fd, &img, err, sizeof err);
+	close(prog->fd);
 	if (rc) {
-		fprintf(stderr, "dune-run: %s: cannot load: %s\n", load_path, err[0] ? err : strerror(-rc));
+		fprintf(stderr, "dune-run: %s: cannot load: %s\n", prog->load_path, err[0] ? err : strerror(-rc));
 		return 126;
 	}
 	phase_mark("start-elf-loaded");
@@ -956,12 +1042,55 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 		img.vdso = 0; /* AT_SYSINFO_EHDR left out: libc uses the system calls */
 	p->tsc_same = img.vdso != 0;
 	phase_mark("start-tsc-probed");
-	uint64_t rsp;
-	rc = elf_build_stack(p->vm, &img, run_argv, envp, script_argv ? path : load_path, &rsp);
+	rc = elf_build_stack(p->vm, &img, prog->argv, envp, prog->script_argv ? path : prog->load_path, rsp);
 	if (rc) {
 		fprintf(stderr, "dune-run: cannot build the initial stack: %s\n", strerror(-rc));
 		return 126;
 	}
+	*entry = img.entry;
+	return 0;
+}
+
+int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *path, char *const argv[],
+		char *const envp[])
+{
+	phase_mark("start-sandbox");
+	/* One malloc arena for the monitor: its threads allocate rarely (not
+	 * on the syscall path), and every extra arena reserves 64 MiB, which a
+	 * short-lived thread's first free() (its tcache) could otherwise add
+	 * while the arena of the thread before it is not yet given back. */
+	mallopt(M_ARENA_MAX, 1);
+	struct sb_proc *p = calloc(1, sizeof *p);
+	struct sb_thread *t = calloc(1, sizeof *t);
+	if (!p || !t)
+		return 127;
+	pthread_mutex_init(&p->lock, NULL);
+	p->ops = &process_ops;
+	p->policy = pol;
+	p->trace = opt->trace;
+	p->trace_fd = opt->trace_fd;
+	p->stats_path = opt->stats_path;
+	p->is_root = opt->is_root;
+	int rc = open_stats(p, opt);
+	if (rc)
+		return rc;
+	open_self_image(p, opt);
+	register_monitor_objects(p);
+
+	struct program prog;
+	rc = open_program(&prog, path, argv);
+	if (rc)
+		return rc;
+	if (!realpath(prog.load_path, p->exe))
+		snprintf(p->exe, sizeof p->exe, "%s", prog.load_path);
+	/* ps and /proc/self/comm show the program, not dune-run. */
+	const char *base = strrchr(path, '/');
+	prctl(PR_SET_NAME, (unsigned long)(opt->comm ? opt->comm : base ? base + 1 : path), 0, 0, 0);
+
+	uint64_t entry, rsp;
+	rc = load_program(p, t, opt, &prog, path, envp, &entry, &rsp);
+	if (rc)
+		return rc;
 	phase_mark("start-stack-built");
 	sb_signals_init(p);
 	phase_mark("start-signals-reset");
@@ -971,7 +1100,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	t->p = p;
 	t->alt.ss_flags = SS_DISABLE;
 	t->tid = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
-	rc = vcpu_enter_user(t->vcpu, img.entry, rsp, 0);
+	rc = vcpu_enter_user(t->vcpu, entry, rsp, 0);
 	if (rc) {
 		fprintf(stderr, "dune-run: cannot create a vCPU: %s\n", strerror(-rc));
 		return 126;

@@ -119,6 +119,8 @@ bool region_covers(const struct region_map *m, uint64_t start, uint64_t end, int
 
 bool region_overlaps(const struct region_map *m, uint64_t start, uint64_t end)
 {
+	if (start >= end)
+		return false; /* no byte to own */
 	size_t i = first_after(m, start);
 	return i < m->n && m->r[i].start < end;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "fault_around.h"
 #include "objects.h"
 #include "policy.h"
 #include "vm.h"
@@ -25,8 +26,13 @@ struct guest_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
 
+struct sb_thread;
+struct sb_process_ops;
+
 struct sb_proc {
 	struct dune_vm *vm;
+	const struct sb_process_ops *ops; /* clone, execve, exit: the monitor loop's (proc.c) */
+	struct fa_state fa;    /* the VM's pager: fault-around for anonymous memory */
 	struct policy *policy;
 	struct sb_stats *stats;
 	int stats_fd;          /* memfd behind stats */
@@ -119,13 +125,31 @@ enum sb_done {
 	SB_NORET,   /* registers already set (rt_sigreturn, clone child...) */
 };
 
+/* Program memory as the monitor checks it (memcheck.c), below calls and signals. */
+/* Every byte of [addr, addr+len) is the program's with at least need; recorded in the
+ * calling thread's checked span. */
 bool sb_range_ok(struct sb_proc *p, uint64_t addr, uint64_t len, int need);
 /* Give up program memory on the host (see sb_proc.tombs). */
 void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len);
+/* Does another thread's checked span reach [addr, addr+len)? */
+bool sb_range_busy(struct sb_proc *p, uint64_t addr, uint64_t len);
+/* [start, end) lies in a range kept reserved: it is the program's again (true). */
+bool sb_take_reserved(struct sb_proc *p, uint64_t start, uint64_t end);
 /* Start of each monitor-loop round: forget this thread's checked span and
  * release reserved ranges no other thread's span reaches. */
 void sb_hull_reset(struct sb_thread *t);
+
+/* System calls (syscalls.c). */
 bool sb_is_monitor_fd(struct sb_proc *p, int fd);
+/* The calls that make, replace or end threads and processes belong to the monitor loop
+ * above the system-call layer (proc.c); the dispatch reaches them only through this
+ * interface, which the loop installs in sb_proc.ops. */
+struct sb_process_ops {
+	long (*clone)(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid,
+		      uint64_t tls, enum sb_done *done);
+	long (*execve)(struct sb_thread *t, int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags);
+	void (*exit_thread)(struct sb_thread *t, int status); /* never returns */
+};
 long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done);
 /* Whether an allowed call nr reaches the host kernel as the program made it (same number,
  * arguments checked or replaced by checked copies): what a kernel seccomp filter under the
@@ -152,11 +176,7 @@ _Noreturn void sb_exit_group(struct sb_proc *p, int status);
 _Noreturn void sb_die_by_signal(struct sb_proc *p, int sig);
 void sb_write_stats(struct sb_proc *p);
 
-/* Processes and threads (proc.c). */
-long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid,
-	      uint64_t tls, enum sb_done *done);
-long sb_execve(struct sb_thread *t, int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags);
-_Noreturn void sb_exit_thread(struct sb_thread *t, int status);
+/* Processes and threads (proc.c): the monitor loop, on top of the calls and signals. */
 _Noreturn void sb_thread_loop(struct sb_thread *t);
 
 /* clear_child_tid and robust futex lists (futex_exit.c). */

@@ -30,31 +30,6 @@
 #define ARCH_GET_GS 0x1004
 #define MAX_IOV 1024
 
-static __thread struct sb_thread *hull_owner;
-
-bool sb_range_ok(struct sb_proc *p, uint64_t addr, uint64_t len, int need)
-{
-	if (len == 0)
-		return true;
-	if (addr + len < addr || addr + len > 0x800000000000ull)
-		return false;
-	struct sb_thread *t = hull_owner;
-	if (t) {
-		/* Publish the span before looking at ownership (the releasing
-		 * thread does the opposite: unown, then look at spans). */
-		uint64_t lo = __atomic_load_n(&t->hull_lo, __ATOMIC_RELAXED);
-		uint64_t hi = __atomic_load_n(&t->hull_hi, __ATOMIC_RELAXED);
-		if (!hi || addr < lo)
-			__atomic_store_n(&t->hull_lo, addr, __ATOMIC_SEQ_CST);
-		if (addr + len > hi)
-			__atomic_store_n(&t->hull_hi, addr + len, __ATOMIC_SEQ_CST);
-	}
-	pthread_mutex_lock(&p->vm->lock);
-	bool ok = region_covers(&p->vm->owned, addr, addr + len, need);
-	pthread_mutex_unlock(&p->vm->lock);
-	return ok;
-}
-
 bool sb_is_monitor_fd(struct sb_proc *p, int fd)
 {
 	if (fd < 0)
@@ -221,6 +196,62 @@ static uint64_t parse_num(const char **pp)
 	return v;
 }
 
+/* "s": the path is copied (a copy the program cannot change under the call) and the
+ * argument points to the copy; names of /proc/self/exe become the program's path. */
+static long check_path_arg(struct sb_proc *p, int dirfd, uint64_t *arg, struct scratch *s)
+{
+	if (s->nstr >= 3)
+		return -EINVAL;
+	long rc = copy_str(p, *arg, s->str[s->nstr], PATH_MAX);
+	if (rc)
+		return rc;
+	if (sb_names_self_exe(dirfd, s->str[s->nstr]))
+		snprintf(s->str[s->nstr], PATH_MAX, "%s", p->exe);
+	*arg = (uint64_t)s->str[s->nstr++];
+	return 0;
+}
+
+/* "r", "w", "m" (k) with "@N" or "=K" and an optional "*K" at *q (consumed): the buffer
+ * a[i] is the program's, readable or writable. */
+static long check_buffer_arg(struct sb_proc *p, char k, bool nullable, const char **q, const uint64_t a[6], int i)
+{
+	char how = *(*q)++;
+	uint64_t n = parse_num(q);
+	uint64_t len = how == '@' ? a[n] : n;
+	if (**q == '*') {
+		(*q)++;
+		uint64_t mul = parse_num(q);
+		if (len > UINT64_MAX / (mul ? mul : 1))
+			return -EFAULT;
+		len *= mul;
+	}
+	if (!a[i] && nullable)
+		return 0;
+	if (!sb_range_ok(p, a[i], len, k == 'r' ? PROT_READ : PROT_WRITE))
+		return -EFAULT;
+	return 0;
+}
+
+/* "a@N" at *q (consumed): a sockaddr the kernel writes, its length in *(socklen_t *)a[N]. */
+static long check_sockaddr_arg(struct sb_proc *p, const char **q, uint64_t a[6], int i, struct scratch *s)
+{
+	(*q)++; /* '@' */
+	uint64_t n = parse_num(q);
+	if (!a[i])
+		return 0;
+	if (!a[n] || !sb_range_ok(p, a[n], 4, PROT_WRITE))
+		return -EFAULT;
+	/* The kernel reads the length again: it gets the copy that was
+	 * checked, and the program gets the result back after the call. */
+	memcpy(&s->socklen, (const void *)a[n], 4);
+	if (!sb_range_ok(p, a[i], s->socklen, PROT_WRITE))
+		return -EFAULT;
+	s->guest_socklen = a[n];
+	a[n] = (uint64_t)&s->socklen;
+	s->skip |= 1u << n;
+	return 0;
+}
+
 /* Argument kinds, one token per argument:
  *  i integer   f fd   d dirfd   s/S path (S: may be NULL)
  *  r/w/m buffer the kernel reads/writes/both, "@N" length in argument N or
@@ -262,52 +293,16 @@ static long check_args(struct sb_thread *t, const char *spec, uint64_t a[6], str
 		case 's':
 			if (!a[i] && nullable)
 				break;
-			if (s->nstr >= 3)
-				return -EINVAL;
-			rc = copy_str(p, a[i], s->str[s->nstr], PATH_MAX);
-			if (rc)
-				return rc;
-			if (sb_names_self_exe(dirfd, s->str[s->nstr]))
-				snprintf(s->str[s->nstr], PATH_MAX, "%s", p->exe);
-			a[i] = (uint64_t)s->str[s->nstr++];
+			rc = check_path_arg(p, dirfd, &a[i], s);
 			break;
 		case 'r':
 		case 'w':
-		case 'm': {
-			uint64_t len;
-			char how = *q++;
-			uint64_t n = parse_num(&q);
-			len = how == '@' ? a[n] : n;
-			if (*q == '*') {
-				q++;
-				uint64_t mul = parse_num(&q);
-				if (len > UINT64_MAX / (mul ? mul : 1))
-					return -EFAULT;
-				len *= mul;
-			}
-			if (!a[i] && nullable)
-				break;
-			if (!sb_range_ok(p, a[i], len, k == 'r' ? PROT_READ : PROT_WRITE))
-				return -EFAULT;
+		case 'm':
+			rc = check_buffer_arg(p, k, nullable, &q, a, i);
 			break;
-		}
-		case 'a': {
-			q++; /* '@' */
-			uint64_t n = parse_num(&q);
-			if (!a[i])
-				break;
-			if (!a[n] || !sb_range_ok(p, a[n], 4, PROT_WRITE))
-				return -EFAULT;
-			/* The kernel reads the length again: it gets the copy that was
-			 * checked, and the program gets the result back after the call. */
-			memcpy(&s->socklen, (const void *)a[n], 4);
-			if (!sb_range_ok(p, a[i], s->socklen, PROT_WRITE))
-				return -EFAULT;
-			s->guest_socklen = a[n];
-			a[n] = (uint64_t)&s->socklen;
-			s->skip |= 1u << n;
+		case 'a':
+			rc = check_sockaddr_arg(p, &q, a, i, s);
 			break;
-		}
 		case 'v': {
 			char dir = *q++;
 			q++; /* '@' */
@@ -327,6 +322,8 @@ static long check_args(struct sb_thread *t, const char *spec, uint64_t a[6], str
 		default:
 			return -ENOSYS;
 		}
+		if (rc)
+			return rc;
 		while (*q && *q != ' ')
 			q++;
 	}
@@ -758,103 +755,6 @@ static long do_shmctl(struct sb_proc *p, uint64_t a[6])
 
 /* ---- memory ---- */
 
-/* Does another thread's checked span reach [addr, addr+len)? p->lock held. */
-static bool span_in_use(struct sb_proc *p, uint64_t addr, uint64_t len)
-{
-	for (struct sb_thread *o = p->threads; o; o = o->next) {
-		if (o == hull_owner)
-			continue;
-		uint64_t lo = __atomic_load_n(&o->hull_lo, __ATOMIC_SEQ_CST);
-		uint64_t hi = __atomic_load_n(&o->hull_hi, __ATOMIC_SEQ_CST);
-		if (hi && lo < addr + len && addr < hi)
-			return true;
-	}
-	return false;
-}
-
-static bool range_busy(struct sb_proc *p, uint64_t addr, uint64_t len)
-{
-	pthread_mutex_lock(&p->lock);
-	bool busy = p->nthreads > 1 && span_in_use(p, addr, len);
-	pthread_mutex_unlock(&p->lock);
-	return busy;
-}
-
-void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len)
-{
-	pthread_mutex_lock(&p->lock);
-	bool keep = p->nthreads > 1 && span_in_use(p, addr, len);
-	if (keep && p->ntombs == p->captombs) {
-		size_t cap = p->captombs ? p->captombs * 2 : 64;
-		struct tomb *t = realloc(p->tombs, cap * sizeof *t);
-		if (t) {
-			p->tombs = t;
-			p->captombs = cap;
-		}
-	}
-	if (!keep) {
-		munmap((void *)addr, len);
-	} else if (mmap((void *)addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
-			0) != MAP_FAILED &&
-		   p->ntombs + 2 < p->captombs) {
-		p->tombs[p->ntombs].addr = addr;
-		p->tombs[p->ntombs++].len = len;
-	}
-	/* Otherwise the range stays reserved (or mapped) for good: never
-	 * handed back while a host call may still use it. */
-	pthread_mutex_unlock(&p->lock);
-}
-
-void sb_hull_reset(struct sb_thread *t)
-{
-	struct sb_proc *p = t->p;
-	hull_owner = t;
-	__atomic_store_n(&t->hull_hi, 0, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&t->hull_lo, 0, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&p->ntombs, __ATOMIC_RELAXED))
-		return;
-	pthread_mutex_lock(&p->lock);
-	size_t k = 0;
-	for (size_t i = 0; i < p->ntombs; i++) {
-		struct tomb *tb = &p->tombs[i];
-		if (!tb->len)
-			continue;
-		if (span_in_use(p, tb->addr, tb->len))
-			p->tombs[k++] = *tb;
-		else
-			munmap((void *)tb->addr, tb->len);
-	}
-	p->ntombs = k;
-	pthread_mutex_unlock(&p->lock);
-}
-
-/* A reserved range the program maps again with MAP_FIXED is its own. */
-static bool take_tomb(struct sb_proc *p, uint64_t start, uint64_t end)
-{
-	bool covered = false;
-	pthread_mutex_lock(&p->lock);
-	for (size_t i = 0; i < p->ntombs; i++) {
-		struct tomb *t = &p->tombs[i];
-		if (t->len && start >= t->addr && end <= t->addr + t->len)
-			covered = true;
-	}
-	if (covered)
-		for (size_t i = 0; i < p->ntombs; i++) {
-			struct tomb *t = &p->tombs[i];
-			if (!t->len || t->addr + t->len <= start || t->addr >= end)
-				continue;
-			/* Split off the part being reused; keep the rest reserved. */
-			uint64_t a = t->addr, e = t->addr + t->len;
-			t->len = 0;
-			if (a < start && p->ntombs < p->captombs)
-				p->tombs[p->ntombs++] = (struct tomb){ a, start - a };
-			if (e > end && p->ntombs < p->captombs)
-				p->tombs[p->ntombs++] = (struct tomb){ end, e - end };
-		}
-	pthread_mutex_unlock(&p->lock);
-	return covered;
-}
-
 /* Make sure [start, end) holds nothing of the monitor's: every part is the
  * program's already, or free on the host (then reserved for the program). */
 static long claim_range(struct sb_proc *p, uint64_t start, uint64_t end)
@@ -875,7 +775,7 @@ static long claim_range(struct sb_proc *p, uint64_t start, uint64_t end)
 		}
 		pthread_mutex_unlock(&p->vm->lock);
 		if (!r) {
-			if (!take_tomb(p, at, next)) {
+			if (!sb_take_reserved(p, at, next)) {
 				void *m = mmap((void *)at, next - at, PROT_NONE,
 					       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 				if (m == MAP_FAILED)
@@ -1074,7 +974,7 @@ static long do_mremap(struct sb_proc *p, uint64_t a[6])
 	vm_mirror_unmap(p->vm, old, oldsz);
 	/* A move gives the old range back to the host at once: while another
 	 * thread's host call may use it, the pages move and the range is kept. */
-	bool busy = (flags & (MREMAP_MAYMOVE | MREMAP_FIXED)) && range_busy(p, old, oldsz);
+	bool busy = (flags & (MREMAP_MAYMOVE | MREMAP_FIXED)) && sb_range_busy(p, old, oldsz);
 	long ret = busy ? move_keeping_old(p, old, oldsz, newsz, flags, a[4], prot)
 			: host_syscall(SYS_mremap, old, oldsz, newsz, (uint64_t)flags, a[4], 0);
 	if (ret < 0 && ret > -4096) {
@@ -1167,13 +1067,14 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	case SYS_sigaltstack: return sb_sigaltstack(t, a[0], a[1]);
 	case SYS_rt_sigsuspend: return sb_rt_sigsuspend(t, a[0], a[1]);
 	case SYS_rt_sigpending: return sb_rt_sigpending(t, a[0], a[1]);
-	case SYS_clone: return sb_clone(t, a[0], a[1], a[2], a[3], a[4], done);
-	case SYS_fork: return sb_clone(t, SIGCHLD, 0, 0, 0, 0, done);
-	case SYS_vfork: return sb_clone(t, CLONE_VFORK | CLONE_VM | SIGCHLD, 0, 0, 0, 0, done);
+	case SYS_clone: return t->p->ops->clone(t, a[0], a[1], a[2], a[3], a[4], done);
+	case SYS_fork: return t->p->ops->clone(t, SIGCHLD, 0, 0, 0, 0, done);
+	case SYS_vfork: return t->p->ops->clone(t, CLONE_VFORK | CLONE_VM | SIGCHLD, 0, 0, 0, 0, done);
 	case SYS_clone3: return -ENOSYS; /* libcs fall back to clone, whose flags we can read */
-	case SYS_execve: return sb_execve(t, AT_FDCWD, a[0], a[1], a[2], 0);
-	case SYS_execveat: return sb_execve(t, (int)a[0], a[1], a[2], a[3], (int)a[4]);
-	case SYS_exit: sb_exit_thread(t, (int)a[0]);
+	case SYS_execve: return t->p->ops->execve(t, AT_FDCWD, a[0], a[1], a[2], 0);
+	case SYS_execveat: return t->p->ops->execve(t, (int)a[0], a[1], a[2], a[3], (int)a[4]);
+	case SYS_exit: t->p->ops->exit_thread(t, (int)a[0]);
+		__builtin_unreachable();
 	case SYS_exit_group: sb_exit_group(p, (int)a[0]);
 	/* Emulated: the host kernel must never hold program pointers (futex_exit.c). */
 	case SYS_set_tid_address: return sb_set_tid_address(t, a[0]);

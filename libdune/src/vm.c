@@ -215,9 +215,15 @@ uint64_t prot_to_pte(int prot)
 	return f;
 }
 
+static void pager_forget(struct dune_vm *vm, uint64_t start, uint64_t len)
+{
+	if (vm->pager.forget)
+		vm->pager.forget(vm->pager.ctx, start, len);
+}
+
 static int mirror_map_locked(struct dune_vm *vm, uint64_t start, uint64_t len, int prot, bool lazy)
 {
-	fa_forget(vm, start, len);
+	pager_forget(vm, start, len);
 	if (region_set(&vm->owned, start, start + len, prot) < 0)
 		return -ENOMEM;
 	uint64_t f = prot_to_pte(prot);
@@ -242,10 +248,10 @@ int vm_mirror_map(struct dune_vm *vm, uint64_t start, uint64_t len, int prot)
 int vm_mirror_map_anon(struct dune_vm *vm, uint64_t start, uint64_t len, int prot)
 {
 	pthread_mutex_lock(&vm->lock);
-	bool lazy = fa_wants(vm, len, prot);
+	bool lazy = vm->pager.wants && vm->pager.wants(vm->pager.ctx, len, prot);
 	int rc = mirror_map_locked(vm, start, len, prot, lazy);
-	if (!rc && lazy)
-		fa_plant(vm, start, len);
+	if (!rc && lazy && vm->pager.plant)
+		vm->pager.plant(vm->pager.ctx, vm, start, len);
 	pthread_mutex_unlock(&vm->lock);
 	return rc;
 }
@@ -254,7 +260,7 @@ void vm_mirror_unmap(struct dune_vm *vm, uint64_t start, uint64_t len)
 {
 	pthread_mutex_lock(&vm->lock);
 	pt_unmap(vm, start, len);
-	fa_forget(vm, start, len);
+	pager_forget(vm, start, len);
 	region_set(&vm->owned, start, start + len, -1);
 	pthread_mutex_unlock(&vm->lock);
 }
@@ -279,7 +285,7 @@ void vm_mirror_protect(struct dune_vm *vm, uint64_t start, uint64_t len, int pro
 		}
 		uint64_t e = r->end < end ? r->end : end;
 		region_set(&vm->owned, at, e, prot);
-		fa_forget(vm, at, e - at); /* every page of it is mapped below */
+		pager_forget(vm, at, e - at); /* every page of it is mapped below */
 		if (f) {
 			if (vm_cover(vm, at, e) == 0)
 				pt_map(vm, at, at, e - at, f);
@@ -402,7 +408,8 @@ void vm_destroy(struct dune_vm *vm)
 	munmap(vm->arena, ARENA_SIZE);
 	region_free(&vm->owned);
 	region_free(&vm->slots);
-	region_free(&vm->fa.lazy);
+	if (vm->pager.release)
+		vm->pager.release(vm->pager.ctx);
 	free(vm);
 }
 

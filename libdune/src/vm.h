@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "backend.h"
-#include "fault_around.h"
 #include "region.h"
 
 #define PAGE_SIZE 4096ull
@@ -46,6 +45,24 @@
 #define SEL_TSS 0x28
 
 struct dune_vcpu;
+struct dune_vm;
+
+/* A pager above the VM (the sandbox's fault-around, fault_around.h) that leaves some pages
+ * of anonymous mappings not present and maps them when the program touches them. The VM
+ * owns this interface and tells the pager what the program maps and unmaps (vm->lock held);
+ * the pager is never called back into from below otherwise. All NULL: no pager. */
+struct vm_pager {
+	/* Whether a fresh anonymous private mapping of len bytes with prot gets lazy pages; its
+	 * entries are then written without the accessed and dirty bits. */
+	bool (*wants)(void *ctx, uint64_t len, int prot);
+	/* Such a mapping is now mirrored at [start, start+len): leave its lazy pages out. */
+	void (*plant)(void *ctx, struct dune_vm *vm, uint64_t start, uint64_t len);
+	/* [start, start+len) is mapped in full, or gone: no lazy pages there any more. */
+	void (*forget)(void *ctx, uint64_t start, uint64_t len);
+	/* The VM is destroyed. */
+	void (*release)(void *ctx);
+	void *ctx;
+};
 
 struct dune_vm {
 	const struct hw_ops *hw;
@@ -61,7 +78,7 @@ struct dune_vm {
 	 * only with its VM, so an ended thread's vCPU (!cpu_used) is kept for
 	 * the next thread instead of making another. */
 	struct dune_vcpu *vcpus[MAX_VCPUS];
-	struct fa_state fa;      /* fault-around for anonymous memory (sandbox) */
+	struct vm_pager pager;   /* lazy anonymous pages (the sandbox's fault-around), or none */
 	void *user;             /* owner's per-VM data (the sandbox process) */
 };
 
@@ -105,8 +122,7 @@ int pt_walk(struct dune_vm *vm, uint64_t start, uint64_t end, pt_walk_fn fn, voi
  * the host mapped for the program (vm->lock taken inside). */
 uint64_t prot_to_pte(int prot);
 int vm_mirror_map(struct dune_vm *vm, uint64_t start, uint64_t len, int prot);
-/* Same for an anonymous private mapping: with tripwires when fault-around
- * is on (fault_around.h). */
+/* Same for an anonymous private mapping: lazy pages when the pager wants them. */
 int vm_mirror_map_anon(struct dune_vm *vm, uint64_t start, uint64_t len, int prot);
 void vm_mirror_unmap(struct dune_vm *vm, uint64_t start, uint64_t len);
 void vm_mirror_protect(struct dune_vm *vm, uint64_t start, uint64_t len, int prot);
