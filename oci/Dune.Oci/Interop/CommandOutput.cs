@@ -1,3 +1,4 @@
+using Dune.Interop;
 using System.Text;
 
 namespace Dune.Oci.Interop;

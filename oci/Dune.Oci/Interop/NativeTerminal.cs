@@ -1,3 +1,4 @@
+using Dune.Interop;
 namespace Dune.Oci.Interop;
 
 /// <summary>Terminal modes and raw fd I/O for dune's own console proxy.</summary>
@@ -56,5 +57,5 @@ public static unsafe class NativeTerminal
     /// <summary>A socket pair whose second end dune-init uses as its console socket.</summary>
     public static (int Ours, int Theirs) ConsolePair() => UnixSocket.Pair();
 
-    public static int ReceiveMaster(int socket) => UnixSocket.ReceiveFd(socket);
+    public static int ReceiveMaster(int socket) => FdPassing.Receive(socket, "receiving the console");
 }

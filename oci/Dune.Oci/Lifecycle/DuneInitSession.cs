@@ -1,3 +1,4 @@
+using Dune.Interop;
 using Dune.Oci.Interop;
 using Dune.Oci.Plan;
 

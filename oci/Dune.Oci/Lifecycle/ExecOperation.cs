@@ -1,3 +1,4 @@
+using Dune.Interop;
 using Dune.Oci.Cgroups;
 using Dune.Oci.Interop;
 using Dune.Oci.Linux;
@@ -80,7 +81,7 @@ public static class ExecOperation
                         var state = CreateOperation.HookState(record, ContainerStatus.Running);
                         SeccompAgent.Forward(session, m, record.Config.Linux?.Seccomp, session.ChildPid, state);
                     }
-                    catch (RuntimeError)
+                    catch (NativeException)
                     {
                         if (session.ChildPid > 0) { Libc.kill(session.ChildPid, SignalNames.SIGKILL); ProcessWait.Wait(session.ChildPid); }
                         ProcessWait.Wait(session.HelperPid);

@@ -1,3 +1,4 @@
+using Dune.Interop;
 using Dune.Oci.Interop;
 using Dune.Oci.Spec;
 
@@ -37,10 +38,10 @@ public static unsafe class HookRunner
             var argv = hook.Args is { Count: > 0 } a ? a : new List<string> { hook.Path };
             pid = Spawner.Spawn(hook.Path, argv, hook.Env ?? new List<string>(), new[] { (0, p[0]), (1, 1), (2, 2) });
         }
-        catch (RuntimeError e)
+        catch (NativeException e)
         {
             Libc.close(p[0]); Libc.close(p[1]);
-            throw new RuntimeError($"{kind} hook {hook.Path} could not start: {e.Message}");
+            throw new RuntimeError($"{kind} hook {hook.Path} could not start: {e.Message}", e.Errno);
         }
         Libc.close(p[0]);
         // The hook may not read stdin at all: a short write or EPIPE is not its failure.

@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using Dune.Oci.Cgroups;
 using Dune.Oci.Interop;
 using Dune.Oci.Linux;
@@ -14,7 +15,7 @@ public static class KillOperation
         var status = ContainerStatus.Of(record, ctx.Store);
         // containerd recognises "container not running" as "process already finished".
         if (status == ContainerStatus.Stopped && !all)
-            throw new RuntimeError($"container \"{id}\" is not running: container not running");
+            throw new RuntimeError($"container \"{id}\" is not running: container not running", LibC.ESRCH);
         if (!all)
         {
             if (Libc.kill(record.InitPid, signal) != 0)

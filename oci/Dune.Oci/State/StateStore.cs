@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using System.Text.Json;
 using Dune.Oci.Interop;
 using Dune.Oci.Validation;
@@ -46,7 +47,7 @@ public sealed class StateStore
         if (l is null || !Exists(id))
         {
             l?.Dispose();
-            throw new RuntimeError($"container \"{id}\" does not exist");
+            throw new RuntimeError($"container \"{id}\" does not exist", LibC.ENOENT);
         }
         return l;
     }
@@ -59,8 +60,8 @@ public sealed class StateStore
             return JsonSerializer.Deserialize(bytes, StateJsonContext.Default.ContainerRecord)
                    ?? throw new RuntimeError($"state of container \"{id}\" is empty");
         }
-        catch (FileNotFoundException) { throw new RuntimeError($"container \"{id}\" does not exist"); }
-        catch (DirectoryNotFoundException) { throw new RuntimeError($"container \"{id}\" does not exist"); }
+        catch (FileNotFoundException) { throw new RuntimeError($"container \"{id}\" does not exist", LibC.ENOENT); }
+        catch (DirectoryNotFoundException) { throw new RuntimeError($"container \"{id}\" does not exist", LibC.ENOENT); }
         catch (JsonException e) { throw new RuntimeError($"state of container \"{id}\" is corrupt: {e.Message}"); }
     }
 

@@ -1,3 +1,4 @@
+using Dune.Interop;
 using System.Net.Sockets;
 using Dune.Shim.Interop;
 using Dune.Shim.Ttrpc;

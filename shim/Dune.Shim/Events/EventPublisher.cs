@@ -1,3 +1,4 @@
+using Dune.Interop;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Dune.Shim.Api;

@@ -1,3 +1,4 @@
+using Dune.Interop;
 using Microsoft.Win32.SafeHandles;
 
 namespace Dune.Shim.Interop;

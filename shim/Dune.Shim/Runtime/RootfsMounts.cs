@@ -1,3 +1,4 @@
+using Dune.Interop;
 using Dune.Shim.Api;
 using Dune.Shim.Interop;
 

@@ -1,3 +1,4 @@
+using Dune.Interop;
 using Dune.Shim.Interop;
 
 namespace Dune.Shim.Runtime;

@@ -1,3 +1,4 @@
+using Dune.Interop;
 using System.Text.Json;
 using Dune.Shim.Api;
 using Dune.Shim.Events;
@@ -74,7 +75,12 @@ internal sealed class TaskService(Func<string, DuneCli> duneFor, Reaper reaper, 
             if (c.RootfsMounted) TryUnmount(c.Rootfs);
             c.RootfsMounted = false;
             lock (_lock) _containers.Remove(req.Id);
-            throw e is TtrpcException ? e : new TtrpcException(StatusCode.Unknown, $"create {req.Id}: {e.Message}");
+            throw e switch
+            {
+                TtrpcException => e,
+                NativeException n => new TtrpcException(ErrnoStatus.Of(n.Errno), $"create {req.Id}: {e.Message}"),
+                _ => new TtrpcException(StatusCode.Unknown, $"create {req.Id}: {e.Message}"),
+            };
         }
         lock (_lock) c.Init = process;
         Track(c, process);
@@ -225,7 +231,7 @@ internal sealed class TaskService(Func<string, DuneCli> duneFor, Reaper reaper, 
             if (Libc.kill(p.Pid, (int)req.Signal) != 0)
             {
                 int errno = Libc.LastErrno;
-                throw new TtrpcException(errno == Libc.ESRCH ? StatusCode.NotFound : StatusCode.Unknown,
+                throw new TtrpcException(ErrnoStatus.Of(errno),
                     $"kill exec {p.ExecId}: {Libc.Describe(errno)}");
             }
             return new Empty();
