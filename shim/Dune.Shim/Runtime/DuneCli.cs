@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using Dune.Interop;
 using System.Text;
 using Dune.Shim.Interop;
@@ -60,7 +61,7 @@ internal sealed class DuneCli(string dunePath, string root, string logPath, Reap
         }
         finally
         {
-            Libc.close(write);
+            LibC.close(write);
         }
         string output;
         await using (var stream = Pipes.ReaderStream(read))

@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using Dune.Interop;
 using System.Text.Json;
 using Dune.Shim.Api;
@@ -228,11 +229,11 @@ internal sealed class TaskService(Func<string, DuneCli> duneFor, Reaper reaper, 
         {
             if (p.Exit is not null || p.Pid == 0)
                 throw new TtrpcException(StatusCode.NotFound, $"exec {p.ExecId}: process already finished");
-            if (Libc.kill(p.Pid, (int)req.Signal) != 0)
+            if (LibC.kill(p.Pid, (int)req.Signal) != 0)
             {
-                int errno = Libc.LastErrno;
+                int errno = NativeException.LastErrno;
                 throw new TtrpcException(ErrnoStatus.Of(errno),
-                    $"kill exec {p.ExecId}: {Libc.Describe(errno)}");
+                    $"kill exec {p.ExecId}: {NativeException.Describe(errno)}");
             }
             return new Empty();
         }
@@ -420,7 +421,7 @@ internal sealed class TaskService(Func<string, DuneCli> duneFor, Reaper reaper, 
         catch
         {
             cancel.Cancel();
-            try { Libc.close(await master.ConfigureAwait(false)); } catch (Exception) { }
+            try { LibC.close(await master.ConfigureAwait(false)); } catch (Exception) { }
             throw;
         }
         int fd;
