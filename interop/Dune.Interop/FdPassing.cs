@@ -22,7 +22,10 @@ public static unsafe class FdPassing
             var iov = new iovec { iov_base = p, iov_len = (size_t)data.Length };
             var msg = new msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = (socklen_t)(uint)space };
             var cmsg = CMSG_FIRSTHDR(&msg);
-            cmsg->cmsg_len = (socklen_t)(uint)CMSG_LEN(sizeof(int));
+            // Not CMSG_LEN: Tmds.LibC 0.5.0's returns the aligned 24 where glibc's gives 20, and
+            // receivers that check the length (runc's utils.RecvFile, e2e/tools/seccomp-agent)
+            // refuse the message. The header and the int, unpadded, as glibc's macro computes.
+            cmsg->cmsg_len = (socklen_t)(uint)(sizeof(cmsghdr) + sizeof(int));
             cmsg->cmsg_level = SOL_SOCKET;
             cmsg->cmsg_type = SCM_RIGHTS;
             *(int*)CMSG_DATA(cmsg) = fd;
