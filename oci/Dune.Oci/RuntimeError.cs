@@ -12,4 +12,7 @@ public class RuntimeError : NativeException
 {
     public RuntimeError(string message, int errno = 0) : base(message, errno) { }
     public RuntimeError(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>A failed system call: "what: strerror(errno)", carrying the errno.</summary>
+    public static RuntimeError OfErrno(string what, int errno) => new($"{what}: {Describe(errno)}", errno);
 }

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using System.Text;
 
 namespace Dune.Oci.Interop;
@@ -13,17 +15,17 @@ internal static unsafe class UnixSocket
     {
         var bytes = Encoding.UTF8.GetBytes(path);
         if (bytes.Length >= 108) throw new RuntimeError($"{failure}: the socket path is longer than 107 bytes");
-        int fd = Libc.socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-        if (fd < 0) throw Errno.Error("socket", Errno.Last);
+        int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
+        if (fd < 0) throw RuntimeError.OfErrno("socket", NativeException.LastErrno);
         byte* addr = stackalloc byte[110];
         new Span<byte>(addr, 110).Clear();
         addr[0] = 1; // AF_UNIX
         for (int i = 0; i < bytes.Length; i++) addr[2 + i] = bytes[i];
-        if (Libc.connect(fd, addr, 2 + bytes.Length + 1) != 0)
+        if (LibC.connect(fd, (sockaddr*)addr, (socklen_t)(uint)(2 + bytes.Length + 1)) != 0)
         {
-            int e = Errno.Last;
-            Libc.close(fd);
-            throw Errno.Error(failure, e);
+            int e = NativeException.LastErrno;
+            LibC.close(fd);
+            throw RuntimeError.OfErrno(failure, e);
         }
         return fd;
     }
@@ -32,8 +34,8 @@ internal static unsafe class UnixSocket
     public static (int Ours, int Theirs) Pair()
     {
         int* sv = stackalloc int[2];
-        if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, sv) != 0)
-            throw Errno.Error("socketpair", Errno.Last);
+        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, sv) != 0)
+            throw RuntimeError.OfErrno("socketpair", NativeException.LastErrno);
         return (sv[0], sv[1]);
     }
 }

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using Dune.Oci.Cgroups;
 using Dune.Oci.Interop;
 using Dune.Oci.Linux;
@@ -55,8 +57,8 @@ public static class CreateOperation
         try
         {
             store.Save(record);
-            if (Libc.mkfifo(store.ExecFifo(req.Id), 0x192 /* 0622 */) != 0)
-                throw Errno.Error($"cannot make exec fifo {store.ExecFifo(req.Id)}", Errno.Last);
+            if (PathCalls.Mkfifo(store.ExecFifo(req.Id), 0x192 /* 0622 */) != 0)
+                throw RuntimeError.OfErrno($"cannot make exec fifo {store.ExecFifo(req.Id)}", NativeException.LastErrno);
             // The init opens it after switching to the container's user: writable by all (no umask).
             File.SetUnixFileMode(store.ExecFifo(req.Id), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite);
             try
@@ -109,7 +111,7 @@ public static class CreateOperation
         finally
         {
             session?.Dispose();
-            if (req.ConsoleSocket is not null && consoleFd >= 0) Libc.close(consoleFd);
+            if (req.ConsoleSocket is not null && consoleFd >= 0) LibC.close(consoleFd);
         }
     }
 
@@ -176,7 +178,7 @@ public static class CreateOperation
         int child = session?.ChildPid ?? 0;
         if (child > 0)
         {
-            Libc.kill(child, SignalNames.SIGKILL);
+            LibC.kill(child, SignalNames.SIGKILL);
             ProcessWait.Wait(child);
         }
         if (session is not null) ProcessWait.WaitFor(session.HelperPid, TimeSpan.FromSeconds(5), out _);
@@ -184,7 +186,7 @@ public static class CreateOperation
         {
             try
             {
-                foreach (var pid in cgroup.GetPids()) Libc.kill(pid, SignalNames.SIGKILL);
+                foreach (var pid in cgroup.GetPids()) LibC.kill(pid, SignalNames.SIGKILL);
                 cgroup.Destroy();
             }
             catch (CgroupException e) { RuntimeLog.Warn($"cleanup: {e.Message}"); }

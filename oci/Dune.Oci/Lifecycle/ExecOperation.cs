@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using Dune.Interop;
 using Dune.Oci.Cgroups;
 using Dune.Oci.Interop;
@@ -83,7 +84,7 @@ public static class ExecOperation
                     }
                     catch (NativeException)
                     {
-                        if (session.ChildPid > 0) { Libc.kill(session.ChildPid, SignalNames.SIGKILL); ProcessWait.Wait(session.ChildPid); }
+                        if (session.ChildPid > 0) { LibC.kill(session.ChildPid, SignalNames.SIGKILL); ProcessWait.Wait(session.ChildPid); }
                         ProcessWait.Wait(session.HelperPid);
                         throw;
                     }
@@ -105,7 +106,7 @@ public static class ExecOperation
                 catch (RuntimeError)
                 {
                     // As runc: a process whose pid could not be reported does not stay behind.
-                    Libc.kill(session.ChildPid, 9);
+                    LibC.kill(session.ChildPid, 9);
                     ProcessWait.Wait(session.ChildPid);
                     throw;
                 }
@@ -115,7 +116,7 @@ public static class ExecOperation
         finally
         {
             session?.Dispose();
-            if (req.ConsoleSocket is not null && consoleFd >= 0) Libc.close(consoleFd);
+            if (req.ConsoleSocket is not null && consoleFd >= 0) LibC.close(consoleFd);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using Dune.Interop;
 using Dune.Oci.Interop;
 using Dune.Oci.Spec;
@@ -31,7 +32,7 @@ public static unsafe class HookRunner
     private static void RunOne(string kind, Hook hook, byte[] state)
     {
         int* p = stackalloc int[2];
-        if (Libc.pipe2(p, Libc.O_CLOEXEC) != 0) throw Errno.Error("pipe", Errno.Last);
+        if (LibC.pipe2(p, LibC.O_CLOEXEC) != 0) throw RuntimeError.OfErrno("pipe", NativeException.LastErrno);
         int pid;
         try
         {
@@ -40,19 +41,19 @@ public static unsafe class HookRunner
         }
         catch (NativeException e)
         {
-            Libc.close(p[0]); Libc.close(p[1]);
+            LibC.close(p[0]); LibC.close(p[1]);
             throw new RuntimeError($"{kind} hook {hook.Path} could not start: {e.Message}", e.Errno);
         }
-        Libc.close(p[0]);
+        LibC.close(p[0]);
         // The hook may not read stdin at all: a short write or EPIPE is not its failure.
-        fixed (byte* b = state) Libc.write(p[1], b, state.Length);
-        Libc.close(p[1]);
+        fixed (byte* b = state) LibC.write(p[1], b, (size_t)state.Length);
+        LibC.close(p[1]);
 
         var timeout = hook.Timeout is int t ? TimeSpan.FromSeconds(t) : TimeSpan.FromDays(365);
         var status = ProcessWait.WaitFor(pid, timeout, out bool notChild);
         if (status is null && !notChild)
         {
-            Libc.kill(pid, 9);
+            LibC.kill(pid, 9);
             ProcessWait.Wait(pid);
             throw new RuntimeError($"{kind} hook {hook.Path} timed out after {hook.Timeout} seconds");
         }

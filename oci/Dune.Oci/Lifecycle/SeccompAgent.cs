@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using Dune.Interop;
 using System.Text.Json;
 using Dune.Oci.Interop;
@@ -34,7 +35,7 @@ public static class SeccompAgent
         }
         finally
         {
-            Libc.close(fd);
+            LibC.close(fd);
         }
         session.Continue();
     }
@@ -59,7 +60,7 @@ public static class SeccompAgent
         }
         finally
         {
-            Libc.close(socket);
+            LibC.close(socket);
         }
     }
 }
