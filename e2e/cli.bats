@@ -995,6 +995,308 @@ run_hooked_lifecycle() {
   assert_nothing_left "$ID" "$B"
 }
 
+# ---------------------------------------------------------------- setup semantics runc's tests check
+# Each compares with runc's behaviour (DUNE=runc runs them against Debian's runc 1.1.5; the
+# [spec-strict] and [dune-contract] ones are where dune goes further). The key ones run in
+# both modes: Dune mode (the default) and native (annotation run.dune.mode=native).
+
+use_mode() {
+  bundle_jq "$B" --arg m "$1" '.annotations["run.dune.mode"] = $m'
+}
+
+cwd_exec_user_zero() {
+  use_mode "$1"
+  chown 42 "$B/rootfs/root"
+  chmod 700 "$B/rootfs/root"
+  bundle_jq "$B" '.process.cwd = "/root" | .process.user.uid = 42'
+  bundle_set_args "$B" sh -c 'pwd > /tmp/pwd; echo ready > /tmp/ready; sleep 1000'
+  create_ctr "$ID"
+  R start "$ID"
+  wait_file "$B/rootfs/tmp/ready"
+  # The container's user owns its cwd, root is not refused either: both exec.
+  [ "$(cat "$B/rootfs/tmp/pwd")" = /root ]
+  run -0 R exec --user 0 "$ID" true
+  run -0 R exec --user 0 "$ID" pwd
+  [ "$output" = /root ]
+  run -0 R exec "$ID" sh -c 'pwd; id -u'
+  [ "${lines[0]}" = /root ]
+  [ "${lines[1]}" = 42 ]
+}
+
+@test "setup: exec --user 0 into a container whose cwd only its user may enter (Dune mode)" {
+  cwd_exec_user_zero dune
+}
+
+@test "setup: exec --user 0 into a container whose cwd only its user may enter (native)" {
+  cwd_exec_user_zero native
+}
+
+@test "setup: a cwd only root may enter is entered before the switch to the container's user" {
+  mkdir -p "$B/rootfs/home/nonroot"
+  chmod 700 "$B/rootfs/home/nonroot"
+  bundle_jq "$B" '.process.cwd = "/home/nonroot" | .process.user.uid = 42'
+  in_ctr sh -c 'pwd; id -u; ls /tmp >/dev/null && echo ls-ok'
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = /home/nonroot ]
+  [ "${lines[1]}" = 42 ]
+  [ "${lines[2]}" = ls-ok ]
+}
+
+@test "setup: a cwd that is not a directory fails create and leaves nothing" {
+  bundle_jq "$B" '.process.cwd = "/etc/passwd"'
+  run create_ctr "$ID"
+  [ "$status" -ne 0 ]
+  grep -qi "not a directory" "$T/$ID.err"
+  assert_nothing_left "$ID" "$B"
+}
+
+@test "setup: run --no-pivot does not leave the host's full /proc reachable (native)" {
+  # runc's no_pivot.bats: a user namespace made in the container may mount proc only where a
+  # full proc mount is visible in its mount namespace; after MS_MOVE + chroot the old root's
+  # /proc would be one. CAP_SETFCAP lets the container map its root (Linux 5.12+ asks for it).
+  use_mode native
+  bundle_jq "$B" '.process.capabilities |= with_entries(.value += ["CAP_SETFCAP"])'
+  bundle_set_args "$B" unshare -mrpf sh -c 'mount -t proc none /proc && echo bare-proc-mounted'
+  run --separate-stderr R run --no-pivot --bundle "$B" "$ID" </dev/null
+  echo "status $status stdout $output stderr $stderr"
+  [ "$status" -eq 1 ]
+  [[ $stderr == *"mount: permission denied"* ]]
+  [[ $output != *bare-proc-mounted* ]]
+  # The container itself is whole.
+  bundle_set_args "$B" sh -c 'grep -c " /proc " /proc/self/mountinfo; ls /proc/self/status'
+  run -0 R run --no-pivot --bundle "$B" "$ID" </dev/null
+  [ "${lines[1]}" = /proc/self/status ]
+}
+
+rro_mount() {
+  use_mode "$1"
+  mkdir -p "$T/src/sub"
+  mount -t tmpfs e2e-rro "$T/src/sub"
+  bundle_jq "$B" --arg s "$T/src" '.mounts += [{destination: "/mnt", type: "bind", source: $s, options: ["rbind", "rro", "rnoexec"]}]'
+  in_ctr sh -c 'touch /mnt/a 2>&1; touch /mnt/sub/b 2>&1; awk "\$5 ~ /^\/mnt/ {print \$5, \$6}" /proc/self/mountinfo'
+  umount "$T/src/sub"
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == *"Read-only file system"* ]]
+  [[ ${lines[1]} == *"Read-only file system"* ]]
+  [[ ${lines[2]} == "/mnt ro,noexec,"* ]]
+  [[ ${lines[3]} == "/mnt/sub ro,noexec,"* ]]
+}
+
+@test "setup: rbind,rro,rnoexec apply to the mount and every mount below it (Dune mode)" {
+  rro_mount dune
+}
+
+@test "setup: rbind,rro,rnoexec apply to the mount and every mount below it (native)" {
+  rro_mount native
+}
+
+@test "setup: rrw makes read-only submounts writable; plain ro stays non-recursive" {
+  mkdir -p "$T/src/sub" "$T/src/rosub"
+  mount -t tmpfs e2e-rro "$T/src/sub"
+  mount -t tmpfs e2e-rro "$T/src/rosub"
+  mount -o remount,bind,ro "$T/src/rosub"
+  bundle_jq "$B" --arg s "$T/src" '.mounts += [{destination: "/mnt", type: "bind", source: $s, options: ["rbind", "ro"]},
+      {destination: "/mnt2", type: "bind", source: $s, options: ["rbind", "rrw"]}]'
+  in_ctr sh -c 'touch /mnt/a 2>&1 || true; touch /mnt/sub/b && echo sub-writable; touch /mnt2/rosub/c && echo rrw-writable'
+  umount "$T/src/sub" "$T/src/rosub"
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == *"Read-only file system"* ]]
+  [ "${lines[1]}" = sub-writable ]
+  [ "${lines[2]}" = rrw-writable ]
+}
+
+hook_script() {
+  cat >"$T/hook-out.sh" <<'H'
+#!/bin/sh
+echo "to-stdout-$1"
+echo "to-stderr-$1" >&2
+exit 3
+H
+  chmod 755 "$T/hook-out.sh"
+  mkdir -p "$B/rootfs$T"
+  cp "$T/hook-out.sh" "$B/rootfs$T/hook-out.sh"
+}
+
+@test "hooks: a failing hook fails run with runc's 'error running ... hook #N' and what it wrote" {
+  hook_script
+  bundle_set_args "$B" echo container-ran
+  for kind in prestart createRuntime createContainer startContainer; do
+    bundle_jq "$B" --arg k "$kind" --arg h "$T/hook-out.sh" '.hooks = {($k): [{path: "/bin/true"}, {path: $h, args: ["hook", $k]}]}'
+    run --separate-stderr R run --bundle "$B" "$ID-$kind" </dev/null
+    echo "$kind: status $status stdout $output stderr $stderr"
+    [ "$status" -ne 0 ]
+    [[ $output != *container-ran* ]]
+    # The runtime's error (stderr, or the --log file where runc puts it).
+    said="$stderr $(cat "$LOG")"
+    # runc 1.1: "error running hook #1:"; runc's current tests and dune name the kind:
+    # "error running createRuntime hook #1:".
+    [[ $said == *"error running "*"hook #1:"* ]]
+    [[ $said == *"to-stdout-$kind"* ]]
+    [[ $said == *"to-stderr-$kind"* ]]
+    assert_nothing_left "$ID-$kind" "$B"
+  done
+}
+
+@test "hooks: runtime hooks run in the runtime's mount namespace, container hooks in the container's" {
+  mkdir -p "$T/hooks" "$B/rootfs$T/hooks"
+  bundle_jq "$B" --arg t "$T" '
+      def hook(n): {path: "/bin/sh", args: ["sh", "-c", "echo " + n + " $(readlink /proc/self/ns/mnt) >> " + $t + "/hooks/ns"]};
+      .hooks = {prestart: [hook("prestart")], createRuntime: [hook("createRuntime")],
+                createContainer: [hook("createContainer")], startContainer: [hook("startContainer")],
+                poststart: [hook("poststart")], poststop: [hook("poststop")]}
+      | .mounts += [{destination: ($t + "/hooks"), type: "bind", source: ($t + "/hooks"), options: ["rbind", "rw"]}]'
+  bundle_set_args "$B" sh -c 'echo ready > /tmp/ready; sleep 1000'
+  create_ctr "$ID"
+  ctr_ns=$(readlink /proc/"$(pid_of "$ID")"/ns/mnt)
+  R start "$ID"
+  wait_file "$B/rootfs/tmp/ready"
+  R delete --force "$ID"
+  cat "$T/hooks/ns"
+  host_ns=$(readlink /proc/self/ns/mnt)
+  [ "$ctr_ns" != "$host_ns" ]
+  for k in prestart createRuntime poststart poststop; do grep -Fqx "$k $host_ns" "$T/hooks/ns"; done
+  for k in createContainer startContainer; do grep -Fqx "$k $ctr_ns" "$T/hooks/ns"; done
+}
+
+userns_inaccessible_mount() {
+  use_mode "$1"
+  chown -R 100000:100000 "$B/rootfs"
+  mkdir -p "$T/private/dir"
+  echo secret >"$T/private/dir/foo.txt"
+  chmod 700 "$T/private"
+  bundle_jq "$B" --arg s "$T/private/dir" '.linux.namespaces += [{type: "user"}]
+      | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+      | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+      | .mounts += [{destination: "/tmp/mount", type: "bind", source: $s, options: ["bind"]}]'
+  # The mapped root cannot reach the source on the host.
+  run setpriv --reuid 100000 --regid 100000 --clear-groups ls "$T/private/dir"
+  [ "$status" -ne 0 ]
+  bundle_set_args "$B" sh -c 'cat /tmp/mount/foo.txt > /tmp/seen; sleep 1000'
+  create_ctr "$ID"
+  R start "$ID"
+  wait_file "$B/rootfs/tmp/seen"
+  [ "$(cat "$B/rootfs/tmp/seen")" = secret ]
+  run -0 R exec "$ID" cat /tmp/mount/foo.txt
+  [ "$output" = secret ]
+}
+
+@test "setup: user namespace with a bind source the mapped root cannot reach, and exec (Dune mode)" {
+  userns_inaccessible_mount dune
+}
+
+@test "setup: user namespace with a bind source the mapped root cannot reach, and exec (native)" {
+  userns_inaccessible_mount native
+}
+
+@test "setup: a linux.devices FIFO (type p) is made with its mode" {
+  bundle_jq "$B" '.linux.devices = [{path: "/dev/e2e-fifo", type: "p", fileMode: 420, uid: 0, gid: 0}]
+      | .linux.resources.devices = [{allow: false, access: "rwm"}]'
+  in_ctr sh -c 'stat -c "%F %a" /dev/e2e-fifo'
+  [ "$status" -eq 0 ]
+  [ "$output" = "fifo 644" ]
+}
+
+no_mount_ns() {
+  bundle_jq "$B" --arg t "$T" '.linux.namespaces |= map(select(.type != "mount"))
+      | .linux.maskedPaths = [] | .linux.readonlyPaths = []
+      | .hooks = {createRuntime: [{path: "/bin/sh", args: ["sh", "-c", "echo x >> " + $t + "/createRuntime.log"]}]}'
+}
+
+# runc 1.1.5 runs the createRuntime hook twice here (its host-mntns.bats checks once).
+@test "[spec-strict] setup: a config without a mount namespace runs in the rootfs, createRuntime once (runc's host-mntns.bats)" {
+  no_mount_ns
+  in_ctr sh -c 'ls /; readlink /proc/1/ns/mnt'
+  [ "$status" -eq 0 ]
+  printf '%s\n' "${lines[@]}" | grep -qx bin
+  # The caller's mount namespace.
+  [ "${lines[-1]}" = "$(readlink /proc/self/ns/mnt)" ]
+  [ "$(wc -l <"$T/createRuntime.log")" -eq 1 ]
+}
+
+@test "[dune-contract] setup: without a mount namespace exec enters the rootfs too, delete unmounts it" {
+  no_mount_ns
+  bundle_set_args "$B" sh -c 'echo ready > /tmp/ready; sleep 1000'
+  create_ctr "$ID"
+  R start "$ID"
+  wait_file "$B/rootfs/tmp/ready"
+  run -0 R exec "$ID" cat /tmp/ready
+  [ "$output" = ready ]
+  R delete --force "$ID"
+  assert_nothing_left "$ID" "$B"
+}
+
+@test "setup: maskedPaths without a mount namespace are refused (they would change the host)" {
+  bundle_jq "$B" '.linux.namespaces |= map(select(.type != "mount"))'
+  run create_ctr "$ID"
+  [ "$status" -ne 0 ]
+  assert_nothing_left "$ID" "$B"
+}
+
+@test "[spec-strict] setup: rootfsPropagation shared makes the container's root shared (runc's mounts_propagation.bats)" {
+  bundle_jq "$B" '.linux.rootfsPropagation = "shared"'
+  in_ctr sh -c 'awk "\$5 == \"/\"" /proc/self/mountinfo'
+  [ "$status" -eq 0 ]
+  [[ $output == *" shared:"* ]]
+  # Nothing of it propagated back to the host.
+  assert_nothing_left "$ID" "$B"
+}
+
+ro_dev() {
+  use_mode "$1"
+  bundle_jq "$B" '(.mounts[] | select(.destination == "/dev") | .options) += ["ro"]'
+  in_ctr sh -c 'awk "\$5 == \"/dev\" || \$5 == \"/dev/pts\" {print \$5, \$6}" /proc/self/mountinfo; touch /dev/x 2>&1; echo ok > /dev/null && echo null-ok'
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == "/dev ro,"* ]]
+  [[ ${lines[1]} == "/dev/pts rw,"* ]]
+  [[ ${lines[2]} == *"Read-only file system"* ]]
+  [ "${lines[3]}" = null-ok ]
+}
+
+@test "setup: a read-only /dev still gets /dev/pts and the devices (Dune mode)" {
+  ro_dev dune
+}
+
+@test "setup: a read-only /dev still gets /dev/pts and the devices (native)" {
+  ro_dev native
+}
+
+tty_owner() {
+  use_mode "$1"
+  bundle_jq "$B" --argjson u "$2" '.process.terminal = true | .process.user.uid = $u | .process.user.gid = 100'
+  bundle_set_args "$B" sh -c 'stat -c %u:%g $(tty) > /tmp/owner; sleep 1000'
+  "$RECVTTY" "$T/tty.sock" "$T/tty.out" 3>&- &
+  BG_PIDS+=($!)
+  for _ in $(seq 100); do [ -S "$T/tty.sock" ] && break; sleep 0.02; done
+  create_ctr "$ID" --console-socket "$T/tty.sock"
+  R start "$ID"
+  wait_file "$B/rootfs/tmp/owner"
+  # The user's, the group "tty" (gid=5 in the default config's devpts options).
+  [ "$(cat "$B/rootfs/tmp/owner")" = "$2:5" ]
+}
+
+@test "setup: the console of a uid 1000 container is owned by 1000, group tty (Dune mode)" {
+  tty_owner dune 1000
+}
+
+@test "setup: the console of a uid 1000 container is owned by 1000, group tty (native)" {
+  tty_owner native 1000
+}
+
+@test "setup: the console of a root container is owned by 0, group tty" {
+  tty_owner dune 0
+}
+
+@test "setup: exec --tty --user 1000 gets a console owned by 1000, group tty (runc's exec [tty owner])" {
+  start_ctr
+  "$RECVTTY" "$T/tty.sock" "$T/tty.out" 3>&- &
+  BG_PIDS+=($!)
+  for _ in $(seq 100); do [ -S "$T/tty.sock" ] && break; sleep 0.02; done
+  R exec --tty --console-socket "$T/tty.sock" --detach --user 1000:100 "$ID" \
+      sh -c 'stat -c %u:%g $(tty) > /tmp/exec-owner' </dev/null
+  wait_file "$B/rootfs/tmp/exec-owner"
+  [ "$(cat "$B/rootfs/tmp/exec-owner")" = 1000:5 ]
+}
+
 # ---------------------------------------------------------------- runc 1.1's command-line contract
 
 @test "list: table columns aligned as runc's tabwriter; annotations come before owner in json" {

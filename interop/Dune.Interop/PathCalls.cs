@@ -4,7 +4,7 @@ using Tmds.Linux;
 namespace Dune.Interop;
 
 /// <summary>
-/// Tmds.LibC's calls that take a path, given a .NET string (UTF-8, NUL-terminated). They
+/// Tmds.LibC's calls that take a path (or memfd_create's name), given a .NET string (UTF-8, NUL-terminated). They
 /// return what libc returns; errno is in <see cref="NativeException.LastErrno"/>.
 /// </summary>
 public static unsafe class PathCalls
@@ -28,6 +28,12 @@ public static unsafe class PathCalls
     {
         fixed (byte* s = CString(source), t = CString(target), f = CString(fstype), d = CString(data))
             return LibC.mount(s, t, f, (ulong_t)flags, d);
+    }
+
+    /// <summary>memfd_create: the name is only shown in /proc/PID/fd.</summary>
+    public static int MemfdCreate(string name, uint flags)
+    {
+        fixed (byte* n = CString(name)) return LibC.memfd_create(n, flags);
     }
 
     public static int Umount2(string target, int flags)

@@ -41,6 +41,30 @@ int op_cap_bounding(struct init_ctx *c, const struct plan_msg *s)
 	return STEP_OK;
 }
 
+/* As runc: the stdio the process gets (its pty, the caller's pipes) becomes the new user's,
+ * the group kept (devpts gives the pty group "tty"); /dev/null is left alone, and so is what
+ * this user namespace cannot chown (EINVAL: the group is unmapped; EPERM: the owner is). */
+static int chown_stdio(struct init_ctx *c, uid_t uid)
+{
+	struct stat null;
+	int have_null = stat("/dev/null", &null) == 0;
+	for (int fd = 0; fd < 3; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			if (errno == EBADF)
+				continue;
+			return ctx_fail(c, errno, "fd %d (stat)", fd);
+		}
+		if (have_null && S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev)
+			continue;
+		if (st.st_uid == uid)
+			continue;
+		if (fchown(fd, uid, st.st_gid) < 0 && errno != EINVAL && errno != EPERM)
+			return ctx_fail(c, errno, "fd %d (chown to uid %u)", fd, uid);
+	}
+	return STEP_OK;
+}
+
 int op_set_user(struct init_ctx *c, const struct plan_msg *s)
 {
 	uid_t uid = (uid_t)plan_u64(s, 0);
@@ -48,6 +72,8 @@ int op_set_user(struct init_ctx *c, const struct plan_msg *s)
 	uint64_t n = plan_u64(s, 2);
 	if (n != s->nargs - 3u)
 		return ctx_fail(c, EINVAL, "ngroups %llu but %u groups given", (unsigned long long)n, s->nargs - 3u);
+	if (chown_stdio(c, uid) != STEP_OK)
+		return STEP_FAILED;
 	gid_t *groups = calloc(n ? n : 1, sizeof(*groups));
 	if (!groups)
 		return ctx_fail(c, errno, "groups");
@@ -125,8 +151,20 @@ int op_setsid(struct init_ctx *c, const struct plan_msg *s)
 
 int op_chdir(struct init_ctx *c, const struct plan_msg *s)
 {
-	if (chdir(plan_str(s, 0)) < 0)
-		return ctx_fail(c, errno, "%s", plan_str(s, 0));
+	const char *path = plan_str(s, 0);
+	uint64_t phase = plan_u64(s, 1);
+	if (phase == 2 && !c->cwd_deferred)
+		return STEP_OK; /* phase 1 got there */
+	if (chdir(path) < 0) {
+		/* runc's rule: a directory the runtime may not enter is tried again as the
+		 * container's user, who may own it. */
+		if (phase == 1 && (errno == EACCES || errno == EPERM)) {
+			c->cwd_deferred = 1;
+			return STEP_OK;
+		}
+		return ctx_fail(c, errno, "%s", path);
+	}
+	c->cwd_deferred = 0;
 	return STEP_OK;
 }
 

@@ -23,6 +23,12 @@ struct init_ctx {
 	struct dune_fds {     /* DUNE_OPEN: what DUNE_EXEC hands to dune-run (-1: none) */
 		int run, kvm, policy, stats, trace;
 	} dune;
+	struct mount_tree {   /* OPEN_TREE: detached copies of bind sources, by source path */
+		char *source;
+		int fd;       /* -1 once MOUNT moved it into place */
+	} *trees;
+	size_t ntrees;
+	int cwd_deferred;     /* CHDIR phase 1 was refused for lack of permission */
 	int in_child;         /* after CLONE, in the container process */
 	/* Failure of the running step. */
 	int err;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -70,6 +71,19 @@ static int state_fd(const struct init_ctx *c)
 	return fd;
 }
 
+/* What a hook wrote (stdout or stderr), kept for the failure report as runc does. */
+static int output_fd(void)
+{
+	return memfd_create("dune-hook-output", MFD_CLOEXEC);
+}
+
+/* The first bytes of a hook's output, NUL-terminated (empty if unreadable). */
+static void read_output(int fd, char *buf, size_t size)
+{
+	ssize_t n = fd >= 0 ? pread(fd, buf, size - 1, 0) : -1;
+	buf[n > 0 ? n : 0] = '\0';
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -119,24 +133,24 @@ static int wait_hook(pid_t pid, long long timeout_ms, int *status)
 
 int op_run_hook(struct init_ctx *c, const struct plan_msg *s)
 {
-	const char *path = plan_str(s, 0);
-	uint64_t timeout = plan_u64(s, 1), argc = plan_u64(s, 2);
-	if (argc > s->nargs - 3u)
+	const char *label = plan_str(s, 0), *path = plan_str(s, 1);
+	uint64_t timeout = plan_u64(s, 2), argc = plan_u64(s, 3);
+	if (argc > s->nargs - 4u)
 		return ctx_fail(c, EINVAL, "hook %s: argc %llu but %u strings", path,
-				(unsigned long long)argc, s->nargs - 3u);
-	size_t nenv = s->nargs - 3u - (size_t)argc;
+				(unsigned long long)argc, s->nargs - 4u);
+	size_t nenv = s->nargs - 4u - (size_t)argc;
 	char **argv = calloc((size_t)argc + 1, sizeof(char *));
 	char **envp = calloc(nenv + 1, sizeof(char *));
-	int in = state_fd(c);
+	int in = state_fd(c), out = output_fd(), err = output_fd();
 	int rc = STEP_OK;
-	if (!argv || !envp || in < 0) {
+	if (!argv || !envp || in < 0 || out < 0 || err < 0) {
 		rc = ctx_fail(c, errno, "hook %s", path);
 		goto out;
 	}
 	for (uint64_t i = 0; i < argc; i++)
-		argv[i] = s->args[3 + i].data;
+		argv[i] = s->args[4 + i].data;
 	for (size_t i = 0; i < nenv; i++)
-		envp[i] = s->args[3 + argc + i].data;
+		envp[i] = s->args[4 + argc + i].data;
 
 	/* The child reports a failed execve's errno here; a successful one closes it. */
 	int ep[2];
@@ -154,7 +168,7 @@ int op_run_hook(struct init_ctx *c, const struct plan_msg *s)
 	if (pid == 0) {
 		close(ep[0]);
 		int e = EBADF;
-		if (dup2(in, 0) >= 0) {
+		if (dup2(in, 0) >= 0 && dup2(out, 1) >= 0 && dup2(err, 2) >= 0) {
 			execve(path, argv, envp);
 			e = errno;
 		}
@@ -177,13 +191,27 @@ int op_run_hook(struct init_ctx *c, const struct plan_msg *s)
 		rc = ctx_fail(c, errno, "hook %s (wait)", path);
 	else if (w > 0)
 		rc = ctx_fail(c, ETIMEDOUT, "hook %s timed out after %llu s", path, (unsigned long long)timeout);
-	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		rc = ctx_fail(c, ECANCELED, "hook %s exited with status %d", path, WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		rc = ctx_fail(c, ECANCELED, "hook %s killed by signal %d", path, WTERMSIG(status));
+	else if ((WIFEXITED(status) && WEXITSTATUS(status) != 0) || WIFSIGNALED(status)) {
+		char o[1024], e[1024], how[64];
+		read_output(out, o, sizeof(o));
+		read_output(err, e, sizeof(e));
+		if (WIFEXITED(status))
+			snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+		else
+			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
+		/* runc's wording where the plan names the hook ("createContainer hook #1"). */
+		if (*label)
+			rc = ctx_fail(c, ECANCELED, "error running %s: %s %s, stdout: %s, stderr: %s", label, path, how, o, e);
+		else
+			rc = ctx_fail(c, ECANCELED, "hook %s %s, stdout: %s, stderr: %s", path, how, o, e);
+	}
 out:
 	if (in >= 0)
 		close(in);
+	if (out >= 0)
+		close(out);
+	if (err >= 0)
+		close(err);
 	free(argv);
 	free(envp);
 	return rc;

@@ -59,7 +59,11 @@ enum plan_op {
 	OP_DUNE_OPEN = 38,
 	OP_CGROUP_WAIT = 39,
 	OP_LOOPBACK_UP = 40,
-	OP_LAST = OP_LOOPBACK_UP,
+	OP_MOUNT_SETATTR = 41,
+	OP_CHROOT = 42,
+	OP_PARENT_PRIVATE = 43,
+	OP_OPEN_TREE = 44,
+	OP_LAST = OP_OPEN_TREE,
 };
 
 /* MOUNT "how" bits. */
@@ -68,6 +72,7 @@ enum mount_how {
 	HOW_MKDIR = 2,
 	HOW_MKFILE = 4,
 	HOW_SOURCE_IN_ROOT = 8,
+	HOW_SOURCE_TREE = 16,
 };
 
 /* One argument; data is a private copy with a NUL appended so strings can be used as is. */

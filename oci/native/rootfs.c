@@ -1,6 +1,7 @@
 /* Mount and root filesystem steps. */
 #include "rootfs.h"
 #include "inroot.h"
+#include "mountinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,8 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+static int hide_full_proc_sys(struct init_ctx *c, const char *rootfs);
 
 static const char *or_null(const char *s)
 {
@@ -33,6 +36,39 @@ int op_rootfs(struct init_ctx *c, const struct plan_msg *s)
 		return ctx_fail(c, errno, "%s", path);
 	free(c->root_path);
 	c->root_path = copy;
+	return STEP_OK;
+}
+
+static struct mount_tree *find_tree(struct init_ctx *c, const char *source)
+{
+	for (size_t i = 0; i < c->ntrees; i++)
+		if (c->trees[i].fd >= 0 && strcmp(c->trees[i].source, source) == 0)
+			return &c->trees[i];
+	return NULL;
+}
+
+int op_open_tree(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *src = plan_str(s, 0);
+	unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (plan_u64(s, 1) ? AT_RECURSIVE : 0);
+	int fd = open_tree(AT_FDCWD, src, flags);
+	if (fd < 0) {
+		if (errno == ENOSYS)
+			return STEP_OK; /* MOUNT falls back to the path */
+		return ctx_fail(c, errno, "%s", src);
+	}
+	struct mount_tree *grown = realloc(c->trees, (c->ntrees + 1) * sizeof(*grown));
+	char *copy = strdup(src);
+	if (!grown || !copy) {
+		int e = errno;
+		if (grown)
+			c->trees = grown;
+		free(copy);
+		close(fd);
+		return ctx_fail(c, e, "%s", src);
+	}
+	c->trees = grown;
+	c->trees[c->ntrees++] = (struct mount_tree){ .source = copy, .fd = fd };
 	return STEP_OK;
 }
 
@@ -61,6 +97,22 @@ int op_mount(struct init_ctx *c, const struct plan_msg *s)
 			return ctx_fail(c, errno, "%s (creating the mount point)", tgt);
 		if ((how & HOW_MKFILE) && path_mkfile(tgt) < 0)
 			return ctx_fail(c, errno, "%s (creating the mount point)", tgt);
+	}
+	if (how & HOW_SOURCE_TREE) {
+		struct mount_tree *t = find_tree(c, src);
+		if (t) {
+			/* The copy host root made before the clone: the container's root may not
+			 * be able to reach the source path itself. */
+			/* Straight on the target fd: move_mount refuses a /proc/self/fd path (EINVAL). */
+			int r = tfd >= 0 ? move_mount(t->fd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+					 : move_mount(t->fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+			if (r < 0)
+				rc = ctx_fail(c, errno, "%s on %s", src, tgt);
+			close(t->fd);
+			t->fd = -1;
+			goto out;
+		}
+		/* No copy (open_tree is missing): mount the path as it is. */
 	}
 	if (how & HOW_SOURCE_IN_ROOT) {
 		sfd = inroot_open(c, src, O_PATH, 0);
@@ -195,6 +247,11 @@ out:
 int op_chroot_move(struct init_ctx *c, const struct plan_msg *s)
 {
 	const char *path = plan_str(s, 0);
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		return ctx_fail(c, errno, "%s", path);
+	if (hide_full_proc_sys(c, real) != STEP_OK)
+		return STEP_FAILED;
 	if (chdir(path) < 0)
 		return ctx_fail(c, errno, "%s", path);
 	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
@@ -248,4 +305,130 @@ int op_readonly_path(struct init_ctx *c, const struct plan_msg *s)
 	if (mount(path, path, NULL, flags, NULL) < 0)
 		return ctx_fail(c, errno, "%s (remounting read-only)", path);
 	return STEP_OK;
+}
+
+int op_mount_setattr(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *tgt = plan_str(s, 0);
+	struct mount_attr attr = { .attr_set = plan_u64(s, 1), .attr_clr = plan_u64(s, 2) };
+	int fd = inroot_open(c, tgt, O_PATH, 0);
+	if (fd < 0)
+		return ctx_fail(c, errno, "%s", tgt);
+	int rc = STEP_OK;
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		rc = errno == ENOSYS
+			     ? ctx_fail(c, ENOSYS, "%s (recursive mount options need mount_setattr, Linux 5.12 or later)", tgt)
+			     : ctx_fail(c, errno, "%s (set 0x%llx, clear 0x%llx, recursively)", tgt,
+					(unsigned long long)attr.attr_set, (unsigned long long)attr.attr_clr);
+	close(fd);
+	return rc;
+}
+
+int op_chroot(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *path = plan_str(s, 0);
+	if (chdir(path) < 0)
+		return ctx_fail(c, errno, "%s", path);
+	if (chroot(".") < 0)
+		return ctx_fail(c, errno, "%s (chroot)", path);
+	if (chdir("/") < 0)
+		return ctx_fail(c, errno, "/");
+	if (root_is_slash(c) < 0)
+		return ctx_fail(c, errno, "%s", path);
+	return STEP_OK;
+}
+
+struct parent_mount {
+	const char *path;
+	char mountpoint[PATH_MAX];
+	int shared;
+	int found;
+};
+
+/* The last (topmost) mount whose mount point is the longest prefix of the path. */
+static int find_parent(const struct mountinfo_entry *m, void *arg)
+{
+	struct parent_mount *p = arg;
+	if (!mountinfo_is_below(p->path, m->mountpoint))
+		return 0;
+	if (p->found && strlen(m->mountpoint) < strlen(p->mountpoint))
+		return 0;
+	if (strlen(m->mountpoint) >= sizeof(p->mountpoint))
+		return 0;
+	strcpy(p->mountpoint, m->mountpoint);
+	p->shared = strstr(m->optional, "shared:") != NULL;
+	p->found = 1;
+	return 0;
+}
+
+int op_parent_private(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *path = plan_str(s, 0);
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		return ctx_fail(c, errno, "%s", path);
+	struct parent_mount p = { .path = real };
+	if (mountinfo_each(find_parent, &p) < 0)
+		return ctx_fail(c, errno, "%s (reading /proc/self/mountinfo)", path);
+	if (!p.found)
+		return ctx_fail(c, ENOENT, "%s (no mount holds it)", path);
+	/* A shared parent would make pivot_root fail (EINVAL) and carry the rootfs bind
+	 * back to its peers. */
+	if (p.shared && mount(NULL, p.mountpoint, NULL, MS_PRIVATE, NULL) < 0)
+		return ctx_fail(c, errno, "%s (making %s private)", path, p.mountpoint);
+	return STEP_OK;
+}
+
+struct full_mounts {
+	const char *rootfs;
+	char **paths;
+	size_t n;
+};
+
+static int collect_full_proc_sys(const struct mountinfo_entry *m, void *arg)
+{
+	struct full_mounts *f = arg;
+	if (strcmp(m->root, "/") != 0 || (strcmp(m->fstype, "proc") != 0 && strcmp(m->fstype, "sysfs") != 0) ||
+	    mountinfo_is_below(m->mountpoint, f->rootfs))
+		return 0;
+	char **grown = realloc(f->paths, (f->n + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	f->paths = grown;
+	if (!(f->paths[f->n] = strdup(m->mountpoint)))
+		return -1;
+	f->n++;
+	return 0;
+}
+
+/* --no-pivot leaves the old root reachable in the container's mount namespace, and a
+ * full proc or sysfs mount there would let the container mount an unmasked proc (the
+ * kernel allows a new proc mount where a full one is visible). As runc does: detach each
+ * full proc/sysfs mount outside the rootfs, or cover it with a tmpfs where that is refused. */
+static int hide_full_proc_sys(struct init_ctx *c, const char *rootfs)
+{
+	struct full_mounts f = { .rootfs = rootfs };
+	int rc = STEP_OK;
+	if (mountinfo_each(collect_full_proc_sys, &f) != 0) {
+		rc = ctx_fail(c, errno, "%s (reading /proc/self/mountinfo)", rootfs);
+		goto out;
+	}
+	for (size_t i = 0; i < f.n && rc == STEP_OK; i++) {
+		const char *p = f.paths[i];
+		if (mount(NULL, p, NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue; /* under a mount already detached */
+			rc = ctx_fail(c, errno, "%s (making it rslave before hiding it)", p);
+		} else if (umount2(p, MNT_DETACH) < 0) {
+			if (errno != EINVAL && errno != EPERM)
+				rc = ctx_fail(c, errno, "%s (detaching it)", p);
+			else if (mount("tmpfs", p, "tmpfs", 0, NULL) < 0)
+				rc = ctx_fail(c, errno, "%s (covering it with a tmpfs)", p);
+		}
+	}
+out:
+	for (size_t i = 0; i < f.n; i++)
+		free(f.paths[i]);
+	free(f.paths);
+	return rc;
 }

@@ -34,7 +34,7 @@ static const struct op_desc ops[OP_LAST + 1] = {
 	[OP_MKNOD] = { "mknod", "suuuu", op_mknod },
 	[OP_SYMLINK] = { "symlink", "ss", op_symlink },
 	[OP_SYNC] = { "sync", "s", op_sync },
-	[OP_RUN_HOOK] = { "run-hook", "suu*", op_run_hook },
+	[OP_RUN_HOOK] = { "run-hook", "ssuu*", op_run_hook },
 	[OP_PIVOT_ROOT] = { "pivot-root", "s", op_pivot_root },
 	[OP_CHROOT_MOVE] = { "chroot-move", "s", op_chroot_move },
 	[OP_MASK_PATH] = { "mask-path", "s", op_mask_path },
@@ -50,7 +50,7 @@ static const struct op_desc ops[OP_LAST + 1] = {
 	[OP_SECCOMP] = { "seccomp", "su", op_seccomp },
 	[OP_FIFO_OPEN] = { "fifo-open", "s", op_fifo_open },
 	[OP_FIFO_WAIT] = { "fifo-wait", "", op_fifo_wait },
-	[OP_CHDIR] = { "chdir", "s", op_chdir },
+	[OP_CHDIR] = { "chdir", "su", op_chdir },
 	[OP_RESOLVE_EXEC] = { "resolve-exec", "ss", op_resolve_exec },
 	[OP_READY] = { "ready", "", op_ready },
 	[OP_EXEC] = { "exec", "u*", op_exec },
@@ -62,6 +62,10 @@ static const struct op_desc ops[OP_LAST + 1] = {
 	[OP_CGROUP_WAIT] = { "cgroup-wait", "u", op_cgroup_wait },
 	[OP_LOOPBACK_UP] = { "loopback-up", "", op_loopback_up },
 	[OP_SELECT_STATE] = { "select-state", "u", op_select_state },
+	[OP_MOUNT_SETATTR] = { "mount-setattr", "suu", op_mount_setattr },
+	[OP_CHROOT] = { "chroot", "s", op_chroot },
+	[OP_PARENT_PRIVATE] = { "parent-private", "s", op_parent_private },
+	[OP_OPEN_TREE] = { "open-tree", "su", op_open_tree },
 };
 
 static const struct op_desc *lookup(uint32_t op)

@@ -145,19 +145,20 @@ public class PlannerTests
         int[] order =
         {
             IndexOf(steps, PlanOp.FifoOpen), IndexOf(steps, PlanOp.Rootfs), IndexOf(steps, PlanOp.Sync),
-            IndexOf(steps, PlanOp.RunHook, s => s.StringArg(0) == "/bin/cc"), IndexOf(steps, PlanOp.PivotRoot),
+            IndexOf(steps, PlanOp.RunHook, s => s.StringArg(1) == "/bin/cc"), IndexOf(steps, PlanOp.PivotRoot),
             IndexOf(steps, PlanOp.MaskPath), IndexOf(steps, PlanOp.CapBounding), IndexOf(steps, PlanOp.SetUser),
-            IndexOf(steps, PlanOp.Caps), IndexOf(steps, PlanOp.Chdir), IndexOf(steps, PlanOp.ResolveExec),
-            IndexOf(steps, PlanOp.Ready), IndexOf(steps, PlanOp.FifoWait), IndexOf(steps, PlanOp.RunHook, s => s.StringArg(0) == "/bin/sc"),
+            IndexOf(steps, PlanOp.Caps), IndexOf(steps, PlanOp.Chdir, s => s.U64Arg(1) == 2), IndexOf(steps, PlanOp.ResolveExec),
+            IndexOf(steps, PlanOp.Ready), IndexOf(steps, PlanOp.FifoWait), IndexOf(steps, PlanOp.RunHook, s => s.StringArg(1) == "/bin/sc"),
             IndexOf(steps, PlanOp.NoNewPrivs), IndexOf(steps, PlanOp.Exec),
         };
         Assert.DoesNotContain(-1, order);
         Assert.Equal(order.OrderBy(i => i), order);
         Assert.Equal(PlanOp.Exec, steps[^1].Op);
         var sc = steps[order[13]];
-        Assert.Equal(3UL, sc.U64Arg(1));
-        Assert.Equal(2UL, sc.U64Arg(2));
-        Assert.Equal("x", sc.StringArg(4));
+        Assert.Equal("startContainer hook #0", sc.StringArg(0));
+        Assert.Equal(3UL, sc.U64Arg(2));
+        Assert.Equal(2UL, sc.U64Arg(3));
+        Assert.Equal("x", sc.StringArg(5));
     }
 
     [Fact]

@@ -25,8 +25,6 @@ public static class CreateOperation
         var spec = SpecLoader.LoadBundle(bundle);
         foreach (var w in SpecValidator.Validate(spec, bundle)) RuntimeLog.Warn(w);
         var process = spec.Process!;
-        if (!(spec.Linux?.Namespaces?.Any(n => n.Type == "mount") ?? false))
-            throw new RuntimeError("config.json: $.linux.namespaces must include a mount namespace");
         if (process.Terminal && req.ConsoleSocket is null && req.OwnConsoleSocket < 0)
             throw new RuntimeError("process.terminal is set: --console-socket is required to receive the terminal");
         if (!process.Terminal && req.ConsoleSocket is not null)
@@ -191,6 +189,8 @@ public static class CreateOperation
             }
             catch (CgroupException e) { RuntimeLog.Warn($"cleanup: {e.Message}"); }
         }
+        if (record.Config.Linux?.Namespaces?.Any(n => n.Type == "mount") != true)
+            HostMountCleanup.Run(record.Rootfs);
         store.Remove(record.Id);
     }
 }

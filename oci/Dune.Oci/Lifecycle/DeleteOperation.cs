@@ -40,6 +40,8 @@ public static class DeleteOperation
                 try { cgroup.Destroy(); }
                 catch (CgroupException e) { throw new RuntimeError($"delete {id}: {e.Message}"); }
             }
+            if (record.Config.Linux?.Namespaces?.Any(n => n.Type == "mount") != true && !string.IsNullOrEmpty(record.Rootfs))
+                HostMountCleanup.Run(record.Rootfs);
             var state = ContainerStatus.StateJson(CreateOperation.HookState(record, ContainerStatus.Stopped));
             store.Remove(id);
             foreach (var f in HookRunner.RunAll(HookKinds.Poststop, HookKinds.Of(record.Config.Hooks, HookKinds.Poststop), state))

@@ -123,6 +123,9 @@ public sealed unsafe class DuneInitSession : IDisposable
         var detail = error.Args.Count > 2 ? error.Str(2) : "";
         var text = errno != 0 ? NativeException.Describe(errno) : "failed";
         var what = detail.Length > 0 ? $" {detail}" : "";
+        // A hook that failed in the container: dune-init's detail is runc's wording already.
+        if ((PlanOp)error.Op == PlanOp.RunHook && detail.StartsWith("error running ", StringComparison.Ordinal))
+            return new RuntimeError(detail, errno);
         return new RuntimeError($"container setup failed at step {index} ({op}){what}: {text}", errno);
     }
 

@@ -59,6 +59,9 @@ public static class ExecOperation
             if (!configured.Any(n => n.Type == type)) continue;
             steps.Add(new PlanStep(PlanOp.Setns, NamespaceTypes.Flag(type), $"/proc/{record.InitPid}/ns/{NamespaceTypes.ProcName(type)}"));
         }
+        // Without a mount namespace the init runs chroot'ed in the caller's namespace: so does this.
+        if (!configured.Any(n => n.Type == "mount"))
+            steps.Add(new PlanStep(PlanOp.Chroot, $"/proc/{record.InitPid}/root"));
         int consoleFd = req.ConsoleSocket is not null ? UnixSocket.Connect(req.ConsoleSocket) : ownConsole;
         DuneInitSession? session = null;
         try

@@ -11,8 +11,21 @@ public static class MountFlags
     public const ulong PropagationMask = Unbindable | Private | Slave | Shared;
 }
 
+/// <summary>mount_setattr(2) attributes (MOUNT_ATTR_*), for the recursive options ("rro"...).</summary>
+public static class MountAttr
+{
+    public const ulong RdOnly = 0x1, NoSuid = 0x2, NoDev = 0x4, NoExec = 0x8, AtimeMask = 0x70, RelAtime = 0x0,
+        NoAtime = 0x10, StrictAtime = 0x20, NoDirAtime = 0x80, NoSymFollow = 0x200000;
+}
+
 /// <summary>A config.json mount's option strings, split into flags, propagation and data.</summary>
-public sealed record ParsedMountOptions(ulong Flags, ulong ClearFlags, IReadOnlyList<ulong> Propagation, string Data, bool Bind, bool RecursiveBind, bool IdMap);
+public sealed record ParsedMountOptions(ulong Flags, ulong ClearFlags, IReadOnlyList<ulong> Propagation, string Data, bool Bind, bool RecursiveBind, bool IdMap)
+{
+    /// <summary>Attributes to set and clear on the mount and every mount below it (mount_setattr with AT_RECURSIVE).</summary>
+    public ulong RecursiveSet { get; init; }
+    public ulong RecursiveClear { get; init; }
+    public bool HasRecursiveAttrs => RecursiveSet != 0 || RecursiveClear != 0;
+}
 
 public static class MountOptionParser
 {
@@ -34,6 +47,20 @@ public static class MountOptionParser
         ["nosymfollow"] = (MountFlags.NoSymFollow, false), ["symfollow"] = (MountFlags.NoSymFollow, true),
     };
 
+    // runc 1.1's recursive options: option -> (MOUNT_ATTR_* flag, true when the option clears it).
+    private static readonly Dictionary<string, (ulong Attr, bool Clear)> RecursiveOptions = new()
+    {
+        ["rro"] = (MountAttr.RdOnly, false), ["rrw"] = (MountAttr.RdOnly, true),
+        ["rnosuid"] = (MountAttr.NoSuid, false), ["rsuid"] = (MountAttr.NoSuid, true),
+        ["rnodev"] = (MountAttr.NoDev, false), ["rdev"] = (MountAttr.NoDev, true),
+        ["rnoexec"] = (MountAttr.NoExec, false), ["rexec"] = (MountAttr.NoExec, true),
+        ["rnodiratime"] = (MountAttr.NoDirAtime, false), ["rdiratime"] = (MountAttr.NoDirAtime, true),
+        ["rrelatime"] = (MountAttr.RelAtime, false), ["rnorelatime"] = (MountAttr.RelAtime, true),
+        ["rnoatime"] = (MountAttr.NoAtime, false), ["ratime"] = (MountAttr.NoAtime, true),
+        ["rstrictatime"] = (MountAttr.StrictAtime, false), ["rnostrictatime"] = (MountAttr.StrictAtime, true),
+        ["rnosymfollow"] = (MountAttr.NoSymFollow, false), ["rsymfollow"] = (MountAttr.NoSymFollow, true),
+    };
+
     private static readonly Dictionary<string, ulong> PropagationOptions = new()
     {
         ["private"] = MountFlags.Private, ["rprivate"] = MountFlags.Private | MountFlags.Rec,
@@ -42,10 +69,11 @@ public static class MountOptionParser
         ["unbindable"] = MountFlags.Unbindable, ["runbindable"] = MountFlags.Unbindable | MountFlags.Rec,
     };
 
-    public static bool IsKnownFlagOption(string o) => FlagOptions.ContainsKey(o) || PropagationOptions.ContainsKey(o) || o is "bind" or "rbind";
+    public static bool IsKnownFlagOption(string o) => FlagOptions.ContainsKey(o) || PropagationOptions.ContainsKey(o)
+        || RecursiveOptions.ContainsKey(o) || o is "bind" or "rbind";
 
     public static IEnumerable<string> KnownOptions =>
-        FlagOptions.Keys.Concat(PropagationOptions.Keys).Concat(new[] { "bind", "rbind" });
+        FlagOptions.Keys.Concat(PropagationOptions.Keys).Concat(RecursiveOptions.Keys).Concat(new[] { "bind", "rbind" });
 
     public static ParsedMountOptions Parse(IEnumerable<string>? options)
     {
@@ -53,6 +81,7 @@ public static class MountOptionParser
         var propagation = new List<ulong>();
         var data = new List<string>();
         bool bind = false, rbind = false, idmap = false;
+        ulong recSet = 0, recClear = 0;
         foreach (var raw in options ?? Enumerable.Empty<string>())
         {
             var o = raw.Trim();
@@ -67,9 +96,24 @@ public static class MountOptionParser
                 continue;
             }
             if (PropagationOptions.TryGetValue(o, out var p)) { propagation.Add(p); continue; }
+            if (RecursiveOptions.TryGetValue(o, out var r))
+            {
+                if (r.Clear) { recClear |= r.Attr; recSet &= ~r.Attr; }
+                else
+                {
+                    recSet |= r.Attr; recClear &= ~r.Attr;
+                    // An access-time mode is set by clearing the whole atime field too (mount_setattr(2)).
+                    if (r.Attr == MountAttr.RelAtime || (r.Attr & MountAttr.AtimeMask) == r.Attr) recClear |= MountAttr.AtimeMask;
+                }
+                continue;
+            }
             data.Add(o);
         }
-        return new ParsedMountOptions(flags, clear, propagation, string.Join(',', data), bind, rbind, idmap);
+        return new ParsedMountOptions(flags, clear, propagation, string.Join(',', data), bind, rbind, idmap)
+        {
+            RecursiveSet = recSet,
+            RecursiveClear = recClear,
+        };
     }
 
     /// <summary>linux.rootfsPropagation; unset means rslave: host mounts still reach the container, nothing leaks out.</summary>

@@ -9,6 +9,7 @@ public enum PlanOp : uint
     Setsid = 20, NoNewPrivs = 21, Umask = 22, CapBounding = 23, SetUser = 24, Caps = 25,
     Seccomp = 26, FifoOpen = 27, FifoWait = 28, Chdir = 29, ResolveExec = 30, Ready = 31,
     Exec = 32, NewKeyring = 33, CloseSocket = 34, Personality = 35, DuneExec = 36, SelectState = 37, DuneOpen = 38, CgroupWait = 39, LoopbackUp = 40,
+    MountSetattr = 41, Chroot = 42, ParentPrivate = 43, OpenTree = 44,
 }
 
 /// <summary>Message kinds on the plan socket.</summary>
@@ -22,5 +23,5 @@ public enum PlanMessageKind : uint
 [Flags]
 public enum MountHow : ulong
 {
-    None = 0, TargetInRootfs = 1, MakeDirectory = 2, MakeFile = 4, SourceInRootfs = 8,
+    None = 0, TargetInRootfs = 1, MakeDirectory = 2, MakeFile = 4, SourceInRootfs = 8, SourceTree = 16,
 }

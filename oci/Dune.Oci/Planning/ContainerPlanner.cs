@@ -43,6 +43,9 @@ public static class ContainerPlanner
         // (or root of a user namespace) that cannot reach the state directory.
         steps.Add(new PlanStep(PlanOp.FifoOpen, o.ExecFifo));
         bool newUserns = (cloneFlags & NamespaceTypes.NewUser) != 0;
+        if (newUserns)
+            foreach (var m in (spec.Mounts ?? new()).Where(m => m.Type is not ("cgroup" or "cgroup2") && MountPlanner.IsBind(m)))
+                steps.Add(MountPlanner.OpenTree(m, o.Bundle));
         // Joining cgroups: the init (single-threaded) moves itself into each v1 hierarchy
         // through its `tasks` file, which spares the kernel's global threadgroup lock; a
         // cgroup2 hierarchy only has cgroup.procs, whose first write waits for an RCU grace
@@ -69,21 +72,35 @@ public static class ContainerPlanner
         if (!string.IsNullOrEmpty(spec.Hostname)) steps.Add(new PlanStep(PlanOp.SetHostname, spec.Hostname));
         if (!string.IsNullOrEmpty(spec.Domainname)) steps.Add(new PlanStep(PlanOp.SetDomainname, spec.Domainname));
 
+        // Without a mount namespace (runc accepts that) the rootfs is set up in the caller's
+        // mount namespace, as runc does, and entered with a plain chroot; the host's own
+        // propagation is left alone. `delete` unmounts what was mounted under the rootfs.
         if (newMountNs)
+        {
             steps.Add(new PlanStep(PlanOp.Mount, "", "/", "", MountOptionParser.RootPropagation(linux.RootfsPropagation), "", (ulong)MountHow.None));
+            // As runc: the mount holding the rootfs is made private, so the bind below does not
+            // propagate to its peers and pivot_root does not fail (EINVAL) under a shared parent.
+            steps.Add(new PlanStep(PlanOp.ParentPrivate, o.Rootfs));
+        }
         steps.Add(new PlanStep(PlanOp.Rootfs, o.Rootfs));
         steps.Add(new PlanStep(PlanOp.Mount, o.Rootfs, o.Rootfs, "", MountFlags.Bind | MountFlags.Rec, "", (ulong)MountHow.None));
 
+        var finalize = new List<PlanStep>();
         for (int i = 0; i < (spec.Mounts?.Count ?? 0); i++)
-            MountPlanner.Append(steps, spec.Mounts![i], o, userns);
+            MountPlanner.Append(steps, finalize, spec.Mounts![i], o, userns);
 
         AppendDevices(steps, linux.Devices, process.Terminal, userns);
         if (parentMoves.Count > 0) steps.Add(new PlanStep(PlanOp.CgroupWait, newCgroupNs ? 1UL : 0UL));
         steps.Add(new PlanStep(PlanOp.Sync, HookKinds.CreateRuntime));
-        foreach (var h in HookKinds.Of(spec.Hooks, HookKinds.CreateContainer)) steps.Add(RunHook(h));
+        AddHooks(steps, spec.Hooks, HookKinds.CreateContainer);
 
-        if (o.NoPivot || !newMountNs) steps.Add(new PlanStep(PlanOp.ChrootMove, o.Rootfs));
+        if (!namespaces.Any(n => n.Type == "mount")) steps.Add(new PlanStep(PlanOp.Chroot, o.Rootfs));
+        else if (o.NoPivot || !newMountNs) steps.Add(new PlanStep(PlanOp.ChrootMove, o.Rootfs));
         else steps.Add(new PlanStep(PlanOp.PivotRoot, o.Rootfs));
+        // As runc: rootfsPropagation is applied again to the new "/" (before the switch it made
+        // the host's mounts, as copied, e.g. shared; now the container's root is).
+        if (newMountNs && !string.IsNullOrEmpty(linux.RootfsPropagation))
+            steps.Add(new PlanStep(PlanOp.Mount, "", "/", "", MountOptionParser.RootPropagation(linux.RootfsPropagation), "", (ulong)MountHow.None));
         if (spec.Root!.Readonly)
             steps.Add(new PlanStep(PlanOp.Mount, "", "/", "", MountFlags.Remount | MountFlags.Bind | MountFlags.RdOnly, "", (ulong)MountHow.None));
         // sysctls first: /proc/sys becomes read-only below.
@@ -91,6 +108,7 @@ public static class ContainerPlanner
             steps.Add(new PlanStep(PlanOp.WriteFile, "/proc/sys/" + key.Replace('.', '/'), value));
         foreach (var p in linux.MaskedPaths ?? new()) steps.Add(new PlanStep(PlanOp.MaskPath, p));
         foreach (var p in linux.ReadonlyPaths ?? new()) steps.Add(new PlanStep(PlanOp.ReadonlyPath, p));
+        steps.AddRange(finalize);
         if (!o.NoNewKeyring) steps.Add(new PlanStep(PlanOp.NewKeyring, "_ses." + o.Id));
         if (linux.Personality is { } pers) steps.Add(new PlanStep(PlanOp.Personality, Personality(pers)));
 
@@ -99,7 +117,7 @@ public static class ContainerPlanner
         steps.Add(new PlanStep(PlanOp.FifoWait));
         var startHooks = HookKinds.Of(spec.Hooks, HookKinds.StartContainer);
         if (startHooks.Count > 0) steps.Add(new PlanStep(PlanOp.SelectState, (ulong)CreatedStateIndex));
-        foreach (var h in startHooks) steps.Add(RunHook(h));
+        AddHooks(steps, spec.Hooks, HookKinds.StartContainer);
         steps.Add(new PlanStep(PlanOp.CloseSocket));
         ProcessPlanner.AppendExec(steps, process, o.Seccomp, o.Dune);
         return steps;
@@ -108,9 +126,16 @@ public static class ContainerPlanner
     /// <summary>CONTINUE carries the state as "creating" (index 0) and as "created" (index 1).</summary>
     public const int CreatedStateIndex = 1;
 
-    public static PlanStep RunHook(Hook h)
+    private static void AddHooks(List<PlanStep> steps, Hooks? hooks, string kind)
     {
-        var args = new List<object> { h.Path, (ulong)(h.Timeout ?? 0) };
+        var list = HookKinds.Of(hooks, kind);
+        for (int i = 0; i < list.Count; i++) steps.Add(RunHook(list[i], $"{kind} hook #{i}"));
+    }
+
+    /// <summary>RUN_HOOK; the label ("createContainer hook #1") gives a failure runc's wording.</summary>
+    public static PlanStep RunHook(Hook h, string label = "")
+    {
+        var args = new List<object> { label, h.Path, (ulong)(h.Timeout ?? 0) };
         var argv = h.Args is { Count: > 0 } a ? a : new List<string> { h.Path };
         args.Add((ulong)argv.Count);
         args.AddRange(argv);
@@ -127,7 +152,7 @@ public static class ContainerPlanner
             .Concat(configured ?? new()).ToList();
         foreach (var d in devices)
         {
-            if (userns)
+            if (userns && d.Type != "p")
             {
                 // mknod is not allowed in a user namespace: bind the host's node instead.
                 steps.Add(new PlanStep(PlanOp.Mount, d.Path, d.Path, "", MountFlags.Bind, "", (ulong)(MountHow.TargetInRootfs | MountHow.MakeFile)));

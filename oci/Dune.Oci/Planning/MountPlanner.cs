@@ -4,13 +4,32 @@ using Dune.Oci.Spec;
 
 namespace Dune.Oci.Planning;
 
-/// <summary>One config.json mount -> MOUNT steps: the mount, a remount for bind flags, propagation.</summary>
+/// <summary>
+/// One config.json mount -> MOUNT steps: the mount, a remount for bind flags, recursive
+/// attributes (mount_setattr), propagation. As runc, a read-only tmpfs or /dev is mounted
+/// read-write (the devices and mount points below it are still to be made) and remounted
+/// read-only by a step returned in <c>finalize</c>, which the caller runs after the root switch.
+/// </summary>
 public static class MountPlanner
 {
     private const ulong BindRemountable = MountFlags.RdOnly | MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec
         | MountFlags.NoAtime | MountFlags.NoDirAtime | MountFlags.RelAtime | MountFlags.StrictAtime | MountFlags.NoSymFollow;
 
-    public static void Append(List<PlanStep> steps, Mount m, CreateOptions o, bool userns)
+    /// <summary>The host path a bind mount's source names (relative sources are in the bundle).</summary>
+    public static string BindSource(Mount m, string bundle) =>
+        Path.IsPathRooted(m.Source!) ? m.Source! : Path.GetFullPath(Path.Combine(bundle, m.Source!));
+
+    public static bool IsBind(Mount m) => m.Type == "bind" || MountOptionParser.Parse(m.Options).Bind;
+
+    /// <summary>
+    /// In a new user namespace the container's root may not reach a bind source (a directory
+    /// only host root may enter): OPEN_TREE copies it as host root before the clone (runc 1.1
+    /// opens the sources the same way), and the MOUNT step moves that copy into place.
+    /// </summary>
+    public static PlanStep OpenTree(Mount m, string bundle) =>
+        new(PlanOp.OpenTree, BindSource(m, bundle), MountOptionParser.Parse(m.Options).RecursiveBind ? 1UL : 0UL);
+
+    public static void Append(List<PlanStep> steps, List<PlanStep> finalize, Mount m, CreateOptions o, bool userns)
     {
         var opts = MountOptionParser.Parse(m.Options);
         var target = m.Destination;
@@ -24,14 +43,15 @@ public static class MountPlanner
 
         if (opts.Bind || m.Type == "bind")
         {
-            var source = Path.IsPathRooted(m.Source!) ? m.Source! : Path.GetFullPath(Path.Combine(o.Bundle, m.Source!));
-            var how = inRoot | (Directory.Exists(source) ? MountHow.MakeDirectory : MountHow.MakeFile);
+            var source = BindSource(m, o.Bundle);
+            var how = inRoot | (Directory.Exists(source) ? MountHow.MakeDirectory : MountHow.MakeFile) | (userns ? MountHow.SourceTree : 0);
             ulong bindFlags = MountFlags.Bind | (opts.RecursiveBind ? MountFlags.Rec : 0);
             steps.Add(new PlanStep(PlanOp.Mount, source, target, "", bindFlags, "", (ulong)how));
             // A bind mount ignores most flags on creation: apply them with a remount.
             ulong extra = opts.Flags & BindRemountable;
             if (extra != 0)
-                steps.Add(new PlanStep(PlanOp.Mount, "", target, "", MountFlags.Remount | MountFlags.Bind | extra, "", (ulong)inRoot));
+                (IsDev(target) && (extra & MountFlags.RdOnly) != 0 ? finalize : steps)
+                    .Add(new PlanStep(PlanOp.Mount, "", target, "", MountFlags.Remount | MountFlags.Bind | extra, "", (ulong)inRoot));
         }
         else
         {
@@ -44,13 +64,23 @@ public static class MountPlanner
             }
             else
             {
-                steps.Add(new PlanStep(PlanOp.Mount, m.Source ?? m.Type ?? "none", target, m.Type ?? "", opts.Flags & ~MountFlags.Remount, opts.Data,
+                ulong flags = opts.Flags & ~MountFlags.Remount;
+                if ((flags & MountFlags.RdOnly) != 0 && (m.Type == "tmpfs" || IsDev(target)))
+                {
+                    flags &= ~MountFlags.RdOnly;
+                    finalize.Add(new PlanStep(PlanOp.Mount, "", target, "", flags | MountFlags.Remount | MountFlags.RdOnly, "", (ulong)inRoot));
+                }
+                steps.Add(new PlanStep(PlanOp.Mount, m.Source ?? m.Type ?? "none", target, m.Type ?? "", flags, opts.Data,
                     (ulong)(inRoot | MountHow.MakeDirectory)));
             }
         }
+        if (opts.HasRecursiveAttrs)
+            steps.Add(new PlanStep(PlanOp.MountSetattr, target, opts.RecursiveSet, opts.RecursiveClear));
         foreach (var p in opts.Propagation)
             steps.Add(new PlanStep(PlanOp.Mount, "", target, "", p, "", (ulong)inRoot));
     }
+
+    private static bool IsDev(string target) => target.TrimEnd('/') == "/dev";
 
     private static bool HasNewNetNs(RuntimeSpec spec) =>
         spec.Linux?.Namespaces?.Any(n => n.Type == "network" && string.IsNullOrEmpty(n.Path)) == true;

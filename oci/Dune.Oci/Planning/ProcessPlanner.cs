@@ -24,6 +24,9 @@ public static class ProcessPlanner
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it
         // (the filter then also covers the remaining setup, as with runc).
         if (seccomp is not null && !p.NoNewPrivileges) steps.Add(SeccompStep(seccomp));
+        // runc's cwd rule: entered before the user switch; where that is refused for lack of
+        // permission, entered again as the container's user (who may own it), after it.
+        steps.Add(new PlanStep(PlanOp.Chdir, p.Cwd, 1UL));
         var ignored = new List<string>();
         var caps = p.Capabilities ?? new Capabilities();
         steps.Add(new PlanStep(PlanOp.CapBounding, CapabilityNames.Mask(caps.Bounding, lastCap, ignored)));
@@ -38,7 +41,7 @@ public static class ProcessPlanner
         ulong ambient = CapabilityNames.Mask(caps.Ambient, lastCap, ignored) & permitted & inheritable;
         steps.Add(new PlanStep(PlanOp.Caps, CapabilityNames.Mask(caps.Effective, lastCap, ignored), permitted, inheritable, ambient));
         if (p.User.Umask is uint mask) steps.Add(new PlanStep(PlanOp.Umask, (ulong)mask));
-        steps.Add(new PlanStep(PlanOp.Chdir, p.Cwd));
+        steps.Add(new PlanStep(PlanOp.Chdir, p.Cwd, 2UL));
         steps.Add(new PlanStep(PlanOp.ResolveExec, p.Args![0], PathOf(p.Env)));
         // A filter with a listener: its descriptor goes to the seccomp agent through `dune`,
         // so it is loaded while the plan socket is still open (before READY, as runc loads it

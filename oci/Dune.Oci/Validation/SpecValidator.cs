@@ -31,6 +31,9 @@ public static class SpecValidator
             throw new RuntimeError("config.json: $.hostname needs a new uts namespace in $.linux.namespaces");
         if (!string.IsNullOrEmpty(spec.Domainname) && !namespaces.Contains("uts"))
             throw new RuntimeError("config.json: $.domainname needs a new uts namespace in $.linux.namespaces");
+        // runc's rule: masking and read-only paths would change the host's own mounts.
+        if ((spec.Linux?.MaskedPaths is { Count: > 0 } || spec.Linux?.ReadonlyPaths is { Count: > 0 }) && !namespaces.Contains("mount"))
+            throw new RuntimeError("config.json: $.linux.maskedPaths/readonlyPaths need a new mount namespace in $.linux.namespaces (unable to restrict sys entries without a private mount namespace)");
         if (spec.Linux?.TimeOffsets is { Count: > 0 } && !namespaces.Contains("time"))
             throw new RuntimeError("config.json: $.linux.timeOffsets needs a new time namespace in $.linux.namespaces");
 

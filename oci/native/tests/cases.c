@@ -5,6 +5,7 @@
 #include "../plan.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -220,7 +221,7 @@ static void t_create_full(struct suite *s)
 	pb_step(&pb, OP_CAPS, "uuuu", U(CAP_NET_BIND_SERVICE_BIT), U(CAP_NET_BIND_SERVICE_BIT),
 		U(CAP_NET_BIND_SERVICE_BIT), U(CAP_NET_BIND_SERVICE_BIT));
 	pb_step(&pb, OP_UMASK, "u", U(027));
-	pb_step(&pb, OP_CHDIR, "s", "/tmp");
+	pb_step(&pb, OP_CHDIR, "su", "/tmp", U(0));
 	pb_step(&pb, OP_RESOLVE_EXEC, "ss", "sh", "/usr/bin:/bin");
 	pb_step(&pb, OP_READY, "");
 	pb_step(&pb, OP_FIFO_WAIT, "");
@@ -379,7 +380,7 @@ static void hook_plan(struct plan_builder *pb, const struct suite *s, uint64_t t
 	snprintf(sh, sizeof(sh), "%s/bin/sh", s->rootfs);
 	char *argv[] = { "sh", "-c", (char *)script, NULL };
 	pb_step(pb, OP_CLONE, "uss", U(0), "", "");
-	*idx = pb_step(pb, OP_RUN_HOOK, "suuvv", sh, U(timeout), vcount(argv), argv, base_env);
+	*idx = pb_step(pb, OP_RUN_HOOK, "ssuuvv", "", sh, U(timeout), vcount(argv), argv, base_env);
 	plan_exec_sh(pb, "true");
 }
 
@@ -414,7 +415,7 @@ static void t_hook_missing(struct suite *s)
 	pb_init(&pb);
 	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
 	char *argv[] = { "hook", NULL };
-	size_t idx = pb_step(&pb, OP_RUN_HOOK, "suuvv", "/no/such/hook", U(0), vcount(argv), argv, base_env);
+	size_t idx = pb_step(&pb, OP_RUN_HOOK, "ssuuvv", "", "/no/such/hook", U(0), vcount(argv), argv, base_env);
 	plan_exec_sh(&pb, "true");
 	run_to_error(s, &pb, OP_RUN_HOOK, idx, ENOENT, "hook /no/such/hook (exec)",
 		     "dune-init: run-hook hook /no/such/hook (exec): No such file or directory\n", 0, 1);
@@ -511,10 +512,10 @@ static void t_sync_state(struct suite *s)
 	snprintf(sh, sizeof(sh), "%s/bin/sh", s->rootfs);
 	char *argv[] = { "sh", "-c", script, NULL };
 	char *argv2[] = { "sh", "-c", script2, NULL };
-	pb_step(&pb, OP_RUN_HOOK, "suuvv", sh, U(5), vcount(argv), argv, base_env);
+	pb_step(&pb, OP_RUN_HOOK, "ssuuvv", "", sh, U(5), vcount(argv), argv, base_env);
 	/* A later hook gets the second state document CONTINUE carried. */
 	pb_step(&pb, OP_SELECT_STATE, "u", U(1));
-	pb_step(&pb, OP_RUN_HOOK, "suuvv", sh, U(5), vcount(argv2), argv2, base_env);
+	pb_step(&pb, OP_RUN_HOOK, "ssuuvv", "", sh, U(5), vcount(argv2), argv2, base_env);
 	plan_exec_sh(&pb, "echo after-hook");
 
 	struct run r;
@@ -717,6 +718,117 @@ static void t_chroot_move(struct suite *s)
 		check_contains(s, out, MARKER_TEXT "\nno-usr\npid=1\ncwd=/\n", "program output");
 	}
 	free(out);
+	pb_free(&pb);
+}
+
+static void t_mount_setattr(struct suite *s)
+{
+	struct plan_builder pb;
+	const uint64_t in = HOW_TARGET_IN_ROOT | HOW_MKDIR;
+	pb_init(&pb);
+	plan_clone_rootfs(&pb, s, CLONE_NEWNS | CLONE_NEWPID);
+	pb_step(&pb, OP_PARENT_PRIVATE, "s", s->rootfs);
+	pb_step(&pb, OP_MOUNT, "sssusu", "proc", "/proc", "proc", U(0), "", U(in));
+	pb_step(&pb, OP_MOUNT, "sssusu", "tmpfs", "/mnt/rec", "tmpfs", U(0), "", U(in));
+	pb_step(&pb, OP_MOUNT, "sssusu", "tmpfs", "/mnt/rec/sub", "tmpfs", U(0), "", U(in));
+	/* rro + rnoexec: the mount and the one below it. */
+	pb_step(&pb, OP_MOUNT_SETATTR, "suu", "/mnt/rec", U(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC), U(0));
+	pb_step(&pb, OP_PIVOT_ROOT, "s", s->rootfs);
+	plan_exec_sh(&pb, "touch /mnt/rec/a 2>/dev/null || echo ro-top; touch /mnt/rec/sub/b 2>/dev/null || echo ro-sub;"
+			  "grep -c ' /mnt/rec[/a-z]* ro,noexec' /proc/self/mountinfo");
+	char *out = run_to_exit(s, &pb, NULL, 0);
+	if (out)
+		check_contains(s, out, "ro-top\nro-sub\n2\n", "program output");
+	free(out);
+	pb_free(&pb);
+}
+
+static void t_mount_setattr_missing(struct suite *s)
+{
+	struct plan_builder pb;
+	pb_init(&pb);
+	plan_clone_rootfs(&pb, s, CLONE_NEWNS);
+	pb_step(&pb, OP_MOUNT, "sssusu", "tmpfs", "/mnt/rec", "tmpfs", U(0), "", U(HOW_TARGET_IN_ROOT | HOW_MKDIR));
+	size_t idx = pb_step(&pb, OP_MOUNT_SETATTR, "suu", "/mnt/rec", U(MOUNT_ATTR_RDONLY), U(0));
+	plan_exec_sh(&pb, "true");
+	const struct spawn_opts o = { .keep_fd = -1, .deny_mount_api = 1 };
+	struct run r;
+	if (check(s, run_start(&r, s->dune_init, s->dir, &pb, &o) == 0, "spawn: %s", strerror(errno)))
+		expect_error(s, &r, OP_MOUNT_SETATTR, idx, ENOSYS, "/mnt/rec (recursive mount options need mount_setattr, Linux 5.12 or later)");
+	run_end(&r);
+	pb_free(&pb);
+}
+
+static void t_open_tree_missing(struct suite *s)
+{
+	char src[PATH_MAX];
+	snprintf(src, sizeof(src), "%s/bin", s->rootfs);
+	struct plan_builder pb;
+	pb_init(&pb);
+	/* Without open_tree the bind falls back to the source path. */
+	pb_step(&pb, OP_OPEN_TREE, "su", src, U(0));
+	plan_clone_rootfs(&pb, s, CLONE_NEWNS);
+	pb_step(&pb, OP_MOUNT, "sssusu", src, "/mnt/tree", "", U(MS_BIND), "",
+		U(HOW_TARGET_IN_ROOT | HOW_MKDIR | HOW_SOURCE_TREE));
+	pb_step(&pb, OP_CHROOT_MOVE, "s", s->rootfs);
+	plan_exec_sh(&pb, "ls /mnt/tree/busybox");
+	const struct spawn_opts o = { .keep_fd = -1, .deny_mount_api = 1 };
+	char *out = run_to_exit(s, &pb, &o, 0);
+	if (out)
+		check_contains(s, out, "/mnt/tree/busybox\n", "program output");
+	free(out);
+	pb_free(&pb);
+}
+
+static void t_open_tree(struct suite *s)
+{
+	char src[PATH_MAX];
+	snprintf(src, sizeof(src), "%s/bin", s->rootfs);
+	struct plan_builder pb;
+	pb_init(&pb);
+	/* The copy made before the clone is what the child mounts, in a user namespace too. */
+	pb_step(&pb, OP_OPEN_TREE, "su", src, U(1));
+	pb_step(&pb, OP_CLONE, "uss", U(CLONE_NEWNS | CLONE_NEWUSER), "0 0 4294967295\n", "0 0 4294967295\n");
+	pb_step(&pb, OP_MOUNT, "sssusu", "", "/", "", U(MS_REC | MS_SLAVE), "", U(0));
+	pb_step(&pb, OP_ROOTFS, "s", s->rootfs);
+	pb_step(&pb, OP_MOUNT, "sssusu", s->rootfs, s->rootfs, "", U(MS_BIND | MS_REC), "", U(0));
+	pb_step(&pb, OP_MOUNT, "sssusu", src, "/mnt/tree", "", U(MS_BIND | MS_REC), "",
+		U(HOW_TARGET_IN_ROOT | HOW_MKDIR | HOW_SOURCE_TREE));
+	pb_step(&pb, OP_CHROOT_MOVE, "s", s->rootfs);
+	plan_exec_sh(&pb, "ls /mnt/tree/busybox");
+	char *out = run_to_exit(s, &pb, NULL, 0);
+	if (out)
+		check_contains(s, out, "/mnt/tree/busybox\n", "program output");
+	free(out);
+	pb_free(&pb);
+}
+
+static void t_chroot(struct suite *s)
+{
+	struct plan_builder pb;
+	pb_init(&pb);
+	/* No mount namespace: a plain chroot, nothing moved in the caller's namespace. */
+	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
+	pb_step(&pb, OP_CHROOT, "s", s->rootfs);
+	plan_exec_sh(&pb, "cat /marker; [ -e /usr ] || echo no-usr; echo cwd=$(pwd)");
+	char *out = run_to_exit(s, &pb, NULL, 0);
+	if (out)
+		check_contains(s, out, MARKER_TEXT "\nno-usr\ncwd=/\n", "program output");
+	free(out);
+	pb_free(&pb);
+}
+
+static void t_chdir_phases(struct suite *s)
+{
+	struct plan_builder pb;
+	pb_init(&pb);
+	pb_step(&pb, OP_CLONE, "uss", U(0), "", "");
+	/* Phase 2 without a refused phase 1 does nothing; phase 1 fails on anything but a
+	 * permission error. */
+	pb_step(&pb, OP_CHDIR, "su", "/nonexistent-dune-cwd", U(2));
+	size_t idx = pb_step(&pb, OP_CHDIR, "su", "/nonexistent-dune-cwd", U(1));
+	plan_exec_sh(&pb, "true");
+	run_to_error(s, &pb, OP_CHDIR, idx, ENOENT, "/nonexistent-dune-cwd", "dune-init: chdir ", 0, 1);
 	pb_free(&pb);
 }
 
@@ -1074,6 +1186,12 @@ const struct test_case test_cases[] = {
 	{ "clone: user namespace with its own mounts, root switch and read-only paths", t_userns_rootfs },
 	{ "console: pty master over SCM_RIGHTS, replica as stdio and /dev/console", t_console },
 	{ "chroot-move: --no-pivot root switch", t_chroot_move },
+	{ "mount-setattr: recursive read-only and noexec reach the mount below", t_mount_setattr },
+	{ "mount-setattr: a kernel without mount_setattr fails with a clear message", t_mount_setattr_missing },
+	{ "open-tree: the copy made before a user namespace is moved into place", t_open_tree },
+	{ "open-tree: without open_tree the bind uses the path", t_open_tree_missing },
+	{ "chroot: root switch without a mount namespace", t_chroot },
+	{ "chdir: phase 2 only after a refused phase 1; other errors fail phase 1", t_chdir_phases },
 	{ "seccomp: a BPF filter denies mkdir with EPERM", t_seccomp },
 	{ "seccomp: SECCOMP_FD names a listener's descriptor, none stays in the program, its answer counts", t_seccomp_listener },
 	{ "seccomp: without CONTINUE after SECCOMP_FD the child stops before the program", t_seccomp_listener_refused },

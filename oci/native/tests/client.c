@@ -140,6 +140,21 @@ static int deny_openat2(void)
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
+/* A filter making the new mount API look absent (ENOSYS), as on old kernels. */
+static int deny_mount_api(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open_tree, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_move_mount, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mount_setattr, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
 int run_start(struct run *r, const char *dune_init, const char *dir, const struct plan_builder *pb,
 	      const struct spawn_opts *o)
 {
@@ -180,6 +195,8 @@ int run_start(struct run *r, const char *dune_init, const char *dir, const struc
 			sigprocmask(SIG_BLOCK, &set, NULL);
 		}
 		if (o->deny_openat2 && deny_openat2() < 0)
+			_exit(126);
+		if (o->deny_mount_api && deny_mount_api() < 0)
 			_exit(126);
 		char fdarg[16];
 		snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);

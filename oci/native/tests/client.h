@@ -42,6 +42,7 @@ struct reply {
 struct spawn_opts {
 	int keep_fd;           /* an extra fd dune-init inherits (console socket), or -1 */
 	int deny_openat2;      /* seccomp: openat2 fails with ENOSYS, to exercise the fallback */
+	int deny_mount_api;    /* seccomp: open_tree, move_mount and mount_setattr fail with ENOSYS (Linux < 5.2/5.12) */
 	int dirty_signals;     /* spawn with SIGPIPE ignored and SIGUSR1 blocked, as .NET might */
 };
 
