@@ -7,9 +7,10 @@ PREFIX ?= /usr/local
 DOTNET_FLAGS := -c Release -r $(RID) --nologo -v quiet
 # The commit `dune --version` reports ("unknown" outside a git checkout, "-dirty" with local changes).
 DUNE_COMMIT := $(shell git rev-parse HEAD 2>/dev/null | tr -d '\n')$(shell git rev-parse HEAD >/dev/null 2>&1 && ! git diff --quiet HEAD -- 2>/dev/null && echo -dirty)
-CS_SOURCES := $(shell find oci/Dune.Oci oci/Dune.Cli -name '*.cs' -o -name '*.csproj') Directory.Build.props libdune/monitor-calls.txt
+INTEROP_SOURCES := $(shell find interop/Dune.Interop \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' \) -print)
+CS_SOURCES := $(INTEROP_SOURCES) $(shell find oci/Dune.Oci oci/Dune.Cli -name '*.cs' -o -name '*.csproj') Directory.Build.props libdune/monitor-calls.txt
 CRI_CLIENT_SOURCES := $(shell find e2e/CriClient \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
-SHIM_SOURCES := $(shell find shim/Dune.Shim shim/Dune.Shim.Ttrpc \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
+SHIM_SOURCES := $(shell find shim/Dune.Shim shim/Dune.Shim.Ttrpc \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) $(INTEROP_SOURCES) Directory.Build.props
 
 .PHONY: all build cri-client deps test test-unit test-native test-libdune test-vm demo bench install clean
 

@@ -1,3 +1,4 @@
+using Dune.Interop;
 using System.CommandLine;
 using Dune.Oci;
 using Dune.Oci.Lifecycle;
@@ -46,9 +47,9 @@ public static class GlobalOptions
             RuntimeLog.DebugLine($"done, exit status {status}");
             return status;
         }
-        catch (RuntimeError e)
+        catch (NativeException e) // RuntimeError included
         {
-            RuntimeLog.Error(e.Message);
+            RuntimeLog.Error(e.Message, e.Errno);
             return failureStatus;
         }
         catch (IOException e)

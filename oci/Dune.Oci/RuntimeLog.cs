@@ -24,7 +24,9 @@ public static class RuntimeLog
         Debug = debug;
     }
 
-    public static void Error(string msg) { Write("error", msg); Console.Error.WriteLine($"dune: {msg}"); }
+    /// <summary>An error line; a nonzero <paramref name="errno"/> (the system call's cause) becomes
+    /// the line's "errno" field, which the shim maps to a gRPC code.</summary>
+    public static void Error(string msg, int errno = 0) { Write("error", msg, errno); Console.Error.WriteLine($"dune: {msg}"); }
     public static void Warn(string msg) { Write("warning", msg); Console.Error.WriteLine($"dune: warning: {msg}"); }
     public static void DebugLine(string msg) { if (Debug) Write("debug", msg); }
 
@@ -38,7 +40,7 @@ public static class RuntimeLog
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
-    private static void Write(string level, string msg)
+    private static void Write(string level, string msg, int errno = 0)
     {
         if (_path is null && level != "debug") return;
         var time = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ");
@@ -49,6 +51,8 @@ public static class RuntimeLog
             using (var w = new Utf8JsonWriter(ms, Readable))
             {
                 w.WriteStartObject();
+                // logrus's JSON formatter writes extra fields too, keys in sorted order.
+                if (errno != 0) w.WriteNumber("errno", errno);
                 w.WriteString("level", level);
                 w.WriteString("msg", msg);
                 w.WriteString("time", time);
@@ -58,7 +62,7 @@ public static class RuntimeLog
         }
         else
         {
-            line = $"time=\"{time}\" level={level} msg={Quoted(msg)}";
+            line = $"time=\"{time}\" level={level} msg={Quoted(msg)}" + (errno != 0 ? $" errno={errno}" : "");
         }
         if (_path is null)
         {

@@ -120,3 +120,50 @@ public class MetricsTests
         Assert.Equal("2MB", huge.Pagesize);
     }
 }
+
+public class DuneErrorStatusTests : IDisposable
+{
+    private readonly string _log = Path.Combine(Path.GetTempPath(), $"dune-shim-log-{Guid.NewGuid():N}.json");
+
+    public void Dispose() => File.Delete(_log);
+
+    [Theory]
+    [InlineData(2, Ttrpc.StatusCode.NotFound)]      // ENOENT: dune's "container does not exist"
+    [InlineData(3, Ttrpc.StatusCode.NotFound)]      // ESRCH: the process has exited
+    [InlineData(17, Ttrpc.StatusCode.AlreadyExists)] // EEXIST
+    [InlineData(22, Ttrpc.StatusCode.InvalidArgument)]
+    [InlineData(1, Ttrpc.StatusCode.PermissionDenied)]
+    [InlineData(0, Ttrpc.StatusCode.Unknown)]       // no errno: no guess from the words
+    [InlineData(5, Ttrpc.StatusCode.Unknown)]       // EIO
+    public void Errno_decides_the_grpc_code(int errno, Ttrpc.StatusCode expected) =>
+        Assert.Equal(expected, ErrnoStatus.Of(errno));
+
+    [Fact]
+    public void The_last_error_line_gives_message_and_errno()
+    {
+        File.WriteAllLines(_log, [
+            """{"errno":2,"level":"error","msg":"container \"a\" does not exist","time":"2026-01-01T00:00:00Z"}""",
+            "not json",
+            """{"level":"warning","msg":"w","time":"2026-01-01T00:00:01Z"}""",
+            """{"errno":3,"level":"error","msg":"container \"b\" is not running: container not running","time":"2026-01-01T00:00:02Z"}""",
+            """{"level":"info","msg":"i","time":"2026-01-01T00:00:03Z"}""",
+        ]);
+        var e = DuneLog.LastError(_log);
+        Assert.NotNull(e);
+        Assert.Equal("container \"b\" is not running: container not running", e.Message);
+        Assert.Equal(3, e.Errno);
+    }
+
+    [Fact]
+    public void A_message_that_says_not_found_without_errno_is_not_NotFound()
+    {
+        File.WriteAllLines(_log, ["""{"level":"error","msg":"rootfs \"/x\" does not exist (config.json $.root.path)","time":"t"}"""]);
+        var e = DuneLog.LastError(_log);
+        Assert.NotNull(e);
+        Assert.Equal(0, e.Errno);
+        Assert.Equal(Ttrpc.StatusCode.Unknown, ErrnoStatus.Of(e.Errno));
+    }
+
+    [Fact]
+    public void A_missing_log_has_no_error() => Assert.Null(DuneLog.LastError(_log));
+}

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using System.Text;
 using Dune.Oci.Interop;
 
@@ -39,9 +41,9 @@ internal sealed class KernelDeviceFilter : IDeviceFilter
                 // Both are in force until the old ones go: briefly stricter, never looser.
                 foreach (uint id in old) Detach(dirFd, id, dir);
             }
-            finally { Libc.close(prog); }
+            finally { LibC.close(prog); }
         }
-        finally { Libc.close(dirFd); }
+        finally { LibC.close(dirFd); }
     }
 
     public void Remove(string dir)
@@ -52,7 +54,7 @@ internal sealed class KernelDeviceFilter : IDeviceFilter
         {
             foreach (uint id in AttachedIds(dirFd, dir)) Detach(dirFd, id, dir);
         }
-        finally { Libc.close(dirFd); }
+        finally { LibC.close(dirFd); }
     }
 
     private static class BpfAttachFlags
@@ -63,8 +65,8 @@ internal sealed class KernelDeviceFilter : IDeviceFilter
 
     private static int OpenDir(string dir)
     {
-        int fd = Libc.open(dir, Libc.O_RDONLY | O_DIRECTORY | Libc.O_CLOEXEC, 0);
-        if (fd < 0) throw new CgroupException($"opening cgroup directory {dir} for its device program failed: {Errno.Describe(Errno.Last)}");
+        int fd = PathCalls.Open(dir, LibC.O_RDONLY | O_DIRECTORY | LibC.O_CLOEXEC, 0);
+        if (fd < 0) throw new CgroupException($"opening cgroup directory {dir} for its device program failed: {NativeException.Describe(NativeException.LastErrno)}");
         return fd;
     }
 
@@ -86,7 +88,7 @@ internal sealed class KernelDeviceFilter : IDeviceFilter
             for (int i = 0; i < name.Length && i < 15; i++) attr.ProgName[i] = name[i];
             int fd = Bpf.Call(Bpf.BPF_PROG_LOAD, ref attr);
             if (fd >= 0) return fd;
-            int errno = Errno.Last;
+            int errno = NativeException.LastErrno;
             // Again with the verifier's log, so the error says why.
             byte[] log = new byte[LogSize];
             fixed (byte* logBuf = log)
@@ -98,7 +100,7 @@ internal sealed class KernelDeviceFilter : IDeviceFilter
             }
             if (fd >= 0) return fd;
             string verifier = Encoding.UTF8.GetString(log, 0, Math.Max(0, Array.IndexOf(log, (byte)0))).Trim();
-            throw new CgroupException($"loading the device program for {dir} (BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, {program.InstructionCount} instructions) failed: {Errno.Describe(errno)}"
+            throw new CgroupException($"loading the device program for {dir} (BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, {program.InstructionCount} instructions) failed: {NativeException.Describe(errno)}"
                 + (verifier.Length > 0 ? $"; verifier log: {verifier.Replace('\n', ' ')}" : "")
                 + (errno is EINVAL or EPERM or ENOSYS ? $" ({Needs})" : ""));
         }
@@ -116,12 +118,12 @@ internal sealed class KernelDeviceFilter : IDeviceFilter
                 AttachFlags = BpfAttachFlags.Replace, ReplaceBpfFd = (uint)oldFd,
             };
             if (Bpf.Call(Bpf.BPF_PROG_ATTACH, ref attr) == 0) return true;
-            int errno = Errno.Last;
+            int errno = NativeException.LastErrno;
             // A kernel before 5.6 has no BPF_F_REPLACE; a program detached meanwhile is not there to replace.
             if (errno is EINVAL or ENOENT) return false;
-            throw new CgroupException($"replacing the device program of {dir} (BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI|BPF_F_REPLACE) failed: {Errno.Describe(errno)}");
+            throw new CgroupException($"replacing the device program of {dir} (BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI|BPF_F_REPLACE) failed: {NativeException.Describe(errno)}");
         }
-        finally { Libc.close(oldFd); }
+        finally { LibC.close(oldFd); }
     }
 
     private static void Attach(int dirFd, int prog, int replaceFd, uint flags, string dir)
@@ -133,8 +135,8 @@ internal sealed class KernelDeviceFilter : IDeviceFilter
         };
         if (Bpf.Call(Bpf.BPF_PROG_ATTACH, ref attr) != 0)
         {
-            int errno = Errno.Last;
-            throw new CgroupException($"attaching the device program to {dir} (BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) failed: {Errno.Describe(errno)}"
+            int errno = NativeException.LastErrno;
+            throw new CgroupException($"attaching the device program to {dir} (BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) failed: {NativeException.Describe(errno)}"
                 + (errno is EINVAL or EPERM or ENOSYS ? $" ({Needs})" : ""));
         }
     }
@@ -146,10 +148,10 @@ internal sealed class KernelDeviceFilter : IDeviceFilter
         try
         {
             var attr = new Bpf.ProgAttachAttr { TargetFd = (uint)dirFd, AttachBpfFd = (uint)fd, AttachType = Bpf.BPF_CGROUP_DEVICE };
-            if (Bpf.Call(Bpf.BPF_PROG_DETACH, ref attr) != 0 && Errno.Last != ENOENT)
-                throw new CgroupException($"detaching device program {id} from {dir} (BPF_PROG_DETACH, BPF_CGROUP_DEVICE) failed: {Errno.Describe(Errno.Last)}");
+            if (Bpf.Call(Bpf.BPF_PROG_DETACH, ref attr) != 0 && NativeException.LastErrno != ENOENT)
+                throw new CgroupException($"detaching device program {id} from {dir} (BPF_PROG_DETACH, BPF_CGROUP_DEVICE) failed: {NativeException.Describe(NativeException.LastErrno)}");
         }
-        finally { Libc.close(fd); }
+        finally { LibC.close(fd); }
     }
 
     // -1 when the program no longer exists.
@@ -158,9 +160,9 @@ internal sealed class KernelDeviceFilter : IDeviceFilter
         var attr = new Bpf.GetFdByIdAttr { ProgId = id };
         int fd = Bpf.Call(Bpf.BPF_PROG_GET_FD_BY_ID, ref attr);
         if (fd >= 0) return fd;
-        int errno = Errno.Last;
+        int errno = NativeException.LastErrno;
         if (errno == ENOENT) return -1;
-        throw new CgroupException($"opening device program {id} (BPF_PROG_GET_FD_BY_ID) failed: {Errno.Describe(errno)}");
+        throw new CgroupException($"opening device program {id} (BPF_PROG_GET_FD_BY_ID) failed: {NativeException.Describe(errno)}");
     }
 
     /// <summary>The ids of the device programs attached to the directory itself (not inherited ones).</summary>
@@ -175,9 +177,9 @@ internal sealed class KernelDeviceFilter : IDeviceFilter
                 var attr = new Bpf.ProgQueryAttr { TargetFd = (uint)dirFd, AttachType = Bpf.BPF_CGROUP_DEVICE, ProgIds = (ulong)p, ProgCnt = capacity };
                 if (Bpf.Call(Bpf.BPF_PROG_QUERY, ref attr) == 0)
                     return ids.Take((int)attr.ProgCnt).ToList();
-                int errno = Errno.Last;
+                int errno = NativeException.LastErrno;
                 if (errno == ENOSPC && attr.ProgCnt > capacity) { capacity = attr.ProgCnt; continue; }
-                throw new CgroupException($"listing the device programs of {dir} (BPF_PROG_QUERY, BPF_CGROUP_DEVICE) failed: {Errno.Describe(errno)}"
+                throw new CgroupException($"listing the device programs of {dir} (BPF_PROG_QUERY, BPF_CGROUP_DEVICE) failed: {NativeException.Describe(errno)}"
                     + (errno is EINVAL or EPERM or ENOSYS ? $" ({Needs})" : ""));
             }
         }

@@ -1,13 +1,14 @@
+using Tmds.Linux;
 using System.Runtime.InteropServices;
 
 namespace Dune.Oci.Interop;
 
 /// <summary>
 /// The bpf(2) commands cgroup v2 device programs need (load, attach, detach, query, fd by id),
-/// through libc's syscall(): glibc has no bpf() wrapper. Attribute layouts follow union bpf_attr
+/// through Tmds.LibC's syscall(): glibc has no bpf() wrapper. Attribute layouts follow union bpf_attr
 /// (include/uapi/linux/bpf.h); the kernel zero-fills what a shorter attribute leaves out.
 /// </summary>
-internal static unsafe partial class Bpf
+internal static unsafe class Bpf
 {
     public const int BPF_PROG_LOAD = 5, BPF_PROG_ATTACH = 8, BPF_PROG_DETACH = 9, BPF_PROG_GET_FD_BY_ID = 13, BPF_PROG_QUERY = 16;
     public const uint BPF_PROG_TYPE_CGROUP_DEVICE = 15;
@@ -61,10 +62,7 @@ internal static unsafe partial class Bpf
         public uint OpenFlags;
     }
 
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial long syscall(long number, long cmd, void* attr, long size);
-
-    private static long SysBpf => RuntimeInformation.ProcessArchitecture switch
+    private static int SysBpf => RuntimeInformation.ProcessArchitecture switch
     {
         Architecture.X64 => 321,
         Architecture.Arm64 => 280,
@@ -75,6 +73,6 @@ internal static unsafe partial class Bpf
     public static int Call<T>(int cmd, ref T attr) where T : unmanaged
     {
         fixed (T* p = &attr)
-            return (int)syscall(SysBpf, cmd, p, sizeof(T));
+            return (int)LibC.syscall(SysBpf, cmd, p, sizeof(T));
     }
 }

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using System.Runtime.InteropServices;
 
 namespace Dune.Oci.Interop;
@@ -23,7 +25,7 @@ public static class ChildProcess
             registrations.Add(PosixSignalRegistration.Create(s, ctx =>
             {
                 ctx.Cancel = true;
-                Libc.kill(pid, RawNumber(ctx.Signal));
+                LibC.kill(pid, RawNumber(ctx.Signal));
             }));
         }
         try

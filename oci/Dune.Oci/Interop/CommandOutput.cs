@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using System.Text;
 
 namespace Dune.Oci.Interop;
@@ -8,7 +10,7 @@ public static unsafe class CommandOutput
     public static (int Status, string Output) Run(string program, IReadOnlyList<string> argv)
     {
         int* p = stackalloc int[2];
-        if (Libc.pipe2(p, Libc.O_CLOEXEC) != 0) throw Errno.Error("pipe", Errno.Last);
+        if (LibC.pipe2(p, LibC.O_CLOEXEC) != 0) throw RuntimeError.OfErrno("pipe", NativeException.LastErrno);
         int pid;
         try
         {
@@ -16,7 +18,7 @@ public static unsafe class CommandOutput
         }
         finally
         {
-            Libc.close(p[1]);
+            LibC.close(p[1]);
         }
         var output = new MemoryStream();
         var buf = new byte[8192];
@@ -24,13 +26,13 @@ public static unsafe class CommandOutput
         {
             while (true)
             {
-                nint n = Libc.read(p[0], b, buf.Length);
-                if (n < 0 && Errno.Last == Libc.EINTR) continue;
+                nint n = (nint)LibC.read(p[0], b, (size_t)buf.Length);
+                if (n < 0 && NativeException.LastErrno == LibC.EINTR) continue;
                 if (n <= 0) break;
                 output.Write(buf, 0, (int)n);
             }
         }
-        Libc.close(p[0]);
+        LibC.close(p[0]);
         var status = ProcessWait.Wait(pid);
         return (status is int s ? ProcessWait.ShellStatus(s) : 255, Encoding.UTF8.GetString(output.ToArray()));
     }

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using System.Text;
 
 namespace Dune.Oci.Interop;
@@ -13,8 +15,8 @@ public static unsafe class HookOutput
 
     public static int Open()
     {
-        int fd = Libc.memfd_create("dune-hook-output", MfdCloexec);
-        if (fd < 0) throw Errno.Error("memfd_create for a hook's output", Errno.Last);
+        int fd = PathCalls.MemfdCreate("dune-hook-output", MfdCloexec);
+        if (fd < 0) throw RuntimeError.OfErrno("memfd_create for a hook's output", NativeException.LastErrno);
         return fd;
     }
 
@@ -24,7 +26,7 @@ public static unsafe class HookOutput
         var buf = new byte[Limit];
         fixed (byte* b = buf)
         {
-            nint n = Libc.pread(fd, b, buf.Length, 0);
+            nint n = (nint)LibC.pread(fd, b, (size_t)buf.Length, 0);
             return n > 0 ? Encoding.UTF8.GetString(buf, 0, (int)n) : "";
         }
     }

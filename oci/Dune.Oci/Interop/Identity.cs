@@ -1,8 +1,10 @@
+using Dune.Interop;
+using Tmds.Linux;
 namespace Dune.Oci.Interop;
 
 /// <summary>Who runs dune.</summary>
 public static class Identity
 {
-    public static uint Uid => Libc.geteuid();
-    public static uint Gid => Libc.getegid();
+    public static uint Uid => LibC.geteuid();
+    public static uint Gid => LibC.getegid();
 }

@@ -1,9 +1,11 @@
+using Tmds.Linux;
+using Dune.Interop;
 namespace Dune.Oci.Interop;
 
 /// <summary>Terminal modes and raw fd I/O for dune's own console proxy.</summary>
 public static unsafe class NativeTerminal
 {
-    public static bool IsTerminal(int fd) => Libc.isatty(fd) == 1;
+    public static bool IsTerminal(int fd) => LibC.isatty(fd) == 1;
 
     /// <summary>Puts fd in raw mode; returns the previous termios to restore.</summary>
     public static byte[] MakeRaw(int fd)
@@ -11,32 +13,32 @@ public static unsafe class NativeTerminal
         var saved = new byte[64];
         fixed (byte* s = saved)
         {
-            if (Libc.tcgetattr(fd, s) != 0) return saved;
+            if (LibC.tcgetattr(fd, (termios*)s) != 0) return saved;
             byte* raw = stackalloc byte[64];
             Buffer.MemoryCopy(s, raw, 64, 64);
-            Libc.cfmakeraw(raw);
-            Libc.tcsetattr(fd, 0, raw);
+            NativeCalls.cfmakeraw(raw);
+            LibC.tcsetattr(fd, 0, (termios*)raw);
         }
         return saved;
     }
 
     public static void Restore(int fd, byte[] termios)
     {
-        fixed (byte* s = termios) Libc.tcsetattr(fd, 0, s);
+        fixed (byte* s = termios) LibC.tcsetattr(fd, 0, (termios*)s);
     }
 
     public static void CopySize(int from, int to)
     {
-        Libc.WinSize ws;
-        if (Libc.ioctl(from, Libc.TIOCGWINSZ, &ws) == 0) Libc.ioctl(to, Libc.TIOCSWINSZ, &ws);
+        winsize ws;
+        if (LibC.ioctl(from, LibC.TIOCGWINSZ, &ws) == 0) LibC.ioctl(to, LibC.TIOCSWINSZ, &ws);
     }
 
     public static nint Read(int fd, byte* buf, nint len)
     {
         while (true)
         {
-            nint n = Libc.read(fd, buf, len);
-            if (n < 0 && Errno.Last == Libc.EINTR) continue;
+            nint n = (nint)LibC.read(fd, buf, (size_t)len);
+            if (n < 0 && NativeException.LastErrno == LibC.EINTR) continue;
             return n;
         }
     }
@@ -45,16 +47,16 @@ public static unsafe class NativeTerminal
     {
         while (true)
         {
-            nint n = Libc.write(fd, buf, len);
-            if (n < 0 && Errno.Last == Libc.EINTR) continue;
+            nint n = (nint)LibC.write(fd, buf, (size_t)len);
+            if (n < 0 && NativeException.LastErrno == LibC.EINTR) continue;
             return n;
         }
     }
 
-    public static void Close(int fd) => Libc.close(fd);
+    public static void Close(int fd) => LibC.close(fd);
 
     /// <summary>A socket pair whose second end dune-init uses as its console socket.</summary>
     public static (int Ours, int Theirs) ConsolePair() => UnixSocket.Pair();
 
-    public static int ReceiveMaster(int socket) => UnixSocket.ReceiveFd(socket);
+    public static int ReceiveMaster(int socket) => FdPassing.Receive(socket, "receiving the console");
 }

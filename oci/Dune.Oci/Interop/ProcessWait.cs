@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 namespace Dune.Oci.Interop;
 
 /// <summary>Waiting for our own children, and decoding wait statuses as a shell does.</summary>
@@ -9,10 +11,10 @@ internal static unsafe class ProcessWait
         int status;
         while (true)
         {
-            int rc = Libc.waitpid(pid, &status, 0);
+            int rc = NativeCalls.waitpid(pid, &status, 0);
             if (rc == pid) return status;
-            int e = Errno.Last;
-            if (rc < 0 && e == Libc.EINTR) continue;
+            int e = NativeException.LastErrno;
+            if (rc < 0 && e == LibC.EINTR) continue;
             return null;
         }
     }
@@ -26,9 +28,9 @@ internal static unsafe class ProcessWait
         while (true)
         {
             int status;
-            int rc = Libc.waitpid(pid, &status, Libc.WNOHANG);
+            int rc = NativeCalls.waitpid(pid, &status, NativeCalls.WNOHANG);
             if (rc == pid) return status;
-            if (rc < 0 && Errno.Last != Libc.EINTR) { notChild = true; return null; }
+            if (rc < 0 && NativeException.LastErrno != LibC.EINTR) { notChild = true; return null; }
             if (DateTime.UtcNow >= deadline) return null;
             Thread.Sleep(delayMs);
             delayMs = Math.Min(delayMs * 2, 20);

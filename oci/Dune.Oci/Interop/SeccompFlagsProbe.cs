@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using Dune.Oci.Seccomp;
 
 namespace Dune.Oci.Interop;
@@ -9,9 +11,9 @@ namespace Dune.Oci.Interop;
 /// </summary>
 internal static class SeccompFlagsProbe
 {
-    private const long SysSeccomp = 317, SetModeFilter = 1;
+    private const int SysSeccomp = 317, SetModeFilter = 1;
     private const int EFAULT = 14;
 
     public static bool KernelAccepts(SeccompFilterFlags flags) =>
-        Libc.syscall(SysSeccomp, SetModeFilter, (long)flags, 0) < 0 && Errno.Last == EFAULT;
+        (long)(ssize_t)LibC.syscall(SysSeccomp, SetModeFilter, (uint)flags, 0) < 0 && NativeException.LastErrno == EFAULT;
 }

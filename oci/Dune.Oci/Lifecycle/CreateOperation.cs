@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using Dune.Oci.Cgroups;
 using Dune.Oci.Interop;
 using Dune.Oci.Linux;
@@ -53,8 +55,8 @@ public static class CreateOperation
         try
         {
             store.Save(record);
-            if (Libc.mkfifo(store.ExecFifo(req.Id), 0x192 /* 0622 */) != 0)
-                throw Errno.Error($"cannot make exec fifo {store.ExecFifo(req.Id)}", Errno.Last);
+            if (PathCalls.Mkfifo(store.ExecFifo(req.Id), 0x192 /* 0622 */) != 0)
+                throw RuntimeError.OfErrno($"cannot make exec fifo {store.ExecFifo(req.Id)}", NativeException.LastErrno);
             // The init opens it after switching to the container's user: writable by all (no umask).
             File.SetUnixFileMode(store.ExecFifo(req.Id), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite);
             try
@@ -107,7 +109,7 @@ public static class CreateOperation
         finally
         {
             session?.Dispose();
-            if (req.ConsoleSocket is not null && consoleFd >= 0) Libc.close(consoleFd);
+            if (req.ConsoleSocket is not null && consoleFd >= 0) LibC.close(consoleFd);
         }
     }
 
@@ -174,7 +176,7 @@ public static class CreateOperation
         int child = session?.ChildPid ?? 0;
         if (child > 0)
         {
-            Libc.kill(child, SignalNames.SIGKILL);
+            LibC.kill(child, SignalNames.SIGKILL);
             ProcessWait.Wait(child);
         }
         if (session is not null) ProcessWait.WaitFor(session.HelperPid, TimeSpan.FromSeconds(5), out _);
@@ -182,7 +184,7 @@ public static class CreateOperation
         {
             try
             {
-                foreach (var pid in cgroup.GetPids()) Libc.kill(pid, SignalNames.SIGKILL);
+                foreach (var pid in cgroup.GetPids()) LibC.kill(pid, SignalNames.SIGKILL);
                 cgroup.Destroy();
             }
             catch (CgroupException e) { RuntimeLog.Warn($"cleanup: {e.Message}"); }

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using Dune.Oci.Cgroups;
 using Dune.Oci.Interop;
 using Dune.Oci.Linux;
@@ -49,7 +51,7 @@ public static class DeleteOperation
 
     private static void KillAll(ContainerRecord record, ICgroupManager? cgroup, string status)
     {
-        if (ProcStat.IsAlive(record.InitPid, record.InitStartTime)) Libc.kill(record.InitPid, SignalNames.SIGKILL);
+        if (ProcStat.IsAlive(record.InitPid, record.InitStartTime)) LibC.kill(record.InitPid, SignalNames.SIGKILL);
         if (cgroup is null) { WaitGone(record.InitPid, record.InitStartTime); return; }
         // One write kills frozen and forking processes too (cgroup2 cgroup.kill); the loop below then only waits.
         try { cgroup.TryKillAll(); } catch (CgroupException e) { RuntimeLog.Warn($"delete {record.Id}: {e.Message}"); }
@@ -63,7 +65,7 @@ public static class DeleteOperation
             }
             catch (CgroupException) { pids = Array.Empty<int>(); }
             // A frozen process cannot die: thaw after signalling (SIGKILL is queued).
-            foreach (var pid in pids) Libc.kill(pid, SignalNames.SIGKILL);
+            foreach (var pid in pids) LibC.kill(pid, SignalNames.SIGKILL);
             if (status == ContainerStatus.Paused)
             {
                 try { cgroup.Thaw(); } catch (CgroupException) { }

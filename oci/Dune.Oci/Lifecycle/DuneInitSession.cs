@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using Dune.Oci.Interop;
 using Dune.Oci.Plan;
 
@@ -36,8 +38,8 @@ public sealed unsafe class DuneInitSession : IDisposable
         var helper = HelperPath;
         if (!File.Exists(helper)) throw new RuntimeError($"dune-init not found at {helper}");
         int* sv = stackalloc int[2];
-        if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv) != 0)
-            throw Errno.Error("socketpair", Errno.Last);
+        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_CLOEXEC, 0, sv) != 0)
+            throw RuntimeError.OfErrno("socketpair", NativeException.LastErrno);
         int planFd = 3 + preserveFds;
         int? consoleChildFd = consoleSocket >= 0 ? planFd + 1 : null;
         var fds = new List<(int, int)> { (0, 0), (1, 1), (2, 2), (planFd, sv[1]) };
@@ -51,7 +53,7 @@ public sealed unsafe class DuneInitSession : IDisposable
         }
         finally
         {
-            Libc.close(sv[1]);
+            LibC.close(sv[1]);
         }
         RuntimeLog.DebugLine($"started {helper} (pid {pid}), plan socket on its fd {planFd}");
         var session = new DuneInitSession(sv[0], pid, steps);
@@ -79,11 +81,11 @@ public sealed unsafe class DuneInitSession : IDisposable
         {
             while (true)
             {
-                nint n = Libc.send(_socket, p, bytes.Length, 0x4000 /* MSG_NOSIGNAL */);
+                nint n = (nint)LibC.send(_socket, p, (size_t)bytes.Length, 0x4000 /* MSG_NOSIGNAL */);
                 if (n == bytes.Length) return;
-                int e = Errno.Last;
-                if (n < 0 && e == Libc.EINTR) continue;
-                throw new RuntimeError($"dune-init exited during setup (sending the plan: {Errno.Describe(e)})", e);
+                int e = NativeException.LastErrno;
+                if (n < 0 && e == LibC.EINTR) continue;
+                throw new RuntimeError($"dune-init exited during setup (sending the plan: {NativeException.Describe(e)})", e);
             }
         }
     }
@@ -96,7 +98,7 @@ public sealed unsafe class DuneInitSession : IDisposable
         {
             while (true)
             {
-                nint n = Libc.recv(_socket, p, buf.Length, 0);
+                nint n = (nint)LibC.recv(_socket, p, (size_t)buf.Length, 0);
                 if (n > 0)
                 {
                     var m = PlanMessage.Decode(buf.AsSpan(0, (int)n));
@@ -104,10 +106,10 @@ public sealed unsafe class DuneInitSession : IDisposable
                     return m;
                 }
                 if (n == 0) return null;
-                int e = Errno.Last;
-                if (e == Libc.EINTR) continue;
+                int e = NativeException.LastErrno;
+                if (e == LibC.EINTR) continue;
                 if (e == 104 /* ECONNRESET */) return null;
-                throw Errno.Error("reading from dune-init", e);
+                throw RuntimeError.OfErrno("reading from dune-init", e);
             }
         }
     }
@@ -119,7 +121,7 @@ public sealed unsafe class DuneInitSession : IDisposable
         int index = (int)error.U64(0);
         int errno = (int)error.U64(1);
         var detail = error.Args.Count > 2 ? error.Str(2) : "";
-        var text = errno != 0 ? Errno.Describe(errno) : "failed";
+        var text = errno != 0 ? NativeException.Describe(errno) : "failed";
         var what = detail.Length > 0 ? $" {detail}" : "";
         // A hook that failed in the container: dune-init's detail is runc's wording already.
         if ((PlanOp)error.Op == PlanOp.RunHook && detail.StartsWith("error running ", StringComparison.Ordinal))
@@ -132,6 +134,6 @@ public sealed unsafe class DuneInitSession : IDisposable
 
     public void Dispose()
     {
-        if (_socket >= 0) { Libc.close(_socket); _socket = -1; }
+        if (_socket >= 0) { LibC.close(_socket); _socket = -1; }
     }
 }

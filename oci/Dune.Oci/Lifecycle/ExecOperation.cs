@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using Dune.Oci.Cgroups;
 using Dune.Oci.Interop;
 using Dune.Oci.Linux;
@@ -83,9 +85,9 @@ public static class ExecOperation
                         var state = CreateOperation.HookState(record, ContainerStatus.Running);
                         SeccompAgent.Forward(session, m, record.Config.Linux?.Seccomp, session.ChildPid, state);
                     }
-                    catch (RuntimeError)
+                    catch (NativeException)
                     {
-                        if (session.ChildPid > 0) { Libc.kill(session.ChildPid, SignalNames.SIGKILL); ProcessWait.Wait(session.ChildPid); }
+                        if (session.ChildPid > 0) { LibC.kill(session.ChildPid, SignalNames.SIGKILL); ProcessWait.Wait(session.ChildPid); }
                         ProcessWait.Wait(session.HelperPid);
                         throw;
                     }
@@ -107,7 +109,7 @@ public static class ExecOperation
                 catch (RuntimeError)
                 {
                     // As runc: a process whose pid could not be reported does not stay behind.
-                    Libc.kill(session.ChildPid, 9);
+                    LibC.kill(session.ChildPid, 9);
                     ProcessWait.Wait(session.ChildPid);
                     throw;
                 }
@@ -117,7 +119,7 @@ public static class ExecOperation
         finally
         {
             session?.Dispose();
-            if (req.ConsoleSocket is not null && consoleFd >= 0) Libc.close(consoleFd);
+            if (req.ConsoleSocket is not null && consoleFd >= 0) LibC.close(consoleFd);
         }
     }
 }

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using Dune.Oci.Interop;
 using Dune.Oci.Spec;
 
@@ -37,7 +39,7 @@ public static unsafe class HookRunner
     {
         var label = $"error running {kind} hook #{index}: {hook.Path}";
         int* p = stackalloc int[2];
-        if (Libc.pipe2(p, Libc.O_CLOEXEC) != 0) throw Errno.Error("pipe", Errno.Last);
+        if (LibC.pipe2(p, LibC.O_CLOEXEC) != 0) throw RuntimeError.OfErrno("pipe", NativeException.LastErrno);
         int output = HookOutput.Open(), errors = HookOutput.Open();
         int pid;
         try
@@ -45,27 +47,27 @@ public static unsafe class HookRunner
             var argv = hook.Args is { Count: > 0 } a ? a : new List<string> { hook.Path };
             pid = Spawner.Spawn(hook.Path, argv, hook.Env ?? new List<string>(), new[] { (0, p[0]), (1, output), (2, errors) });
         }
-        catch (RuntimeError e)
+        catch (NativeException e)
         {
-            Libc.close(p[0]); Libc.close(p[1]); Libc.close(output); Libc.close(errors);
-            throw new RuntimeError($"{label} could not start: {e.Message}");
+            LibC.close(p[0]); LibC.close(p[1]); LibC.close(output); LibC.close(errors);
+            throw new RuntimeError($"{label} could not start: {e.Message}", e.Errno);
         }
-        Libc.close(p[0]);
+        LibC.close(p[0]);
         try { Wait(label, hook, pid, p[1], state, output, errors); }
-        finally { Libc.close(output); Libc.close(errors); }
+        finally { LibC.close(output); LibC.close(errors); }
     }
 
     private static void Wait(string label, Hook hook, int pid, int stdin, byte[] state, int output, int errors)
     {
         // The hook may not read stdin at all: a short write or EPIPE is not its failure.
-        fixed (byte* b = state) Libc.write(stdin, b, state.Length);
-        Libc.close(stdin);
+        fixed (byte* b = state) LibC.write(stdin, b, (size_t)state.Length);
+        LibC.close(stdin);
 
         var timeout = hook.Timeout is int t ? TimeSpan.FromSeconds(t) : TimeSpan.FromDays(365);
         var status = ProcessWait.WaitFor(pid, timeout, out bool notChild);
         if (status is null && !notChild)
         {
-            Libc.kill(pid, 9);
+            LibC.kill(pid, 9);
             ProcessWait.Wait(pid);
             throw new RuntimeError($"{label} timed out after {hook.Timeout} seconds");
         }

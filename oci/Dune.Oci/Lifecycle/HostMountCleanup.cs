@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using Dune.Oci.Interop;
 
 namespace Dune.Oci.Lifecycle;
@@ -22,8 +24,8 @@ public static class HostMountCleanup
             .Reverse() // mountinfo lists a parent before its children
             .ToList();
         foreach (var m in below)
-            if (Libc.umount2(m, MntDetach) != 0 && Errno.Last is not (22 /* EINVAL: gone with its parent */ or 2))
-                RuntimeLog.Warn($"cannot unmount {m}: {Errno.Describe(Errno.Last)}");
+            if (PathCalls.Umount2(m, MntDetach) != 0 && NativeException.LastErrno is not (22 /* EINVAL: gone with its parent */ or 2))
+                RuntimeLog.Warn($"cannot unmount {m}: {NativeException.Describe(NativeException.LastErrno)}");
     }
 
     // mountinfo escapes space, tab, newline and backslash as \ooo.

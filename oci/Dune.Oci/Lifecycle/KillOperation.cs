@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using Dune.Oci.Cgroups;
 using Dune.Oci.Interop;
 using Dune.Oci.Linux;
@@ -14,11 +16,11 @@ public static class KillOperation
         var status = ContainerStatus.Of(record, ctx.Store);
         // containerd recognises "container not running" as "process already finished".
         if (status == ContainerStatus.Stopped && !all)
-            throw new RuntimeError($"container \"{id}\" is not running: container not running");
+            throw new RuntimeError($"container \"{id}\" is not running: container not running", LibC.ESRCH);
         if (!all)
         {
-            if (Libc.kill(record.InitPid, signal) != 0)
-                throw Errno.Error($"kill {id}: container not running", Errno.Last);
+            if (LibC.kill(record.InitPid, signal) != 0)
+                throw RuntimeError.OfErrno($"kill {id}: container not running", NativeException.LastErrno);
             return;
         }
         try
@@ -26,7 +28,7 @@ public static class KillOperation
             var cgroup = ContainerStatus.Cgroup(record);
             // cgroup.kill reaches every process, forking ones and those in sub-cgroups included; it only sends SIGKILL.
             if (signal == SignalNames.SIGKILL && cgroup.TryKillAll()) return;
-            foreach (var pid in cgroup.GetPids()) Libc.kill(pid, signal);
+            foreach (var pid in cgroup.GetPids()) LibC.kill(pid, signal);
         }
         catch (CgroupException e) { throw new RuntimeError($"kill --all {id}: {e.Message}"); }
     }

@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using System.Text.Json;
 using Dune.Oci.Interop;
 using Dune.Oci.Plan;
@@ -33,7 +35,7 @@ public static class SeccompAgent
         }
         finally
         {
-            Libc.close(fd);
+            LibC.close(fd);
         }
         session.Continue();
     }
@@ -53,12 +55,12 @@ public static class SeccompAgent
         int socket = UnixSocket.Connect(path, $"failed to connect with seccomp agent specified in the seccomp profile ({path})");
         try
         {
-            UnixSocket.SendWithFd(socket, json, seccompFd, $"cannot send seccomp fd to {path}");
+            FdPassing.Send(socket, json, seccompFd, $"cannot send seccomp fd to {path}");
             RuntimeLog.DebugLine($"seccomp: notification descriptor of pid {processPid} sent to {path}");
         }
         finally
         {
-            Libc.close(socket);
+            LibC.close(socket);
         }
     }
 }

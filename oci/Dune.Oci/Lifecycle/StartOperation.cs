@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using Dune.Oci.Interop;
 using Dune.Oci.Spec;
 using Dune.Oci.State;
@@ -31,19 +33,19 @@ public static unsafe class StartOperation
     /// </summary>
     private static void ReleaseFifo(string fifo, ContainerRecord record)
     {
-        int fd = Libc.open(fifo, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
-        if (fd < 0) throw Errno.Error($"cannot open exec fifo {fifo}", Errno.Last);
+        int fd = PathCalls.Open(fifo, LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
+        if (fd < 0) throw RuntimeError.OfErrno($"cannot open exec fifo {fifo}", NativeException.LastErrno);
         try
         {
-            var pfd = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
+            var pfd = new pollfd { fd = fd, events = LibC.POLLIN };
             bool released = false;
             while (true)
             {
-                int rc = Libc.poll(&pfd, 1, 100);
-                if (rc > 0 && (pfd.Revents & (Libc.POLLIN | Libc.POLLHUP)) != 0)
+                int rc = LibC.poll(&pfd, 1, 100);
+                if (rc > 0 && (pfd.revents & (LibC.POLLIN | LibC.POLLHUP)) != 0)
                 {
                     byte b;
-                    nint n = Libc.read(fd, &b, 1);
+                    nint n = (nint)LibC.read(fd, &b, (size_t)1);
                     if (n == 1) released = true;
                     // End of file: the init exec'd its program (its end is close-on-exec) or died.
                     else if (n == 0 && released) return;
@@ -54,7 +56,7 @@ public static unsafe class StartOperation
         }
         finally
         {
-            Libc.close(fd);
+            LibC.close(fd);
         }
     }
 }

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using System.Text.Json;
 using Dune.Oci.Interop;
 using Dune.Oci.Validation;
@@ -29,13 +31,13 @@ public sealed class StateStore
     public ContainerLock CreateDir(string id)
     {
         Directory.CreateDirectory(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        if (Libc.mkdir(DirOf(id), 0x1c0 /* 0700 */) != 0)
+        if (PathCalls.Mkdir(DirOf(id), 0x1c0 /* 0700 */) != 0)
         {
-            int e = Errno.Last;
-            if (e == Libc.EEXIST) throw new RuntimeError($"container \"{id}\" already exists");
-            throw Errno.Error($"cannot create state dir {DirOf(id)}", e);
+            int e = NativeException.LastErrno;
+            if (e == LibC.EEXIST) throw new RuntimeError($"container \"{id}\" already exists", LibC.EEXIST);
+            throw RuntimeError.OfErrno($"cannot create state dir {DirOf(id)}", e);
         }
-        var l = ContainerLock.Acquire(DirOf(id)) ?? throw new RuntimeError($"container \"{id}\" already exists");
+        var l = ContainerLock.Acquire(DirOf(id)) ?? throw new RuntimeError($"container \"{id}\" already exists", LibC.EEXIST);
         return l;
     }
 
@@ -46,7 +48,7 @@ public sealed class StateStore
         if (l is null || !Exists(id))
         {
             l?.Dispose();
-            throw new RuntimeError($"container \"{id}\" does not exist");
+            throw new RuntimeError($"container \"{id}\" does not exist", LibC.ENOENT);
         }
         return l;
     }
@@ -59,8 +61,8 @@ public sealed class StateStore
             return JsonSerializer.Deserialize(bytes, StateJsonContext.Default.ContainerRecord)
                    ?? throw new RuntimeError($"state of container \"{id}\" is empty");
         }
-        catch (FileNotFoundException) { throw new RuntimeError($"container \"{id}\" does not exist"); }
-        catch (DirectoryNotFoundException) { throw new RuntimeError($"container \"{id}\" does not exist"); }
+        catch (FileNotFoundException) { throw new RuntimeError($"container \"{id}\" does not exist", LibC.ENOENT); }
+        catch (DirectoryNotFoundException) { throw new RuntimeError($"container \"{id}\" does not exist", LibC.ENOENT); }
         catch (JsonException e) { throw new RuntimeError($"state of container \"{id}\" is corrupt: {e.Message}"); }
     }
 
@@ -96,12 +98,12 @@ public sealed class ContainerLock : IDisposable
 
     public static ContainerLock? Acquire(string dir)
     {
-        int fd = Libc.open(dir, Libc.O_RDONLY | Libc.O_CLOEXEC | 0x10000 /* O_DIRECTORY */, 0);
+        int fd = PathCalls.Open(dir, LibC.O_RDONLY | LibC.O_CLOEXEC | 0x10000 /* O_DIRECTORY */, 0);
         if (fd < 0) return null;
-        while (Libc.flock(fd, Libc.LOCK_EX) != 0)
+        while (NativeCalls.flock(fd, NativeCalls.LOCK_EX) != 0)
         {
-            if (Errno.Last == Libc.EINTR) continue;
-            Libc.close(fd);
+            if (NativeException.LastErrno == LibC.EINTR) continue;
+            LibC.close(fd);
             return null;
         }
         return new ContainerLock(fd);
@@ -109,6 +111,6 @@ public sealed class ContainerLock : IDisposable
 
     public void Dispose()
     {
-        if (_fd >= 0) { Libc.close(_fd); _fd = -1; }
+        if (_fd >= 0) { LibC.close(_fd); _fd = -1; }
     }
 }

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using Dune.Shim.Api;
 using Dune.Shim.Interop;
 using Dune.Shim.Processes;
@@ -34,7 +36,7 @@ internal static class InfoCommand
             Features = new Any { TypeUrl = FeaturesTypeUrl, Value = ByteString.CopyFromUtf8(features.Trim()) },
         };
         // The options containerd may send on stdin come back as they are.
-        if (Libc.isatty(0) == 0)
+        if (LibC.isatty(0) == 0)
         {
             using var stdin = Console.OpenStandardInput();
             using var buffer = new MemoryStream();

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using System.Net.Sockets;
 using Dune.Shim.Events;
 using Dune.Shim.Interop;
@@ -18,7 +20,7 @@ internal sealed class ShimDaemon(ShimOptions options, IHostApplicationLifetime l
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // The listening socket must not leak into dune and the containers it starts.
-        Libc.fcntl(StartCommand.ListenerFd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
+        LibC.fcntl(StartCommand.ListenerFd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
         var listener = new Socket(new SafeSocketHandle(StartCommand.ListenerFd, ownsHandle: true));
         var reaper = new Reaper();
         reaper.Start();

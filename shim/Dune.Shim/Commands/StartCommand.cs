@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using System.Net.Sockets;
 using Dune.Shim.Interop;
 using Dune.Shim.Ttrpc;
@@ -31,7 +33,7 @@ internal static class StartCommand
         // Never disposed: .NET unlinks the socket file when the Socket that bound it is
         // disposed, and the file must outlive this process. The fd dies with us.
         var listener = TtrpcServer.Listen(path);
-        int devNull = Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+        int devNull = PathCalls.Open("/dev/null", LibC.O_RDWR | LibC.O_CLOEXEC, 0);
         int logFd = OpenLogFifo(Path.Combine(o.Bundle, "log"));
         try
         {
@@ -49,8 +51,8 @@ internal static class StartCommand
         }
         finally
         {
-            Libc.close(devNull);
-            if (logFd >= 0) Libc.close(logFd);
+            LibC.close(devNull);
+            if (logFd >= 0) LibC.close(logFd);
         }
         Announce(o, path);
         GC.KeepAlive(listener);
@@ -82,10 +84,10 @@ internal static class StartCommand
     /// <summary>containerd's reader of the shim log; without one the daemon logs nowhere.</summary>
     private static int OpenLogFifo(string path)
     {
-        int fd = Libc.open(path, Libc.O_WRONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+        int fd = PathCalls.Open(path, LibC.O_WRONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
         if (fd < 0) return -1;
-        int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
-        if (flags >= 0) Libc.fcntl(fd, Libc.F_SETFL, flags & ~Libc.O_NONBLOCK);
+        int flags = LibC.fcntl(fd, LibC.F_GETFL, 0);
+        if (flags >= 0) LibC.fcntl(fd, LibC.F_SETFL, flags & ~LibC.O_NONBLOCK);
         return fd;
     }
 }

@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Dune.Shim.Api;
@@ -111,7 +113,7 @@ internal sealed class EventPublisher(string ns, string containerdAddress, string
     {
         var (read, write) = Pipes.Create();
         Task<ExitStatus> exit;
-        int devNull = Libc.open("/dev/null", Libc.O_WRONLY | Libc.O_CLOEXEC, 0);
+        int devNull = PathCalls.Open("/dev/null", LibC.O_WRONLY | LibC.O_CLOEXEC, 0);
         try
         {
             (_, exit) = reaper.Spawn(publishBinary,
@@ -120,8 +122,8 @@ internal sealed class EventPublisher(string ns, string containerdAddress, string
         }
         finally
         {
-            Libc.close(read);
-            if (devNull >= 0) Libc.close(devNull);
+            LibC.close(read);
+            if (devNull >= 0) LibC.close(devNull);
         }
         await using (var stdin = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(write, true), FileAccess.Write, 1))
             await stdin.WriteAsync(Pack(ev).ToByteArray()).ConfigureAwait(false);

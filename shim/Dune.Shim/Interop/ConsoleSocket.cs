@@ -1,3 +1,4 @@
+using Dune.Interop;
 using System.Net.Sockets;
 
 namespace Dune.Shim.Interop;
@@ -43,21 +44,11 @@ internal sealed class ConsoleSocket : IDisposable
         return await Task.Run(() => Receive((int)peer.Handle), cancel).ConfigureAwait(false);
     }
 
-    private static unsafe int Receive(int fd)
+    private static int Receive(int fd)
     {
-        byte data = 0;
-        var iov = new Libc.IoVec { Base = &data, Length = 1 };
-        int controlSize = sizeof(Libc.CmsgHdr) + 8 * sizeof(int);
-        byte* control = stackalloc byte[controlSize];
-        var header = new Libc.MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)controlSize };
-        nint n;
-        do n = Libc.recvmsg(fd, &header, Libc.MSG_CMSG_CLOEXEC);
-        while (n < 0 && Libc.LastErrno == Libc.EINTR);
-        if (n < 0) throw NativeException.Last("recvmsg on the console socket");
-        var cmsg = (Libc.CmsgHdr*)control;
-        if (header.ControlLength < (nuint)sizeof(Libc.CmsgHdr) || cmsg->Level != Libc.SOL_SOCKET || cmsg->Type != Libc.SCM_RIGHTS)
-            throw new InvalidOperationException("the console socket received no file descriptor");
-        return *(int*)(control + sizeof(Libc.CmsgHdr));
+        int master = FdPassing.Receive(fd, "recvmsg on the console socket");
+        if (master < 0) throw new InvalidOperationException("the console socket received no file descriptor");
+        return master;
     }
 
     public void Dispose() => _listener.Dispose(); // also unlinks the socket file

@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using Microsoft.Win32.SafeHandles;
 
 namespace Dune.Shim.Interop;
@@ -8,7 +10,7 @@ internal static unsafe class Pipes
     public static (int Read, int Write) Create()
     {
         int* fds = stackalloc int[2];
-        if (Libc.pipe2(fds, Libc.O_CLOEXEC) != 0) throw NativeException.Last("pipe2");
+        if (LibC.pipe2(fds, LibC.O_CLOEXEC) != 0) throw NativeException.Last("pipe2");
         return (fds[0], fds[1]);
     }
 

@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using Dune.Shim.Interop;
 
 namespace Dune.Shim.Processes;
@@ -19,7 +21,7 @@ internal sealed unsafe class Reaper
     /// <summary>Makes this process the subreaper of its descendants and starts reaping.</summary>
     public void Start()
     {
-        if (Libc.prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+        if (NativeCalls.prctl(NativeCalls.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
             throw NativeException.Last("prctl(PR_SET_CHILD_SUBREAPER)");
         new Thread(Loop) { IsBackground = true, Name = "reaper" }.Start();
     }
@@ -59,12 +61,12 @@ internal sealed unsafe class Reaper
         while (true)
         {
             int raw;
-            int pid = Libc.waitpid(-1, &raw, 0);
+            int pid = NativeCalls.waitpid(-1, &raw, 0);
             if (pid < 0)
             {
-                int errno = Libc.LastErrno;
+                int errno = NativeException.LastErrno;
                 // No child at all: sleep until we start one (reparented ones come through a child of ours).
-                if (errno == Libc.ECHILD) _childAdded.Wait(TimeSpan.FromSeconds(1));
+                if (errno == LibC.ECHILD) _childAdded.Wait(TimeSpan.FromSeconds(1));
                 continue;
             }
             var exit = ExitStatus.FromWaitStatus(raw, DateTime.UtcNow);

@@ -1,5 +1,6 @@
+using Tmds.Linux;
+using Dune.Interop;
 using System.Text;
-using System.Text.Json;
 using Dune.Shim.Interop;
 using Dune.Shim.Processes;
 using Dune.Shim.Ttrpc;
@@ -8,7 +9,8 @@ namespace Dune.Shim.Runtime;
 
 /// <summary>
 /// Runs the `dune` CLI as runc's shim runs runc: global flags --root, --log (in the bundle)
-/// and --log-format json; a failure is reported with the last error line of that log.
+/// and --log-format json; a failure is reported with the last error line of that log, its gRPC
+/// code from the errno that line carries.
 /// </summary>
 internal sealed class DuneCli(string dunePath, string root, string logPath, Reaper reaper)
 {
@@ -59,7 +61,7 @@ internal sealed class DuneCli(string dunePath, string root, string logPath, Reap
         }
         finally
         {
-            Libc.close(write);
+            LibC.close(write);
         }
         string output;
         await using (var stream = Pipes.ReaderStream(read))
@@ -79,46 +81,10 @@ internal sealed class DuneCli(string dunePath, string root, string logPath, Reap
 
     private TtrpcException Failure(IReadOnlyList<string> args, uint status, string? output)
     {
-        var message = LastLoggedError() ?? output?.Trim() ?? "";
+        var logged = DuneLog.LastError(logPath);
+        var message = logged?.Message ?? output?.Trim() ?? "";
         var command = args.Count > 0 ? args[0] : "";
         var text = $"dune {command} failed (exit status {status})" + (message.Length > 0 ? $": {message}" : "");
-        var code = message.Contains("does not exist", StringComparison.OrdinalIgnoreCase) || message.Contains("not found", StringComparison.OrdinalIgnoreCase)
-            ? StatusCode.NotFound
-            : StatusCode.Unknown;
-        return new TtrpcException(code, text);
-    }
-
-    /// <summary>The msg of the last {"level":"error"} line in the log file, if any.</summary>
-    public string? LastLoggedError()
-    {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(logPath);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-        for (int i = lines.Length - 1; i >= 0; i--)
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(lines[i]);
-                if (doc.RootElement.ValueKind == JsonValueKind.Object &&
-                    doc.RootElement.TryGetProperty("level", out var level) && level.GetString() == "error" &&
-                    doc.RootElement.TryGetProperty("msg", out var msg))
-                    return msg.GetString();
-            }
-            catch (JsonException)
-            {
-                // not a JSON line: skip it
-            }
-        }
-        return null;
+        return new TtrpcException(ErrnoStatus.Of(logged?.Errno ?? 0), text);
     }
 }

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using Dune.Shim.Interop;
 
 namespace Dune.Shim.Runtime;
@@ -15,12 +17,12 @@ internal static unsafe class MemoryEventsWatcher
     {
         string events = Path.Combine(cgroupDir, "memory.events");
         if (!File.Exists(events)) return false;
-        int fd = Libc.inotify_init1(Libc.IN_CLOEXEC);
+        int fd = NativeCalls.inotify_init1(NativeCalls.IN_CLOEXEC);
         if (fd < 0) return false;
-        if (Libc.inotify_add_watch(fd, events, Libc.IN_MODIFY | Libc.IN_DELETE_SELF) < 0)
+        if (NativeCalls.inotify_add_watch(fd, events, NativeCalls.IN_MODIFY | NativeCalls.IN_DELETE_SELF) < 0)
         {
-            log($"OOM notifications for {cgroupDir}: inotify_add_watch failed (errno {Libc.LastErrno})");
-            Libc.close(fd);
+            log($"OOM notifications for {cgroupDir}: inotify_add_watch failed (errno {NativeException.LastErrno})");
+            LibC.close(fd);
             return false;
         }
         // Read after the watch is in place: a kill between the two is then counted, not lost.
@@ -52,15 +54,15 @@ internal static unsafe class MemoryEventsWatcher
         {
             while (true)
             {
-                nint n = Libc.read(fd, buffer, size);
-                if (n < 0 && Libc.LastErrno == Libc.EINTR) continue;
+                nint n = (nint)LibC.read(fd, buffer, size);
+                if (n < 0 && NativeException.LastErrno == LibC.EINTR) continue;
                 if (n <= 0) return;
                 bool gone = false;
                 // struct inotify_event { int wd; uint32_t mask, cookie, len; char name[len]; }
                 for (nint off = 0; off + 16 <= n; off += 16 + (nint)(*(uint*)(buffer + off + 12)))
                 {
                     uint mask = *(uint*)(buffer + off + 4);
-                    if ((mask & (Libc.IN_IGNORED | Libc.IN_DELETE_SELF)) != 0) gone = true;
+                    if ((mask & (NativeCalls.IN_IGNORED | NativeCalls.IN_DELETE_SELF)) != 0) gone = true;
                 }
                 if (OomKills(events) is ulong now && now > seen)
                 {
@@ -72,7 +74,7 @@ internal static unsafe class MemoryEventsWatcher
         }
         finally
         {
-            Libc.close(fd);
+            LibC.close(fd);
         }
     }
 }

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using System.Text;
 using Dune.Shim.Interop;
 
@@ -28,12 +30,12 @@ internal static unsafe class OomWatcher
     /// <summary>Calls ON-OOM for each OOM in the cgroup until it is removed. False when it cannot watch.</summary>
     public static bool Start(string cgroup, Action onOom, Action<string> log)
     {
-        int efd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
+        int efd = LibC.eventfd(0, LibC.EFD_CLOEXEC);
         if (efd < 0) return false;
-        int control = Libc.open(Path.Combine(cgroup, "memory.oom_control"), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        int control = PathCalls.Open(Path.Combine(cgroup, "memory.oom_control"), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
         if (control < 0)
         {
-            Libc.close(efd);
+            LibC.close(efd);
             return false;
         }
         try
@@ -43,8 +45,8 @@ internal static unsafe class OomWatcher
         catch (IOException e)
         {
             log($"OOM notifications for {cgroup}: {e.Message}");
-            Libc.close(efd);
-            Libc.close(control);
+            LibC.close(efd);
+            LibC.close(control);
             return false;
         }
         new Thread(() => Loop(efd, control, cgroup, onOom)) { IsBackground = true, Name = "oom" }.Start();
@@ -58,8 +60,8 @@ internal static unsafe class OomWatcher
             ulong count;
             while (true)
             {
-                nint n = Libc.read(efd, (byte*)&count, 8);
-                if (n < 0 && Libc.LastErrno == Libc.EINTR) continue;
+                nint n = (nint)LibC.read(efd, (byte*)&count, 8);
+                if (n < 0 && NativeException.LastErrno == LibC.EINTR) continue;
                 if (n != 8) return;
                 // The same wake-up announces the cgroup's removal: no OOM then.
                 if (!Directory.Exists(cgroup)) return;
@@ -68,8 +70,8 @@ internal static unsafe class OomWatcher
         }
         finally
         {
-            Libc.close(efd);
-            Libc.close(control);
+            LibC.close(efd);
+            LibC.close(control);
         }
     }
 }

@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using Dune.Shim.Api;
 using Dune.Shim.Interop;
 
@@ -11,13 +13,13 @@ internal static class RootfsMounts
 {
     private static readonly Dictionary<string, (ulong Set, bool Clear)> Flags = new()
     {
-        ["ro"] = (Libc.MS_RDONLY, false),
-        ["rw"] = (Libc.MS_RDONLY, true),
-        ["nosuid"] = (Libc.MS_NOSUID, false),
-        ["nodev"] = (Libc.MS_NODEV, false),
-        ["noexec"] = (Libc.MS_NOEXEC, false),
-        ["bind"] = (Libc.MS_BIND, false),
-        ["rbind"] = (Libc.MS_BIND | Libc.MS_REC, false),
+        ["ro"] = (LibC.MS_RDONLY, false),
+        ["rw"] = (LibC.MS_RDONLY, true),
+        ["nosuid"] = (LibC.MS_NOSUID, false),
+        ["nodev"] = (LibC.MS_NODEV, false),
+        ["noexec"] = (LibC.MS_NOEXEC, false),
+        ["bind"] = (LibC.MS_BIND, false),
+        ["rbind"] = (LibC.MS_BIND | LibC.MS_REC, false),
     };
 
     /// <summary>Mount flags and the data string (the options the kernel flags do not cover).</summary>
@@ -49,20 +51,20 @@ internal static class RootfsMounts
             foreach (var m in mounts)
             {
                 var (flags, data) = ParseOptions(m.Options);
-                bool bind = (flags & Libc.MS_BIND) != 0;
+                bool bind = (flags & LibC.MS_BIND) != 0;
                 // A bind mount takes ro only through a remount; other types take it directly.
-                ulong first = bind ? flags & ~Libc.MS_RDONLY : flags;
-                if (Libc.mount(m.Source, rootfs, m.Type, (nuint)first, data.Length > 0 ? data : null) != 0)
+                ulong first = bind ? flags & ~LibC.MS_RDONLY : flags;
+                if (PathCalls.Mount(m.Source, rootfs, m.Type, first, data.Length > 0 ? data : null) != 0)
                     throw NativeException.Last($"mount {m.Type} {m.Source} on {rootfs}");
                 done++;
-                if (bind && (flags & Libc.MS_RDONLY) != 0 &&
-                    Libc.mount("", rootfs, null, (nuint)(flags | Libc.MS_REMOUNT), null) != 0)
+                if (bind && (flags & LibC.MS_RDONLY) != 0 &&
+                    PathCalls.Mount("", rootfs, null, flags | LibC.MS_REMOUNT, null) != 0)
                     throw NativeException.Last($"remount {rootfs} read-only");
             }
         }
         catch
         {
-            for (; done > 0; done--) Libc.umount2(rootfs, Libc.MNT_DETACH);
+            for (; done > 0; done--) PathCalls.Umount2(rootfs, LibC.MNT_DETACH);
             throw;
         }
     }
@@ -73,7 +75,7 @@ internal static class RootfsMounts
         for (int i = 0; i < 16; i++)
         {
             if (!IsMountPoint(rootfs)) return;
-            if (Libc.umount2(rootfs, Libc.MNT_DETACH) != 0) throw NativeException.Last($"umount {rootfs}");
+            if (PathCalls.Umount2(rootfs, LibC.MNT_DETACH) != 0) throw NativeException.Last($"umount {rootfs}");
         }
     }
 

@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using Dune.Shim.Interop;
 
 namespace Dune.Shim.Runtime;
@@ -31,7 +33,7 @@ internal sealed unsafe class StdinCopier
         }
         catch
         {
-            Libc.close(read);
+            LibC.close(read);
             throw;
         }
     }
@@ -39,10 +41,10 @@ internal sealed unsafe class StdinCopier
     /// <summary>Copies FIFO into TARGET (a terminal's master, say); the copier owns TARGET.</summary>
     public static StdinCopier Start(string fifoPath, int target)
     {
-        int fifo = Libc.open(fifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+        int fifo = PathCalls.Open(fifoPath, LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
         if (fifo < 0)
         {
-            Libc.close(target);
+            LibC.close(target);
             throw NativeException.Last($"open {fifoPath}");
         }
         (int Read, int Write) wake;
@@ -52,8 +54,8 @@ internal sealed unsafe class StdinCopier
         }
         catch
         {
-            Libc.close(fifo);
-            Libc.close(target);
+            LibC.close(fifo);
+            LibC.close(target);
             throw;
         }
         var copier = new StdinCopier(fifo, target, wake.Read, wake.Write);
@@ -67,34 +69,34 @@ internal sealed unsafe class StdinCopier
         int fd = Interlocked.Exchange(ref _wakeWrite, -1);
         if (fd < 0) return;
         byte b = 1;
-        Libc.write(fd, &b, 1);
-        Libc.close(fd);
+        LibC.write(fd, &b, 1);
+        LibC.close(fd);
     }
 
     private void Loop()
     {
         var buffer = new byte[32 * 1024];
-        var fds = stackalloc Libc.PollFd[2];
+        var fds = stackalloc pollfd[2];
         try
         {
             while (true)
             {
-                fds[0] = new Libc.PollFd { Fd = _fifo, Events = Libc.POLLIN };
-                fds[1] = new Libc.PollFd { Fd = _wakeRead, Events = Libc.POLLIN };
-                if (Libc.poll(fds, 2, -1) < 0)
+                fds[0] = new pollfd { fd = _fifo, events = LibC.POLLIN };
+                fds[1] = new pollfd { fd = _wakeRead, events = LibC.POLLIN };
+                if (LibC.poll(fds, 2, -1) < 0)
                 {
-                    if (Libc.LastErrno == Libc.EINTR) continue;
+                    if (NativeException.LastErrno == LibC.EINTR) continue;
                     return;
                 }
-                if (fds[1].Revents != 0) return;
-                if ((fds[0].Revents & (Libc.POLLIN | Libc.POLLHUP | Libc.POLLERR | Libc.POLLNVAL)) == 0) continue;
+                if (fds[1].revents != 0) return;
+                if (((ushort)fds[0].revents & ((ushort)LibC.POLLIN | (ushort)LibC.POLLHUP | (ushort)LibC.POLLERR | (ushort)LibC.POLLNVAL)) == 0) continue;
                 nint n;
-                fixed (byte* p = buffer) n = Libc.read(_fifo, p, (nuint)buffer.Length);
+                fixed (byte* p = buffer) n = (nint)LibC.read(_fifo, p, (size_t)buffer.Length);
                 if (n == 0) return; // the client closed its end
                 if (n < 0)
                 {
-                    int errno = Libc.LastErrno;
-                    if (errno == Libc.EAGAIN || errno == Libc.EINTR) continue;
+                    int errno = NativeException.LastErrno;
+                    if (errno == LibC.EAGAIN || errno == LibC.EINTR) continue;
                     return;
                 }
                 if (!WriteAll(buffer, (int)n)) return; // the process is gone
@@ -102,9 +104,9 @@ internal sealed unsafe class StdinCopier
         }
         finally
         {
-            Libc.close(_fifo);
-            Libc.close(_target);
-            Libc.close(_wakeRead);
+            LibC.close(_fifo);
+            LibC.close(_target);
+            LibC.close(_wakeRead);
         }
     }
 
@@ -115,10 +117,10 @@ internal sealed unsafe class StdinCopier
         {
             while (done < count)
             {
-                nint w = Libc.write(_target, p + done, (nuint)(count - done));
+                nint w = (nint)LibC.write(_target, p + done, (size_t)(count - done));
                 if (w < 0)
                 {
-                    if (Libc.LastErrno == Libc.EINTR) continue;
+                    if (NativeException.LastErrno == LibC.EINTR) continue;
                     return false;
                 }
                 done += (int)w;

@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using Dune.Shim.Interop;
 
 namespace Dune.Shim.Runtime;
@@ -22,9 +24,9 @@ internal sealed class Stdio : IDisposable
         var io = new Stdio();
         try
         {
-            io.In = OpenOrThrow("/dev/null", Libc.O_RDONLY);
-            io.Out = OpenOrThrow("/dev/null", Libc.O_WRONLY);
-            io.Err = OpenOrThrow("/dev/null", Libc.O_WRONLY);
+            io.In = OpenOrThrow("/dev/null", LibC.O_RDONLY);
+            io.Out = OpenOrThrow("/dev/null", LibC.O_WRONLY);
+            io.Err = OpenOrThrow("/dev/null", LibC.O_WRONLY);
             return io;
         }
         catch
@@ -45,11 +47,11 @@ internal sealed class Stdio : IDisposable
             }
             else
             {
-                io.In = OpenOrThrow("/dev/null", Libc.O_RDONLY);
+                io.In = OpenOrThrow("/dev/null", LibC.O_RDONLY);
             }
             // O_RDWR never blocks on a FIFO, whether or not containerd's reader is there yet.
-            io.Out = OpenOrThrow(stdout.Length > 0 ? stdout : "/dev/null", stdout.Length > 0 ? Libc.O_RDWR : Libc.O_WRONLY);
-            io.Err = OpenOrThrow(stderr.Length > 0 ? stderr : "/dev/null", stderr.Length > 0 ? Libc.O_RDWR : Libc.O_WRONLY);
+            io.Out = OpenOrThrow(stdout.Length > 0 ? stdout : "/dev/null", stdout.Length > 0 ? LibC.O_RDWR : LibC.O_WRONLY);
+            io.Err = OpenOrThrow(stderr.Length > 0 ? stderr : "/dev/null", stderr.Length > 0 ? LibC.O_RDWR : LibC.O_WRONLY);
             return io;
         }
         catch
@@ -69,7 +71,7 @@ internal sealed class Stdio : IDisposable
 
     private static int OpenOrThrow(string path, int flags)
     {
-        int fd = Libc.open(path, flags | Libc.O_CLOEXEC, 0);
+        int fd = PathCalls.Open(path, flags | LibC.O_CLOEXEC, 0);
         if (fd < 0) throw NativeException.Last($"open {path}");
         return fd;
     }
@@ -77,7 +79,7 @@ internal sealed class Stdio : IDisposable
     public void Dispose()
     {
         foreach (var fd in new[] { In, Out, Err })
-            if (fd >= 0) Libc.close(fd);
+            if (fd >= 0) LibC.close(fd);
         In = Out = Err = -1;
         StdinCopier?.Close();
         StdinCopier = null;

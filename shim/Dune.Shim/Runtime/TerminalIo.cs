@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using Dune.Shim.Interop;
 
 namespace Dune.Shim.Runtime;
@@ -26,11 +28,11 @@ internal sealed unsafe class TerminalIo
         {
             if (stdin.Length > 0)
             {
-                int dup = Libc.fcntl(master, Libc.F_DUPFD_CLOEXEC, 0);
+                int dup = LibC.fcntl(master, LibC.F_DUPFD_CLOEXEC, 0);
                 if (dup < 0) throw NativeException.Last("dup terminal master");
                 input = StdinCopier.Start(stdin, dup);
             }
-            int output = stdout.Length > 0 ? Libc.open(stdout, Libc.O_RDWR | Libc.O_CLOEXEC, 0) : -1;
+            int output = stdout.Length > 0 ? PathCalls.Open(stdout, LibC.O_RDWR | LibC.O_CLOEXEC, 0) : -1;
             if (stdout.Length > 0 && output < 0) throw NativeException.Last($"open {stdout}");
             var io = new TerminalIo(master, input);
             new Thread(() => io.CopyOut(output)) { IsBackground = true, Name = "tty-out" }.Start();
@@ -39,17 +41,17 @@ internal sealed unsafe class TerminalIo
         catch
         {
             input?.Close();
-            Libc.close(master);
+            LibC.close(master);
             throw;
         }
     }
 
     public void Resize(uint width, uint height)
     {
-        var size = new Libc.WinSize { Columns = (ushort)width, Rows = (ushort)height };
+        var size = new winsize { ws_col = (ushort)width, ws_row = (ushort)height };
         int master = Volatile.Read(ref _master);
         if (master < 0) return;
-        if (Libc.ioctl(master, Libc.TIOCSWINSZ, &size) != 0) throw NativeException.Last("TIOCSWINSZ");
+        if (LibC.ioctl(master, LibC.TIOCSWINSZ, &size) != 0) throw NativeException.Last("TIOCSWINSZ");
     }
 
     public void CloseStdin() => _stdin?.Close();
@@ -62,8 +64,8 @@ internal sealed unsafe class TerminalIo
             while (true)
             {
                 nint n;
-                fixed (byte* p = buffer) n = Libc.read(_master, p, (nuint)buffer.Length);
-                if (n < 0 && Libc.LastErrno == Libc.EINTR) continue;
+                fixed (byte* p = buffer) n = (nint)LibC.read(_master, p, (size_t)buffer.Length);
+                if (n < 0 && NativeException.LastErrno == LibC.EINTR) continue;
                 if (n <= 0) return; // EIO: every slave is closed, the processes are gone
                 if (output < 0) continue;
                 int done = 0;
@@ -71,10 +73,10 @@ internal sealed unsafe class TerminalIo
                 {
                     while (done < n)
                     {
-                        nint w = Libc.write(output, p + done, (nuint)(n - done));
+                        nint w = (nint)LibC.write(output, p + done, (size_t)(n - done));
                         if (w < 0)
                         {
-                            if (Libc.LastErrno == Libc.EINTR) continue;
+                            if (NativeException.LastErrno == LibC.EINTR) continue;
                             return;
                         }
                         done += (int)w;
@@ -85,8 +87,8 @@ internal sealed unsafe class TerminalIo
         finally
         {
             _stdin?.Close();
-            if (output >= 0) Libc.close(output);
-            Libc.close(Interlocked.Exchange(ref _master, -1));
+            if (output >= 0) LibC.close(output);
+            LibC.close(Interlocked.Exchange(ref _master, -1));
         }
     }
 }

@@ -1,3 +1,5 @@
+using Tmds.Linux;
+using Dune.Interop;
 using System.Text.Json;
 using Dune.Shim.Api;
 using Dune.Shim.Events;
@@ -74,7 +76,12 @@ internal sealed class TaskService(Func<string, DuneCli> duneFor, Reaper reaper, 
             if (c.RootfsMounted) TryUnmount(c.Rootfs);
             c.RootfsMounted = false;
             lock (_lock) _containers.Remove(req.Id);
-            throw e is TtrpcException ? e : new TtrpcException(StatusCode.Unknown, $"create {req.Id}: {e.Message}");
+            throw e switch
+            {
+                TtrpcException => e,
+                NativeException n => new TtrpcException(ErrnoStatus.Of(n.Errno), $"create {req.Id}: {e.Message}"),
+                _ => new TtrpcException(StatusCode.Unknown, $"create {req.Id}: {e.Message}"),
+            };
         }
         lock (_lock) c.Init = process;
         Track(c, process);
@@ -222,11 +229,11 @@ internal sealed class TaskService(Func<string, DuneCli> duneFor, Reaper reaper, 
         {
             if (p.Exit is not null || p.Pid == 0)
                 throw new TtrpcException(StatusCode.NotFound, $"exec {p.ExecId}: process already finished");
-            if (Libc.kill(p.Pid, (int)req.Signal) != 0)
+            if (LibC.kill(p.Pid, (int)req.Signal) != 0)
             {
-                int errno = Libc.LastErrno;
-                throw new TtrpcException(errno == Libc.ESRCH ? StatusCode.NotFound : StatusCode.Unknown,
-                    $"kill exec {p.ExecId}: {Libc.Describe(errno)}");
+                int errno = NativeException.LastErrno;
+                throw new TtrpcException(ErrnoStatus.Of(errno),
+                    $"kill exec {p.ExecId}: {NativeException.Describe(errno)}");
             }
             return new Empty();
         }
@@ -414,7 +421,7 @@ internal sealed class TaskService(Func<string, DuneCli> duneFor, Reaper reaper, 
         catch
         {
             cancel.Cancel();
-            try { Libc.close(await master.ConfigureAwait(false)); } catch (Exception) { }
+            try { LibC.close(await master.ConfigureAwait(false)); } catch (Exception) { }
             throw;
         }
         int fd;

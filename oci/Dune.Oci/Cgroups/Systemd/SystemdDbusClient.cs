@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using System.Globalization;
 using Tmds.DBus.Protocol;
 
@@ -35,7 +37,7 @@ internal sealed class SystemdDbusClient : ISystemdClient
     /// <summary>The address the driver uses: the private socket as root, else $DBUS_SYSTEM_BUS_ADDRESS or the system bus socket.</summary>
     public static string DefaultAddress() =>
         Environment.GetEnvironmentVariable("DUNE_SYSTEMD_DBUS_ADDRESS") is { Length: > 0 } a ? a
-        : Interop.Libc.geteuid() == 0 ? "unix:path=/run/systemd/private"
+        : LibC.geteuid() == 0 ? "unix:path=/run/systemd/private"
         : Environment.GetEnvironmentVariable("DBUS_SYSTEM_BUS_ADDRESS") is { Length: > 0 } s ? s
         : "unix:path=/run/dbus/system_bus_socket";
 

@@ -1,3 +1,5 @@
+using Dune.Interop;
+using Tmds.Linux;
 using System.Net.Sockets;
 using System.Text;
 using Tmds.DBus.Protocol;
@@ -35,7 +37,7 @@ internal sealed class SystemdPrivateSocket : DBusConnectionOptions
         return ValueTask.FromResult(new SetupResult
         {
             ConnectionStream = new BeginWithAuthStream(new NetworkStream(socket, ownsSocket: true)),
-            UserId = Interop.Libc.geteuid().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            UserId = ((uint)LibC.geteuid()).ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
     }
 
