@@ -391,6 +391,7 @@ J
       sh -c 'test -t 0 && test -t 1 && echo tty-ok; tty' </dev/null
   wait "${BG_PIDS[-1]}"
   [ "$(cat "$T/tty.out.fds")" = 1 ]
+  cat -A "$T/tty.out"   # shown by bats only if a check below fails
   grep -q tty-ok "$T/tty.out"
   grep -q '^/dev/pts/[0-9]' "$T/tty.out"
 }
