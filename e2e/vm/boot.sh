@@ -4,13 +4,14 @@
 # hosts), the root disk read-only under snapshot=on, the run disk, no network. The kernel's
 # console (ttyS0) goes to $VM_DIR/run/console.log, the test output (ttyS1) to
 # $VM_DIR/run/tests.log and, live, to stdout. A hard timeout kills QEMU.
-#   VM_CPU (max,phys-bits=48), VM_MEM (2048), VM_SMP (2), VM_TIMEOUT (seconds, 600)
+#   VM_CPU (max,phys-bits=48), VM_MEM (2048), VM_SMP (2), VM_TIMEOUT (seconds, 600),
+#   VM_STALL (seconds without test output before the guest counts as hung, 240)
 # -cpu max emulates AMD SVM (kvm_amd loads in the guest); phys-bits=48 because TCG's default of
 # 40 physical address bits makes the guest's KVM refuse libdune's guest-physical layout (which
 # follows the 47-bit user address space): KVM_CREATE_VM and memory slots fail with EINVAL.
 # Prints the output between the markers and a final "N passed, N failed" line: from the TAP
 # lines if the command printed a TAP plan, else from the command's own last such line. Exits
-# non-zero on any failure, on a missing end marker (timeout, crash) and on no test run.
+# non-zero on any failure, 3 on a missing end marker (timeout, hang, crash), and on no test run.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 vm_need qemu-system-x86_64 qemu-system-x86
@@ -36,6 +37,17 @@ qemu=$!
 trap 'kill "$qemu" 2>/dev/null || true' EXIT
 tail -n +1 -f --pid="$qemu" "$run/tests.log" &
 tailer=$!
+# A guest that stops printing for VM_STALL seconds (bats' own per-test limit is 120 s) is hung:
+# once seen in a Dune-mode test, with the whole guest silent; QEMU is killed then, not after
+# the full VM_TIMEOUT.
+stall=${VM_STALL:-240} last_size=-1 quiet=0 stalled=0
+while kill -0 "$qemu" 2>/dev/null; do
+  sleep 5
+  size=$(stat -c %s "$run/tests.log" 2>/dev/null || echo 0)
+  if ((size == last_size)); then quiet=$((quiet + 5)); else quiet=0 last_size=$size; fi
+  # TERM to timeout(1), which passes it on to QEMU (a KILL would end timeout alone).
+  if ((quiet >= stall)); then stalled=1; kill -TERM "$qemu" 2>/dev/null || true; break; fi
+done
 qrc=0
 wait "$qemu" || qrc=$?
 wait "$tailer" 2>/dev/null || true
@@ -47,7 +59,8 @@ body=$(tr -d '\r' <"$run/tests.log" | sed -n '/^=== dune-vm: begin ===$/,/^=== d
 end=$(grep -oE '^=== dune-vm: end rc=[0-9]+ ===$' <<<"$body" | grep -oE '[0-9]+' || true)
 p=0 f=0 s=0
 if [[ -z $end ]]; then
-  if ((qrc == 137)); then why="QEMU killed by the ${timeout} s timeout (VM_TIMEOUT)"
+  if ((stalled)); then why="the guest printed nothing for ${stall} s (VM_STALL): hung, QEMU killed"
+  elif ((qrc == 137)); then why="QEMU killed by the ${timeout} s timeout (VM_TIMEOUT)"
   else why="QEMU exited with status $qrc"; fi
   echo "vm: FAILED: no end marker after ${wall} s: $why; the console's end:"
   tail -n 40 "$run/console.log" | tr -d '\r'
@@ -78,4 +91,6 @@ if ((p + f == 0)); then
 fi
 echo "vm: ${wall} s wall in the VM (boot, tests, power-off); console log: $run/console.log"
 echo "$p passed, $f failed$( ((s == 0)) || echo ", $s skipped")"
+# 3: the run never finished (hung or killed), which run.sh may boot once more for.
+if [[ -z $end ]]; then exit 3; fi
 ((f == 0))
