@@ -13,28 +13,9 @@ namespace Dune.Oci.Tests.Seccomp;
 /// Builds libdune's policy reader and check (libdune/src/policy.c, json.c) into a host tool,
 /// libdune/tests/progs/policy_verdicts.c, with cc (its absence fails the tests). No KVM, no root.
 /// </summary>
-public sealed class PolicyVerdictsFixture : IDisposable
-{
-    public PolicyVerdictsFixture()
-    {
-        Directory = Path.Combine(Path.GetTempPath(), $"dune-policy-verdicts-{Guid.NewGuid():N}");
-        System.IO.Directory.CreateDirectory(Directory);
-        Tool = Path.Combine(Directory, "policy-verdicts");
-        string libdune = Path.Combine(RepoPaths.Root, "libdune");
-        (int code, string output) = SeccompKernelTests.RunProcess("cc", "-Wall", "-Wextra", "-Werror", "-O2", "-std=gnu11",
-            "-I", Path.Combine(libdune, "src"), "-o", Tool,
-            Path.Combine(libdune, "tests", "progs", "policy_verdicts.c"),
-            Path.Combine(libdune, "src", "policy.c"), Path.Combine(libdune, "src", "json.c"), Path.Combine(libdune, "src", "sysnames.c"));
-        if (code != 0)
-            throw new InvalidOperationException($"cc failed ({code}): {output}");
-    }
-
-    public string Directory { get; }
-
-    public string Tool { get; }
-
-    public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
-}
+public sealed class PolicyVerdictsFixture() : CompiledCTool("policy-verdicts", "-std=gnu11",
+    "-I", Source("libdune", "src"), Source("libdune", "tests", "progs", "policy_verdicts.c"),
+    Source("libdune", "src", "policy.c"), Source("libdune", "src", "json.c"), Source("libdune", "src", "sysnames.c"));
 
 /// <summary>
 /// One policy, two enforcers: the kernel filter the runtime compiles (run in

@@ -5,26 +5,8 @@ using static Dune.Oci.Tests.Seccomp.SeccompTestKit;
 
 namespace Dune.Oci.Tests.Seccomp;
 
-/// <summary>Builds loader.c once per test run; needs cc (its absence fails the tests).</summary>
-public sealed class SeccompLoaderFixture : IDisposable
-{
-    public SeccompLoaderFixture()
-    {
-        Directory = Path.Combine(Path.GetTempPath(), $"dune-seccomp-{Guid.NewGuid():N}");
-        System.IO.Directory.CreateDirectory(Directory);
-        Loader = Path.Combine(Directory, "loader");
-        string source = Path.Combine(RepoPaths.Root, "oci", "Dune.Oci.Tests", "Seccomp", "loader.c");
-        (int code, string output) = SeccompKernelTests.RunProcess("cc", "-Wall", "-Wextra", "-Werror", "-O2", "-o", Loader, source);
-        if (code != 0)
-            throw new InvalidOperationException($"cc failed ({code}): {output}");
-    }
-
-    public string Directory { get; }
-
-    public string Loader { get; }
-
-    public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
-}
+/// <summary>loader.c: loads a compiled filter and runs one operation under it.</summary>
+public sealed class SeccompLoaderFixture() : CompiledCTool("loader", Source("oci", "Dune.Oci.Tests", "Seccomp", "loader.c"));
 
 public class SeccompKernelTests : IClassFixture<SeccompLoaderFixture>
 {
@@ -78,7 +60,7 @@ public class SeccompKernelTests : IClassFixture<SeccompLoaderFixture>
     {
         string filter = Path.Combine(_fx.Directory, $"filter-{Guid.NewGuid():N}.bpf");
         File.WriteAllBytes(filter, program.Filter);
-        (int code, string output) = RunProcess(_fx.Loader, [filter, ((uint)program.Flags).ToString(), .. operation]);
+        (int code, string output) = RunProcess(_fx.Tool, [filter, ((uint)program.Flags).ToString(), .. operation]);
         Assert.True(code == 0, $"loader exited {code}: {output}");
         return output.Trim();
     }

@@ -8,26 +8,9 @@ using static Dune.Oci.Tests.Seccomp.SeccompTestKit;
 
 namespace Dune.Oci.Tests.Seccomp;
 
-/// <summary>Builds libseccomp_export.c (needs cc and libseccomp-dev; their absence fails the tests).</summary>
-public sealed class LibseccompExporterFixture : IDisposable
-{
-    public LibseccompExporterFixture()
-    {
-        Directory = Path.Combine(Path.GetTempPath(), $"dune-libseccomp-{Guid.NewGuid():N}");
-        System.IO.Directory.CreateDirectory(Directory);
-        Exporter = Path.Combine(Directory, "libseccomp_export");
-        string source = Path.Combine(RepoPaths.Root, "oci", "Dune.Oci.Tests", "Seccomp", "libseccomp_export.c");
-        (int code, string output) = SeccompKernelTests.RunProcess("cc", "-Wall", "-Wextra", "-Werror", "-O2", "-o", Exporter, source, "-lseccomp");
-        if (code != 0)
-            throw new InvalidOperationException($"cc failed ({code}): {output}");
-    }
-
-    public string Directory { get; }
-
-    public string Exporter { get; }
-
-    public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
-}
+/// <summary>libseccomp_export.c: the same policy compiled by libseccomp (needs libseccomp-dev).</summary>
+public sealed class LibseccompExporterFixture() : CompiledCTool("libseccomp_export",
+    Source("oci", "Dune.Oci.Tests", "Seccomp", "libseccomp_export.c"), "-lseccomp");
 
 /// <summary>
 /// Differential tests: the same policy compiled by libseccomp (as runc uses it) and by
@@ -201,7 +184,7 @@ public class SeccompLibseccompParityTests : IClassFixture<LibseccompExporterFixt
         string outFile = Path.ChangeExtension(specFile, ".bpf");
         description = text.ToString();
         File.WriteAllText(specFile, description);
-        (int code, string output) = SeccompKernelTests.RunProcess(_fx.Exporter, specFile, outFile);
+        (int code, string output) = SeccompKernelTests.RunProcess(_fx.Tool, specFile, outFile);
         Assert.True(code == 0, $"libseccomp_export failed ({code}): {output}");
         return File.ReadAllBytes(outFile);
     }
