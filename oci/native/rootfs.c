@@ -244,17 +244,13 @@ out:
 	return rc;
 }
 
-int op_chroot_move(struct init_ctx *c, const struct plan_msg *s)
+/* Makes path the root of this process: MS_MOVE'd over "/" first when move is set (no
+ * pivot_root), a plain chroot otherwise (no mount namespace of its own). */
+static int enter_root(struct init_ctx *c, const char *path, int move)
 {
-	const char *path = plan_str(s, 0);
-	char real[PATH_MAX];
-	if (!realpath(path, real))
-		return ctx_fail(c, errno, "%s", path);
-	if (hide_full_proc_sys(c, real) != STEP_OK)
-		return STEP_FAILED;
 	if (chdir(path) < 0)
 		return ctx_fail(c, errno, "%s", path);
-	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+	if (move && mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 		return ctx_fail(c, errno, "%s (moving it to /)", path);
 	if (chroot(".") < 0)
 		return ctx_fail(c, errno, "%s (chroot)", path);
@@ -263,6 +259,17 @@ int op_chroot_move(struct init_ctx *c, const struct plan_msg *s)
 	if (root_is_slash(c) < 0)
 		return ctx_fail(c, errno, "%s", path);
 	return STEP_OK;
+}
+
+int op_chroot_move(struct init_ctx *c, const struct plan_msg *s)
+{
+	const char *path = plan_str(s, 0);
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		return ctx_fail(c, errno, "%s", path);
+	if (hide_full_proc_sys(c, real) != STEP_OK)
+		return STEP_FAILED;
+	return enter_root(c, path, 1);
 }
 
 int op_mask_path(struct init_ctx *c, const struct plan_msg *s)
@@ -326,16 +333,7 @@ int op_mount_setattr(struct init_ctx *c, const struct plan_msg *s)
 
 int op_chroot(struct init_ctx *c, const struct plan_msg *s)
 {
-	const char *path = plan_str(s, 0);
-	if (chdir(path) < 0)
-		return ctx_fail(c, errno, "%s", path);
-	if (chroot(".") < 0)
-		return ctx_fail(c, errno, "%s (chroot)", path);
-	if (chdir("/") < 0)
-		return ctx_fail(c, errno, "/");
-	if (root_is_slash(c) < 0)
-		return ctx_fail(c, errno, "%s", path);
-	return STEP_OK;
+	return enter_root(c, plan_str(s, 0), 0);
 }
 
 struct parent_mount {
