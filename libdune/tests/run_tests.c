@@ -280,6 +280,21 @@ static int t_identity(void)
 	}
 	return 0;
 }
+/* userfaultfd: the guest's touches of registered missing pages reach the program's handler
+ * thread (also when it asked for UFFD_USER_MODE_ONLY: as root the monitor may drop it), and
+ * no request reaches memory outside the program's or another process's address space. */
+static int t_uffd(void)
+{
+	run(&R, DUNE(prog("uffd"), "handle"));
+	if (expect(&R, 0, "handled: ABCDEFGH\n"))
+		return 1;
+	run(&R, DUNE(prog("uffd"), "handle", "usermode"));
+	if (expect(&R, 0, "handled: ABCDEFGH\n"))
+		return 1;
+	run(&R, DUNE(prog("uffd"), "monitor"));
+	return expect(&R, 0, "register monitor: Bad address\ncopy to monitor: Bad address\nregister own: ok\n"
+			     "inherited: Operation not permitted\n");
+}
 static int t_glibc_ls(void) { run(&R, DUNE("/bin/ls", srcdir)); return expect(&R, 0, "Makefile\n"); }
 static int t_python(void)
 {
@@ -1273,6 +1288,7 @@ static const struct test tests[] = {
 	{ "death by SIGTERM seen by the parent", t_exit_signal },
 	{ "nested sh -c", t_nested_sh },
 	{ "#! script", t_script },
+	{ "userfaultfd: guest faults reach the handler; monitor ranges and inherited descriptors refused", t_uffd },
 	{ "/proc/PID/cmdline, environ, comm: exact bytes, after exec, scripts, argv rewritten in place", t_identity },
 	{ "glibc /bin/ls", t_glibc_ls },
 	{ "python3 -c", t_python },
