@@ -1,0 +1,271 @@
+/* vfork and posix_spawn as programs rely on them: the child shares the parent's memory until
+ * it execs or exits. One mode per run; the output is the same natively and as a Dune process.
+ *   enoent      posix_spawn of a missing program returns ENOENT in the parent
+ *   spawn       posix_spawn of an existing program; waitpid gives its status
+ *   store       a vfork child's stores (a variable, an mmap) are the parent's; _exit status
+ *   execfail    a failed execve in a vfork child returns the error to the child
+ *   sigaction   a vfork child's signal disposition and mask stay its own
+ *   death       a vfork child killed by a signal; the parent goes on
+ *   loop N      N posix_spawns in a row succeed
+ *   threads     vfork/posix_spawn from 4 threads at once; other threads run meanwhile
+ *   bench N     N posix_spawn+waitpid, median and quartiles in us (not compared)
+ *   exit CODE   (the spawned program) exits with CODE */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+static const char *self;
+
+static volatile int shared_word;
+static volatile char *volatile shared_map;
+static volatile int child_errno;
+
+static int spawn_self(pid_t *pid, const char *code)
+{
+	char *argv[] = { (char *)"vfork", (char *)"exit", (char *)code, NULL };
+	return posix_spawn(pid, self, NULL, NULL, argv, environ);
+}
+
+static int wait_code(pid_t pid)
+{
+	int st;
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static int mode_enoent(void)
+{
+	pid_t pid = 0;
+	char *argv[] = { (char *)"missing", NULL };
+	int rc = posix_spawn(&pid, "/nonexistent/program", NULL, NULL, argv, environ);
+	printf("posix_spawn missing: %s\n", rc ? strerror(rc) : "0 (no error)");
+	/* posix_spawnp searches PATH the same way. */
+	rc = posix_spawnp(&pid, "dune-no-such-program", NULL, NULL, argv, environ);
+	printf("posix_spawnp missing: %s\n", rc ? strerror(rc) : "0 (no error)");
+	return 0;
+}
+
+static int mode_spawn(void)
+{
+	pid_t pid;
+	int rc = spawn_self(&pid, "7");
+	printf("posix_spawn: %d, status %d\n", rc, rc ? -1 : wait_code(pid));
+	return 0;
+}
+
+static int mode_store(void)
+{
+	shared_word = 1;
+	pid_t pid = vfork();
+	if (pid == 0) {
+		shared_word = 42;
+		void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED) {
+			((char *)m)[0] = 'v';
+			shared_map = m;
+		}
+		_exit(3);
+	}
+	printf("vfork child stored %d, mapped %c, _exit status %d\n", shared_word,
+	       shared_map ? shared_map[0] : '-', wait_code(pid));
+	return 0;
+}
+
+static int mode_execfail(void)
+{
+	pid_t pid = vfork();
+	if (pid == 0) {
+		execl("/nonexistent/program", "x", (char *)NULL);
+		child_errno = errno;
+		_exit(9);
+	}
+	int code = wait_code(pid);
+	printf("execve in the vfork child: %s, status %d\n", strerror(child_errno), code);
+	return 0;
+}
+
+static volatile int usr1_seen;
+static void on_usr1(int sig) { (void)sig; usr1_seen = 1; }
+
+static int mode_sigaction(void)
+{
+	signal(SIGUSR1, on_usr1);
+	pid_t pid = vfork();
+	if (pid == 0) {
+		signal(SIGUSR1, SIG_IGN);
+		sigset_t s;
+		sigemptyset(&s);
+		sigaddset(&s, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &s, NULL);
+		raise(SIGUSR1); /* ignored here */
+		_exit(0);
+	}
+	int code = wait_code(pid);
+	raise(SIGUSR1);
+	sigset_t cur;
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	printf("child status %d; parent handler %s, SIGUSR2 %s\n", code, usr1_seen ? "kept" : "lost",
+	       sigismember(&cur, SIGUSR2) ? "blocked" : "not blocked");
+	return 0;
+}
+
+static int mode_death(void)
+{
+	pid_t pid = vfork();
+	if (pid == 0) {
+		volatile int *bad = (volatile int *)8;
+		__asm__("" : "+r"(bad));
+		*bad = 1;
+		_exit(0);
+	}
+	int code = wait_code(pid);
+	pid_t p2;
+	int rc = spawn_self(&p2, "5");
+	printf("vfork child death %d; then posix_spawn %d, status %d\n", code, rc, rc ? -1 : wait_code(p2));
+	return 0;
+}
+
+static int mode_loop(int n)
+{
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		pid_t pid;
+		int rc = spawn_self(&pid, "0");
+		if (rc || wait_code(pid) != 0) {
+			printf("spawn %d: %s\n", i, rc ? strerror(rc) : "bad status");
+			if (++bad > 3)
+				break;
+		}
+	}
+	printf("%d posix_spawns: %s\n", n, bad ? "FAILED" : "ok");
+	return 0;
+}
+
+static volatile int ticks, stop_ticking;
+static void *ticker(void *arg)
+{
+	(void)arg;
+	while (!stop_ticking) {
+		ticks++;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static void *spawner(void *arg)
+{
+	long bad = 0;
+	for (int i = 0; i < 25; i++) {
+		pid_t pid;
+		char *argv[] = { (char *)"missing", NULL };
+		if (posix_spawn(&pid, "/nonexistent/program", NULL, NULL, argv, environ) != ENOENT)
+			bad++;
+		if (spawn_self(&pid, "4") || wait_code(pid) != 4)
+			bad++;
+	}
+	(void)arg;
+	return (void *)bad;
+}
+
+static int mode_threads(void)
+{
+	pthread_t tick, sp[4];
+	pthread_create(&tick, NULL, ticker, NULL);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&sp[i], NULL, spawner, NULL);
+	long bad = 0;
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(sp[i], &r);
+		bad += (long)r;
+	}
+	/* The vforking thread waits, the others run: the ticker goes on while a child sleeps. */
+	int before = ticks;
+	pid_t pid = vfork();
+	if (pid == 0) {
+		struct timespec ts = { 0, 200000000 };
+		nanosleep(&ts, NULL);
+		_exit(0);
+	}
+	int during = ticks - before;
+	wait_code(pid);
+	stop_ticking = 1;
+	pthread_join(tick, NULL);
+	printf("4 threads x 25 posix_spawn pairs: %ld wrong; ticker ran during vfork: %s\n", bad,
+	       during > 20 ? "yes" : "no");
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int mode_bench(int n)
+{
+	double *us = calloc((size_t)n, sizeof *us);
+	if (!us)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		pid_t pid;
+		if (spawn_self(&pid, "0") || wait_code(pid) != 0)
+			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		us[i] = (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3;
+	}
+	qsort(us, (size_t)n, sizeof *us, cmp_double);
+	printf("posix_spawn+waitpid: n=%d median %.0f us (p25 %.0f, p75 %.0f)\n", n, us[n / 2], us[n / 4],
+	       us[3 * n / 4]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	self = "/proc/self/exe";
+	static char path[4096];
+	ssize_t len = readlink("/proc/self/exe", path, sizeof path - 1);
+	if (len > 0) {
+		path[len] = 0;
+		self = path;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	const char *m = argc > 1 ? argv[1] : "";
+	int n = argc > 2 ? atoi(argv[2]) : 0;
+	if (!strcmp(m, "exit"))
+		return n;
+	if (!strcmp(m, "enoent"))
+		return mode_enoent();
+	if (!strcmp(m, "spawn"))
+		return mode_spawn();
+	if (!strcmp(m, "store"))
+		return mode_store();
+	if (!strcmp(m, "execfail"))
+		return mode_execfail();
+	if (!strcmp(m, "sigaction"))
+		return mode_sigaction();
+	if (!strcmp(m, "death"))
+		return mode_death();
+	if (!strcmp(m, "loop"))
+		return mode_loop(n);
+	if (!strcmp(m, "threads"))
+		return mode_threads();
+	if (!strcmp(m, "bench"))
+		return mode_bench(n);
+	fprintf(stderr, "usage: vfork enoent|spawn|store|execfail|sigaction|death|loop N|threads|bench N\n");
+	return 2;
+}
