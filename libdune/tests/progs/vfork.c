@@ -6,7 +6,11 @@
  *   execfail    a failed execve in a vfork child returns the error to the child
  *   sigaction   a vfork child's signal disposition and mask stay its own
  *   death       a vfork child killed by a signal; the parent goes on
- *   loop N      N posix_spawns in a row succeed
+ *   loop N      N posix_spawns: one in 8 of an existing program (its status), the others of a
+ *               missing one (ENOENT each); memory stays bounded
+ *   nested      a vfork child's own posix_spawn (ENOENT) and vfork reach it
+ *   forkinside  a vfork child forks; its child's memory is a copy
+ *   policykill  a vfork child killed by the policy (getpriority: SCMP_ACT_KILL_PROCESS in the test's policy)
  *   threads     vfork/posix_spawn from 4 threads at once; other threads run meanwhile
  *   bench N     N posix_spawn+waitpid, median and quartiles in us (not compared)
  *   exit CODE   (the spawned program) exits with CODE */
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,19 +141,106 @@ static int mode_death(void)
 	return 0;
 }
 
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmRSS:", 6))
+			kib = atol(line + 6);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
 static int mode_loop(int n)
 {
 	int bad = 0;
-	for (int i = 0; i < n; i++) {
+	long warm = 0;
+	char *argv[] = { (char *)"missing", NULL };
+	for (int i = 0; i < n && bad < 4; i++) {
+		if (i == 50)
+			warm = rss_kib();
 		pid_t pid;
-		int rc = spawn_self(&pid, "0");
-		if (rc || wait_code(pid) != 0) {
-			printf("spawn %d: %s\n", i, rc ? strerror(rc) : "bad status");
-			if (++bad > 3)
-				break;
+		if (i % 8 == 0) {
+			int rc = spawn_self(&pid, "0");
+			if (rc || wait_code(pid) != 0) {
+				printf("spawn %d: %s\n", i, rc ? strerror(rc) : "bad status");
+				bad++;
+			}
+			continue;
+		}
+		int rc = posix_spawn(&pid, "/nonexistent/program", NULL, NULL, argv, environ);
+		if (rc != ENOENT) {
+			printf("spawn %d of a missing program: %s\n", i, rc ? strerror(rc) : "0");
+			bad++;
 		}
 	}
-	printf("%d posix_spawns: %s\n", n, bad ? "FAILED" : "ok");
+	long grew = rss_kib() - warm;
+	printf("%d posix_spawns: %s, memory %s\n", n, bad ? "FAILED" : "ok", grew < 2048 ? "bounded" : "grew");
+	if (grew >= 2048)
+		printf("VmRSS grew by %ld KiB\n", grew);
+	return 0;
+}
+
+static int mode_nested(void)
+{
+	volatile int inner_rc = -1, inner_store = 0;
+	pid_t pid = vfork();
+	if (pid == 0) {
+		pid_t p2;
+		char *argv[] = { (char *)"missing", NULL };
+		inner_rc = posix_spawn(&p2, "/nonexistent/program", NULL, NULL, argv, environ);
+		pid_t p3 = vfork();
+		if (p3 == 0) {
+			inner_store = 7;
+			_exit(2);
+		}
+		int code = wait_code(p3);
+		_exit(code == 2 ? 0 : 1);
+	}
+	int code = wait_code(pid);
+	printf("nested: posix_spawn %s, store %d, status %d\n", strerror(inner_rc), inner_store, code);
+	return 0;
+}
+
+static int mode_forkinside(void)
+{
+	shared_word = 1;
+	pid_t pid = vfork();
+	if (pid == 0) {
+		pid_t f = fork();
+		if (f == 0) {
+			shared_word = 99; /* a copy: neither the vfork child nor the parent sees it */
+			void *m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (m == MAP_FAILED)
+				_exit(1);
+			memset(m, 1, 1 << 20);
+			_exit(6);
+		}
+		int code = wait_code(f);
+		shared_word = code == 6 ? 2 : 3;
+		_exit(0);
+	}
+	int code = wait_code(pid);
+	printf("fork inside vfork: word %d, status %d\n", shared_word, code);
+	return 0;
+}
+
+static int mode_policykill(void)
+{
+	pid_t pid = vfork();
+	if (pid == 0) {
+		syscall(SYS_getpriority, 0, 0);
+		_exit(0);
+	}
+	int code = wait_code(pid);
+	shared_word = 5;
+	pid_t p2;
+	int rc = spawn_self(&p2, "8");
+	printf("policy-killed vfork child %d; parent goes on: %d, posix_spawn %d, status %d\n", code,
+	       shared_word, rc, rc ? -1 : wait_code(p2));
 	return 0;
 }
 
@@ -170,10 +262,17 @@ static void *spawner(void *arg)
 	for (int i = 0; i < 25; i++) {
 		pid_t pid;
 		char *argv[] = { (char *)"missing", NULL };
-		if (posix_spawn(&pid, "/nonexistent/program", NULL, NULL, argv, environ) != ENOENT)
+		int rc = posix_spawn(&pid, "/nonexistent/program", NULL, NULL, argv, environ);
+		if (rc != ENOENT) {
+			fprintf(stderr, "posix_spawn of a missing program: %d\n", rc);
 			bad++;
-		if (spawn_self(&pid, "4") || wait_code(pid) != 4)
+		}
+		rc = spawn_self(&pid, "4");
+		int code = rc ? -1 : wait_code(pid);
+		if (code != 4) {
+			fprintf(stderr, "posix_spawn: %d, status %d\n", rc, code);
 			bad++;
+		}
 	}
 	(void)arg;
 	return (void *)bad;
@@ -262,10 +361,16 @@ int main(int argc, char **argv)
 		return mode_death();
 	if (!strcmp(m, "loop"))
 		return mode_loop(n);
+	if (!strcmp(m, "nested"))
+		return mode_nested();
+	if (!strcmp(m, "forkinside"))
+		return mode_forkinside();
+	if (!strcmp(m, "policykill"))
+		return mode_policykill();
 	if (!strcmp(m, "threads"))
 		return mode_threads();
 	if (!strcmp(m, "bench"))
 		return mode_bench(n);
-	fprintf(stderr, "usage: vfork enoent|spawn|store|execfail|sigaction|death|loop N|threads|bench N\n");
+	fprintf(stderr, "usage: vfork enoent|spawn|store|execfail|sigaction|death|loop N|nested|forkinside|policykill|threads|bench N\n");
 	return 2;
 }
