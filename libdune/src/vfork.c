@@ -153,6 +153,9 @@ long sb_vfork(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid
 	struct sb_proc *p = t->p, *mm = p->mm;
 	if (flags & (CLONE_SIGHAND | CLONE_THREAD))
 		return -EINVAL;
+	/* clone's one parent_tid word cannot take both (the kernel's EINVAL). */
+	if ((flags & CLONE_PIDFD) && (flags & CLONE_PARENT_SETTID))
+		return -EINVAL;
 	if ((flags & (CLONE_PARENT_SETTID | CLONE_PIDFD)) && !sb_range_ok(p, ptid, 4, PROT_WRITE))
 		return -EFAULT;
 	if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !sb_range_ok(p, ctid, 4, PROT_WRITE))
