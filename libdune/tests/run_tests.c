@@ -344,6 +344,10 @@ static int t_vfork_loop(void)
 	run_limit = 60;
 	return rc;
 }
+static int t_vfork_killed(void)
+{
+	return vfork_case("killed", "300", "300 vfork children killed from outside: 0 wrong; then posix_spawn 0, status 6\n");
+}
 static int t_vfork_policy_kill(void)
 {
 	char *pol = write_file("kill-getpriority.json",
@@ -1335,6 +1339,7 @@ static const struct test tests[] = {
 	{ "vfork: posix_spawn from 4 threads at once, other threads run meanwhile, as natively", t_vfork_threads },
 	{ "vfork: 2000 posix_spawns in a loop (vCPUs reused, memory bounded), as natively", t_vfork_loop },
 	{ "vfork: a child killed by the policy (SIGSYS) leaves the parent working", t_vfork_policy_kill },
+	{ "vfork: 300 children SIGKILLed from outside while the parent waits (vCPUs taken back), as natively", t_vfork_killed },
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
 	{ "/proc/self/exe names the program", t_self_exe },

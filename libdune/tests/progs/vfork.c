@@ -12,6 +12,7 @@
  *   forkinside  a vfork child forks; its child's memory is a copy
  *   policykill  a vfork child killed by the policy (getpriority: SCMP_ACT_KILL_PROCESS in the test's policy)
  *   threads     vfork/posix_spawn from 4 threads at once; other threads run meanwhile
+ *   killed N    N vfork children killed with SIGKILL by another thread while their parent waits
  *   bench N [missing]  N posix_spawn+waitpid (or posix_spawns of a missing program), median
  *               and quartiles in us (not compared)
  *   exit CODE   (the spawned program) exits with CODE */
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -309,6 +311,46 @@ static int mode_threads(void)
 	return 0;
 }
 
+/* The killer thread ends each vfork child from outside with SIGKILL while its parent waits. */
+static volatile pid_t to_kill;
+static volatile int killer_stop;
+static void *killer(void *arg)
+{
+	(void)arg;
+	while (!killer_stop) {
+		pid_t pid = __atomic_exchange_n(&to_kill, 0, __ATOMIC_SEQ_CST);
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		else
+			sched_yield();
+	}
+	return NULL;
+}
+
+static int mode_killed(int n)
+{
+	pthread_t k;
+	pthread_create(&k, NULL, killer, NULL);
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		pid_t pid = vfork();
+		if (pid == 0) {
+			__atomic_store_n(&to_kill, getpid(), __ATOMIC_SEQ_CST);
+			for (;;)
+				pause();
+		}
+		if (pid < 0 || wait_code(pid) != 1000 + SIGKILL)
+			bad++;
+	}
+	killer_stop = 1;
+	pthread_join(k, NULL);
+	pid_t p2;
+	int rc = spawn_self(&p2, "6");
+	printf("%d vfork children killed from outside: %d wrong; then posix_spawn %d, status %d\n", n, bad, rc,
+	       rc ? -1 : wait_code(p2));
+	return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -379,10 +421,12 @@ int main(int argc, char **argv)
 		return mode_forkinside();
 	if (!strcmp(m, "policykill"))
 		return mode_policykill();
+	if (!strcmp(m, "killed"))
+		return mode_killed(n);
 	if (!strcmp(m, "threads"))
 		return mode_threads();
 	if (!strcmp(m, "bench"))
 		return mode_bench(n, argc > 3 && !strcmp(argv[3], "missing"));
-	fprintf(stderr, "usage: vfork enoent|spawn|store|execfail|sigaction|death|loop N|nested|forkinside|policykill|threads|bench N\n");
+	fprintf(stderr, "usage: vfork enoent|spawn|store|execfail|sigaction|death|loop N|nested|forkinside|policykill|threads|killed N|bench N\n");
 	return 2;
 }
