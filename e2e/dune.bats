@@ -139,7 +139,7 @@ start_ctr() {
   [ "$(echo "$c2" | jq .exits)" -gt "$(echo "$c" | jq .exits)" ]
 }
 
-@test "dune mode: posix_spawn (vfork) of a missing program returns ENOENT in the parent, as in native mode" {
+@test "dune mode: posix_spawn (vfork) of a missing program returns ENOENT in the parent, as in native mode and with runc" {
   install_tool vfork "$B/rootfs"
   for mode in dune native; do
     bundle_jq "$B" --arg m "$mode" '.annotations = {"run.dune.mode": $m}'
@@ -156,6 +156,13 @@ start_ctr() {
     [ "$status" -eq 0 ]
     [ "$output" = "vfork child stored 42, mapped v, _exit status 3" ]
   done
+  # The same with runc, the reference.
+  bundle_set_args "$B" /vfork enoent
+  run --separate-stderr runc --root "$T/runc" run --bundle "$B" "$ID-runc" </dev/null
+  echo "runc: status $status, stdout: $output, stderr: $stderr"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "posix_spawn missing: No such file or directory" ]
+  [ "${lines[1]}" = "posix_spawnp missing: No such file or directory" ]
 }
 
 @test "native mode by annotation: plain processes, no Dune counters" {
