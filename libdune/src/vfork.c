@@ -134,6 +134,9 @@ static void free_vector(char **v)
 /* After the child exec'd or exited (or never started): give everything back. */
 static void reclaim_child(struct sb_proc *mm, struct sb_thread *c, struct dune_vcpu *v, void *stack)
 {
+	/* What the kernel does when the child's exec or exit releases the memory it shares with
+	 * this process: its robust list (unless the child walked it itself) and clear_child_tid. */
+	sb_futex_thread_exit(c, true);
 	guest_remove(mm, c);
 	vcpu_destroy(v); /* idle: the next thread or vfork child of this VM takes it */
 	char **nargv = __atomic_load_n(&c->exec_nargv, __ATOMIC_SEQ_CST);

@@ -344,6 +344,10 @@ static int t_vfork_loop(void)
 	run_limit = 60;
 	return rc;
 }
+static int t_vfork_cleartid(void)
+{
+	return vfork_case("cleartid", NULL, "clear_child_tid after the vfork child's exit: cleared, status 0\n");
+}
 static int t_vfork_killed(void)
 {
 	return vfork_case("killed", "300", "300 vfork children killed from outside: 0 wrong; then posix_spawn 0, status 6\n");
@@ -1339,6 +1343,7 @@ static const struct test tests[] = {
 	{ "vfork: posix_spawn from 4 threads at once, other threads run meanwhile, as natively", t_vfork_threads },
 	{ "vfork: 2000 posix_spawns in a loop (vCPUs reused, memory bounded), as natively", t_vfork_loop },
 	{ "vfork: a child killed by the policy (SIGSYS) leaves the parent working", t_vfork_policy_kill },
+	{ "vfork: CLONE_CHILD_SETTID/CLEARTID of a vfork child: set, cleared at its exit, as natively", t_vfork_cleartid },
 	{ "vfork: 300 children SIGKILLed from outside while the parent waits (vCPUs taken back), as natively", t_vfork_killed },
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },

@@ -12,6 +12,7 @@
  *   forkinside  a vfork child forks; its child's memory is a copy
  *   policykill  a vfork child killed by the policy (getpriority: SCMP_ACT_KILL_PROCESS in the test's policy)
  *   threads     vfork/posix_spawn from 4 threads at once; other threads run meanwhile
+ *   cleartid    CLONE_CHILD_CLEARTID of a vfork child is cleared at its exit
  *   killed N    N vfork children killed with SIGKILL by another thread while their parent waits
  *   bench N [missing]  N posix_spawn+waitpid (or posix_spawns of a missing program), median
  *               and quartiles in us (not compared)
@@ -351,6 +352,27 @@ static int mode_killed(int n)
 	return 0;
 }
 
+static int cleartid_child(void *arg)
+{
+	(void)arg;
+	_exit(0);
+}
+
+/* clone(CLONE_VM|CLONE_VFORK|CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID): the kernel writes the
+ * child's tid, and clears it when the child's exit releases the memory it shares. */
+static int mode_cleartid(void)
+{
+	static char stack[64 << 10] __attribute__((aligned(16)));
+	static volatile pid_t ctid = 12345;
+	pid_t pid = clone(cleartid_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_CHILD_SETTID |
+			  CLONE_CHILD_CLEARTID | SIGCHLD, NULL, NULL, NULL, (pid_t *)&ctid);
+	pid_t seen = ctid;
+	int code = pid > 0 ? wait_code(pid) : -1;
+	printf("clear_child_tid after the vfork child's exit: %s, status %d\n",
+	       seen == 0 ? "cleared" : seen == pid ? "still the tid" : "never set", code);
+	return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -421,12 +443,14 @@ int main(int argc, char **argv)
 		return mode_forkinside();
 	if (!strcmp(m, "policykill"))
 		return mode_policykill();
+	if (!strcmp(m, "cleartid"))
+		return mode_cleartid();
 	if (!strcmp(m, "killed"))
 		return mode_killed(n);
 	if (!strcmp(m, "threads"))
 		return mode_threads();
 	if (!strcmp(m, "bench"))
 		return mode_bench(n, argc > 3 && !strcmp(argv[3], "missing"));
-	fprintf(stderr, "usage: vfork enoent|spawn|store|execfail|sigaction|death|loop N|nested|forkinside|policykill|threads|killed N|bench N\n");
+	fprintf(stderr, "usage: vfork enoent|spawn|store|execfail|sigaction|death|loop N|nested|forkinside|policykill|threads|cleartid|killed N|bench N\n");
 	return 2;
 }
