@@ -1,6 +1,7 @@
 /* The program's memory as the monitor checks it: pointer checks that publish the calling
  * thread's checked span (its hull), and freed ranges kept reserved while another thread's
- * span reaches them (the address space owner's sb_proc.tombs). The layer below the system calls and signals: it
+ * span reaches them (the tombs of the address space's owner, sb_proc.mm; its vfork
+ * children's threads count like its own). The layer below the system calls and signals: it
  * calls nothing of theirs. */
 #define _GNU_SOURCE
 #include "sandbox.h"
