@@ -35,6 +35,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <ucontext.h>
@@ -750,6 +751,13 @@ static int m_uaf_read(const char *how)
 			return setup_failed("mremap-grow did not move the data");
 		if (!rc)
 			dst[2 * MIB - 1] = 1; /* the grown part is the program's memory */
+	} else if (!strcmp(how, "vfork-munmap")) {
+		/* A vfork child shares the memory: its munmap releases the parent's buffer. */
+		pid_t pid = vfork();
+		if (pid == 0)
+			_exit(munmap(m, MIB) ? 1 : 0);
+		int st;
+		rc = pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) ? -1 : 0;
 	} else
 		rc = shmdt(m);
 	if (rc)
