@@ -1116,6 +1116,7 @@ ESCAPE(t_escape_uaf_mremap_move, "uaf-read-mremap-move")
 ESCAPE(t_escape_uaf_mremap_grow, "uaf-read-mremap-grow")
 ESCAPE(t_escape_uaf_shmdt, "uaf-read-shmdt")
 ESCAPE(t_escape_uaf_vfork_munmap, "uaf-read-vfork-munmap")
+ESCAPE(t_escape_uaf_munmap_vfork_reader, "uaf-read-munmap-by-parent")
 ESCAPE(t_escape_ctid, "ctid-after-unmap")
 ESCAPE(t_escape_robust_list, "robust-list")
 ESCAPE(t_escape_df_sockaddr, "doublefetch-sockaddr")
@@ -1414,6 +1415,7 @@ static const struct test tests[] = {
 	{ "escape: blocked read() into a buffer another thread grows and so moves (mremap)", t_escape_uaf_mremap_grow },
 	{ "escape: blocked read() into a SysV segment another thread detaches", t_escape_uaf_shmdt },
 	{ "escape: blocked read() into a buffer a vfork child munmaps", t_escape_uaf_vfork_munmap },
+	{ "escape: a vfork child's blocked read() into a buffer its parent's other thread munmaps", t_escape_uaf_munmap_vfork_reader },
 	{ "escape: clear_child_tid in unmapped memory at thread exit", t_escape_ctid },
 	{ "escape: robust list pointing at monitor memory at thread exit", t_escape_robust_list },
 	{ "escape: double fetch of the sockaddr length (getsockname/getpeername/accept/recvfrom)", t_escape_df_sockaddr },
