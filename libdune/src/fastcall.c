@@ -1,0 +1,184 @@
+/* Fast calls: getpid sites rewritten to guest-side stubs (fastcall.h). */
+#define _GNU_SOURCE
+#include "fastcall.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "sandbox.h"
+
+#define AREA_SIZE (3 * PAGE_SIZE)
+#define ANSWERS_OFF PAGE_SIZE     /* uint32_t pid */
+#define COUNTER_OFF (2 * PAGE_SIZE) /* uint64_t calls answered since the last fold */
+#define STUBS_PER_AREA (PAGE_SIZE / FC_STUB_SIZE)
+#define REACH 0x7ff00000ll        /* what a rel32 reaches, with margin */
+
+/* The site glibc's and musl's getpid compile to: mov $39,%eax; syscall. */
+static const uint8_t getpid_site[7] = { 0xb8, SYS_getpid, 0, 0, 0, 0x0f, 0x05 };
+
+void fc_init(struct fc_state *s, bool enabled, bool getpid_always)
+{
+	memset(s, 0, sizeof *s);
+	s->enabled = enabled;
+	s->getpid_always = getpid_always;
+}
+
+static void put32(uint8_t *at, int64_t v)
+{
+	int32_t x = (int32_t)v;
+	memcpy(at, &x, 4);
+}
+
+static bool in_reach(uint64_t base, uint64_t site)
+{
+	int64_t lo = (int64_t)base - (int64_t)site, hi = (int64_t)(base + AREA_SIZE) - (int64_t)site;
+	return lo > -REACH && lo < REACH && hi > -REACH && hi < REACH;
+}
+
+static void set_answers(uint64_t base)
+{
+	uint32_t pid = (uint32_t)host_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	memcpy((void *)(base + ANSWERS_OFF), &pid, sizeof pid);
+}
+
+/* Three fresh pages below the site (never above: a static program's brk grows there),
+ * mapped into the guest as stubs R+X, answers R, counter R+W; not program memory. */
+static struct fc_area *new_area(struct sb_proc *p, uint64_t site)
+{
+	struct fc_state *s = &p->fc;
+	if (s->nareas == FC_AREAS)
+		return NULL;
+	static const uint64_t below[] = { 1ull << 20, 16ull << 20, 256ull << 20, 1ull << 30 };
+	for (size_t i = 0; i < sizeof below / sizeof *below; i++) {
+		if (PAGE_DOWN(site) < below[i] + (1ull << 20))
+			continue;
+		uint64_t hint = PAGE_DOWN(site) - below[i];
+		void *m = mmap((void *)hint, AREA_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (m == MAP_FAILED)
+			continue;
+		uint64_t base = (uint64_t)m;
+		if (!in_reach(base, site)) {
+			munmap(m, AREA_SIZE);
+			continue;
+		}
+		memset(m, 0xcc, PAGE_SIZE); /* int3 between stubs */
+		set_answers(base);
+		struct dune_vm *vm = p->vm;
+		pthread_mutex_lock(&vm->lock);
+		int rc = vm_cover(vm, base, base + AREA_SIZE);
+		if (!rc)
+			rc = pt_map(vm, base, base, PAGE_SIZE, PTE_U | PTE_A);
+		if (!rc)
+			rc = pt_map(vm, base + ANSWERS_OFF, base + ANSWERS_OFF, PAGE_SIZE, PTE_U | PTE_A | PTE_NX);
+		if (!rc)
+			rc = pt_map(vm, base + COUNTER_OFF, base + COUNTER_OFF, PAGE_SIZE,
+				    PTE_U | PTE_A | PTE_D | PTE_W | PTE_NX);
+		pthread_mutex_unlock(&vm->lock);
+		if (rc) {
+			/* Left mapped: a guest entry may exist; it holds only int3s and the pid. */
+			return NULL;
+		}
+		s->area[s->nareas] = (struct fc_area){ .base = base };
+		return &s->area[s->nareas++];
+	}
+	return NULL;
+}
+
+static struct fc_area *area_near(struct sb_proc *p, uint64_t site)
+{
+	for (int i = 0; i < p->fc.nareas; i++) {
+		struct fc_area *a = &p->fc.area[i];
+		if (a->used < STUBS_PER_AREA && in_reach(a->base, site))
+			return a;
+	}
+	return new_area(p, site);
+}
+
+/* seto %al; lahf; lock incq counter(%rip); add $0x7f,%al (OF back); sahf (SF ZF AF PF CF
+ * back); mov answer(%rip),%eax; jmp site+7. RFLAGS as the syscall left them. */
+static void write_stub(const struct fc_area *a, uint64_t stub, uint64_t site)
+{
+	uint8_t *c = (uint8_t *)stub;
+	static const uint8_t head[8] = { 0x0f, 0x90, 0xc0, 0x9f, 0xf0, 0x48, 0xff, 0x05 };
+	memcpy(c, head, sizeof head);
+	put32(c + 8, (int64_t)(a->base + COUNTER_OFF) - (int64_t)(stub + 12));
+	static const uint8_t mid[5] = { 0x04, 0x7f, 0x9e, 0x8b, 0x05 };
+	memcpy(c + 12, mid, sizeof mid);
+	put32(c + 17, (int64_t)(a->base + ANSWERS_OFF) - (int64_t)(stub + 21));
+	c[21] = 0xe9;
+	put32(c + 22, (int64_t)(site + 7) - (int64_t)(stub + 26));
+}
+
+/* The site is the program's: private, readable and executable, not writable (code a JIT
+ * rewrites is left alone), its 5 bytes in one page. Returns its protection, or -1. */
+static int site_prot(struct sb_proc *p, uint64_t site)
+{
+	if (PAGE_DOWN(site) != PAGE_DOWN(site + 4) || !sb_range_ok(p, site, sizeof getpid_site, PROT_READ | PROT_EXEC))
+		return -1;
+	pthread_mutex_lock(&p->vm->lock);
+	const struct region *r = region_find(&p->vm->owned, site);
+	int prot = r ? r->prot : -1;
+	pthread_mutex_unlock(&p->vm->lock);
+	if (prot < 0 || (prot & PROT_WRITE) || memcmp((const void *)site, getpid_site, sizeof getpid_site))
+		return -1;
+	struct host_mapping m;
+	return sb_host_mapping(site, &m) && m.private_ ? prot : -1;
+}
+
+/* mov $39,%eax becomes jmp stub (the syscall after it stays). The host page is made
+ * writable for the copy (a private page: copy-on-write) and given its protection back,
+ * which also drops the hypervisor's translations of the old page. */
+static bool rewrite_site(uint64_t site, uint64_t stub, int prot)
+{
+	uint64_t page = PAGE_DOWN(site);
+	if (host_syscall(SYS_mprotect, page, PAGE_SIZE, (uint64_t)(prot | PROT_WRITE), 0, 0, 0))
+		return false;
+	uint8_t jmp[5] = { 0xe9 };
+	put32(jmp + 1, (int64_t)stub - (int64_t)(site + 5));
+	memcpy((void *)site, jmp, sizeof jmp);
+	host_syscall(SYS_mprotect, page, PAGE_SIZE, (uint64_t)prot, 0, 0, 0);
+	return true;
+}
+
+void fc_after_call(struct sb_thread *t, int nr, long ret)
+{
+	struct sb_proc *p = t->p;
+	struct fc_state *s = &p->fc;
+	if (!s->enabled || nr != SYS_getpid || !s->getpid_always || ret < 0)
+		return;
+	uint64_t site = vcpu_regs(t->vcpu)->rip - sizeof getpid_site;
+	pthread_mutex_lock(&p->lock);
+	bool alone = p->nthreads == 1;
+	pthread_mutex_unlock(&p->lock);
+	int prot = alone ? site_prot(p, site) : -1;
+	if (prot < 0)
+		return;
+	struct fc_area *a = area_near(p, site);
+	if (!a)
+		return;
+	uint64_t stub = a->base + a->used * FC_STUB_SIZE;
+	write_stub(a, stub, site);
+	if (rewrite_site(site, stub, prot)) {
+		a->used++;
+		__atomic_fetch_add(&p->stats->fastcall_sites, 1, __ATOMIC_RELAXED);
+	}
+}
+
+void fc_fold(struct fc_state *s, struct sb_stats *stats)
+{
+	for (int i = 0; i < s->nareas; i++) {
+		uint64_t n = __atomic_exchange_n((uint64_t *)(s->area[i].base + COUNTER_OFF), 0, __ATOMIC_RELAXED);
+		if (n)
+			__atomic_fetch_add(&stats->fastcalls, n, __ATOMIC_RELAXED);
+	}
+}
+
+void fc_after_fork(struct fc_state *s)
+{
+	for (int i = 0; i < s->nareas; i++) {
+		set_answers(s->area[i].base);
+		__atomic_store_n((uint64_t *)(s->area[i].base + COUNTER_OFF), 0, __ATOMIC_RELAXED);
+	}
+}
