@@ -198,6 +198,21 @@ static int m_isolation(long n)
 	return loop("after isolation", n);
 }
 
+/* Under a policy that refuses getpid with EACCES: refused every time (glibc's wrapper
+ * returns the kernel's -EACCES as it is), never rewritten. */
+static int m_denied(long n)
+{
+	for (long i = 0; i < n; i++) {
+		long got = getpid();
+		if (got != -EACCES)
+			return bad("denied getpid()", got, -EACCES);
+		errno = 0;
+		if (raw_getpid() != -1 || errno != EACCES)
+			return bad("denied syscall(SYS_getpid): errno", errno, EACCES);
+	}
+	return stub_of_getpid() ? bad("denied getpid was rewritten", 1, 0) : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "loop";
@@ -219,6 +234,8 @@ int main(int argc, char **argv)
 		rc = m_signals(n);
 	else if (!strcmp(mode, "isolation"))
 		rc = m_isolation(n);
+	else if (!strcmp(mode, "denied"))
+		rc = m_denied(n);
 	else if (!strcmp(mode, "rewritten"))
 		rc = loop("rewritten", n) || !stub_of_getpid();
 	else
