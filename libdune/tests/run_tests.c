@@ -513,8 +513,8 @@ static int t_fastcall_modes(void)
 	static const struct { const char *mode; long calls; } m[] = {
 		{ "loop", 999 }, { "fork", 2999 }, { "exec", 1998 }, { "mprotect", 1998 }, { "threads", 4999 },
 	};
-	const char *bins[] = { "fastcall", "fastcall-static" };
-	for (size_t b = 0; b < 2; b++)
+	const char *bins[] = { "fastcall", "fastcall-static", "fastcall-musl-static" };
+	for (size_t b = 0; b < 3; b++)
 		for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
 			long calls, sites;
 			if (fastcall_run(bins[b], m[i].mode, NULL, NULL, &calls, &sites))
@@ -529,7 +529,8 @@ static int t_fastcall_signals(void)
 {
 	long calls, sites;
 	return fastcall_run("fastcall", "signals", NULL, NULL, &calls, &sites) ||
-	       fastcall_run("fastcall-static", "signals", NULL, NULL, &calls, &sites);
+	       fastcall_run("fastcall-static", "signals", NULL, NULL, &calls, &sites) ||
+	       fastcall_run("fastcall-musl-static", "signals", NULL, NULL, &calls, &sites);
 }
 static int t_fastcall_isolation(void)
 {
@@ -1381,7 +1382,7 @@ static const struct test tests[] = {
 	{ "int3 -> SIGTRAP", t_int3 },
 	{ "isolation: unvetted ioctl denied", t_ioctl },
 	{ "terminal: stty size/-a/rows on a pty, sized or not, as natively", t_tty_size },
-	{ "fast calls: getpid answered in the guest, right after fork, exec, the program's own text rewrite, in threads", t_fastcall_modes },
+	{ "fast calls: getpid answered in the guest (glibc dynamic/static, musl), right after fork, exec, the program's own text rewrite, in threads", t_fastcall_modes },
 	{ "fast calls: signals delivered inside the stub (single-stepped), getpid in the handler", t_fastcall_signals },
 	{ "fast calls: the stub's pages are not the program's (EFAULT, mprotect/MAP_FIXED refused, a write faults)", t_fastcall_isolation },
 	{ "fast calls: a refused getpid stays refused, a conditional rule keeps the exit path", t_fastcall_policy },
