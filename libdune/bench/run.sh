@@ -140,4 +140,9 @@ echo "| fork + exec + exit + wait of a static program (ns per process; \`guest f
 echo
 echo "Page fault under dune-run / native: $(ratio $sb_fault $lin_fault)x (target <= 3x; fault-around on, the default). With \`--no-fault-around\`: $(ratio $sb_fault_off $lin_fault)x."
 } > "$out"
+# Fast calls on and off, interleaved with native (medians): its own section.
+fc=$(mktemp)
+"$(dirname "$0")/fastcall.sh" "$fc" "$dune_run" "$b" >/dev/null
+{ echo; cat "$fc"; } >> "$out"
+rm -f "$fc"
 cat "$out"
