@@ -11,6 +11,7 @@ setup_file() {
   e2e_require_env
   build_isolation_tools
   build_escape_tool
+  build_fastcall_tool
   build_recvtty
   build_seccomp_agent
 }
@@ -136,6 +137,30 @@ start_ctr() {
   sleep 0.5
   c2=$(dune_counters "$ID")
   [ "$(echo "$c2" | jq .exits)" -gt "$(echo "$c" | jq .exits)" ]
+}
+
+@test "dune mode: getpid answered in the guest under the default policy, right in a forked child, counted apart" {
+  install_tool fastcall "$B/rootfs"
+  start_ctr sh -c '/fastcall fork 1000; while :; do sleep 0.1; done'
+  wait_lines "$T/$ID.out" 1
+  cat "$T/$ID.out" "$T/$ID.err"
+  grep -qx 'fork ok' "$T/$ID.out"
+  c=$(dune_counters "$ID")
+  echo "counters: $c"
+  # 3 x 1000 getpid() (parent, child, parent again): all but the first exit answered in the guest.
+  echo "$c" | jq -e '.fastcalls >= 2999 and .fastcall_sites >= 1'
+}
+
+@test "dune mode: a getpid the container's seccomp refuses stays refused, nothing answered in the guest" {
+  install_tool fastcall "$B/rootfs"
+  set_seccomp "$B" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'
+  start_ctr sh -c '/fastcall denied 1000; while :; do sleep 0.1; done'
+  wait_lines "$T/$ID.out" 1
+  cat "$T/$ID.out" "$T/$ID.err"
+  grep -qx 'denied ok' "$T/$ID.out"
+  c=$(dune_counters "$ID")
+  echo "counters: $c"
+  echo "$c" | jq -e '.fastcalls == 0 and .fastcall_sites == 0 and .denied_by_name.getpid >= 1000'
 }
 
 @test "native mode by annotation: plain processes, no Dune counters" {

@@ -57,6 +57,18 @@ build_escape_tool() {
   fi
 }
 
+# libdune/tests/progs/fastcall.c, static: getpid() through glibc's wrapper checked against
+# the exit path (libdune's fast calls).
+build_fastcall_tool() {
+  local src=$E2E_REPO/libdune/tests/progs/fastcall.c out=$ISOLATION_BIN/fastcall
+  mkdir -p "$ISOLATION_BIN"
+  if [[ ! -x $out || $src -nt $out ]]; then
+    gcc -static -pthread -O2 -Wall -Wextra -Werror -o "$out.tmp.$$" "$src" ||
+      { echo "cannot build $src (gcc and the static glibc, libc6-dev, are needed)" >&2; return 1; }
+    mv "$out.tmp.$$" "$out"
+  fi
+}
+
 install_tool() {
   cp "$ISOLATION_BIN/$1" "$2/$1"
 }
