@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "identity.h"
 #include "loader.h"
 
 static long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid,
@@ -1008,7 +1009,7 @@ static int open_program(struct program *prog, const char *path, char *const argv
  * Returns 0 with the entry point and stack pointer, or the status to fail with. */
 static int load_program(struct sb_proc *p, struct sb_thread *t, const struct sb_options *opt,
 			const struct program *prog, const char *path, char *const envp[], uint64_t *entry,
-			uint64_t *rsp)
+			struct elf_stack *stack)
 {
 	phase_mark("start-before-vm");
 	int rc = vm_create(&p->vm, &hw_kvm_ops, opt->kvm_fd);
@@ -1049,7 +1050,7 @@ static int load_program(struct sb_proc *p, struct sb_thread *t, const struct sb_
 		img.vdso = 0; /* AT_SYSINFO_EHDR left out: libc uses the system calls */
 	p->tsc_same = img.vdso != 0;
 	phase_mark("start-tsc-probed");
-	rc = elf_build_stack(p->vm, &img, prog->argv, envp, prog->script_argv ? path : prog->load_path, rsp);
+	rc = elf_build_stack(p->vm, &img, prog->argv, envp, prog->script_argv ? path : prog->load_path, stack);
 	if (rc) {
 		fprintf(stderr, "dune-run: cannot build the initial stack: %s\n", strerror(-rc));
 		return 126;
@@ -1091,13 +1092,18 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	if (!realpath(prog.load_path, p->exe))
 		snprintf(p->exe, sizeof p->exe, "%s", prog.load_path);
 	/* ps and /proc/self/comm show the program, not dune-run. */
-	const char *base = strrchr(path, '/');
-	prctl(PR_SET_NAME, (unsigned long)(opt->comm ? opt->comm : base ? base + 1 : path), 0, 0, 0);
+	identity_set_comm(path, opt->comm);
 
-	uint64_t entry, rsp;
-	rc = load_program(p, t, opt, &prog, path, envp, &entry, &rsp);
+	uint64_t entry;
+	struct elf_stack stack;
+	rc = load_program(p, t, opt, &prog, path, envp, &entry, &stack);
 	if (rc)
 		return rc;
+	/* Without PR_SET_MM_MAP (a kernel without checkpoint/restore) dune-run's own argument
+	 * area, rewritten at its start, still shows the program's arguments. */
+	rc = identity_show_program(&stack);
+	if (rc && p->trace)
+		dprintf(p->trace_fd, "[dune] identity: PR_SET_MM_MAP: %s\n", strerror(-rc));
 	phase_mark("start-stack-built");
 	sb_signals_init(p);
 	phase_mark("start-signals-reset");
@@ -1107,7 +1113,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	t->p = p;
 	t->alt.ss_flags = SS_DISABLE;
 	t->tid = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
-	rc = vcpu_enter_user(t->vcpu, entry, rsp, 0);
+	rc = vcpu_enter_user(t->vcpu, entry, stack.rsp, 0);
 	if (rc) {
 		fprintf(stderr, "dune-run: cannot create a vCPU: %s\n", strerror(-rc));
 		return 126;

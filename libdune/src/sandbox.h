@@ -12,6 +12,7 @@
 
 #include "fastcall.h"
 #include "fault_around.h"
+#include "uffd.h"
 #include "objects.h"
 #include "policy.h"
 #include "vm.h"
@@ -61,6 +62,7 @@ struct sb_proc {
 	 * host call is over. */
 	struct tomb { uint64_t addr, len; } *tombs;
 	size_t ntombs, captombs;
+	struct sb_uffds uffds;  /* userfaultfd descriptors made here (uffd.h) */
 };
 
 struct sb_thread {

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/sockios.h>
+#include <linux/userfaultfd.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -452,6 +453,8 @@ static long do_ioctl(struct sb_proc *p, uint64_t a[6])
 		return -EBADF;
 	if ((a[1] & 0xffffffff) == SIOCGIFCONF)
 		return do_ifconf(p, a);
+	if (_IOC_TYPE(a[1] & 0xffffffff) == UFFDIO)
+		return sb_uffd_ioctl(p, (int)a[0], a[1] & 0xffffffff, a[2]);
 	if (!ioctl_vetted(a[1] & 0xffffffff, &size))
 		return -EPERM;
 	if (size && !sb_range_ok(p, a[2], (uint64_t)(size < 0 ? -size : size), size < 0 ? PROT_WRITE : PROT_READ))
@@ -1105,6 +1108,7 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	case SYS_shmdt: return do_shmdt(p, a[0]);
 	case SYS_shmctl: return do_shmctl(p, a);
 	case SYS_seccomp: return -EINVAL; /* a filter would bind the monitor itself */
+	case SYS_userfaultfd: return sb_userfaultfd(p, a[0]);
 	default:
 		break;
 	}

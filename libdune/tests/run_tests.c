@@ -246,6 +246,55 @@ static int t_script(void)
 	run(&R, DUNE(s, "arg"));
 	return expect(&R, 4, "script arg\n");
 }
+/* /proc/PID/cmdline, environ and comm of a Dune process are byte for byte what the same
+ * program shows natively: after exec, for a script (its interpreter first), and after the
+ * program rewrites its argv in place (process titles). */
+static int t_identity(void)
+{
+	char *s = write_file("title.sh", "#!/bin/busybox sh\ntr '\\0' '|' </proc/$$/cmdline; echo; cat /proc/$$/comm\n");
+	chmod(s, 0755);
+	char *id = prog("identity");
+	char *const cases[][6] = {
+		{ id, "show", "a", "b c", "", NULL },
+		{ id, "exec", "x", "y z", NULL },
+		{ id, "title", "arg1", "arg2", NULL },
+		{ s, "a1", NULL },
+	};
+	const char *must[] = { "environ exact", "comm exe", "padded ", "/bin/busybox|sh|" };
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct result native;
+		run(&native, cases[i]);
+		char *dune[10] = { (char *)dune_run, "--policy", allow_all };
+		for (int k = 0; cases[i][k]; k++)
+			dune[3 + k] = cases[i][k];
+		run(&R, dune);
+		if (expect(&native, 0, must[i])) {
+			char native_why[sizeof why];
+			snprintf(native_why, sizeof native_why, "%s", why);
+			return fail("natively: %s", native_why);
+		}
+		if (expect(&R, 0, NULL))
+			return 1;
+		if (strcmp(R.out, native.out))
+			return fail("%s %s: Dune process shows\n%s\nnatively\n%s", cases[i][0], cases[i][1], R.out, native.out);
+	}
+	return 0;
+}
+/* userfaultfd: the guest's touches of registered missing pages reach the program's handler
+ * thread (also when it asked for UFFD_USER_MODE_ONLY: as root the monitor may drop it), and
+ * no request reaches memory outside the program's or another process's address space. */
+static int t_uffd(void)
+{
+	run(&R, DUNE(prog("uffd"), "handle"));
+	if (expect(&R, 0, "handled: ABCDEFGH\n"))
+		return 1;
+	run(&R, DUNE(prog("uffd"), "handle", "usermode"));
+	if (expect(&R, 0, "handled: ABCDEFGH\n"))
+		return 1;
+	run(&R, DUNE(prog("uffd"), "monitor"));
+	return expect(&R, 0, "register monitor: Bad address\ncopy to monitor: Bad address\nregister own: ok\n"
+			     "inherited: Operation not permitted\n");
+}
 static int t_glibc_ls(void) { run(&R, DUNE("/bin/ls", srcdir)); return expect(&R, 0, "Makefile\n"); }
 static int t_python(void)
 {
@@ -1336,6 +1385,8 @@ static const struct test tests[] = {
 	{ "death by SIGTERM seen by the parent", t_exit_signal },
 	{ "nested sh -c", t_nested_sh },
 	{ "#! script", t_script },
+	{ "userfaultfd: guest faults reach the handler; monitor ranges and inherited descriptors refused", t_uffd },
+	{ "/proc/PID/cmdline, environ, comm: exact bytes, after exec, scripts, argv rewritten in place", t_identity },
 	{ "glibc /bin/ls", t_glibc_ls },
 	{ "python3 -c", t_python },
 	{ "python3 threads + subprocess (vfork/exec from threads)", t_python_subprocess },
