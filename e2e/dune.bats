@@ -151,6 +151,21 @@ start_ctr() {
   echo "$c" | jq -e '.fastcalls >= 2999 and .fastcall_sites >= 1'
 }
 
+@test "dune mode: run.dune.fastcall=false: every getpid exits, in the container's process and in exec" {
+  install_tool fastcall "$B/rootfs"
+  bundle_jq "$B" '.annotations["run.dune.fastcall"] = "false"'
+  start_ctr sh -c '/fastcall loop 1000; while :; do sleep 0.1; done'
+  wait_lines "$T/$ID.out" 1
+  cat "$T/$ID.out" "$T/$ID.err"
+  grep -qx 'loop ok' "$T/$ID.out"
+  run R exec "$ID" /fastcall loop 1000
+  [ "$output" = "loop ok" ]
+  c=$(dune_counters "$ID")
+  echo "counters: $c"
+  # 2 x 1000 getpid(), each an exit.
+  echo "$c" | jq -e '.fastcalls == 0 and .fastcall_sites == 0 and .syscalls >= 2000'
+}
+
 @test "dune mode: a getpid the container's seccomp refuses stays refused, nothing answered in the guest" {
   install_tool fastcall "$B/rootfs"
   set_seccomp "$B" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'
