@@ -111,11 +111,22 @@ static void write_stub(const struct fc_area *a, uint64_t stub, uint64_t site)
 	put32(c + 22, (int64_t)(site + 7) - (int64_t)(stub + 26));
 }
 
+/* Bytes that, just before b8, would make it part of another instruction (REX, operand or
+ * address size, segment, lock/rep): `41 b8 imm32` writes r8d, not eax. Such a site (or an
+ * instruction whose last byte merely looks like one) is left on the exit path. */
+static bool prefix_like(uint8_t b)
+{
+	return (b >= 0x40 && b <= 0x4f) || b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 ||
+	       b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65;
+}
+
 /* The site is the program's: private, readable and executable, not writable (code a JIT
- * rewrites is left alone), its 5 bytes in one page. Returns its protection, or -1. */
+ * rewrites is left alone), its 5 bytes in one page, the byte before it no prefix. Returns
+ * its protection, or -1. */
 static int site_prot(struct sb_proc *p, uint64_t site)
 {
-	if (PAGE_DOWN(site) != PAGE_DOWN(site + 4) || !sb_range_ok(p, site, sizeof getpid_site, PROT_READ | PROT_EXEC))
+	if (PAGE_DOWN(site) != PAGE_DOWN(site + 4) ||
+	    !sb_range_ok(p, site - 1, sizeof getpid_site + 1, PROT_READ | PROT_EXEC) || prefix_like(*(const uint8_t *)(site - 1)))
 		return -1;
 	pthread_mutex_lock(&p->vm->lock);
 	const struct region *r = region_find(&p->vm->owned, site);

@@ -15,7 +15,7 @@
  *
  * Only getpid is answered (its result changes only across fork, which the
  * monitor performs); only sites in private, read+execute (not writable)
- * program memory are rewritten, only while the process has one thread (no
+ * program memory, not preceded by a prefix byte, are rewritten, only while the process has one thread (no
  * other vCPU can be executing the bytes being rewritten), and never under
  * --trace (every call must then reach the trace). Each area is three pages:
  * stubs (guest R+X), answers (guest R, NX), the counter (guest R+W, NX: the

@@ -604,6 +604,15 @@ static int t_fastcall_policy(void)
 		return 1;
 	return calls || sites ? fail("conditional getpid rule: %ld calls answered in the guest at %ld sites", calls, sites) : 0;
 }
+/* Only a whole `mov $39,%eax` is rewritten: the same bytes ending another instruction
+ * (`41 b8 27 00 00 00`, mov $39,%r8d) keep the exit path and the instruction's effect. */
+static int t_fastcall_prefixed(void)
+{
+	long calls, sites;
+	if (fastcall_run("fastcall", "prefixed", NULL, NULL, &calls, &sites))
+		return 1;
+	return calls || sites ? fail("mov $39,%%r8d site: %ld calls answered in the guest at %ld sites", calls, sites) : 0;
+}
 /* --no-fastcall (passed on through exec) and --trace: every call exits. */
 static int t_fastcall_off(void)
 {
@@ -1438,6 +1447,7 @@ static const struct test tests[] = {
 	{ "fast calls: the stub's pages are not the program's (EFAULT, mprotect/MAP_FIXED refused, a write faults)", t_fastcall_isolation },
 	{ "fast calls: a refused getpid stays refused, a conditional rule keeps the exit path", t_fastcall_policy },
 	{ "fast calls: none with --no-fastcall (through exec) or --trace", t_fastcall_off },
+	{ "fast calls: the bytes of mov $39,%eax ending another instruction (mov $39,%r8d) are left alone", t_fastcall_prefixed },
 	{ "fault-around: data in every access order, mprotect, munmap, fork, threads, brk (on and off)", t_fa_correct },
 	{ "fault-around: sparse touches not charged wholesale; overshoot of an in-order run bounded", t_fa_sparse },
 	{ "fault-around: tripwire exits on, none with --no-fault-around (passed on through exec)", t_fa_off },

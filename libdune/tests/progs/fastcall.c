@@ -213,6 +213,24 @@ static int m_denied(long n)
 	return stub_of_getpid() ? bad("denied getpid was rewritten", 1, 0) : 0;
 }
 
+/* `mov $39,%eax` hidden in `41 b8 27 00 00 00` (mov $39,%r8d): the 7 bytes before the
+ * syscall match a getpid site, but rewriting them would skip the write of r8d. */
+static int m_prefixed(long n)
+{
+	long want = raw_getpid();
+	for (long i = 0; i < n; i++) {
+		long got;
+		uint64_t r8;
+		__asm__ volatile("xor %%r8d, %%r8d\n\tmov $39, %%eax\n\t.byte 0x41, 0xb8, 0x27, 0, 0, 0\n\tsyscall\n\tmov %%r8, %1"
+				 : "=a"(got), "=r"(r8)
+				 :
+				 : "rcx", "r8", "r11", "memory");
+		if (got != want || (uint32_t)r8 != 39)
+			return bad("mov $39,%r8d; syscall: r8d", (long)(uint32_t)r8, 39);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "loop";
@@ -234,6 +252,8 @@ int main(int argc, char **argv)
 		rc = m_signals(n);
 	else if (!strcmp(mode, "isolation"))
 		rc = m_isolation(n);
+	else if (!strcmp(mode, "prefixed"))
+		rc = m_prefixed(n);
 	else if (!strcmp(mode, "denied"))
 		rc = m_denied(n);
 	else if (!strcmp(mode, "rewritten"))
