@@ -10,8 +10,9 @@ load lib/dune
 setup_file() {
   e2e_require_env
   build_isolation_tools
-  build_escape_tool
-  build_fastcall_tool
+  build_libdune_prog escape
+  build_libdune_prog vfork
+  build_libdune_prog fastcall
   build_recvtty
   build_seccomp_agent
 }
@@ -176,6 +177,32 @@ start_ctr() {
   c=$(dune_counters "$ID")
   echo "counters: $c"
   echo "$c" | jq -e '.fastcalls == 0 and .fastcall_sites == 0 and .denied_by_name.getpid >= 1000'
+}
+
+@test "dune mode: posix_spawn (vfork) of a missing program returns ENOENT in the parent, as in native mode and with runc" {
+  install_tool vfork "$B/rootfs"
+  for mode in dune native; do
+    bundle_jq "$B" --arg m "$mode" '.annotations = {"run.dune.mode": $m}'
+    bundle_runs_as "$mode"
+    in_ctr /vfork enoent
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "posix_spawn missing: No such file or directory" ]
+    [ "${lines[1]}" = "posix_spawnp missing: No such file or directory" ]
+    # An existing program: its status; the vfork child's stores are the parent's.
+    in_ctr /vfork spawn
+    [ "$status" -eq 0 ]
+    [ "$output" = "posix_spawn: 0, status 7" ]
+    in_ctr /vfork store
+    [ "$status" -eq 0 ]
+    [ "$output" = "vfork child stored 42, mapped v, _exit status 3" ]
+  done
+  # The same with runc, the reference.
+  bundle_set_args "$B" /vfork enoent
+  run --separate-stderr runc --root "$T/runc" run --bundle "$B" "$ID-runc" </dev/null
+  echo "runc: status $status, stdout: $output, stderr: $stderr"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "posix_spawn missing: No such file or directory" ]
+  [ "${lines[1]}" = "posix_spawnp missing: No such file or directory" ]
 }
 
 @test "native mode by annotation: plain processes, no Dune counters" {

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static double now_ns(void)
 {
@@ -85,6 +88,21 @@ int main(int argc, char **argv)
 			int st;
 			if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 				fprintf(stderr, "forkexec: child %d failed\n", (int)pid);
+				return 1;
+			}
+		}
+		t1 = now_ns();
+	} else if (!strcmp(mode, "spawnexec")) {
+		/* posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK), the child shares memory until it
+		 * execs) of this same static program (mode exit0) + exit + wait4. */
+		char *const args[] = { argv[0], (char *)"exit0", (char *)"0", NULL };
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			pid_t pid;
+			int st;
+			if (posix_spawn(&pid, argv[0], NULL, NULL, args, environ) ||
+			    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				fprintf(stderr, "spawnexec: child %ld failed\n", i);
 				return 1;
 			}
 		}

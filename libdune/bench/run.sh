@@ -83,7 +83,9 @@ sb_mem_off=$(m "$dune_run" --no-fault-around "$b/guest" mem 256)
 
 echo "bench: process creation" >&2
 lin_fx=$(m "$b/guest" forkexec 200)
-sb_fx=$(m "$dune_run" "$b/guest" forkexec 100)
+sb_fx=$(m "$dune_run" --policy "$allow_all" "$b/guest" forkexec 100)
+lin_sx=$(m "$b/guest" spawnexec 200)
+sb_sx=$(m "$dune_run" --policy "$allow_all" "$b/guest" spawnexec 100)
 
 {
 echo "# libdune benchmarks"
@@ -137,6 +139,7 @@ echo "| CPU-bound loop (ns per iteration, 1e9 iterations) | $lin_cpu | $sb_cpu |
 echo "| memory touch: 256 MiB first touch + read pass (ns total) | $lin_mem | $sb_mem | $(ratio $lin_mem $sb_mem) |"
 echo "| same, \`--no-fault-around\` | $lin_mem | $sb_mem_off | $(ratio $lin_mem $sb_mem_off) |"
 echo "| fork + exec + exit + wait of a static program (ns per process; \`guest forkexec\`) | $lin_fx | $sb_fx | $(ratio $lin_fx $sb_fx) |"
+echo "| posix_spawn (vfork) + exec + exit + wait of a static program (ns per process; \`guest spawnexec\`) | $lin_sx | $sb_sx | $(ratio $lin_sx $sb_sx) |"
 echo
 echo "Page fault under dune-run / native: $(ratio $sb_fault $lin_fault)x (target <= 3x; fault-around on, the default). With \`--no-fault-around\`: $(ratio $sb_fault_off $lin_fault)x."
 } > "$out"

@@ -9,7 +9,8 @@
 #include "sandbox.h"
 
 #define AREA_SIZE (3 * PAGE_SIZE)
-#define ANSWERS_OFF PAGE_SIZE     /* uint32_t pid */
+#define ANSWERS_OFF PAGE_SIZE     /* uint32_t pid, then uint32_t held (stubs take the exit path) */
+#define HELD_OFF (ANSWERS_OFF + 4)
 #define COUNTER_OFF (2 * PAGE_SIZE) /* uint64_t calls answered since the last fold */
 #define STUBS_PER_AREA (PAGE_SIZE / FC_STUB_SIZE)
 #define REACH 0x7ff00000ll        /* what a rel32 reaches, with margin */
@@ -42,11 +43,17 @@ static void set_answers(uint64_t base)
 	memcpy((void *)(base + ANSWERS_OFF), &pid, sizeof pid);
 }
 
+static void set_held(const struct fc_state *s, uint32_t held)
+{
+	for (int i = 0; i < s->nareas; i++)
+		__atomic_store_n((uint32_t *)(s->area[i].base + HELD_OFF), held, __ATOMIC_SEQ_CST);
+}
+
 /* Three fresh pages below the site (never above: a static program's brk grows there),
  * mapped into the guest as stubs R+X, answers R, counter R+W; not program memory. */
 static struct fc_area *new_area(struct sb_proc *p, uint64_t site)
 {
-	struct fc_state *s = &p->fc;
+	struct fc_state *s = &p->mm->fc;
 	if (s->nareas == FC_AREAS)
 		return NULL;
 	static const uint64_t below[] = { 1ull << 20, 16ull << 20, 256ull << 20, 1ull << 30 };
@@ -88,27 +95,35 @@ static struct fc_area *new_area(struct sb_proc *p, uint64_t site)
 
 static struct fc_area *area_near(struct sb_proc *p, uint64_t site)
 {
-	for (int i = 0; i < p->fc.nareas; i++) {
-		struct fc_area *a = &p->fc.area[i];
+	for (int i = 0; i < p->mm->fc.nareas; i++) {
+		struct fc_area *a = &p->mm->fc.area[i];
 		if (a->used < STUBS_PER_AREA && in_reach(a->base, site))
 			return a;
 	}
 	return new_area(p, site);
 }
 
-/* seto %al; lahf; lock incq counter(%rip); add $0x7f,%al (OF back); sahf (SF ZF AF PF CF
- * back); mov answer(%rip),%eax; jmp site+7. RFLAGS as the syscall left them. */
+/* seto %al; lahf (the flags in al/ah); cmpb $0, held(%rip); jne 1f; lock incq counter(%rip);
+ * add $0x7f,%al (OF back); sahf (SF ZF AF PF CF back); mov answer(%rip),%eax; jmp site+7;
+ * 1: add $0x7f,%al; sahf; mov $39,%eax; jmp site+5 (the syscall: the exit path). RFLAGS as
+ * the syscall left them either way. */
 static void write_stub(const struct fc_area *a, uint64_t stub, uint64_t site)
 {
 	uint8_t *c = (uint8_t *)stub;
-	static const uint8_t head[8] = { 0x0f, 0x90, 0xc0, 0x9f, 0xf0, 0x48, 0xff, 0x05 };
+	static const uint8_t head[6] = { 0x0f, 0x90, 0xc0, 0x9f, 0x80, 0x3d };
 	memcpy(c, head, sizeof head);
-	put32(c + 8, (int64_t)(a->base + COUNTER_OFF) - (int64_t)(stub + 12));
+	put32(c + 6, (int64_t)(a->base + HELD_OFF) - (int64_t)(stub + 11));
+	static const uint8_t test[7] = { 0x00, 0x75, 0x16, 0xf0, 0x48, 0xff, 0x05 };
+	memcpy(c + 10, test, sizeof test);
+	put32(c + 17, (int64_t)(a->base + COUNTER_OFF) - (int64_t)(stub + 21));
 	static const uint8_t mid[5] = { 0x04, 0x7f, 0x9e, 0x8b, 0x05 };
-	memcpy(c + 12, mid, sizeof mid);
-	put32(c + 17, (int64_t)(a->base + ANSWERS_OFF) - (int64_t)(stub + 21));
-	c[21] = 0xe9;
-	put32(c + 22, (int64_t)(site + 7) - (int64_t)(stub + 26));
+	memcpy(c + 21, mid, sizeof mid);
+	put32(c + 26, (int64_t)(a->base + ANSWERS_OFF) - (int64_t)(stub + 30));
+	c[30] = 0xe9;
+	put32(c + 31, (int64_t)(site + 7) - (int64_t)(stub + 35));
+	static const uint8_t slow[9] = { 0x04, 0x7f, 0x9e, 0xb8, SYS_getpid, 0, 0, 0, 0xe9 };
+	memcpy(c + 35, slow, sizeof slow);
+	put32(c + 44, (int64_t)(site + 5) - (int64_t)(stub + 48));
 }
 
 /* Bytes that, just before b8, would make it part of another instruction (REX, operand or
@@ -156,8 +171,10 @@ static bool rewrite_site(uint64_t site, uint64_t stub, int prot)
 void fc_after_call(struct sb_thread *t, int nr, long ret)
 {
 	struct sb_proc *p = t->p;
-	struct fc_state *s = &p->fc;
-	if (!s->enabled || nr != SYS_getpid || !s->getpid_always || ret < 0)
+	struct fc_state *s = &p->mm->fc;
+	/* Not from a vfork child (the memory is its parent's), nor while one runs. */
+	if (!s->enabled || nr != SYS_getpid || !s->getpid_always || ret < 0 || p->mm != p ||
+	    __atomic_load_n(&s->holds, __ATOMIC_SEQ_CST))
 		return;
 	uint64_t site = vcpu_regs(t->vcpu)->rip - sizeof getpid_site;
 	pthread_mutex_lock(&p->lock);
@@ -188,8 +205,22 @@ void fc_fold(struct fc_state *s, struct sb_stats *stats)
 
 void fc_after_fork(struct fc_state *s)
 {
+	s->holds = 0; /* this process has no vfork child yet */
+	set_held(s, 0);
 	for (int i = 0; i < s->nareas; i++) {
 		set_answers(s->area[i].base);
 		__atomic_store_n((uint64_t *)(s->area[i].base + COUNTER_OFF), 0, __ATOMIC_RELAXED);
 	}
+}
+
+void fc_hold(struct fc_state *s)
+{
+	if (__atomic_add_fetch(&s->holds, 1, __ATOMIC_SEQ_CST) == 1)
+		set_held(s, 1);
+}
+
+void fc_release(struct fc_state *s)
+{
+	if (__atomic_sub_fetch(&s->holds, 1, __ATOMIC_SEQ_CST) == 0)
+		set_held(s, 0);
 }

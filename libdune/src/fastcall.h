@@ -8,7 +8,8 @@
  * `mov` into a `jmp` to a per-site stub it wrote in a page mapped read+execute
  * (never writable) in the guest, within reach of a rel32 (+-2 GiB) of the site.
  * The `syscall` after it stays, so a thread stopped between the two
- * instructions still makes the call. The stub counts the call, loads the answer
+ * instructions still makes the call. Unless a vfork child runs on the address space
+ * (then it takes that syscall: fc_hold), the stub counts the call, loads the answer
  * from a page mapped read-only in the guest (the monitor keeps it correct:
  * the pid is rewritten in a forked child) and jumps back after the `syscall`,
  * keeping RFLAGS as `sysret` would. It uses no stack (no red zone to mind).
@@ -32,7 +33,7 @@
 #include <sys/types.h>
 
 #define FC_AREAS 16      /* areas per process (each serves sites within +-2 GiB of it) */
-#define FC_STUB_SIZE 32  /* bytes per rewritten site */
+#define FC_STUB_SIZE 64  /* bytes per rewritten site */
 
 struct fc_area {
 	uint64_t base; /* 3 pages: stubs, answers, counter */
@@ -42,6 +43,7 @@ struct fc_area {
 struct fc_state {
 	bool enabled;       /* --no-fastcall or --trace: false */
 	bool getpid_always; /* the policy allows getpid with no condition */
+	int holds;          /* vfork children running on this address space: stubs take the exit path */
 	int nareas;
 	struct fc_area area[FC_AREAS];
 };
@@ -60,7 +62,12 @@ void fc_after_call(struct sb_thread *t, int nr, long ret);
 /* The counts the guest's stubs made since the last fold, added to the stats. */
 void fc_fold(struct fc_state *s, struct sb_stats *stats);
 /* In a forked child (before its first guest entry): the answers are the child's; the
- * counters restart at 0 (the parent folds its own). */
+ * counters restart at 0 (the parent folds its own); no vfork child holds it. */
 void fc_after_fork(struct fc_state *s);
+/* A vfork child is about to run on this address space (hold) / no longer does (release):
+ * while held, every stub jumps to its site's syscall instead of answering (the answer is
+ * the parent's pid), and no site is rewritten. */
+void fc_hold(struct fc_state *s);
+void fc_release(struct fc_state *s);
 
 #endif

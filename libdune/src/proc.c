@@ -157,7 +157,7 @@ static void handle_exception(struct sb_thread *t)
 	uint64_t addr = 0;
 	switch (v->vector) {
 	case 14:
-		if (fa_fault(&t->p->fa, v->vm, v->cr2, v->error_code))
+		if (fa_fault(&t->p->mm->fa, v->vm, v->cr2, v->error_code))
 			return; /* a fault-around tripwire, now mapped: retry */
 		__atomic_fetch_add(&t->p->stats->page_faults, 1, __ATOMIC_RELAXED);
 		code = (v->error_code & 1) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
@@ -189,7 +189,7 @@ _Noreturn void sb_thread_loop(struct sb_thread *t)
 		sb_deliver_pending(t);
 		enum dune_event ev = vcpu_run(t->vcpu);
 		__atomic_fetch_add(&t->p->stats->exits, 1, __ATOMIC_RELAXED);
-		fc_fold(&t->p->fc, t->p->stats);
+		fc_fold(&t->p->mm->fc, t->p->stats);
 		switch (ev) {
 		case EV_SYSCALL:
 			handle_syscall(t);
@@ -301,6 +301,8 @@ static long new_thread(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint
 	struct sb_proc *p = t->p;
 	if (!(flags & CLONE_THREAD) || !(flags & CLONE_SIGHAND))
 		return -EINVAL; /* shared memory without a shared thread group: not supported */
+	if (p->mm != p)
+		return -EINVAL; /* a vfork child runs on its parent's memory until it execs or exits */
 	if ((flags & CLONE_PARENT_SETTID) && !sb_range_ok(p, ptid, 4, PROT_WRITE))
 		return -EFAULT;
 	if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !sb_range_ok(p, ctid, 4, PROT_WRITE))
@@ -380,6 +382,7 @@ static void child_after_fork(struct sb_thread *t, uint64_t flags, uint64_t newsp
 	/* Child: only this thread exists; rebuild the VM over the copied
 	 * memory. The other threads' host threads do not exist here. */
 	pthread_mutex_init(&p->lock, NULL);
+	sb_own_mm(p); /* a vfork child's fork: the copy of its parent's memory is this child's */
 	for (struct sb_thread *o = p->threads, *next; o; o = next) {
 		next = o->next;
 		if (o != t)
@@ -443,13 +446,18 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	sigset_t all, saved;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	/* The process's state, its address space's (a vfork child's is its parent's), the VM's. */
 	pthread_mutex_lock(&p->lock);
+	if (p->mm != p)
+		pthread_mutex_lock(&p->mm->lock);
 	pthread_mutex_lock(&p->vm->lock);
 	phase_mark("fork-start");
 	long pid = host_fork(flags, ptid);
 	if (pid != 0) {
 		phase_mark("fork-parent-back");
 		pthread_mutex_unlock(&p->vm->lock);
+		if (p->mm != p)
+			pthread_mutex_unlock(&p->mm->lock);
 		pthread_mutex_unlock(&p->lock);
 		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 		if (pid > 0 && (flags & CLONE_PARENT_SETTID))
@@ -479,8 +487,10 @@ static long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64
 {
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
 		return new_thread(t, flags, newsp, ptid, ctid, tls);
-	/* vfork shares memory on Linux; here the child gets a copy and the
-	 * parent still waits (CLONE_VFORK) until it execs or exits. */
+	/* vfork: the child shares this memory and VM until it execs or exits (vfork.c). */
+	if (flags & CLONE_VM)
+		return sb_vfork(t, flags, newsp, ptid, ctid, tls);
+	/* CLONE_VFORK alone: a copy, and the parent waits until the child execs or exits. */
 	return new_process(t, flags, newsp, ptid, ctid, tls, done);
 }
 
@@ -685,7 +695,7 @@ static char **reexec_argv(struct sb_proc *p, int polfd, char *comm, int argc, ch
 		nargv[k++] = (char *)"--stats";
 		nargv[k++] = (char *)p->stats_path;
 	}
-	if (!p->fa.enabled)
+	if (!p->mm->fa.enabled)
 		nargv[k++] = (char *)"--no-fault-around";
 	if (p->fc_off)
 		nargv[k++] = (char *)"--no-fastcall";
@@ -714,7 +724,9 @@ static void reclaim_passed_fds(struct sb_proc *p)
 		fcntl(devfd[0], F_SETFD, FD_CLOEXEC);
 }
 
-/* Runs the checked program as a new image of dune-run (see reexec_argv); returns only on failure. */
+/* Runs the checked program as a new image of dune-run (see reexec_argv); returns only on failure.
+ * A vfork child's successful exec leaves the vectors in its parent's memory: recorded in t for
+ * the parent to free (sb_vfork), and forgotten again when the exec fails. */
 static long reexec(struct sb_thread *t, char *full, char *comm, int argc, char **argv, char **envp)
 {
 	struct sb_proc *p = t->p;
@@ -731,9 +743,14 @@ static long reexec(struct sb_thread *t, char *full, char *comm, int argc, char *
 	uint64_t m = t->mask;
 	host_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (uint64_t)&m, 0, 8, 0, 0);
 	phase_mark("execve-checked");
+	if (p->mm != p) {
+		t->exec_argv = argv, t->exec_envp = envp;
+		__atomic_store_n(&t->exec_nargv, nargv, __ATOMIC_SEQ_CST);
+	}
 	long rc = host_syscall(SYS_execveat, (uint64_t)p->self_fd, (uint64_t)"", (uint64_t)nargv, (uint64_t)envp,
 			       AT_EMPTY_PATH, 0);
 	/* Still here: the exec failed. */
+	__atomic_store_n(&t->exec_nargv, NULL, __ATOMIC_SEQ_CST);
 	close(polfd);
 	reclaim_passed_fds(p);
 	free(nargv);
@@ -1073,6 +1090,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	if (!p || !t)
 		return 127;
 	pthread_mutex_init(&p->lock, NULL);
+	p->mm = p;
 	p->ops = &process_ops;
 	p->policy = pol;
 	p->trace = opt->trace;

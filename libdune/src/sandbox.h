@@ -33,11 +33,17 @@ struct guest_sigaction {
 struct sb_thread;
 struct sb_process_ops;
 
+/* What the kernel keeps per process (pid, signal dispositions, threads, exit) is in
+ * struct sb_proc; what it keeps per address space (the VM and its page tables, the program's
+ * memory map, fault-around, brk, SysV attachments, reserved ranges) belongs to the process
+ * that owns the memory, sb_proc.mm. A vfork child (clone with CLONE_VM|CLONE_VFORK) is a
+ * process of its own whose mm is its parent's until it execs or exits (vfork.c). */
 struct sb_proc {
-	struct dune_vm *vm;
+	struct dune_vm *vm;    /* mm->vm */
+	struct sb_proc *mm;    /* the owner of the address space: this process, or a vfork child's parent's */
 	const struct sb_process_ops *ops; /* clone, execve, exit: the monitor loop's (proc.c) */
-	struct fa_state fa;    /* the VM's pager: fault-around for anonymous memory */
-	struct fc_state fc;    /* getpid answered in the guest (fastcall.h) */
+	struct fa_state fa;    /* the VM's pager: fault-around for anonymous memory (mm's) */
+	struct fc_state fc;    /* getpid answered in the guest (fastcall.h; mm's) */
 	bool fc_off;           /* --no-fastcall (passed on to exec'd images) */
 	struct policy *policy;
 	struct sb_stats *stats;
@@ -50,12 +56,17 @@ struct sb_proc {
 	struct mon_objects objs; /* what the program must never name (objects.h) */
 	bool tsc_same;         /* vDSO announced: the guest reads the host's TSC (probed once, passed on) */
 	char exe[4096];        /* what /proc/self/exe answers */
-	pthread_mutex_t lock;  /* sigactions, brk, thread list */
+	pthread_mutex_t lock;  /* sigactions, thread list; for the mm's fields below, mm->lock */
 	struct guest_sigaction act[65];
-	uint64_t brk_start, brk_cur;
 	int nthreads;
 	struct sb_thread *threads;
+	/* Per address space (used through mm, under mm->lock). */
+	uint64_t brk_start, brk_cur;
 	struct shm_attach { uint64_t addr, size; } shm[64]; /* SysV segments attached */
+	/* vfork children running on this address space now (guest_next): their checked spans
+	 * count as much as this process's threads' (memcheck.c). */
+	struct sb_thread *guests;
+	int nguests;
 	/* Freed program memory stays reserved (PROT_NONE, not the program's)
 	 * while another thread's checked pointers (its hull) reach into it, so
 	 * the monitor cannot get those addresses back before that thread's
@@ -84,6 +95,10 @@ struct sb_thread {
 	/* Where the host thread returns to glibc (thread_main), so glibc
 	 * reclaims its stack; NULL: the process's initial thread. */
 	jmp_buf *exit_jmp;
+	struct sb_thread *guest_next; /* a vfork child's thread: in its mm owner's guests */
+	/* A vfork child's execve: the monitor's copies of its vectors, which a successful exec
+	 * leaves in the shared memory; the parent frees them (vfork.c). */
+	char **exec_argv, **exec_envp, **exec_nargv;
 };
 
 struct sb_options {
@@ -193,6 +208,11 @@ void sb_write_stats(struct sb_proc *p);
 
 /* Processes and threads (proc.c): the monitor loop, on top of the calls and signals. */
 _Noreturn void sb_thread_loop(struct sb_thread *t);
+/* clone(CLONE_VM|CLONE_VFORK), vfork (vfork.c): a child process sharing t's memory and VM,
+ * on a vCPU of that VM; t waits until the child execs or exits. Returns its pid or -errno. */
+long sb_vfork(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid, uint64_t tls);
+/* In the child of a fork: p's address space is its own copy now (no more a vfork parent's). */
+void sb_own_mm(struct sb_proc *p);
 
 /* clear_child_tid and robust futex lists (futex_exit.c). */
 long sb_set_tid_address(struct sb_thread *t, uint64_t tidptr);

@@ -685,11 +685,11 @@ static long do_shmat(struct sb_proc *p, uint64_t a[6])
 		return rc;
 	uint64_t size = PAGE_UP(ds.shm_segsz);
 	int slot = -1;
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->mm->lock);
 	for (int i = 0; i < 64 && slot < 0; i++)
-		if (!p->shm[i].size)
+		if (!p->mm->shm[i].size)
 			slot = i;
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->mm->lock);
 	if (slot < 0)
 		return -EMFILE;
 	if (a[1]) {
@@ -711,23 +711,23 @@ static long do_shmat(struct sb_proc *p, uint64_t a[6])
 	if (a[2] & SHM_EXEC)
 		prot |= PROT_EXEC;
 	vm_mirror_map(p->vm, (uint64_t)ret, size, prot);
-	pthread_mutex_lock(&p->lock);
-	p->shm[slot].addr = (uint64_t)ret;
-	p->shm[slot].size = size;
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_lock(&p->mm->lock);
+	p->mm->shm[slot].addr = (uint64_t)ret;
+	p->mm->shm[slot].size = size;
+	pthread_mutex_unlock(&p->mm->lock);
 	return ret;
 }
 
 static long do_shmdt(struct sb_proc *p, uint64_t addr)
 {
 	uint64_t size = 0;
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->mm->lock);
 	for (int i = 0; i < 64; i++)
-		if (p->shm[i].size && p->shm[i].addr == addr) {
-			size = p->shm[i].size;
-			p->shm[i].size = 0;
+		if (p->mm->shm[i].size && p->mm->shm[i].addr == addr) {
+			size = p->mm->shm[i].size;
+			p->mm->shm[i].size = 0;
 		}
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->mm->lock);
 	if (!size)
 		return -EINVAL;
 	/* Unmapping the attachment detaches it; like munmap, the range stays
@@ -1015,15 +1015,15 @@ static long do_madvise(struct sb_proc *p, uint64_t addr, uint64_t len, int advic
 static long do_brk(struct sb_proc *p, uint64_t want)
 {
 	uint64_t release_lo = 0, release_len = 0;
-	pthread_mutex_lock(&p->lock);
-	uint64_t cur = p->brk_cur;
-	if (want >= p->brk_start && want < p->brk_start + (1ull << 40)) {
+	pthread_mutex_lock(&p->mm->lock);
+	uint64_t cur = p->mm->brk_cur;
+	if (want >= p->mm->brk_start && want < p->mm->brk_start + (1ull << 40)) {
 		uint64_t old_top = PAGE_UP(cur), new_top = PAGE_UP(want);
 		if (new_top > old_top) {
 			void *m = mmap((void *)old_top, new_top - old_top, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 			if (m != MAP_FAILED && vm_mirror_map_anon(p->vm, old_top, new_top - old_top, PROT_READ | PROT_WRITE) == 0)
-				p->brk_cur = want;
+				p->mm->brk_cur = want;
 			else if (m != MAP_FAILED)
 				munmap(m, new_top - old_top);
 		} else {
@@ -1032,11 +1032,11 @@ static long do_brk(struct sb_proc *p, uint64_t want)
 				release_lo = new_top;
 				release_len = old_top - new_top;
 			}
-			p->brk_cur = want;
+			p->mm->brk_cur = want;
 		}
 	}
-	long ret = (long)p->brk_cur;
-	pthread_mutex_unlock(&p->lock);
+	long ret = (long)p->mm->brk_cur;
+	pthread_mutex_unlock(&p->mm->lock);
 	if (release_len)
 		sb_release_range(p, release_lo, release_len);
 	return ret;

@@ -53,9 +53,10 @@ long sb_userfaultfd(struct sb_proc *p, uint64_t flags)
 		host_syscall(SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
 		return -EIO;
 	}
-	/* Guest pages are filled by the program's handler now, not ahead of it. */
+	/* Guest pages are filled by the program's handler now, not ahead of it (fault-around
+	 * belongs to the address space: a vfork child's is its parent's). */
 	pthread_mutex_lock(&p->vm->lock);
-	p->fa.enabled = false;
+	p->mm->fa.enabled = false;
 	pthread_mutex_unlock(&p->vm->lock);
 	pthread_mutex_lock(&p->lock);
 	/* Entries of closed descriptors are not pruned: their anonymous inodes are never reused

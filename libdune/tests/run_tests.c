@@ -50,8 +50,11 @@ static double now(void)
 typedef void (*line_fn)(void *ctx, pid_t pid, const char *line);
 
 /* Run argv (NULL-terminated) with stdin from in_fd (/dev/null if < 0),
- * capture stdout and stderr, 60 s limit; on_line (if any) sees stdout line
+ * capture stdout and stderr, run_limit seconds; on_line (if any) sees stdout line
  * by line while the child runs. */
+/* Seconds a run may take (run_lines); a test that needs more sets it and puts it back. */
+static int run_limit = 60;
+
 static void run_lines(struct result *r, int in_fd, char *const argv[], line_fn on_line, void *ctx)
 {
 	memset(r, 0, sizeof *r);
@@ -77,7 +80,7 @@ static void run_lines(struct result *r, int in_fd, char *const argv[], line_fn o
 	struct pollfd pf[2] = { { o[0], POLLIN, 0 }, { e[0], POLLIN, 0 } };
 	int open_fds = 2;
 	while (open_fds > 0) {
-		int left = (int)((t0 + 60 - now()) * 1000);
+		int left = (int)((t0 + run_limit - now()) * 1000);
 		if (left <= 0 || poll(pf, 2, left) <= 0) {
 			kill(pid, SIGKILL);
 			snprintf(r->err + ne, sizeof r->err - ne, "[test runner: timed out]");
@@ -336,6 +339,77 @@ static int t_thread_cycles(void)
 }
 static int t_forkexec(void) { run(&R, DUNE(prog("forkexec"))); return expect(&R, 0, "forkexec ok\n"); }
 static int t_forkexec_static(void) { run(&R, DUNE(prog("forkexec-static"))); return expect(&R, 0, "forkexec ok\n"); }
+/* tests/progs/vfork MODE [ARG]: exit 0 with want on stdout, natively and as a Dune process,
+ * and the same output both ways. */
+static int vfork_case(const char *mode, const char *arg, const char *want)
+{
+	static struct result native;
+	run(&native, (char *const[]){ prog("vfork"), (char *)mode, (char *)arg, NULL });
+	if (expect(&native, 0, want)) {
+		char native_why[sizeof why];
+		snprintf(native_why, sizeof native_why, "%s", why);
+		return fail("natively: %s", native_why);
+	}
+	run(&R, DUNE(prog("vfork"), (char *)mode, (char *)arg));
+	if (expect(&R, 0, want))
+		return 1;
+	if (strcmp(native.out, R.out))
+		return fail("output differs from the native run: native \"%.300s\", Dune \"%.300s\"", native.out, R.out);
+	return 0;
+}
+static int t_vfork_enoent(void)
+{
+	return vfork_case("enoent", NULL,
+			  "posix_spawn missing: No such file or directory\nposix_spawnp missing: No such file or directory\n");
+}
+static int t_vfork_spawn(void) { return vfork_case("spawn", NULL, "posix_spawn: 0, status 7\n"); }
+static int t_vfork_store(void) { return vfork_case("store", NULL, "vfork child stored 42, mapped v, _exit status 3\n"); }
+static int t_vfork_execfail(void)
+{
+	return vfork_case("execfail", NULL, "execve in the vfork child: No such file or directory, status 9\n");
+}
+static int t_vfork_sigaction(void)
+{
+	return vfork_case("sigaction", NULL, "child status 0; parent handler kept, SIGUSR2 not blocked\n");
+}
+static int t_vfork_death(void)
+{
+	return vfork_case("death", NULL, fmt("vfork child death %d; then posix_spawn 0, status 5\n", 1000 + SIGSEGV));
+}
+static int t_vfork_nested(void)
+{
+	return vfork_case("nested", NULL, "nested: posix_spawn No such file or directory, store 7, status 0\n") ||
+	       vfork_case("forkinside", NULL, "fork inside vfork: word 2, status 0\n");
+}
+static int t_vfork_threads(void)
+{
+	return vfork_case("threads", NULL, "4 threads x 25 posix_spawn pairs: 0 wrong; ticker ran during vfork: yes\n");
+}
+/* A VM holds at most MAX_VCPUS (250) vCPUs: a vCPU kept per vfork child would fail long before. */
+static int t_vfork_loop(void)
+{
+	run_limit = 300;
+	int rc = vfork_case("loop", "2000", "2000 posix_spawns: ok, memory bounded\n");
+	run_limit = 60;
+	return rc;
+}
+static int t_vfork_cleartid(void)
+{
+	return vfork_case("cleartid", NULL, "clear_child_tid after the vfork child's exit: cleared, status 0\n");
+}
+static int t_vfork_killed(void)
+{
+	return vfork_case("killed", "300", "300 vfork children killed from outside: 0 wrong; then posix_spawn 0, status 6\n");
+}
+static int t_vfork_policy_kill(void)
+{
+	char *pol = write_file("kill-getpriority.json",
+			       "{\"dunePolicy\":1,\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"nr\":140,"
+			       "\"name\":\"getpriority\",\"rules\":[{\"action\":\"SCMP_ACT_KILL_PROCESS\"}]}]}");
+	run(&R, ((char *const[]){ dune_run, "--policy", pol, prog("vfork"), "policykill", NULL }));
+	return expect(&R, 0, fmt("policy-killed vfork child %d; parent goes on: 5, posix_spawn 0, status 8\n",
+				 1000 + SIGSYS));
+}
 static int t_signals(void)
 {
 	run(&R, DUNE(prog("signals")));
@@ -561,6 +635,7 @@ static int t_fastcall_modes(void)
 {
 	static const struct { const char *mode; long calls; } m[] = {
 		{ "loop", 999 }, { "fork", 2999 }, { "exec", 1998 }, { "mprotect", 1998 }, { "threads", 4999 },
+		{ "vfork", 1999 },
 	};
 	const char *bins[] = { "fastcall", "fastcall-static", "fastcall-musl-static" };
 	for (size_t b = 0; b < 3; b++)
@@ -1196,6 +1271,8 @@ ESCAPE(t_escape_uaf_mremap_shrink, "uaf-read-mremap-shrink")
 ESCAPE(t_escape_uaf_mremap_move, "uaf-read-mremap-move")
 ESCAPE(t_escape_uaf_mremap_grow, "uaf-read-mremap-grow")
 ESCAPE(t_escape_uaf_shmdt, "uaf-read-shmdt")
+ESCAPE(t_escape_uaf_vfork_munmap, "uaf-read-vfork-munmap")
+ESCAPE(t_escape_uaf_munmap_vfork_reader, "uaf-read-munmap-by-parent")
 ESCAPE(t_escape_ctid, "ctid-after-unmap")
 ESCAPE(t_escape_robust_list, "robust-list")
 ESCAPE(t_escape_df_sockaddr, "doublefetch-sockaddr")
@@ -1368,6 +1445,11 @@ static int t_monitor_calls_signals(void)
 			     "joined 800 threads, 50 more in a forked child\n") ||
 	       monitor_calls("fexec", (char *[]){ prog("fexec"), NULL }, 0, "fexecve-ok\nrelative-ok\n");
 }
+static int t_monitor_calls_vfork(void)
+{
+	return monitor_calls("vfork", (char *[]){ prog("vfork"), "threads", NULL }, 0,
+			     "4 threads x 25 posix_spawn pairs: 0 wrong; ticker ran during vfork: yes\n");
+}
 static int t_monitor_calls_shell(void)
 {
 	/* busybox sh forking a sleep and a pipeline (issue 11: "sleep: Permission denied"). */
@@ -1411,6 +1493,18 @@ static const struct test tests[] = {
 	{ "threads: 1100 create/exit cycles, bounded VmRSS/VmSize growth", t_thread_cycles },
 	{ "fork/exec/wait chain (glibc dynamic)", t_forkexec },
 	{ "fork/exec/wait chain (glibc static)", t_forkexec_static },
+	{ "vfork: posix_spawn(p) of a missing program -> ENOENT in the parent, as natively", t_vfork_enoent },
+	{ "vfork: posix_spawn of a program, waitpid gives its status, as natively", t_vfork_spawn },
+	{ "vfork: the child's store and mmap are the parent's; _exit status, as natively", t_vfork_store },
+	{ "vfork: a failed execve returns the error to the child, as natively", t_vfork_execfail },
+	{ "vfork: the child's signal dispositions and mask are its own, as natively", t_vfork_sigaction },
+	{ "vfork: a child killed by SIGSEGV leaves the parent working, as natively", t_vfork_death },
+	{ "vfork: nested vfork and posix_spawn in a vfork child; fork in a vfork child, as natively", t_vfork_nested },
+	{ "vfork: posix_spawn from 4 threads at once, other threads run meanwhile, as natively", t_vfork_threads },
+	{ "vfork: 2000 posix_spawns in a loop (vCPUs reused, memory bounded), as natively", t_vfork_loop },
+	{ "vfork: a child killed by the policy (SIGSYS) leaves the parent working", t_vfork_policy_kill },
+	{ "vfork: CLONE_CHILD_SETTID/CLEARTID of a vfork child: set, cleared at its exit, as natively", t_vfork_cleartid },
+	{ "vfork: 300 children SIGKILLed from outside while the parent waits (vCPUs taken back), as natively", t_vfork_killed },
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
 	{ "/proc/self/exe names the program", t_self_exe },
@@ -1442,7 +1536,7 @@ static const struct test tests[] = {
 	{ "int3 -> SIGTRAP", t_int3 },
 	{ "isolation: unvetted ioctl denied", t_ioctl },
 	{ "terminal: stty size/-a/rows on a pty, sized or not, as natively", t_tty_size },
-	{ "fast calls: getpid answered in the guest (glibc dynamic/static, musl), right after fork, exec, the program's own text rewrite, in threads", t_fastcall_modes },
+	{ "fast calls: getpid answered in the guest (glibc dynamic/static, musl), right after fork, vfork, exec, the program's own text rewrite, in threads", t_fastcall_modes },
 	{ "fast calls: signals delivered inside the stub (single-stepped), getpid in the handler", t_fastcall_signals },
 	{ "fast calls: the stub's pages are not the program's (EFAULT, mprotect/MAP_FIXED refused, a write faults)", t_fastcall_isolation },
 	{ "fast calls: a refused getpid stays refused, a conditional rule keeps the exit path", t_fastcall_policy },
@@ -1469,6 +1563,7 @@ static const struct test tests[] = {
 	{ "monitor calls: fork and exec (dynamic and static)", t_monitor_calls_forkexec },
 	{ "monitor calls: signals, a thread's life and fork, fexecve", t_monitor_calls_signals },
 	{ "monitor calls: busybox sh with sleep, a pipe and kill", t_monitor_calls_shell },
+	{ "monitor calls: vfork children (posix_spawn from threads)", t_monitor_calls_vfork },
 	{ "32-bit ELF refused with 126", t_elf32 },
 	{ "missing program -> 127", t_not_found },
 	{ "execve ENOENT reaches the shell", t_exec_enoent_in_sh },
@@ -1483,6 +1578,8 @@ static const struct test tests[] = {
 	{ "escape: blocked read() into a buffer another thread moves away (mremap)", t_escape_uaf_mremap_move },
 	{ "escape: blocked read() into a buffer another thread grows and so moves (mremap)", t_escape_uaf_mremap_grow },
 	{ "escape: blocked read() into a SysV segment another thread detaches", t_escape_uaf_shmdt },
+	{ "escape: blocked read() into a buffer a vfork child munmaps", t_escape_uaf_vfork_munmap },
+	{ "escape: a vfork child's blocked read() into a buffer its parent's other thread munmaps", t_escape_uaf_munmap_vfork_reader },
 	{ "escape: clear_child_tid in unmapped memory at thread exit", t_escape_ctid },
 	{ "escape: robust list pointing at monitor memory at thread exit", t_escape_robust_list },
 	{ "escape: double fetch of the sockaddr length (getsockname/getpeername/accept/recvfrom)", t_escape_df_sockaddr },

@@ -213,6 +213,24 @@ static int m_denied(long n)
 	return stub_of_getpid() ? bad("denied getpid was rewritten", 1, 0) : 0;
 }
 
+/* A vfork child runs on its parent's memory, rewritten sites included: its getpid() must be
+ * its own pid, not the parent's the stubs answer; the parent's stubs answer again after. */
+static int m_vfork(long n)
+{
+	if (loop("parent before vfork", n))
+		return 1;
+	long parent = getpid();
+	pid_t c = vfork();
+	if (c == 0) {
+		long mine = getpid();
+		_exit(mine == parent ? 1 : mine != raw_getpid() ? 2 : 0);
+	}
+	int st;
+	if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st))
+		return bad("vfork child's getpid (1: the parent's pid, 2: not its own)", WEXITSTATUS(st), 0);
+	return loop("parent after vfork", n);
+}
+
 /* `mov $39,%eax` hidden in `41 b8 27 00 00 00` (mov $39,%r8d): the 7 bytes before the
  * syscall match a getpid site, but rewriting them would skip the write of r8d. */
 static int m_prefixed(long n)
@@ -252,6 +270,8 @@ int main(int argc, char **argv)
 		rc = m_signals(n);
 	else if (!strcmp(mode, "isolation"))
 		rc = m_isolation(n);
+	else if (!strcmp(mode, "vfork"))
+		rc = m_vfork(n);
 	else if (!strcmp(mode, "prefixed"))
 		rc = m_prefixed(n);
 	else if (!strcmp(mode, "denied"))
