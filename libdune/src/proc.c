@@ -133,6 +133,7 @@ static void handle_syscall(struct sb_thread *t)
 	__atomic_fetch_add(&p->stats->forwarded, 1, __ATOMIC_RELAXED);
 	enum sb_done done;
 	ret = sb_syscall(t, nr, a, &done);
+	fc_after_call(t, nr, ret);
 	if (p->trace)
 		trace_call(t, nr, orig, ret, note ? note : (ret == -ENOSYS ? "(not supported by the monitor)" : NULL));
 	if (done == SB_NORET)
@@ -188,6 +189,7 @@ _Noreturn void sb_thread_loop(struct sb_thread *t)
 		sb_deliver_pending(t);
 		enum dune_event ev = vcpu_run(t->vcpu);
 		__atomic_fetch_add(&t->p->stats->exits, 1, __ATOMIC_RELAXED);
+		fc_fold(&t->p->mm->fc, t->p->stats);
 		switch (ev) {
 		case EV_SYSCALL:
 			handle_syscall(t);
@@ -395,6 +397,7 @@ static void child_after_fork(struct sb_thread *t, uint64_t flags, uint64_t newsp
 	t->robust_head = 0;
 	t->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
 	t->vcpu = NULL; /* every inherited vCPU goes with the parent's VM */
+	fc_after_fork(&p->fc);
 	int rebuilt = vm_rebuild_after_fork(p->vm);
 	phase_mark("fork-child-vm-rebuilt");
 	if (rebuilt < 0 || vcpu_create(p->vm, &t->vcpu) < 0) {
@@ -694,6 +697,8 @@ static char **reexec_argv(struct sb_proc *p, int polfd, char *comm, int argc, ch
 	}
 	if (!p->mm->fa.enabled)
 		nargv[k++] = (char *)"--no-fault-around";
+	if (p->fc_off)
+		nargv[k++] = (char *)"--no-fastcall";
 	if (p->tsc_same)
 		nargv[k++] = (char *)"--tsc-same";
 	nargv[k++] = (char *)"--comm";
@@ -1034,6 +1039,8 @@ static int load_program(struct sb_proc *p, struct sb_thread *t, const struct sb_
 	}
 	p->vm->user = p;
 	fa_attach(&p->fa, p->vm, !opt->no_fault_around);
+	p->fc_off = opt->no_fastcall;
+	fc_init(&p->fc, !opt->no_fastcall && !p->trace, policy_always_allows(p->policy, SYS_getpid));
 	struct elf_image img;
 	char err[256] = "";
 	rc = elf_load(p->vm, prog->fd, &img, err, sizeof err);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "fastcall.h"
 #include "fault_around.h"
 #include "uffd.h"
 #include "objects.h"
@@ -20,6 +21,8 @@
  * mapping inherited across fork and handed over across exec). */
 struct sb_stats {
 	uint64_t exits, syscalls, forwarded, denied, page_faults, vcpus, signals, processes;
+	uint64_t fastcalls;      /* calls answered in the guest (fastcall.h): counted by the stubs */
+	uint64_t fastcall_sites; /* call sites rewritten to stubs */
 	uint64_t denied_by_nr[SYSCALL_MAX];
 };
 
@@ -40,6 +43,8 @@ struct sb_proc {
 	struct sb_proc *mm;    /* the owner of the address space: this process, or a vfork child's parent's */
 	const struct sb_process_ops *ops; /* clone, execve, exit: the monitor loop's (proc.c) */
 	struct fa_state fa;    /* the VM's pager: fault-around for anonymous memory (mm's) */
+	struct fc_state fc;    /* getpid answered in the guest (fastcall.h; mm's) */
+	bool fc_off;           /* --no-fastcall (passed on to exec'd images) */
 	struct policy *policy;
 	struct sb_stats *stats;
 	int stats_fd;          /* memfd behind stats */
@@ -107,6 +112,7 @@ struct sb_options {
 	bool count_process; /* stats_fd is a container's counters file: this is one more process */
 	const char *comm;   /* the process name (an execve's file name), or NULL: the program's */
 	bool no_fault_around; /* every page present up front (fault_around.h) */
+	bool no_fastcall; /* every call exits to the monitor (fastcall.h) */
 	bool tsc_same; /* exec'd image: the previous image's probe found the guest TSC is the host's */
 };
 
@@ -152,6 +158,13 @@ void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len);
 bool sb_range_busy(struct sb_proc *p, uint64_t addr, uint64_t len);
 /* [start, end) lies in a range kept reserved: it is the program's again (true). */
 bool sb_take_reserved(struct sb_proc *p, uint64_t start, uint64_t end);
+/* The host's mapping at addr (/proc/self/maps, read without stdio: no allocation on the
+ * syscall path): false when nothing is mapped there. */
+struct host_mapping {
+	bool private_; /* MAP_PRIVATE (copy-on-write) */
+	bool anon;     /* no file behind it */
+};
+bool sb_host_mapping(uint64_t addr, struct host_mapping *out);
 /* Start of each monitor-loop round: forget this thread's checked span and
  * release reserved ranges no other thread's span reaches. */
 void sb_hull_reset(struct sb_thread *t);

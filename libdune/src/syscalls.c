@@ -873,14 +873,12 @@ static long do_mprotect(struct sb_proc *p, uint64_t addr, uint64_t len, int prot
 #define MREMAP_DONTUNMAP 4
 #endif
 
-/* Is the mapping at addr private and anonymous (/proc/self/maps)? Read
- * without stdio: no allocation on the syscall path. */
-static bool private_anon(uint64_t addr)
+bool sb_host_mapping(uint64_t addr, struct host_mapping *out)
 {
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	char buf[4096];
 	size_t have = 0;
-	bool yes = false, found = false;
+	bool found = false;
 	while (fd >= 0 && !found) {
 		ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
 		if (n <= 0)
@@ -894,7 +892,8 @@ static bool private_anon(uint64_t addr)
 			char perms[8], path[2] = "";
 			if (sscanf(line, "%lx-%lx %7s %*s %*s %lu %1s", &lo, &hi, perms, &ino, path) >= 4 && addr >= lo &&
 			    addr < hi) {
-				yes = perms[3] == 'p' && ino == 0 && !path[0];
+				out->private_ = perms[3] == 'p';
+				out->anon = ino == 0 && !path[0];
 				found = true;
 			}
 			line = nl + 1;
@@ -904,7 +903,14 @@ static bool private_anon(uint64_t addr)
 	}
 	if (fd >= 0)
 		close(fd);
-	return yes;
+	return found;
+}
+
+/* Is the mapping at addr private and anonymous? */
+static bool private_anon(uint64_t addr)
+{
+	struct host_mapping m;
+	return sb_host_mapping(addr, &m) && m.private_ && m.anon;
 }
 
 /* A move while another thread's host call may still use the old range: the

@@ -183,6 +183,7 @@ long sb_vfork(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid
 	c->alt = t->alt; /* kept by a vfork child, as by the kernel */
 	c->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
 	guest_add(mm, c);
+	fc_hold(&mm->fc); /* the stubs answer mm's pid: the child takes the exit path */
 	__atomic_fetch_add(&p->stats->processes, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&p->stats->vcpus, 1, __ATOMIC_RELAXED);
 	struct vfork_start vs = { .child = c, .flags = flags, .ptid = ptid, .ctid = ctid };
@@ -203,6 +204,7 @@ long sb_vfork(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid
 	sb_hull_reset(t);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	reclaim_child(mm, c, v, stack);
+	fc_release(&mm->fc);
 	return rc;
 }
 
@@ -212,6 +214,7 @@ void sb_own_mm(struct sb_proc *p)
 	if (o != p) {
 		p->fa = o->fa;
 		p->vm->pager.ctx = &p->fa;
+		p->fc = o->fc;
 		p->brk_start = o->brk_start;
 		p->brk_cur = o->brk_cur;
 		memcpy(p->shm, o->shm, sizeof p->shm);

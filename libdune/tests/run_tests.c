@@ -603,6 +603,113 @@ static int t_syscall_jump_rcx(void)
 static const char *allow_but(const char *rules);
 static const char *nr_rules(int nr, const char *rules);
 
+/* Fast calls (src/fastcall.h): progs/fastcall MODE under dune-run with extra options and a
+ * policy; "MODE ok" expected, the stats file's fastcalls and fastcall_sites returned. */
+static int fastcall_run_n(const char *bin, const char *mode, const char *opt, const char *policy, char *n,
+			  long *calls, long *sites)
+{
+	char *stats = fmt("%s/fastcall-stats.json", tmp);
+	unlink(stats);
+	const char *pol = policy ? policy : allow_all;
+	if (opt)
+		run(&R, ((char *const[]){ dune_run, "--policy", (char *)pol, "--stats", stats, (char *)opt, prog(bin),
+					  (char *)mode, n, NULL }));
+	else
+		run(&R, ((char *const[]){ dune_run, "--policy", (char *)pol, "--stats", stats, prog(bin), (char *)mode,
+					  n, NULL }));
+	if (expect(&R, 0, fmt("%s ok\n", mode)))
+		return fail("%s %s: %s", bin, mode, why);
+	*calls = stat_field(stats, "fastcalls");
+	*sites = stat_field(stats, "fastcall_sites");
+	return 0;
+}
+static int fastcall_run(const char *bin, const char *mode, const char *opt, const char *policy, long *calls,
+			long *sites)
+{
+	return fastcall_run_n(bin, mode, opt, policy, "1000", calls, sites);
+}
+
+/* Each mode calls getpid() 1000 times per process image or thread: all but the first (the
+ * exit that rewrites the site) must be answered in the guest. */
+static int t_fastcall_modes(void)
+{
+	static const struct { const char *mode; long calls; } m[] = {
+		{ "loop", 999 }, { "fork", 2999 }, { "exec", 1998 }, { "mprotect", 1998 }, { "threads", 4999 },
+		{ "vfork", 1999 },
+	};
+	const char *bins[] = { "fastcall", "fastcall-static", "fastcall-musl-static" };
+	for (size_t b = 0; b < 3; b++)
+		for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
+			long calls, sites;
+			if (fastcall_run(bins[b], m[i].mode, NULL, NULL, &calls, &sites))
+				return 1;
+			if (calls < m[i].calls || sites < 1)
+				return fail("%s %s: %ld calls answered in the guest at %ld sites (want >= %ld, >= 1)", bins[b],
+					    m[i].mode, calls, sites, m[i].calls);
+		}
+	return 0;
+}
+static int t_fastcall_signals(void)
+{
+	long calls, sites;
+	return fastcall_run("fastcall", "signals", NULL, NULL, &calls, &sites) ||
+	       fastcall_run("fastcall-static", "signals", NULL, NULL, &calls, &sites) ||
+	       fastcall_run("fastcall-musl-static", "signals", NULL, NULL, &calls, &sites);
+}
+static int t_fastcall_isolation(void)
+{
+	long calls, sites;
+	return fastcall_run("fastcall", "isolation", NULL, NULL, &calls, &sites) ||
+	       fastcall_run("fastcall-static", "isolation", NULL, NULL, &calls, &sites);
+}
+/* The policy first: a refused getpid is refused each time; one allowed only under an
+ * argument condition (its verdict not known ahead) keeps the exit path. */
+static int t_fastcall_policy(void)
+{
+	long calls, sites;
+	char *deny = write_file("fc-deny.json", allow_but(nr_rules(SYS_getpid, "{\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}")));
+	if (fastcall_run("fastcall", "denied", NULL, deny, &calls, &sites))
+		return 1;
+	if (calls || sites)
+		return fail("refused getpid: %ld calls answered in the guest at %ld sites", calls, sites);
+	char *condpol = write_file("fc-cond.json", allow_but(nr_rules(SYS_getpid,
+		"{\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"op\":\"SCMP_CMP_EQ\",\"value\":0}]},"
+		"{\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1}")));
+	if (fastcall_run("fastcall", "loop", NULL, condpol, &calls, &sites))
+		return 1;
+	return calls || sites ? fail("conditional getpid rule: %ld calls answered in the guest at %ld sites", calls, sites) : 0;
+}
+/* Only a whole `mov $39,%eax` is rewritten: the same bytes ending another instruction
+ * (`41 b8 27 00 00 00`, mov $39,%r8d) keep the exit path and the instruction's effect. */
+static int t_fastcall_prefixed(void)
+{
+	long calls, sites;
+	if (fastcall_run("fastcall", "prefixed", NULL, NULL, &calls, &sites))
+		return 1;
+	return calls || sites ? fail("mov $39,%%r8d site: %ld calls answered in the guest at %ld sites", calls, sites) : 0;
+}
+/* --no-fastcall (passed on through exec) and --trace: every call exits. */
+static int t_fastcall_off(void)
+{
+	long calls, sites;
+	if (fastcall_run("fastcall", "exec", "--no-fastcall", NULL, &calls, &sites))
+		return 1;
+	if (calls || sites)
+		return fail("--no-fastcall: %ld calls answered in the guest at %ld sites", calls, sites);
+	/* 150 calls: the whole trace fits the runner's stderr buffer. */
+	if (fastcall_run_n("fastcall", "loop", "--trace", NULL, "150", &calls, &sites))
+		return 1;
+	/* Every call reaches the trace (the stats count what the monitor saw). */
+	long seen = stat_field(fmt("%s/fastcall-stats.json", tmp), "syscalls");
+	int traced = 0;
+	for (const char *at = R.err; (at = strstr(at, "] getpid(")); at++)
+		traced++;
+	if (calls || sites || seen < 150 || traced < 150)
+		return fail("--trace: %ld calls answered in the guest, %ld calls seen by the monitor, %d getpid traced "
+			    "(want 0, >= 150, >= 150)", calls, seen, traced);
+	return 0;
+}
+
 /* As a container's init (PID 1 ignores signals it sends itself), a fault
  * or a policy kill must still end the process with that signal. */
 static int t_pid1_fault(void)
@@ -1429,6 +1536,12 @@ static const struct test tests[] = {
 	{ "int3 -> SIGTRAP", t_int3 },
 	{ "isolation: unvetted ioctl denied", t_ioctl },
 	{ "terminal: stty size/-a/rows on a pty, sized or not, as natively", t_tty_size },
+	{ "fast calls: getpid answered in the guest (glibc dynamic/static, musl), right after fork, vfork, exec, the program's own text rewrite, in threads", t_fastcall_modes },
+	{ "fast calls: signals delivered inside the stub (single-stepped), getpid in the handler", t_fastcall_signals },
+	{ "fast calls: the stub's pages are not the program's (EFAULT, mprotect/MAP_FIXED refused, a write faults)", t_fastcall_isolation },
+	{ "fast calls: a refused getpid stays refused, a conditional rule keeps the exit path", t_fastcall_policy },
+	{ "fast calls: none with --no-fastcall (through exec) or --trace", t_fastcall_off },
+	{ "fast calls: the bytes of mov $39,%eax ending another instruction (mov $39,%r8d) are left alone", t_fastcall_prefixed },
 	{ "fault-around: data in every access order, mprotect, munmap, fork, threads, brk (on and off)", t_fa_correct },
 	{ "fault-around: sparse touches not charged wholesale; overshoot of an in-order run bounded", t_fa_sparse },
 	{ "fault-around: tripwire exits on, none with --no-fault-around (passed on through exec)", t_fa_off },
