@@ -14,7 +14,7 @@
 #
 # Inside the image: /srv/pgdata (a PostgreSQL data directory with pgbench's tables, owned by
 # the postgres user, copied into a tmpfs by every server run), /etc/nginx/bench.conf (nginx on
-# 127.0.0.1:$BENCH_NGINX_PORT, one worker as www-data, Debian's 615-byte index page, no logs), /opt/bench (an empty
+# 127.0.0.1:$BENCH_NGINX_PORT, one worker (run as www-data by the bundle), Debian's 615-byte index page, no logs), /opt/bench (an empty
 # mount point for the micro-benchmark binary) and /usr/sbin/policy-rc.d (no service starts
 # while packages are installed). Rebuild by removing $BENCH_IMAGE. Needs root, debootstrap.
 
@@ -75,7 +75,6 @@ bench_image_build() {
   mv "$root/srv/pgdata.new" "$root/srv/pgdata"
   cat >"$root/etc/nginx/bench.conf" <<NGINX
 daemon off;
-user www-data;
 master_process on;
 worker_processes 1;
 pid /tmp/nginx.pid;
