@@ -100,7 +100,16 @@ srv_round() {
     srv_failed[$n]="$s: the server process is $([[ $kvm == 0 ]] && echo not) in a KVM VM"
     return 1
   fi
-  for ((t = 0; t < 600; t++)); do port_open "${srv_port[$s]}" && break; sleep 0.1; done
+  for ((t = 0; t < 600; t++)); do
+    port_open "${srv_port[$s]}" && break
+    kill -0 "$pid" 2>/dev/null || break   # the server exited: its log says why
+    sleep 0.1
+  done
+  if ! port_open "${srv_port[$s]}"; then
+    srv_failed[$n]="$s: no server on port ${srv_port[$s]}: $(tail -n 2 "$WORK/srv/$id.log" | tr '\n' ' ' | cut -c1-200)"
+    cleanup "$n" "$id"
+    return 1
+  fi
   # warm-up: the first load that succeeds (a server may accept before it serves)
   for ((t = 0; t < 30; t++)); do
     srv_load "$s" 1 "$WORK/srv/warm.out" && break
