@@ -14,6 +14,11 @@ declare -A ops_label=(
   [getpid]="getpid (raw syscall)" [openclose]="open + close" [forkexec]="fork + exec + wait"
   [pipe]="pipe round trip" [touch]="first touch of a page, random order"
   [shell200]="shell loop of 200 fork+exec" [gcc]="gcc -O0 hello world + run")
+# two-line tick labels of the plot (gnuplot "\n")
+declare -A ops_plot_label=(
+  [getpid]="getpid" [openclose]="open + close" [forkexec]="fork + exec\\n+ wait"
+  [pipe]="pipe\\nround trip" [touch]="first touch,\\nrandom order" [shell200]="shell loop of\\n200 fork+exec"
+  [gcc]="gcc hello\\nworld + run")
 declare -A ops_failed=()
 ops_ran=()
 
@@ -92,7 +97,7 @@ ops_plot() {
   : >"$WORK/ops/ratios.dat"
   for op in "${ops_list[@]}"; do
     b=$(ops_median runc "$op")
-    xt+="${xt:+, }\"${ops_label[$op]/, /\\n}\" $i"
+    xt+="${xt:+, }\"${ops_plot_label[$op]}\" $i"
     line="$i"
     for n in "${ops_names[@]}"; do
       [[ $n == runc ]] && continue
@@ -124,7 +129,7 @@ set xtics ($xt) font ",9"
 set boxwidth 0.25
 set style fill solid 0.6
 set grid ytics
-set key top left
+set key outside top center horizontal
 set arrow from -0.6,1 to $i-0.4,1 nohead lc rgb "black" dt 2
 plot $plot
 GP

@@ -212,7 +212,7 @@ set xtics ($xt) font ",10"
 set boxwidth 0.25
 set style fill solid 0.6
 set grid ytics
-set key top right
+set key outside top center horizontal
 set arrow from -0.6,1 to $i-0.4,1 nohead lc rgb "black" dt 2
 plot $plot
 GP
