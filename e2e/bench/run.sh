@@ -246,7 +246,7 @@ idle() {
   "${RT[@]}" delete --force "$id" >/dev/null 2>&1 || cleanup "$n" "$id"
 }
 
-LOAD_LIFECYCLE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_LIFECYCLE=$(cut -d' ' -f1-3 /proc/loadavg) T_LIFECYCLE=$(date +%s)
 echo "bench: memory of one idle container, $MEM_ROUNDS rounds"
 for n in "${names[@]}"; do : >"$WORK/$n.mem"; done
 for ((r = 0; r < MEM_ROUNDS; r++)); do
@@ -275,7 +275,7 @@ for n in "${names[@]}"; do
 done
 
 # ---------------------------------------------------------------------------- 3. shims
-LOAD_MEMORY=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_MEMORY=$(cut -d' ' -f1-3 /proc/loadavg) T_MEMORY=$(date +%s)
 source "$REPO/e2e/bench/shim.sh"
 shim_ran=()
 if ((SHIM_ROUNDS > 0)); then
@@ -286,7 +286,7 @@ if ((SHIM_ROUNDS > 0)); then
     read -r med[$n] p90[$n] mean[$n] min[$n] max[$n] < <(stats "$WORK/$n.us")
   done
 fi
-LOAD_SHIM=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_SHIM=$(cut -d' ' -f1-3 /proc/loadavg) T_SHIM=$(date +%s)
 
 # ---------------------------------------------------------------------------- 4. libdune
 libdune_md=""
@@ -316,6 +316,8 @@ if [[ $RUN_LIBDUNE != 0 ]]; then
   fi
 fi
 
+LOAD_LIBDUNE=$(cut -d' ' -f1-3 /proc/loadavg) T_LIBDUNE=$(date +%s)
+
 # ---------------------------------------------------------------------------- 5, 6. image
 # Why a part did not run ("" when it ran); reported in its section.
 ops_skip="" srv_skip=""
@@ -330,22 +332,23 @@ if [[ -z $ops_skip || -z $srv_skip ]] && ! bench_image_build; then
   [[ -n $srv_skip ]] || srv_skip="not run: the bench image (e2e/bench/image.sh) could not be built"
 fi
 
+T_IMAGE=$(date +%s)
+
 # ---------------------------------------------------------------------------- 5. ops
-LOAD_LIBDUNE=$(cut -d' ' -f1-3 /proc/loadavg)
 if [[ -z $ops_skip ]]; then
   echo "bench: single operations inside a container, 1 warm-up + $OPS_ROUNDS rounds of ${ops_names[*]}"
   ops_bench "$OPS_ROUNDS" "$OPS_MS" || { echo "bench: the single-operation benchmark could not be set up" >&2; exit 1; }
   ((${#ops_ran[@]})) || ops_skip="no runtime ran it: ${ops_failed[*]}"
 fi
-LOAD_OPS=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_OPS=$(cut -d' ' -f1-3 /proc/loadavg) T_OPS=$(date +%s)
 
 # ---------------------------------------------------------------------------- 6. servers
 if [[ -z $srv_skip ]]; then
   echo "bench: servers in a container, $SERVER_ROUNDS rounds of ${srv_list[*]} under ${srv_names[*]}"
   servers_bench "$SERVER_ROUNDS" "$SERVER_SECONDS" || { echo "bench: the server benchmark could not be set up" >&2; exit 1; }
-  ((${#srv_ran[@]})) || srv_skip="no runtime ran them: ${srv_failed[*]}"
+  ((${#srv_ran[@]})) || srv_skip="no runtime ran them: $(srv_notes | tr '\n' ' ')"
 fi
-LOAD_SERVERS=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_SERVERS=$(cut -d' ' -f1-3 /proc/loadavg) T_SERVERS=$(date +%s)
 
 # ---------------------------------------------------------------------------- report
 T_END=$(date +%s)
@@ -378,6 +381,7 @@ section=$WORK/section.md
   echo "| memory | $mem_total |"
   echo "| KVM | $kvm_kind |"
   echo "| load average (1, 5, 15 min; the benchmark itself adds about 1) | before: $LOAD_BEFORE; after the lifecycle rounds: $LOAD_LIFECYCLE; after the memory rounds: $LOAD_MEMORY; after the shim rounds: $LOAD_SHIM; after libdune's: $LOAD_LIBDUNE; after the single operations: $LOAD_OPS; after the servers: $LOAD_SERVERS; at the end: $LOAD_AFTER |"
+  echo "| seconds per part | lifecycle $((T_LIFECYCLE - T_START)), memory $((T_MEMORY - T_LIFECYCLE)), shims $((T_SHIM - T_MEMORY)), libdune $((T_LIBDUNE - T_SHIM)), bench image $((T_IMAGE - T_LIBDUNE)) (0 when cached), single operations $((T_OPS - T_IMAGE)), servers $((T_SERVERS - T_OPS)) |"
   echo "| dune | \`$DUNE\` ($(ver "$DUNE" --version)) |"
   echo "| peers | $(ver runc --version); $(ver crun --version); $(ver runsc --version) |"
   echo "| runsc flags | \`${RUNSC_FLAGS[*]} --platform=ptrace\` and \`${RUNSC_FLAGS[*]} --platform=kvm\`; --platform=kvm gets ${START_TIMEOUT} s (\`timeout\`) per start |"
@@ -457,6 +461,7 @@ section=$WORK/section.md
     echo "median divided by runc's. Lower is better."
     echo
     ops_table
+    echo
     for n in "${ops_names[@]}"; do
       [[ -z ${ops_failed[$n]:-} ]] || echo "${label[$n]}: ${ops_failed[$n]}."
     done
@@ -481,9 +486,8 @@ section=$WORK/section.md
     echo "Higher is better."
     echo
     srv_table
-    for n in "${srv_names[@]}"; do
-      [[ -z ${srv_failed[$n]:-} ]] || echo "${label[$n]}: ${srv_failed[$n]}."
-    done
+    echo
+    srv_notes
     echo
     echo "![server throughput relative to runc](benchmarks-servers.png)"
   else

@@ -15,12 +15,14 @@
 #   redis-benchmark  SET and GET, 16 clients, BENCH_REDIS_REQUESTS requests each (default
 #                    20000: it has no time limit); requests/s
 #   wrk              2 threads, 16 connections, -d SECONDS, GET of a 615-byte page; requests/s
-# Writes $WORK/srv/NAME.METRIC ("round value"); sets srv_failed[NAME] (why a runtime has no
-# data: it leaves the rest of the run, reported).
+# Writes $WORK/srv/NAME.METRIC ("round value") and $WORK/srv/notes (wrk's socket errors, which
+# are part of the measurement, not a failure); sets srv_failed["NAME/SERVER"] (why a runtime
+# has no data for a server: that pair leaves the rest of the run, reported by srv_notes).
 
 srv_names=(dune dune-native runc runsc-ptrace)
 srv_list=(postgres redis nginx)
 srv_metrics=(pgbench redis-set redis-get wrk)
+declare -A srv_of=([pgbench]=postgres [redis-set]=redis [redis-get]=redis [wrk]=nginx)
 declare -A srv_metric_label=(
   [pgbench]="PostgreSQL, pgbench tps" [redis-set]="Redis SET, requests/s"
   [redis-get]="Redis GET, requests/s" [wrk]="nginx, wrk requests/s")
@@ -73,8 +75,8 @@ srv_load() {
       tr -d '"' <"$raw" | awk -F, '$1 == "SET" {print "redis-set", $2} $1 == "GET" {print "redis-get", $2}' >"$out" ;;
     nginx)
       bench_chroot "$BENCH_IMAGE/rootfs" wrk -t 2 -c 16 -d "${secs}s" "http://127.0.0.1:$p/" >"$raw" 2>&1 || rc=$?
-      # a run with socket errors or non-2xx answers is no measurement
-      if grep -q 'Non-2xx\|Socket errors' "$raw"; then rc=1; fi
+      # a run with answers other than 2xx is no measurement
+      if grep -q 'Non-2xx' "$raw"; then rc=1; fi
       awk '/^Requests\/sec:/ {print "wrk", $2}' "$raw" >"$out" ;;
   esac
   ((rc == 0)) && [[ -s $out ]]
@@ -84,12 +86,12 @@ srv_load() {
 srv_round() {
   local s=$1 n=$2 r=$3 secs=$4 id="bench-srv-$1-$2-$3" rc=0 t pid kvm metric v
   srv_rt "$n"
-  port_open "${srv_port[$s]}" && { srv_failed[$n]="port ${srv_port[$s]} was busy before $s started"; return 1; }
+  port_open "${srv_port[$s]}" && { srv_failed[$n/$s]="port ${srv_port[$s]} was busy before $s started"; return 1; }
   timeout -k 5 60 "${RT[@]}" run --detach --bundle "$WORK/srv/$s" "$id" </dev/null \
     >"$WORK/srv/$id.log" 2>&1 || rc=$?
   if ((rc != 0)); then
     cleanup "$n" "$id"
-    srv_failed[$n]="$s: run --detach: exit status $rc: $(tail -n 2 "$WORK/srv/$id.log" | tr '\n' ' ' | cut -c1-200)"
+    srv_failed[$n/$s]="run --detach: exit status $rc: $(tail -n 2 "$WORK/srv/$id.log" | tr '\n' ' ' | cut -c1-200)"
     return 1
   fi
   # Are we measuring what the label says? A Dune-mode server holds a KVM VM; others do not.
@@ -97,7 +99,7 @@ srv_round() {
   kvm=$(find "/proc/$pid/fd" -lname 'anon_inode:kvm-vm' 2>/dev/null | wc -l)
   if [[ $n == dune && $kvm == 0 ]] || [[ $n == dune-native && $kvm != 0 ]]; then
     cleanup "$n" "$id"
-    srv_failed[$n]="$s: the server process is $([[ $kvm == 0 ]] && echo not) in a KVM VM"
+    srv_failed[$n/$s]="the server process is $([[ $kvm == 0 ]] && echo not) in a KVM VM"
     return 1
   fi
   for ((t = 0; t < 600; t++)); do
@@ -106,7 +108,7 @@ srv_round() {
     sleep 0.1
   done
   if ! port_open "${srv_port[$s]}"; then
-    srv_failed[$n]="$s: no server on port ${srv_port[$s]}: $(tail -n 2 "$WORK/srv/$id.log" | tr '\n' ' ' | cut -c1-200)"
+    srv_failed[$n/$s]="no server on port ${srv_port[$s]}: $(tail -n 2 "$WORK/srv/$id.log" | tr '\n' ' ' | cut -c1-200)"
     cleanup "$n" "$id"
     return 1
   fi
@@ -116,11 +118,12 @@ srv_round() {
     sleep 1
   done
   if ((t == 30)) || ! srv_load "$s" "$secs" "$WORK/srv/run.out"; then
-    srv_failed[$n]="$s: the load failed: $(tail -n 2 "$WORK/srv/load.raw" | tr '\n' ' ' | cut -c1-160); server: $(tail -n 2 "$WORK/srv/$id.log" | tr '\n' ' ' | cut -c1-160)"
+    srv_failed[$n/$s]="the load failed: $(tail -n 4 "$WORK/srv/load.raw" | tr '\n' ' ' | cut -c1-160); server: $(tail -n 2 "$WORK/srv/$id.log" | tr '\n' ' ' | cut -c1-160)"
     cleanup "$n" "$id"
     return 1
   fi
   while read -r metric v; do echo "$r $v" >>"$WORK/srv/$n.$metric"; done <"$WORK/srv/run.out"
+  grep -h 'Socket errors' "$WORK/srv/load.raw" | sed "s/^ */${label[$n]}, round $((r + 1)): wrk: /" >>"$WORK/srv/notes" || true
   "${RT[@]}" delete --force "$id" >/dev/null 2>&1 || cleanup "$n" "$id"
   for ((t = 0; t < 100; t++)); do port_open "${srv_port[$s]}" || break; sleep 0.1; done
   rm -f "$WORK/srv/$id.log"
@@ -129,22 +132,25 @@ srv_round() {
 servers_bench() {
   local rounds=$1 secs=$2 r k n s m
   mkdir -p "$WORK/srv/empty"
+  : >"$WORK/srv/notes"
   srv_bundles || return 1
   for n in "${srv_names[@]}"; do for m in "${srv_metrics[@]}"; do : >"$WORK/srv/$n.$m"; done; done
   for ((r = 0; r < rounds; r++)); do
     for s in "${srv_list[@]}"; do
       for ((k = 0; k < ${#srv_names[@]}; k++)); do
         n=${srv_names[$(((r + k) % ${#srv_names[@]}))]}
-        [[ -z ${srv_failed[$n]:-} ]] || continue
+        [[ -z ${srv_failed[$n/$s]:-} ]] || continue
         srv_round "$s" "$n" "$r" "$secs" ||
-          echo "bench: servers: ${label[$n]}: ${srv_failed[$n]} (left out of the rest of the run)" >&2
+          echo "bench: servers: ${label[$n]}: $s: ${srv_failed[$n/$s]} ($s under it left out of the rest of the run)" >&2
       done
       printf '.'
     done
   done
   echo
   for n in "${srv_names[@]}"; do
-    [[ -z ${srv_failed[$n]:-} && -s $WORK/srv/$n.wrk ]] && srv_ran+=("$n")
+    for m in "${srv_metrics[@]}"; do
+      [[ -s $WORK/srv/$n.$m ]] && { srv_ran+=("$n"); break; }
+    done
   done
   return 0
 }
@@ -170,12 +176,23 @@ srv_table() {
     row="| ${srv_metric_label[$m]} |"
     for n in "${srv_names[@]}"; do
       v=$(srv_median "$n" "$m")
-      if [[ -z $v ]]; then row+=" ${srv_failed[$n]:+not run} |"
+      if [[ -z $v ]]; then row+=" ${srv_failed[$n/${srv_of[$m]}]:+failed} |"
       elif [[ -z $b || $n == runc ]]; then row+=" $v |"
       else row+=" $v ($(ratio "$v" "$b")x) |"; fi
     done
     echo "$row"
   done
+}
+
+# srv_notes: one line per runtime and server that failed (why), and wrk's socket errors
+srv_notes() {
+  local n s
+  for n in "${srv_names[@]}"; do
+    for s in "${srv_list[@]}"; do
+      [[ -z ${srv_failed[$n/$s]:-} ]] || echo "${label[$n]}, $s: ${srv_failed[$n/$s]}."
+    done
+  done
+  sed 's/$/./' "$WORK/srv/notes"
 }
 
 # srv_plot PNG ROUNDS: throughput relative to runc per metric (bars per runtime)
