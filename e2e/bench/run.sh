@@ -461,9 +461,8 @@ section=$WORK/section.md
     echo "median divided by runc's. Lower is better."
     echo
     ops_table
-    echo
     for n in "${ops_names[@]}"; do
-      [[ -z ${ops_failed[$n]:-} ]] || echo "${label[$n]}: ${ops_failed[$n]}."
+      [[ -z ${ops_failed[$n]:-} ]] || printf '\n%s\n' "${label[$n]}: ${ops_failed[$n]}."
     done
     echo
     echo "![single operations relative to runc](benchmarks-ops.png)"
@@ -486,8 +485,8 @@ section=$WORK/section.md
     echo "Higher is better."
     echo
     srv_table
-    echo
-    srv_notes
+    notes=$(srv_notes)
+    [[ -z $notes ]] || printf '\n%s\n' "$notes"
     echo
     echo "![server throughput relative to runc](benchmarks-servers.png)"
   else

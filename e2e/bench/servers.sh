@@ -227,6 +227,7 @@ set yrange [0:*]
 set xrange [-0.6:$i-0.4]
 set xtics ($xt) font ",10"
 set boxwidth 0.25
+set offsets 0, 0, graph 0.08, 0
 set style fill solid 0.6
 set grid ytics
 set key outside top center horizontal
