@@ -23,7 +23,7 @@ declare -A ops_failed=()
 ops_ran=()
 
 ops_bench() {
-  local rounds=$1 ms=$2 r k n id rc line op ns
+  local rounds=$1 ms=$2 r k n id rc op ns
   mkdir -p "$WORK/ops/bin"
   gcc -static -O2 -Wall -Wextra -Werror -o "$WORK/ops/bin/opsbench" "$REPO/e2e/bench/opsbench.c" || return 1
   bench_bundle "$WORK/ops/bundle" "$WORK/ops/bin" /opt/bench/opsbench -t "$ms" "${ops_list[@]}" || return 1
@@ -92,7 +92,7 @@ ops_table() {
 
 # ops_plot PNG ROUNDS: ratio to runc per operation (bars per runtime, log scale)
 ops_plot() {
-  local png=$1 rounds=$2 op n i=0 j m b xt="" cols=() plot=""
+  local png=$1 rounds=$2 op n i=0 j m b line xt="" cols=() plot=""
   local -a colors=("#4477aa" "#228833" "#ccbb44" "#ee6677")
   : >"$WORK/ops/ratios.dat"
   for op in "${ops_list[@]}"; do
@@ -107,11 +107,7 @@ ops_plot() {
     echo "$line" >>"$WORK/ops/ratios.dat"
     i=$((i + 1))
   done
-  j=0
-  for n in "${ops_names[@]}"; do
-    [[ $n == runc ]] && continue
-    cols+=("$n")
-  done
+  for n in "${ops_names[@]}"; do [[ $n == runc ]] || cols+=("$n"); done
   for ((j = 0; j < ${#cols[@]}; j++)); do
     plot+="${plot:+, }\"$WORK/ops/ratios.dat\" using (\$1 + $(awk -v j="$j" -v c="${#cols[@]}" 'BEGIN {printf "%.3f", (j - (c - 1) / 2) * 0.27}')):$((j + 2)) with boxes lc rgb \"${colors[$j]}\" title \"${label[${cols[$j]}]}\""
     plot+=", \"$WORK/ops/ratios.dat\" using (\$1 + $(awk -v j="$j" -v c="${#cols[@]}" 'BEGIN {printf "%.3f", (j - (c - 1) / 2) * 0.27}')):$((j + 2)):(sprintf(\"%.1f\", \$$((j + 2)))) with labels offset 0,0.6 font \",8\" notitle"
