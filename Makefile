@@ -12,7 +12,7 @@ CS_SOURCES := $(INTEROP_SOURCES) $(shell find oci/Dune.Oci oci/Dune.Cli -name '*
 CRI_CLIENT_SOURCES := $(shell find e2e/CriClient \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
 SHIM_SOURCES := $(shell find shim/Dune.Shim shim/Dune.Shim.Ttrpc \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) $(INTEROP_SOURCES) Directory.Build.props
 
-.PHONY: all build cri-client deps test test-unit test-native test-libdune test-vm demo bench install clean
+.PHONY: all build cri-client deps test test-unit test-native test-libdune test-vm demo bench bench-image install clean
 
 all: build
 
@@ -73,6 +73,11 @@ demo: deps build
 
 bench: deps build
 	bash e2e/bench/run.sh
+
+# The Debian image of the in-container benchmarks (PostgreSQL, Redis, nginx, gcc, wrk), built
+# once into build/e2e/bench-debian/; `make bench` builds it when missing.
+bench-image: deps
+	bash e2e/bench/image.sh
 
 install: build
 	install -m 0755 $(BIN)/* $(PREFIX)/bin/

@@ -11,7 +11,13 @@
 #  3. containerd: `ctr run --rm IMAGE ID true` with the native shim, the runc shim + dune and the
 #     runc shim + runc, interleaved (e2e/bench/shim.sh).
 #  4. libdune's micro-benchmarks (`make -C libdune bench`) and a wall-clock CPU-bound check.
-#  Then: targets of issues 2, 3 and 4 checked and printed (a missed target is reported, never
+#  5. Single operations inside a container (e2e/bench/ops.sh, opsbench.c): getpid, open+close,
+#     fork+exec+wait, pipe round trip, first touch in random order, a shell loop of 200
+#     fork+execs, gcc hello world; Dune mode, native mode, runc, runsc ptrace, interleaved.
+#  6. Servers in a container (e2e/bench/servers.sh): pgbench against PostgreSQL,
+#     redis-benchmark against Redis, wrk against nginx, the same four runtimes, interleaved.
+#     5 and 6 run in a Debian image built locally once (e2e/bench/image.sh, build/e2e/).
+#  Then: targets of issues 2, 3, 4 and 12 checked and printed (a missed target is reported, never
 #  an error: this is a measurement), docs/benchmarks.md section rewritten, two gnuplot PNGs.
 #
 #   DUNE=PATH              runtime under test (default build/bin/dune)
@@ -20,7 +26,11 @@
 #   BENCH_START_TIMEOUT=20 seconds runsc --platform=kvm gets before it counts as "did not start"
 #   BENCH_SHIM_ROUNDS=30   measured rounds of the containerd shim comparison (0: skip it)
 #   BENCH_LIBDUNE=0        skip libdune's micro-benchmarks (quick runs; the docs say so)
-#   BENCH_MD, BENCH_PNG, BENCH_MEM_PNG, BENCH_SHIM_PNG   output files
+#   BENCH_OPS=1            0: skip the single operations   BENCH_OPS_ROUNDS=5  measured rounds
+#   BENCH_OPS_MS=300       milliseconds each operation runs per round and runtime
+#   BENCH_SERVERS=1        0: skip the servers             BENCH_SERVER_ROUNDS=3  rounds
+#   BENCH_SERVER_SECONDS=5 seconds of load per measurement (redis-benchmark: BENCH_REDIS_REQUESTS)
+#   BENCH_MD, BENCH_PNG, BENCH_MEM_PNG, BENCH_SHIM_PNG, BENCH_OPS_PNG, BENCH_SERVERS_PNG   outputs
 #
 # crun cannot run on this host's hybrid cgroup layout while /sys/fs/cgroup/unified is mounted,
 # so every runtime runs inside one private mount namespace where it is unmounted.
@@ -38,6 +48,14 @@ OUT_PNG=${BENCH_PNG:-$REPO/docs/benchmarks-lifecycle.png}
 OUT_MEM_PNG=${BENCH_MEM_PNG:-$REPO/docs/benchmarks-memory.png}
 OUT_SHIM_PNG=${BENCH_SHIM_PNG:-$REPO/docs/benchmarks-shim.png}
 SHIM_ROUNDS=${BENCH_SHIM_ROUNDS:-30}
+RUN_OPS=${BENCH_OPS:-1}
+OPS_ROUNDS=${BENCH_OPS_ROUNDS:-5}
+OPS_MS=${BENCH_OPS_MS:-300}
+RUN_SERVERS=${BENCH_SERVERS:-1}
+SERVER_ROUNDS=${BENCH_SERVER_ROUNDS:-3}
+SERVER_SECONDS=${BENCH_SERVER_SECONDS:-5}
+OUT_OPS_PNG=${BENCH_OPS_PNG:-$REPO/docs/benchmarks-ops.png}
+OUT_SERVERS_PNG=${BENCH_SERVERS_PNG:-$REPO/docs/benchmarks-servers.png}
 WORK=$REPO/build/bench
 
 [[ $(id -u) == 0 ]] || { echo "bench: must run as root" >&2; exit 1; }
@@ -228,7 +246,7 @@ idle() {
   "${RT[@]}" delete --force "$id" >/dev/null 2>&1 || cleanup "$n" "$id"
 }
 
-LOAD_LIFECYCLE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_LIFECYCLE=$(cut -d' ' -f1-3 /proc/loadavg) T_LIFECYCLE=$(date +%s)
 echo "bench: memory of one idle container, $MEM_ROUNDS rounds"
 for n in "${names[@]}"; do : >"$WORK/$n.mem"; done
 for ((r = 0; r < MEM_ROUNDS; r++)); do
@@ -257,7 +275,7 @@ for n in "${names[@]}"; do
 done
 
 # ---------------------------------------------------------------------------- 3. shims
-LOAD_MEMORY=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_MEMORY=$(cut -d' ' -f1-3 /proc/loadavg) T_MEMORY=$(date +%s)
 source "$REPO/e2e/bench/shim.sh"
 shim_ran=()
 if ((SHIM_ROUNDS > 0)); then
@@ -268,7 +286,7 @@ if ((SHIM_ROUNDS > 0)); then
     read -r med[$n] p90[$n] mean[$n] min[$n] max[$n] < <(stats "$WORK/$n.us")
   done
 fi
-LOAD_SHIM=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_SHIM=$(cut -d' ' -f1-3 /proc/loadavg) T_SHIM=$(date +%s)
 
 # ---------------------------------------------------------------------------- 4. libdune
 libdune_md=""
@@ -281,11 +299,13 @@ if [[ $RUN_LIBDUNE != 0 ]]; then
     # iteration with one decimal, too coarse for a 0.95x threshold.
     guest=$REPO/libdune/bench/build/guest dune_run=$REPO/build/bin/dune-run
     if [[ -x $guest && -x $dune_run ]]; then
+      # dune-run needs a policy (libdune/README.md, "Policy format"): allow-all, as libdune's own
+      echo '{"dunePolicy":1,"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]}' >"$WORK/allow-all.json"
       : >"$WORK/cpu.native"; : >"$WORK/cpu.dune"
       for ((r = 0; r < 5; r++)); do
         t0=${EPOCHREALTIME/./}; "$guest" cpu 1000000000 >/dev/null; t1=${EPOCHREALTIME/./}
         echo "$r $((t1 - t0))" >>"$WORK/cpu.native"
-        t0=${EPOCHREALTIME/./}; "$dune_run" "$guest" cpu 1000000000 >/dev/null; t1=${EPOCHREALTIME/./}
+        t0=${EPOCHREALTIME/./}; "$dune_run" --policy "$WORK/allow-all.json" "$guest" cpu 1000000000 >/dev/null; t1=${EPOCHREALTIME/./}
         echo "$r $((t1 - t0))" >>"$WORK/cpu.dune"
       done
       # best run of each: other jobs on the shared CPUs only ever add time to a CPU-bound run
@@ -297,6 +317,40 @@ if [[ $RUN_LIBDUNE != 0 ]]; then
     tail -n 20 "$WORK/libdune.log" >&2
   fi
 fi
+
+LOAD_LIBDUNE=$(cut -d' ' -f1-3 /proc/loadavg) T_LIBDUNE=$(date +%s)
+
+# ---------------------------------------------------------------------------- 5, 6. image
+# Why a part did not run ("" when it ran); reported in its section.
+ops_skip="" srv_skip=""
+[[ $RUN_OPS != 0 ]] || ops_skip="not run (BENCH_OPS=0)"
+[[ $RUN_SERVERS != 0 ]] || srv_skip="not run (BENCH_SERVERS=0)"
+source "$REPO/e2e/bench/image.sh"
+source "$REPO/e2e/bench/ops.sh"
+source "$REPO/e2e/bench/servers.sh"
+if [[ -z $ops_skip || -z $srv_skip ]] && ! bench_image_build; then
+  echo "bench: WARNING: the bench image (e2e/bench/image.sh) could not be built: no single operations, no servers" >&2
+  [[ -n $ops_skip ]] || ops_skip="not run: the bench image (e2e/bench/image.sh) could not be built"
+  [[ -n $srv_skip ]] || srv_skip="not run: the bench image (e2e/bench/image.sh) could not be built"
+fi
+
+T_IMAGE=$(date +%s)
+
+# ---------------------------------------------------------------------------- 5. ops
+if [[ -z $ops_skip ]]; then
+  echo "bench: single operations inside a container, 1 warm-up + $OPS_ROUNDS rounds of ${ops_names[*]}"
+  ops_bench "$OPS_ROUNDS" "$OPS_MS" || { echo "bench: the single-operation benchmark could not be set up" >&2; exit 1; }
+  ((${#ops_ran[@]})) || ops_skip="no runtime ran it: ${ops_failed[*]}"
+fi
+LOAD_OPS=$(cut -d' ' -f1-3 /proc/loadavg) T_OPS=$(date +%s)
+
+# ---------------------------------------------------------------------------- 6. servers
+if [[ -z $srv_skip ]]; then
+  echo "bench: servers in a container, $SERVER_ROUNDS rounds of ${srv_list[*]} under ${srv_names[*]}"
+  servers_bench "$SERVER_ROUNDS" "$SERVER_SECONDS" || { echo "bench: the server benchmark could not be set up" >&2; exit 1; }
+  ((${#srv_ran[@]})) || srv_skip="no runtime ran them: $(srv_notes | tr '\n' ' ')"
+fi
+LOAD_SERVERS=$(cut -d' ' -f1-3 /proc/loadavg) T_SERVERS=$(date +%s)
 
 # ---------------------------------------------------------------------------- report
 T_END=$(date +%s)
@@ -328,7 +382,8 @@ section=$WORK/section.md
   echo "| CPU | $cpu_model, $(nproc) CPUs (shared with other jobs) |"
   echo "| memory | $mem_total |"
   echo "| KVM | $kvm_kind |"
-  echo "| load average (1, 5, 15 min; the benchmark itself adds about 1) | before: $LOAD_BEFORE; after the lifecycle rounds: $LOAD_LIFECYCLE; after the memory rounds: $LOAD_MEMORY; after the shim rounds: $LOAD_SHIM; at the end: $LOAD_AFTER |"
+  echo "| load average (1, 5, 15 min; the benchmark itself adds about 1) | before: $LOAD_BEFORE; after the lifecycle rounds: $LOAD_LIFECYCLE; after the memory rounds: $LOAD_MEMORY; after the shim rounds: $LOAD_SHIM; after libdune's: $LOAD_LIBDUNE; after the single operations: $LOAD_OPS; after the servers: $LOAD_SERVERS; at the end: $LOAD_AFTER |"
+  echo "| seconds per part | lifecycle $((T_LIFECYCLE - T_START)), memory $((T_MEMORY - T_LIFECYCLE)), shims $((T_SHIM - T_MEMORY)), libdune $((T_LIBDUNE - T_SHIM)), bench image $((T_IMAGE - T_LIBDUNE)) (0 when cached), single operations $((T_OPS - T_IMAGE)), servers $((T_SERVERS - T_OPS)) |"
   echo "| dune | \`$DUNE\` ($(ver "$DUNE" --version)) |"
   echo "| peers | $(ver runc --version); $(ver crun --version); $(ver runsc --version) |"
   echo "| runsc flags | \`${RUNSC_FLAGS[*]} --platform=ptrace\` and \`${RUNSC_FLAGS[*]} --platform=kvm\`; --platform=kvm gets ${START_TIMEOUT} s (\`timeout\`) per start |"
@@ -397,7 +452,51 @@ section=$WORK/section.md
     echo "Not run (BENCH_SHIM_ROUNDS=0)."
   fi
   echo
+  echo "## Inside a container: the cost of single operations"
+  echo
+  if [[ -z $ops_skip ]]; then
+    echo "\`e2e/bench/opsbench.c\` (static) runs in a container of the bench image (Debian bookworm"
+    echo "with gcc, read-only root, tmpfs /tmp) under each runtime: \`R run\` per runtime per round,"
+    echo "1 warm-up round and $OPS_ROUNDS measured rounds, the order of the runtimes rotating every round."
+    echo "In one run each operation repeats for about $OPS_MS ms in batches; the program prints the"
+    echo "median over its batches; the table has the median over the rounds and, in brackets, that"
+    echo "median divided by runc's. Lower is better."
+    echo
+    ops_table
+    for n in "${ops_names[@]}"; do
+      [[ -z ${ops_failed[$n]:-} ]] || printf '\n%s\n' "${label[$n]}: ${ops_failed[$n]}."
+    done
+    echo
+    echo "![single operations relative to runc](benchmarks-ops.png)"
+  else
+    echo "${ops_skip^}."
+  fi
+  echo
+  echo "## Servers in a container"
+  echo
+  if [[ -z $srv_skip ]]; then
+    echo "Each server runs detached in a container of the bench image, in the host's network"
+    echo "namespace (runsc: \`--network=host\`), listening on 127.0.0.1; the load generator runs on the"
+    echo "host, chrooted into the same image, over loopback. Per round and server the runtimes take"
+    echo "turns in a rotating order: \`R run --detach\`, wait for the port, 1 s of warm-up load, the"
+    echo "measured load, \`R delete --force\`. $SERVER_ROUNDS rounds; median and, in brackets, median / runc's."
+    echo "pgbench: 4 clients, 2 threads, TPC-B-like script, ${SERVER_SECONDS} s, PostgreSQL 15 with fsync,"
+    echo "synchronous_commit and full_page_writes off on a tmpfs copy of a scale-1 database."
+    echo "redis-benchmark: 16 clients, ${BENCH_REDIS_REQUESTS:-20000} SET then as many GET requests."
+    echo "wrk: 2 threads, 16 connections, ${SERVER_SECONDS} s, GET of nginx's 615-byte default page, one worker."
+    echo "Higher is better."
+    echo
+    srv_table
+    notes=$(srv_notes)
+    [[ -z $notes ]] || printf '\n%s\n' "$notes"
+    echo
+    echo "![server throughput relative to runc](benchmarks-servers.png)"
+  else
+    echo "${srv_skip^}."
+  fi
+  echo
   echo "## Targets"
+  echo
   echo
   echo "| target (issue) | measured | result |"
   echo "| --- | --- | --- |"
@@ -427,6 +526,14 @@ section=$WORK/section.md
     [[ ${mkmem[dune]} != na && ${mkmem[dune-native]} != na ]] &&
       dk=$(awk -v a="${mrss[dune]}" -v b="${mrss[dune-native]}" -v c="${mkmem[dune]}" -v e="${mkmem[dune-native]}" 'BEGIN {printf "%.1f", (a + c - b - e) / 1024}')
     echo "| Dune mode idle RSS <= native + 10 MiB (4) | +$d MiB RSS (RSS + cgroup kernel memory: +$dk MiB) | $(verdict le "$d" 10) |"
+  fi
+  if [[ -z $ops_skip && -n $(ops_median dune getpid) ]]; then
+    v=$(ops_median dune getpid)
+    echo "| Dune mode getpid inside a container <= 3 µs (12) | $(ops_fmt "$v") | $(verdict le "$v" 3000) |"
+    if [[ -n $(ops_median runc forkexec) ]]; then
+      v=$(ratio "$(ops_median dune forkexec)" "$(ops_median runc forkexec)")
+      echo "| Dune mode fork+exec+wait <= 3x runc (12) | $(ops_fmt "$(ops_median dune forkexec)") vs $(ops_fmt "$(ops_median runc forkexec)") (${v}x) | $(verdict le "$v" 3) |"
+    fi
   fi
   if [[ -n $libdune_md ]]; then
     lm=$(cat "$libdune_md")
@@ -552,6 +659,8 @@ plot "$WORK/mem.dat" using (\$1 - 0.27):2 with boxes lc rgb "#4477aa" title "RSS
      "$WORK/mem.dat" using (\$1 + 0.27):4 with boxes lc rgb "#ccbb44" title "cgroup kernel memory", \
      "$WORK/mem.dat" using (\$1 - 0.27):2:2 with labels offset 0,0.7 font ",9" notitle
 GP
+  [[ -n $ops_skip ]] || ops_plot "$OUT_OPS_PNG" "$OPS_ROUNDS"
+  [[ -n $srv_skip ]] || srv_plot "$OUT_SERVERS_PNG" "$SERVER_ROUNDS"
   if ((${#shim_ran[@]})); then
     xt="" i=0
     : >"$WORK/shim-samples.dat"; : >"$WORK/shim-medians.dat"
@@ -570,4 +679,4 @@ fi
 
 cat "$section"
 echo
-echo "bench: wrote $OUT_MD, $OUT_PNG, $OUT_MEM_PNG and $OUT_SHIM_PNG in $((T_END - T_START)) s"
+echo "bench: wrote $OUT_MD and the plots ($OUT_PNG, $OUT_MEM_PNG, $OUT_SHIM_PNG, $OUT_OPS_PNG, $OUT_SERVERS_PNG) in $((T_END - T_START)) s"

@@ -1,0 +1,312 @@
+/*
+ * opsbench: the cost of single operations inside a container (make bench, e2e/bench/ops.sh).
+ *
+ *   opsbench [-t MS] OP...   runs each OP for about MS milliseconds (default 300) in batches
+ *                            and prints "OP MEDIAN_NS BATCHES": the median over the batches
+ *                            of the nanoseconds one operation took.
+ *   opsbench nop             exits 0 at once (the program fork+exec and the shell loop run)
+ *
+ * OPs: getpid (the raw system call, no libc cache), openclose (open+close of /etc/passwd),
+ * forkexec (fork, execve of this program with "nop", waitpid), pipe (one byte to a child
+ * and back over two pipes: one round trip), touch (first write to each page of a fresh
+ * 16 MiB anonymous mapping, pages in a random order: ns per page), shell200 (/bin/sh running
+ * a loop of 200 fork+execs of this program: ns per loop), gcc (gcc -O0 of a hello world into
+ * /tmp, then running it: ns per compile+run; needs a writable /tmp and gcc on the PATH).
+ *
+ * A batch runs N operations, N sized by a warm-up (doubling until one batch takes 10 ms) so
+ * that a batch takes about 2 ms (heavy operations run one per batch, after one warm-up run);
+ * batches repeat until the time is spent, at least MIN_BATCHES of them (MIN_HEAVY_BATCHES
+ * of heavy ones). Static (runs in any root filesystem); exits 1 with a message when an operation fails.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIN_BATCHES 5
+#define MIN_HEAVY_BATCHES 3
+#define MAX_BATCHES 4096
+#define TOUCH_PAGES 4096
+#define PAGE 4096
+
+struct bench {
+	const char *self;   /* absolute path of this program */
+	int to_child, from_child;
+	pid_t child;
+	char *map;
+	uint32_t order[TOUCH_PAGES];
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "opsbench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* run ARGV (PATH lookup), wait; exits the benchmark unless it exits 0 */
+static void run_wait(char *const argv[])
+{
+	int status;
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		die("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "opsbench: %s exited with status 0x%x\n", argv[0], status);
+		exit(1);
+	}
+}
+
+static void op_getpid(struct bench *b, long n)
+{
+	(void)b;
+	for (long i = 0; i < n; i++)
+		syscall(SYS_getpid);
+}
+
+static void op_openclose(struct bench *b, long n)
+{
+	(void)b;
+	for (long i = 0; i < n; i++) {
+		int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("open /etc/passwd");
+		close(fd);
+	}
+}
+
+static void op_forkexec(struct bench *b, long n)
+{
+	char *argv[] = {(char *)b->self, "nop", NULL};
+	for (long i = 0; i < n; i++)
+		run_wait(argv);
+}
+
+static void pipe_child(int in, int out)
+{
+	char c;
+	while (read(in, &c, 1) == 1)
+		if (write(out, &c, 1) != 1)
+			_exit(1);
+	_exit(0);
+}
+
+static void pipe_start(struct bench *b)
+{
+	int down[2], up[2];
+	if (pipe(down) < 0 || pipe(up) < 0)
+		die("pipe");
+	b->child = fork();
+	if (b->child < 0)
+		die("fork");
+	if (b->child == 0) {
+		close(down[1]);
+		close(up[0]);
+		pipe_child(down[0], up[1]);
+	}
+	close(down[0]);
+	close(up[1]);
+	b->to_child = down[1];
+	b->from_child = up[0];
+}
+
+static void op_pipe(struct bench *b, long n)
+{
+	char c = 'x';
+	for (long i = 0; i < n; i++)
+		if (write(b->to_child, &c, 1) != 1 || read(b->from_child, &c, 1) != 1)
+			die("pipe round trip");
+}
+
+static void pipe_stop(struct bench *b)
+{
+	close(b->to_child);
+	close(b->from_child);
+	waitpid(b->child, NULL, 0);
+}
+
+static void touch_start(struct bench *b)
+{
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	for (uint32_t i = 0; i < TOUCH_PAGES; i++)
+		b->order[i] = i;
+	for (uint32_t i = TOUCH_PAGES - 1; i > 0; i--) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		uint32_t j = (uint32_t)(x % (i + 1)), t = b->order[i];
+		b->order[i] = b->order[j];
+		b->order[j] = t;
+	}
+}
+
+/* one batch = one fresh mapping; n is always 1 (see heavy), the cost is per page */
+static void op_touch(struct bench *b, long n)
+{
+	for (long k = 0; k < n; k++) {
+		char *m = mmap(NULL, (size_t)TOUCH_PAGES * PAGE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			die("mmap");
+		for (uint32_t i = 0; i < TOUCH_PAGES; i++)
+			m[(size_t)b->order[i] * PAGE] = 1;
+		munmap(m, (size_t)TOUCH_PAGES * PAGE);
+	}
+}
+
+static void op_shell200(struct bench *b, long n)
+{
+	char script[512];
+	snprintf(script, sizeof script,
+		 "i=0; while [ $i -lt 200 ]; do %s nop; i=$((i+1)); done", b->self);
+	char *argv[] = {"/bin/sh", "-c", script, NULL};
+	for (long i = 0; i < n; i++)
+		run_wait(argv);
+}
+
+static void gcc_start(struct bench *b)
+{
+	(void)b;
+	FILE *f = fopen("/tmp/opsbench-hello.c", "w");
+	if (!f)
+		die("/tmp/opsbench-hello.c");
+	fputs("#include <stdio.h>\nint main(void) { puts(\"hello, world\"); return 0; }\n", f);
+	if (fclose(f) != 0)
+		die("/tmp/opsbench-hello.c");
+}
+
+static void op_gcc(struct bench *b, long n)
+{
+	(void)b;
+	char *cc[] = {"gcc", "-O0", "-o", "/tmp/opsbench-hello", "/tmp/opsbench-hello.c", NULL};
+	char *run[] = {"/tmp/opsbench-hello", NULL};
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), out = dup(1);
+	if (null < 0 || out < 0)
+		die("/dev/null");
+	dup2(null, 1); /* hello's line is not part of our output */
+	for (long i = 0; i < n; i++) {
+		run_wait(cc);
+		run_wait(run);
+	}
+	dup2(out, 1);
+	close(out);
+	close(null);
+}
+
+struct op {
+	const char *name;
+	void (*run)(struct bench *, long);
+	void (*start)(struct bench *);
+	void (*stop)(struct bench *);
+	int heavy;     /* one operation per batch */
+	long per_op;   /* divisor: units in one operation (pages for touch) */
+};
+
+static const struct op ops[] = {
+	{"getpid", op_getpid, NULL, NULL, 0, 1},
+	{"openclose", op_openclose, NULL, NULL, 0, 1},
+	{"forkexec", op_forkexec, NULL, NULL, 0, 1},
+	{"pipe", op_pipe, pipe_start, pipe_stop, 0, 1},
+	{"touch", op_touch, touch_start, NULL, 1, TOUCH_PAGES},
+	{"shell200", op_shell200, NULL, NULL, 1, 1},
+	{"gcc", op_gcc, gcc_start, NULL, 1, 1},
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t batch_ns(struct bench *b, const struct op *op, long n)
+{
+	uint64_t t0 = now_ns();
+	op->run(b, n);
+	return now_ns() - t0;
+}
+
+static void measure(struct bench *b, const struct op *op, uint64_t budget_ns)
+{
+	static uint64_t per[MAX_BATCHES];
+	long n = 1;
+	int k = 0;
+	uint64_t spent = 0, t;
+	if (op->start)
+		op->start(b);
+	if (!op->heavy) {
+		/* warm up while sizing the batch: double until one batch takes 10 ms (a stall
+		 * of a loaded host is then small against it), then scale to 2 ms batches */
+		while ((t = batch_ns(b, op, n)) < 10000000 && n < (1L << 30))
+			n *= 2;
+		n = (long)((double)n * 2000000.0 / (double)t);
+		if (n < 1)
+			n = 1;
+	} else {
+		batch_ns(b, op, 1);
+	}
+	int min = op->heavy ? MIN_HEAVY_BATCHES : MIN_BATCHES;
+	while (k < MAX_BATCHES && (k < min || spent < budget_ns)) {
+		t = batch_ns(b, op, n);
+		spent += t;
+		per[k++] = t / (uint64_t)(n * op->per_op);
+	}
+	if (op->stop)
+		op->stop(b);
+	qsort(per, (size_t)k, sizeof per[0], cmp_u64);
+	uint64_t med = (k % 2) ? per[k / 2] : (per[k / 2 - 1] + per[k / 2]) / 2;
+	printf("%s %llu %d\n", op->name, (unsigned long long)med, k);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b = {.self = argv[0]};
+	uint64_t budget_ms = 300;
+	int i = 1;
+	if (argc == 2 && strcmp(argv[1], "nop") == 0)
+		return 0;
+	if (argc > 2 && strcmp(argv[1], "-t") == 0) {
+		budget_ms = strtoull(argv[2], NULL, 10);
+		i = 3;
+	}
+	if (argv[0][0] != '/') {
+		fprintf(stderr, "opsbench: run it by its absolute path (fork+exec runs it again)\n");
+		return 2;
+	}
+	if (i >= argc) {
+		fprintf(stderr, "usage: opsbench [-t MS] OP... (getpid openclose forkexec pipe touch shell200 gcc) | nop\n");
+		return 2;
+	}
+	for (; i < argc; i++) {
+		size_t j;
+		for (j = 0; j < sizeof ops / sizeof ops[0]; j++)
+			if (strcmp(argv[i], ops[j].name) == 0)
+				break;
+		if (j == sizeof ops / sizeof ops[0]) {
+			fprintf(stderr, "opsbench: unknown operation %s\n", argv[i]);
+			return 2;
+		}
+		measure(&b, &ops[j], budget_ms * 1000000u);
+	}
+	return 0;
+}
