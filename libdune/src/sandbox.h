@@ -13,6 +13,7 @@
 #include "fault_around.h"
 #include "objects.h"
 #include "policy.h"
+#include "ptrace.h"
 #include "vm.h"
 
 /* Counters shared by every Dune process of one dune-run tree (a shared
@@ -56,6 +57,8 @@ struct sb_proc {
 	 * host call is over. */
 	struct tomb { uint64_t addr, len; } *tombs;
 	size_t ntombs, captombs;
+	struct pt_area *pt_area;   /* the stop area (ptrace.h), or NULL */
+	struct pt_tracer *tracer;  /* what this process traces (ptrace.c), or NULL */
 };
 
 struct sb_thread {
@@ -77,6 +80,11 @@ struct sb_thread {
 	/* Where the host thread returns to glibc (thread_main), so glibc
 	 * reclaims its stack; NULL: the process's initial thread. */
 	jmp_buf *exit_jmp;
+	/* ptrace (ptrace.h): this thread's slot, the trap flag the monitor set for a single
+	 * step, inside its own stop, the call being handled. */
+	struct pt_slot *pt;
+	bool pt_tf, pt_stopping;
+	int pt_nr;
 };
 
 struct sb_options {
@@ -91,6 +99,7 @@ struct sb_options {
 	const char *comm;   /* the process name (an execve's file name), or NULL: the program's */
 	bool no_fault_around; /* every page present up front (fault_around.h) */
 	bool tsc_same; /* exec'd image: the previous image's probe found the guest TSC is the host's */
+	int ptraced; /* exec'd image of a traced thread: 1 + pt_exec_arg before the exec; 0: not traced */
 };
 
 /* The counters as one JSON object (what --stats and --print-stats write). */

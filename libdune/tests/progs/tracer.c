@@ -1,0 +1,110 @@
+/* A small tracer for the ptrace tests, the same natively and as a Dune process: it forks, the
+ * child calls PTRACE_TRACEME and execs this program ("tracee"), and the parent follows it with
+ * PTRACE_SYSCALL, printing one line per check. Built static and not PIE, so both processes
+ * have the tracee's message at the same address. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char msg[] = "hello from the tracee\n";
+extern char __executable_start[], etext[];
+
+static int tracee(void)
+{
+	syscall(SYS_write, 1, msg, sizeof msg - 1);
+	long r = syscall(SYS_getppid); /* the tracer makes this getpid */
+	printf("tracee: getppid returned %s\n", r == getpid() ? "my pid" : "my parent");
+	fflush(stdout);
+	syscall(SYS_write, 1, msg, sizeof msg - 1); /* the tracer changed the message */
+	return 0;
+}
+
+/* At the entry of getppid: the tracee's memory outside its program is refused. */
+static void probe_memory(pid_t pid)
+{
+	const uint64_t outside[] = { 0x200000000000ull /* a Dune monitor's stop area */,
+				     0xffffff8000000000ull /* a Dune guest's system area */ };
+	for (int i = 0; i < 2; i++) {
+		errno = 0;
+		long w = ptrace(PTRACE_PEEKDATA, pid, (void *)outside[i], 0);
+		printf("peek %#lx: %s\n", (unsigned long)outside[i], w == -1 && errno == EIO ? "EIO" : "READ");
+		long rc = ptrace(PTRACE_POKEDATA, pid, (void *)outside[i], (void *)0x4141414141414141ul);
+		printf("poke %#lx: %s\n", (unsigned long)outside[i], rc == -1 && errno == EIO ? "EIO" : "WRITTEN");
+	}
+	long first;
+	memcpy(&first, msg, sizeof first);
+	memcpy(&first, "HELLO fr", 8);
+	printf("poke message: %s\n", ptrace(PTRACE_POKEDATA, pid, msg, (void *)first) == 0 ? "ok" : "failed");
+}
+
+static void on_entry(pid_t pid, struct user_regs_struct *r, int *getppid_seen)
+{
+	if (r->orig_rax == SYS_write && r->rdi == 1 && !*getppid_seen) {
+		errno = 0;
+		long w = ptrace(PTRACE_PEEKDATA, pid, (void *)r->rsi, 0);
+		printf("write entry: fd %llu, buffer %s, length %llu, peek %s\n", r->rdi,
+		       r->rsi == (uint64_t)msg ? "is the message" : "elsewhere", r->rdx,
+		       errno == 0 && !memcmp(&w, msg, 8) ? "matches" : "differs");
+		printf("rip in the program's text: %s\n",
+		       r->rip >= (uint64_t)__executable_start && r->rip < (uint64_t)etext ? "yes" : "no");
+	}
+	if (r->orig_rax == SYS_getppid) {
+		*getppid_seen = 1;
+		probe_memory(pid);
+		r->orig_rax = SYS_getpid;
+		printf("setregs: %s\n", ptrace(PTRACE_SETREGS, pid, 0, r) == 0 ? "ok" : "failed");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "tracee"))
+		return tracee();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0)
+			_exit(100);
+		execl(argv[0], argv[0], "tracee", (char *)NULL);
+		_exit(101);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	printf("first stop: %s\n", WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP ? "SIGTRAP after exec" : "other");
+	ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD);
+	int entries = 0, in_call = 0, getppid_seen = 0, ioctls = 0, last_nr = -1, exit_group = 0;
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, pid, 0, 0) < 0 || waitpid(pid, &st, 0) < 0 || !WIFSTOPPED(st))
+			break;
+		if (WSTOPSIG(st) != (SIGTRAP | 0x80))
+			continue;
+		struct user_regs_struct r;
+		if (ptrace(PTRACE_GETREGS, pid, 0, &r) < 0)
+			break;
+		in_call = !in_call;
+		if (in_call) {
+			entries++;
+			last_nr = (int)r.orig_rax;
+			ioctls += r.orig_rax == SYS_ioctl;
+			exit_group += r.orig_rax == SYS_exit_group;
+			on_entry(pid, &r, &getppid_seen);
+		} else if (r.orig_rax == SYS_write && r.rdi == 1 && !getppid_seen) {
+			printf("write exit: rax %lld\n", (long long)r.rax);
+		} else if (r.orig_rax == SYS_getpid && getppid_seen == 1) {
+			printf("getpid exit: rax is the tracee: %s\n", (pid_t)r.rax == pid ? "yes" : "no");
+			getppid_seen = 2;
+		}
+	}
+	printf("syscall entries: %s, ioctl entries: %d, exit_group seen: %d, last: %d\n", entries > 5 ? "many" : "few",
+	       ioctls, exit_group, last_nr);
+	printf("tracee ended: %s %d\n", WIFEXITED(st) ? "exit" : "other", WIFEXITED(st) ? WEXITSTATUS(st) : st);
+	return 0;
+}
