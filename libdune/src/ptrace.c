@@ -180,7 +180,8 @@ bool pt_syscall_entry(struct sb_thread *t)
 		return true;
 	uint64_t nr = vcpu_regs(t->vcpu)->rax;
 	publish(t, nr, (uint64_t)-ENOSYS);
-	if (!stop(t, PT_SYSCALL_ENTRY) || !(s->dirty & 1)) {
+	t->pt_entered = stop(t, PT_SYSCALL_ENTRY);
+	if (!t->pt_entered || !(s->dirty & 1)) {
 		s->dirty = 0;
 		return true;
 	}
@@ -195,7 +196,9 @@ bool pt_syscall_entry(struct sb_thread *t)
 void pt_syscall_exit(struct sb_thread *t, int nr)
 {
 	struct pt_slot *s = t->pt;
-	if (!s || !s->traced || s->mode != PT_MODE_SYSCALL)
+	bool entered = t->pt_entered;
+	t->pt_entered = false;
+	if (!s || !s->traced || !entered)
 		return;
 	publish(t, (uint64_t)(int64_t)nr, vcpu_regs(t->vcpu)->rax);
 	if (stop(t, PT_SYSCALL_EXIT))
@@ -224,7 +227,7 @@ int pt_exec_arg(struct sb_thread *t)
 	struct pt_slot *s = t->pt;
 	if (!s || !s->traced)
 		return -1;
-	return s->mode == PT_MODE_SYSCALL ? t->pt_nr : 0;
+	return t->pt_entered ? t->pt_nr : 0;
 }
 
 void pt_after_exec(struct sb_thread *t, int exec_nr)
@@ -241,7 +244,7 @@ void pt_after_exec(struct sb_thread *t, int exec_nr)
 	apply(t);
 	if (s->resume_sig > 0 && s->resume_sig < 65)
 		sb_force_signal(t, (int)s->resume_sig, 0, 0, 0, 0, NULL);
-	if (exec_nr > 0 && s->traced && s->mode == PT_MODE_SYSCALL) {
+	if (exec_nr > 0 && s->traced) {
 		publish(t, (uint64_t)exec_nr, 0);
 		if (stop(t, PT_SYSCALL_EXIT))
 			apply(t);

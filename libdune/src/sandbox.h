@@ -81,9 +81,10 @@ struct sb_thread {
 	 * reclaims its stack; NULL: the process's initial thread. */
 	jmp_buf *exit_jmp;
 	/* ptrace (ptrace.h): this thread's slot, the trap flag the monitor set for a single
-	 * step, inside its own stop, the call being handled. */
+	 * step, inside its own stop, the call being handled and whether its entry stop was made
+	 * (the kernel reports a syscall exit only after it reported the entry). */
 	struct pt_slot *pt;
-	bool pt_tf, pt_stopping;
+	bool pt_tf, pt_stopping, pt_entered;
 	int pt_nr;
 };
 
