@@ -264,9 +264,15 @@ long pt_wait4(struct sb_thread *t, const uint64_t a[6])
 		long rc = host_syscall(SYS_wait4, a[0], (uint64_t)&st, a[2], ru, 0, 0);
 		if (rc <= 0)
 			return rc;
-		pthread_mutex_lock(&p->tracer->lock);
-		int report = classify(p->tracer, (pid_t)rc, &st);
-		pthread_mutex_unlock(&p->tracer->lock);
+		/* A stop can be a tracee's even before this process made a ptrace call (its child
+		 * called PTRACE_TRACEME). */
+		struct pt_tracer *tr = WIFSTOPPED(st) ? tracer(p) : p->tracer;
+		int report = 1;
+		if (tr) {
+			pthread_mutex_lock(&tr->lock);
+			report = classify(tr, (pid_t)rc, &st);
+			pthread_mutex_unlock(&tr->lock);
+		}
 		if (report) {
 			if (ust)
 				memcpy((void *)ust, &st, 4);

@@ -1100,10 +1100,7 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	case SYS_shmctl: return do_shmctl(p, a);
 	case SYS_seccomp: return -EINVAL; /* a filter would bind the monitor itself */
 	case SYS_ptrace: return sb_ptrace(t, a);
-	case SYS_wait4:
-		if (p->tracer)
-			return pt_wait4(t, a); /* stops of Dune tracees translated (ptrace_tracer.c) */
-		break;
+	case SYS_wait4: return pt_wait4(t, a); /* stops of Dune tracees translated (ptrace_tracer.c) */
 	default:
 		break;
 	}

@@ -79,6 +79,9 @@ int main(int argc, char **argv)
 	int st;
 	waitpid(pid, &st, 0);
 	printf("first stop: %s\n", WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP ? "SIGTRAP after exec" : "other");
+	errno = 0;
+	long w0 = ptrace(PTRACE_PEEKDATA, pid, msg, 0);
+	printf("peek at the exec stop: %s\n", errno == 0 && !memcmp(&w0, msg, 8) ? "matches" : "fails");
 	ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD);
 	int entries = 0, in_call = 0, getppid_seen = 0, ioctls = 0, last_nr = -1, exit_group = 0;
 	for (;;) {
