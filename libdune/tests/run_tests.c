@@ -1220,6 +1220,87 @@ static int t_monitor_calls_shell(void)
 			     0, "piped\ndone\n");
 }
 
+/* ---- ptrace: a tracer inside a Dune process traces its Dune children ---- */
+
+/* progs/tracer.c natively and as a Dune process: the same checks hold (syscall stops with the
+ * guest's numbers and arguments, PEEKDATA of program memory, GETREGS rip in the program,
+ * SETREGS changing the call, POKEDATA of the program's message); under Dune no KVM ioctl is
+ * seen, and PEEK/POKE of the tracee's monitor memory (really mapped there) fail with EIO. */
+static int t_ptrace_tracer(void)
+{
+	static const char *const both[] = {
+		"first stop: SIGTRAP after exec\n", "peek at the exec stop: matches\n",
+		"write entry: fd 1, buffer is the message, length 22, peek matches\n",
+		"rip in the program's text: yes\n", "write exit: rax 22\n", "peek 0x200000000000: EIO\n",
+		"poke 0x200000000000: EIO\n", "peek 0xffffff8000000000: EIO\n", "poke 0xffffff8000000000: EIO\n",
+		"poke message: ok\n", "setregs: ok\n", "getpid exit: rax is the tracee: yes\n",
+		"tracee: getppid returned my pid\n", "hello from the tracee\n", "HELLO from the tracee\n",
+		"syscall entries: many, ioctl entries: 0, exit_group seen: 1, last: 231\n", "tracee ended: exit 0\n",
+	};
+	static struct result native;
+	run(&native, ((char *const[]){ prog("tracer"), NULL }));
+	run(&R, DUNE(prog("tracer")));
+	for (size_t i = 0; i < sizeof both / sizeof both[0]; i++) {
+		if (!strstr(native.out, both[i]))
+			return fail("native run lacks \"%s\": %.600s", both[i], native.out);
+		if (!strstr(R.out, both[i]))
+			return fail("dune-run lacks \"%s\": %.900s; stderr %.300s", both[i], R.out, R.err);
+	}
+	if (!strstr(R.out, "peek monitor image: EIO\npoke monitor image: EIO\nstop area mapped: yes\n"))
+		return fail("the monitor's memory was not refused: %.900s", R.out);
+	return expect(&R, 0, NULL);
+}
+
+/* A host tool the ptrace tests run as a Dune process: missing means failed, not skipped. */
+static int need_tool(const char *path)
+{
+	if (access(path, X_OK))
+		return fail("%s is missing (install it: the ptrace tests need it)", path);
+	return 0;
+}
+
+static int t_ptrace_strace(void)
+{
+	if (need_tool("/usr/bin/strace") || need_tool("/bin/sh"))
+		return 1;
+	char *log = fmt("%s/strace.log", tmp);
+	unlink(log);
+	run(&R, DUNE("/usr/bin/strace", "-f", "-o", log, "/bin/sh", "-c", "echo hi; ls /"));
+	static char trace[1 << 20];
+	FILE *f = fopen(log, "r");
+	size_t n = f ? fread(trace, 1, sizeof trace - 1, f) : 0;
+	trace[n] = 0;
+	if (f)
+		fclose(f);
+	static const char *const has[] = {
+		"execve(\"/bin/sh\", [\"/bin/sh\", \"-c\", \"echo hi; ls /\"]", "write(1, \"hi\\n\", 3",
+		"execve(\"/usr/bin/ls\", [\"ls\", \"/\"]", "exit_group(0)", "+++ exited with 0 +++",
+		"--- SIGCHLD", "wait4(-1,",
+	};
+	for (size_t i = 0; i < sizeof has / sizeof has[0]; i++)
+		if (!strstr(trace, has[i]))
+			return fail("strace output lacks '%s': %.1500s; stderr %.300s", has[i], trace, R.err);
+	if (strstr(trace, "KVM_") || strstr(trace, "tgkill(") || strstr(R.err, "Stray"))
+		return fail("strace saw the monitor's own calls or lost track: %.300s %.1500s", R.err, trace);
+	return expect(&R, 0, "hi\n");
+}
+
+static int t_ptrace_gdb(void)
+{
+	if (need_tool("/usr/bin/gdb"))
+		return 1;
+	run(&R, DUNE("/usr/bin/gdb", "-nx", "-batch", "-ex", "break main", "-ex", "run", "-ex", "bt", "-ex", "next",
+		     "-ex", "stepi", "-ex", "info registers rip", "-ex", "continue", prog("debuggee")));
+	static const char *const has[] = {
+		"Breakpoint 1, main () at", "#0  main () at", "\tprintf(\"square: %d\\n\", v);", "rip            0x4",
+		"square: 49\n", "exited normally]",
+	};
+	for (size_t i = 0; i < sizeof has / sizeof has[0]; i++)
+		if (!strstr(R.out, has[i]))
+			return fail("gdb output lacks '%s': %.1500s; stderr %.500s", has[i], R.out, R.err);
+	return expect(&R, 0, NULL);
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -1227,6 +1308,9 @@ struct test {
 
 static const struct test tests[] = {
 	{ "busybox echo", t_busybox_echo },
+	{ "ptrace: a tracer sees the guest's syscalls, program memory only", t_ptrace_tracer },
+	{ "ptrace: strace -f of sh -c 'echo hi; ls /'", t_ptrace_strace },
+	{ "ptrace: gdb break main, bt, next, stepi, continue", t_ptrace_gdb },
 	{ "busybox sh: ls | sort | head", t_sh_pipe },
 	{ "busybox sh: redirects", t_sh_redirect },
 	{ "busybox sort", t_sort },

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -27,9 +28,37 @@ static int tracee(void)
 	return 0;
 }
 
-/* At the entry of getppid: the tracee's memory outside its program is refused. */
+/* The start of the first mapping of the tracee whose line in /proc/PID/maps names what, or 0. */
+static uint64_t mapping_of(pid_t pid, const char *what)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%d/maps", pid);
+	FILE *f = fopen(path, "r");
+	uint64_t start = 0;
+	while (f && !start && fgets(line, sizeof line, f))
+		if (strstr(line, what))
+			start = strtoull(line, NULL, 16);
+	if (f)
+		fclose(f);
+	return start;
+}
+
+/* At the entry of getppid: the tracee's memory outside its program is refused. Under Dune the
+ * tracee's host process maps its monitor (the dune-run image, the stop area at 0x200000000000):
+ * both are really there and must stay out of reach. */
 static void probe_memory(pid_t pid)
 {
+	uint64_t image = mapping_of(pid, "dune-run");
+	if (!image) {
+		printf("monitor image: none\n");
+	} else {
+		errno = 0;
+		long w = ptrace(PTRACE_PEEKDATA, pid, (void *)image, 0);
+		printf("peek monitor image: %s\n", w == -1 && errno == EIO ? "EIO" : "READ");
+		long rc = ptrace(PTRACE_POKEDATA, pid, (void *)image, (void *)0x4141414141414141ul);
+		printf("poke monitor image: %s\n", rc == -1 && errno == EIO ? "EIO" : "WRITTEN");
+	}
+	printf("stop area mapped: %s\n", mapping_of(pid, "200000000000-") ? "yes" : "no");
 	const uint64_t outside[] = { 0x200000000000ull /* a Dune monitor's stop area */,
 				     0xffffff8000000000ull /* a Dune guest's system area */ };
 	for (int i = 0; i < 2; i++) {
