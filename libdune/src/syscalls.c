@@ -1100,7 +1100,6 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	case SYS_shmctl: return do_shmctl(p, a);
 	case SYS_seccomp: return -EINVAL; /* a filter would bind the monitor itself */
 	case SYS_ptrace: return sb_ptrace(t, a);
-	case SYS_wait4: return pt_wait4(t, a); /* stops of Dune tracees translated (ptrace_tracer.c) */
 	default:
 		break;
 	}
@@ -1115,6 +1114,8 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	long rc = check_args(t, spec, a, s);
 	if (rc)
 		return rc;
+	if (nr == SYS_wait4)
+		return pt_wait4(t, a); /* as made, with the stops of Dune tracees translated (ptrace_tracer.c) */
 	bool handled;
 	rc = sb_path_call(p, nr, a, &handled);
 	if (handled)

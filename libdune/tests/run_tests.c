@@ -1251,6 +1251,22 @@ static int t_ptrace_tracer(void)
 	return expect(&R, 0, NULL);
 }
 
+/* PTRACE_ATTACH to a running Dune child (progs/tracer.c attach): SIGSTOP stop, then a syscall
+ * stop at the guest's getppid, detach leaves it running; the same output as natively. */
+static int t_ptrace_attach(void)
+{
+	static const char want[] = "attach stop: SIGSTOP\nafter attach: syscall stop, call getppid\ndetach: ok\n"
+				   "running after detach: yes\nkilled: yes\n";
+	static struct result native;
+	run(&native, ((char *const[]){ prog("tracer"), "attach", NULL }));
+	if (strcmp(native.out, want))
+		return fail("native run: %.400s", native.out);
+	run(&R, DUNE(prog("tracer"), "attach"));
+	if (strcmp(R.out, want))
+		return fail("dune-run: %.400s; stderr %.300s", R.out, R.err);
+	return expect(&R, 0, NULL);
+}
+
 /* A host tool the ptrace tests run as a Dune process: missing means failed, not skipped. */
 static int need_tool(const char *path)
 {
@@ -1309,6 +1325,7 @@ struct test {
 static const struct test tests[] = {
 	{ "busybox echo", t_busybox_echo },
 	{ "ptrace: a tracer sees the guest's syscalls, program memory only", t_ptrace_tracer },
+	{ "ptrace: PTRACE_ATTACH to a running child, syscall stop, detach", t_ptrace_attach },
 	{ "ptrace: strace -f of sh -c 'echo hi; ls /'", t_ptrace_strace },
 	{ "ptrace: gdb break main, bt, next, stepi, continue", t_ptrace_gdb },
 	{ "busybox sh: ls | sort | head", t_sh_pipe },

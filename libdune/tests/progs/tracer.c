@@ -1,7 +1,7 @@
 /* A small tracer for the ptrace tests, the same natively and as a Dune process: it forks, the
  * child calls PTRACE_TRACEME and execs this program ("tracee"), and the parent follows it with
- * PTRACE_SYSCALL, printing one line per check. Built static and not PIE, so both processes
- * have the tracee's message at the same address. */
+ * PTRACE_SYSCALL, printing one line per check ("attach": PTRACE_ATTACH to a running child).
+ * Built static and not PIE, so both processes have the tracee's message at the same address. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -93,10 +93,39 @@ static void on_entry(pid_t pid, struct user_regs_struct *r, int *getppid_seen)
 	}
 }
 
+/* PTRACE_ATTACH to a running child (a getppid loop): its next system call is a syscall stop. */
+static int attach(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		for (;;)
+			syscall(SYS_getppid);
+	usleep(100000);
+	int st;
+	if (ptrace(PTRACE_ATTACH, pid, 0, 0) < 0 || waitpid(pid, &st, 0) < 0)
+		return 1;
+	printf("attach stop: %s\n", WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP ? "SIGSTOP" : "other");
+	ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD);
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_SYSCALL, pid, 0, 0) < 0 || waitpid(pid, &st, 0) < 0 || ptrace(PTRACE_GETREGS, pid, 0, &r) < 0)
+		return 1;
+	printf("after attach: %s, call %s\n", WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80) ? "syscall stop" : "other",
+	       r.orig_rax == SYS_getppid ? "getppid" : "other");
+	printf("detach: %s\n", ptrace(PTRACE_DETACH, pid, 0, 0) == 0 ? "ok" : "failed");
+	usleep(50000);
+	printf("running after detach: %s\n", waitpid(pid, &st, WNOHANG) == 0 ? "yes" : "no");
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	printf("killed: %s\n", WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? "yes" : "no");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "tracee"))
 		return tracee();
+	if (argc > 1 && !strcmp(argv[1], "attach"))
+		return attach();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	pid_t pid = fork();
 	if (pid == 0) {
