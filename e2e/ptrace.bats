@@ -60,20 +60,22 @@ teardown() {
   grep -q '^\[pid *[0-9]*\] execve("/usr/bin/ls", \["ls", "/"\]' <<<"$stderr"
 }
 
-@test "ptrace: gdb in a Dune container stops at a breakpoint, shows the backtrace, steps and continues" {
+@test "ptrace: gdb in a Dune container stops at a breakpoint in a PIE program, shows the backtrace and libraries, steps and continues" {
   # Compiled from a copy in the rootfs: gdb finds the source as /debuggee.c (its working
   # directory in the container is /).
   cp "$DEBUGGEE_SRC" "$B/rootfs/debuggee.c"
-  (cd "$B/rootfs" && gcc -g -O0 -static -no-pie -o debuggee debuggee.c)
+  (cd "$B/rootfs" && gcc -g -O0 -o debuggee debuggee.c) # PIE and dynamic, as gcc makes them
   bundle_runs_as dune
   in_ctr gdb -nx -batch -ex 'break main' -ex run -ex bt -ex next -ex stepi -ex 'info registers rip' \
-    -ex continue /debuggee
+    -ex 'info sharedlibrary' -ex continue /debuggee
   [ "$status" -eq 0 ]
   printf '%s\n' "${lines[@]}" | grep -q '^Breakpoint 1, main () at debuggee.c:[0-9]*$'
   printf '%s\n' "${lines[@]}" | grep -q '^#0  main () at debuggee.c:[0-9]*$'
   # `next` went from the breakpoint's line to the printf line.
   printf '%s\n' "${lines[@]}" | grep -q $'^[0-9]*\t\tprintf("square: %d\\\\n", v);$'
-  printf '%s\n' "${lines[@]}" | grep -q '^rip  *0x4[0-9a-f]*  *0x4[0-9a-f]* <main+[0-9]*>$'
+  printf '%s\n' "${lines[@]}" | grep -q '^rip  *0x[0-9a-f]*  *0x[0-9a-f]* <main+[0-9]*>$'
+  # The program's libraries, placed with its auxiliary vector (not the monitor's).
+  printf '%s\n' "${lines[@]}" | grep -q ' Yes .*/libc\.so\.6$'
   printf '%s\n' "${lines[@]}" | grep -qx 'square: 49'
   printf '%s\n' "${lines[@]}" | grep -q 'exited normally'
 }

@@ -1125,7 +1125,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	rc = load_program(p, t, opt, &prog, path, envp, &entry, &rsp);
 	if (rc)
 		return rc;
-	pt_area_init(p);
+	pt_area_init(p, rsp);
 	phase_mark("start-stack-built");
 	sb_signals_init(p);
 	phase_mark("start-signals-reset");

@@ -5,6 +5,7 @@
 #include "sandbox.h"
 
 #include <elf.h>
+#include <sys/auxv.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 
 /* ---- tracee side ---- */
 
-void pt_area_init(struct sb_proc *p)
+void pt_area_init(struct sb_proc *p, uint64_t rsp)
 {
 	void *m = mmap((void *)PT_AREA_VA, sizeof(struct pt_area), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -34,6 +35,16 @@ void pt_area_init(struct sb_proc *p)
 	}
 	p->pt_area = m;
 	p->pt_area->pml4 = (uint64_t)p->vm->pml4;
+	/* The loader's auxiliary vector, above argc, argv and envp on the initial stack. */
+	const uint64_t *w = (const uint64_t *)rsp;
+	w += 1 + w[0] + 1;
+	while (*w)
+		w++;
+	w++;
+	for (int i = 0; i < PT_AUXV - 1 && w[2 * i] != AT_NULL; i++) {
+		p->pt_area->auxv[2 * i] = w[2 * i];
+		p->pt_area->auxv[2 * i + 1] = w[2 * i + 1];
+	}
 	p->pt_area->magic = PT_AREA_MAGIC;
 }
 

@@ -20,6 +20,7 @@
 #define PT_AREA_MAGIC 0x6563617274656e75ull    /* "unetrace" */
 #define PT_STOP_SIG SIGURG                     /* default action ignore: lost when untraced */
 #define PT_SLOTS 250                           /* one per vCPU index (MAX_VCPUS) */
+#define PT_AUXV 32                             /* auxiliary vector entries kept */
 
 /* Why the tracee's monitor stopped (pt_slot.kind). */
 enum pt_kind { PT_HELLO = 1, PT_SYSCALL_ENTRY, PT_SYSCALL_EXIT, PT_SIGNAL, PT_EXEC };
@@ -51,6 +52,7 @@ struct pt_area {
 	uint64_t traced;     /* some thread is traced: threads not yet known say hello */
 	uint64_t nslots;     /* slots [0, nslots) have been used */
 	uint64_t pml4;       /* the guest page tables: what is program memory */
+	uint64_t auxv[2 * PT_AUXV];  /* the program's auxiliary vector as loaded (AT_NULL ends it) */
 	struct pt_slot slot[PT_SLOTS];
 };
 
@@ -58,8 +60,9 @@ struct sb_proc;
 struct sb_thread;
 
 /* Tracee side (the monitor loop calls these). */
-/* Map the area (at start, once the VM exists; none if the address is taken). */
-void pt_area_init(struct sb_proc *p);
+/* Map the area (at start, once the VM exists and the initial stack at rsp is built; none if
+ * the address is taken). */
+void pt_area_init(struct sb_proc *p, uint64_t rsp);
 /* A thread starts (or is the child of a fork): its slot. */
 void pt_thread_start(struct sb_thread *t);
 /* Before each guest entry: hello to a tracer that does not know this thread yet, single-step. */
@@ -83,5 +86,9 @@ bool pt_is_own_stop(struct sb_thread *t, int sig, const siginfo_t *info);
 long sb_ptrace(struct sb_thread *t, const uint64_t a[6]);
 /* wait4 for a process that traces: stops translated, the monitor's own hidden. */
 long pt_wait4(struct sb_thread *t, const uint64_t a[6]);
+/* fd, just opened for the program: if it is /proc/PID/auxv of this process or of a stopped
+ * tracee, a descriptor with the program's auxiliary vector instead (the host's file shows the
+ * monitor's); else fd. */
+long pt_auxv_file(struct sb_proc *p, long fd);
 
 #endif

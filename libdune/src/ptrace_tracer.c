@@ -8,14 +8,20 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/auxv.h>
 #include <sys/ptrace.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define PT_TRACEES 256
 #define SLOT_VA(i) (PT_AREA_VA + offsetof(struct pt_area, slot) + (uint64_t)(i) * sizeof(struct pt_slot))
@@ -526,4 +532,73 @@ long sb_ptrace(struct sb_thread *t, const uint64_t a[6])
 	}
 	pthread_mutex_unlock(&tr->lock);
 	return rc;
+}
+
+/* ---- /proc/PID/auxv ---- */
+
+/* The process /proc path names if it is an auxv file ("/proc/P/auxv", "/proc/P/task/T/auxv"),
+ * else 0. */
+static pid_t auxv_owner(const char *path)
+{
+	int pid = 0, tid = 0, end = 0;
+	if (sscanf(path, "/proc/%d/auxv%n", &pid, &end) == 1 && end && !path[end])
+		return pid;
+	end = 0;
+	if (sscanf(path, "/proc/%d/task/%d/auxv%n", &pid, &tid, &end) == 2 && end && !path[end])
+		return pid;
+	return 0;
+}
+
+/* The auxiliary vector of process pid as its program was given it, or false: this process's
+ * own, or a stopped tracee's read from its stop area. */
+static bool program_auxv(struct sb_proc *p, pid_t pid, uint64_t auxv[2 * PT_AUXV])
+{
+	if (pid == (pid_t)host_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0)) {
+		if (!p->pt_area)
+			return false;
+		memcpy(auxv, p->pt_area->auxv, sizeof p->pt_area->auxv);
+		return true;
+	}
+	struct pt_tracer *tr = p->tracer;
+	if (!tr)
+		return false;
+	pthread_mutex_lock(&tr->lock);
+	struct pt_tracee *e = find(tr, pid, false);
+	uint64_t magic = 0;
+	bool ok = e && rd64(pid, PT_AREA_VA, &magic) == 0 && magic == PT_AREA_MAGIC &&
+		  rd(pid, PT_AREA_VA + offsetof(struct pt_area, auxv), auxv, 2 * PT_AUXV * 8) == 0;
+	pthread_mutex_unlock(&tr->lock);
+	return ok;
+}
+
+long pt_auxv_file(struct sb_proc *p, long fd)
+{
+	struct statfs sf;
+	char link[64], target[128];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", (int)fd);
+	if (fstatfs((int)fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+		return fd;
+	ssize_t n = readlink(link, target, sizeof target - 1);
+	if (n <= 0)
+		return fd;
+	target[n] = 0;
+	pid_t pid = auxv_owner(target);
+	uint64_t auxv[2 * PT_AUXV] = { 0 };
+	if (!pid || !program_auxv(p, pid, auxv))
+		return fd;
+	size_t len = 0;
+	while (len < PT_AUXV - 1 && auxv[2 * len] != AT_NULL)
+		len++;
+	len = (len + 1) * 16; /* with AT_NULL, as the kernel's file */
+	int cloexec = fcntl((int)fd, F_GETFD) & FD_CLOEXEC;
+	int m = (int)host_syscall(SYS_memfd_create, (uint64_t)"auxv", cloexec ? MFD_CLOEXEC : 0, 0, 0, 0, 0);
+	if (m < 0)
+		return fd;
+	if (write(m, auxv, len) != (ssize_t)len || lseek(m, 0, SEEK_SET) != 0 ||
+	    dup3(m, (int)fd, cloexec ? O_CLOEXEC : 0) < 0) {
+		close(m);
+		return fd;
+	}
+	close(m);
+	return fd;
 }

@@ -1301,6 +1301,37 @@ static int t_ptrace_strace(void)
 	return expect(&R, 0, "hi\n");
 }
 
+/* gdb on a PIE, dynamic program: it places the program and its libraries with the tracee's
+ * /proc/PID/auxv, which the tracer's monitor serves from the tracee's stop area. */
+static int t_ptrace_gdb_pie(void)
+{
+	if (need_tool("/usr/bin/gdb"))
+		return 1;
+	run(&R, DUNE("/usr/bin/gdb", "-nx", "-batch", "-ex", "break square", "-ex", "run", "-ex", "bt", "-ex",
+		     "info sharedlibrary", "-ex", "finish", "-ex", "continue", prog("debuggee-pie")));
+	static const char *const has[] = {
+		"Breakpoint 1, square (x=7) at", "#0  square (x=7) at", "#1  0x0000", " in main () at",
+		"/libc.so.6\n", "Value returned is $1 = 49", "square: 49\n", "exited normally]",
+	};
+	for (size_t i = 0; i < sizeof has / sizeof has[0]; i++)
+		if (!strstr(R.out, has[i]))
+			return fail("gdb output lacks '%s': %.1500s; stderr %.500s", has[i], R.out, R.err);
+	return expect(&R, 0, NULL);
+}
+
+/* /proc/self/auxv is the program's vector (the host's file would be the monitor's). */
+static int t_proc_self_auxv(void)
+{
+	static struct result native;
+	run(&native, ((char *const[]){ prog("auxv"), NULL }));
+	run(&R, DUNE(prog("auxv")));
+	if (strcmp(native.out, "auxv entries checked: 4, equal to getauxval: 4, ends with AT_NULL: yes\n"))
+		return fail("native: %.300s", native.out);
+	if (strcmp(R.out, native.out))
+		return fail("dune-run: %.300s; native: %.300s", R.out, native.out);
+	return expect(&R, 0, NULL);
+}
+
 static int t_ptrace_gdb(void)
 {
 	if (need_tool("/usr/bin/gdb"))
@@ -1328,6 +1359,8 @@ static const struct test tests[] = {
 	{ "ptrace: PTRACE_ATTACH to a running child, syscall stop, detach", t_ptrace_attach },
 	{ "ptrace: strace -f of sh -c 'echo hi; ls /'", t_ptrace_strace },
 	{ "ptrace: gdb break main, bt, next, stepi, continue", t_ptrace_gdb },
+	{ "ptrace: gdb on a PIE dynamic program: break in a function, bt, shared libraries, finish", t_ptrace_gdb_pie },
+	{ "/proc/self/auxv is the program's auxiliary vector", t_proc_self_auxv },
 	{ "busybox sh: ls | sort | head", t_sh_pipe },
 	{ "busybox sh: redirects", t_sh_redirect },
 	{ "busybox sort", t_sort },
