@@ -61,6 +61,8 @@ void pt_thread_start(struct sb_thread *t)
 		memset(s, 0, offsetof(struct pt_slot, regs));
 		s->tid = t->tid;
 	}
+	s->live_regs = (uint64_t)vcpu_regs(t->vcpu);
+	s->live_sregs = (uint64_t)vcpu_sregs(t->vcpu);
 	uint64_t n = (uint64_t)t->vcpu->index + 1, cur = __atomic_load_n(&a->nslots, __ATOMIC_RELAXED);
 	while (cur < n && !__atomic_compare_exchange_n(&a->nslots, &cur, n, false, __ATOMIC_SEQ_CST,
 						       __ATOMIC_RELAXED))

@@ -42,6 +42,9 @@ struct pt_slot {
 	uint64_t dirty;      /* 1: regs edited, 2: fpu edited */
 	uint64_t stop_seq;
 	uint64_t resume_seq; /* == stop_seq: a tracer answered the stop */
+	/* The vCPU's own register state (KVM's run page: kvm_regs, kvm_sregs), where a tracer
+	 * reads the guest's registers at a stop the monitor did not make (a real signal). */
+	uint64_t live_regs, live_sregs;
 	struct user_regs_struct regs;
 	siginfo_t info;
 	uint8_t fpu[512];    /* FXSAVE layout (user_fpregs_struct) */

@@ -338,6 +338,36 @@ static long copy_in(struct sb_proc *p, void *dst, uint64_t src, size_t len)
 	return 0;
 }
 
+/* The guest registers of a tracee at a stop its monitor did not make (a real signal's
+ * delivery, a fork event): the vCPU's state as KVM left it, with the user selectors Linux
+ * shows and without the trap flag a single step set. */
+static long live_regs(struct pt_tracee *e, int slot, struct user_regs_struct *u)
+{
+	uint64_t ptr[2], mode = 0;
+	struct kvm_regs r;
+	uint64_t fs = 0, gs = 0;
+	long rc = rd(e->tid, FIELD_VA(slot, live_regs), ptr, sizeof ptr);
+	if (!rc && (!ptr[0] || !ptr[1]))
+		rc = -EIO;
+	if (!rc)
+		rc = rd(e->tid, ptr[0], &r, sizeof r);
+	if (!rc)
+		rc = rd64(e->tid, ptr[1] + offsetof(struct kvm_sregs, fs.base), &fs);
+	if (!rc)
+		rc = rd64(e->tid, ptr[1] + offsetof(struct kvm_sregs, gs.base), &gs);
+	if (!rc)
+		rc = rd64(e->tid, FIELD_VA(slot, mode), &mode);
+	if (rc)
+		return rc;
+	memset(u, 0, sizeof *u);
+	u->r15 = r.r15, u->r14 = r.r14, u->r13 = r.r13, u->r12 = r.r12, u->rbp = r.rbp, u->rbx = r.rbx;
+	u->r11 = r.r11, u->r10 = r.r10, u->r9 = r.r9, u->r8 = r.r8, u->rax = r.rax, u->rcx = r.rcx;
+	u->rdx = r.rdx, u->rsi = r.rsi, u->rdi = r.rdi, u->orig_rax = (uint64_t)-1, u->rip = r.rip;
+	u->cs = 0x33, u->eflags = r.rflags & ~(mode == PT_MODE_STEP ? 0x100ull : 0), u->rsp = r.rsp;
+	u->ss = 0x2b, u->fs_base = fs, u->gs_base = gs;
+	return 0;
+}
+
 /* Registers (what = 1) or FPU state (what = 2) of the stopped tracee, read or written. */
 static long regs_io(struct sb_proc *p, struct pt_tracee *e, int what, bool set, uint64_t buf, size_t len)
 {
@@ -346,6 +376,10 @@ static long regs_io(struct sb_proc *p, struct pt_tracee *e, int what, bool set, 
 		return -EIO;
 	uint64_t va = what == 1 ? FIELD_VA(slot, regs) : FIELD_VA(slot, fpu);
 	uint8_t tmp[512];
+	if (what == 1 && !e->stop) {
+		long rc = live_regs(e, slot, (struct user_regs_struct *)tmp);
+		return rc ? rc : copy_out(p, buf, tmp, len);
+	}
 	if (set) {
 		long rc = copy_in(p, tmp, buf, len);
 		if (!rc)
@@ -391,6 +425,11 @@ static long user_area(struct sb_proc *p, struct pt_tracee *e, uint64_t off, uint
 	if (off >= sizeof(struct user_regs_struct) || slot < 0 || (poke && !e->stop))
 		return -EIO;
 	uint64_t va = FIELD_VA(slot, regs) + off, w = 0, dirty = 0;
+	if (!poke && !e->stop) {
+		struct user_regs_struct u;
+		long rc = live_regs(e, slot, &u);
+		return rc ? rc : copy_out(p, data, (const char *)&u + off, 8);
+	}
 	if (!poke) {
 		long rc = rd64(e->tid, va, &w);
 		return rc ? rc : copy_out(p, data, &w, 8);

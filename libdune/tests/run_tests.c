@@ -1267,6 +1267,21 @@ static int t_ptrace_attach(void)
 	return expect(&R, 0, NULL);
 }
 
+/* Registers at a stop the monitor did not make (a signal's delivery to a child that only
+ * computes): the guest's rip in its loop, as natively (progs/tracer.c interrupt). */
+static int t_ptrace_signal_regs(void)
+{
+	static const char want[] = "signal stop: SIGWINCH, rip in the loop: yes\n";
+	static struct result native;
+	run(&native, ((char *const[]){ prog("tracer"), "interrupt", NULL }));
+	if (strcmp(native.out, want))
+		return fail("native run: %.400s", native.out);
+	run(&R, DUNE(prog("tracer"), "interrupt"));
+	if (strcmp(R.out, want))
+		return fail("dune-run: %.400s; stderr %.300s", R.out, R.err);
+	return expect(&R, 0, NULL);
+}
+
 /* A host tool the ptrace tests run as a Dune process: missing means failed, not skipped. */
 static int need_tool(const char *path)
 {
@@ -1357,6 +1372,7 @@ static const struct test tests[] = {
 	{ "busybox echo", t_busybox_echo },
 	{ "ptrace: a tracer sees the guest's syscalls, program memory only", t_ptrace_tracer },
 	{ "ptrace: PTRACE_ATTACH to a running child, syscall stop, detach", t_ptrace_attach },
+	{ "ptrace: registers at a signal's delivery stop are the guest's current ones", t_ptrace_signal_regs },
 	{ "ptrace: strace -f of sh -c 'echo hi; ls /'", t_ptrace_strace },
 	{ "ptrace: gdb break main, bt, next, stepi, continue", t_ptrace_gdb },
 	{ "ptrace: gdb on a PIE dynamic program: break in a function, bt, shared libraries, finish", t_ptrace_gdb_pie },

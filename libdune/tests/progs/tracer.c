@@ -1,6 +1,7 @@
 /* A small tracer for the ptrace tests, the same natively and as a Dune process: it forks, the
  * child calls PTRACE_TRACEME and execs this program ("tracee"), and the parent follows it with
- * PTRACE_SYSCALL, printing one line per check ("attach": PTRACE_ATTACH to a running child).
+ * PTRACE_SYSCALL, printing one line per check ("attach": PTRACE_ATTACH to a running child;
+ * "interrupt": registers at a signal's delivery stop).
  * Built static and not PIE, so both processes have the tracee's message at the same address. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -120,12 +121,48 @@ static int attach(void)
 	return 0;
 }
 
+static volatile unsigned long spins;
+__attribute__((noinline)) static void spin(void)
+{
+	for (;;)
+		spins++;
+}
+
+/* A signal (SIGWINCH) to a child that only computes: at its delivery stop GETREGS shows the
+ * guest's rip inside the loop (the monitor did not make this stop). */
+static int interrupt(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0)
+			_exit(100);
+		raise(SIGSTOP);
+		spin();
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	ptrace(PTRACE_CONT, pid, 0, 0);
+	usleep(200000);
+	kill(pid, SIGWINCH);
+	waitpid(pid, &st, 0);
+	struct user_regs_struct r;
+	long rc = ptrace(PTRACE_GETREGS, pid, 0, &r);
+	printf("signal stop: %s, rip in the loop: %s\n", WIFSTOPPED(st) && WSTOPSIG(st) == SIGWINCH ? "SIGWINCH" : "other",
+	       rc == 0 && r.rip >= (uint64_t)spin && r.rip < (uint64_t)spin + 32 ? "yes" : "no");
+	kill(pid, SIGKILL);
+	ptrace(PTRACE_CONT, pid, 0, 0);
+	waitpid(pid, &st, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "tracee"))
 		return tracee();
 	if (argc > 1 && !strcmp(argv[1], "attach"))
 		return attach();
+	if (argc > 1 && !strcmp(argv[1], "interrupt"))
+		return interrupt();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	pid_t pid = fork();
 	if (pid == 0) {
