@@ -89,6 +89,8 @@ bool pt_is_own_stop(struct sb_thread *t, int sig, const siginfo_t *info);
 long sb_ptrace(struct sb_thread *t, const uint64_t a[6]);
 /* wait4 for a process that traces: stops translated, the monitor's own hidden. */
 long pt_wait4(struct sb_thread *t, const uint64_t a[6]);
+/* The same for waitid (without WNOWAIT: a stop it leaves in place is shown as it is). */
+long pt_waitid(struct sb_thread *t, const uint64_t a[6]);
 /* fd, just opened for the program: if it is /proc/PID/auxv of this process or of a stopped
  * tracee, a descriptor with the program's auxiliary vector instead (the host's file shows the
  * monitor's); else fd. */

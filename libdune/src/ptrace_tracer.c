@@ -287,6 +287,40 @@ long pt_wait4(struct sb_thread *t, const uint64_t a[6])
 	}
 }
 
+long pt_waitid(struct sb_thread *t, const uint64_t a[6])
+{
+	struct sb_proc *p = t->p;
+	uint64_t uinfo = a[2], ru = a[4];
+	if ((uinfo && !sb_range_ok(p, uinfo, sizeof(siginfo_t), PROT_WRITE)) ||
+	    (ru && !sb_range_ok(p, ru, 144, PROT_WRITE)))
+		return -EFAULT;
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		long rc = host_syscall(SYS_waitid, a[0], a[1], (uint64_t)&si, a[3], ru, 0);
+		if (rc < 0)
+			return rc;
+		/* A stop is translated like wait4's (WNOWAIT leaves it, so it is shown as it is). */
+		bool stopped = si.si_pid && si.si_code == CLD_TRAPPED && !(a[3] & WNOWAIT);
+		bool gone = si.si_pid && (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+					  si.si_code == CLD_DUMPED) && !(a[3] & WNOWAIT);
+		struct pt_tracer *tr = stopped ? tracer(p) : gone ? p->tracer : NULL;
+		if (tr) {
+			int st = stopped ? 0x7f | ((si.si_status & 0xffff) << 8) : 0;
+			pthread_mutex_lock(&tr->lock);
+			int report = classify(tr, si.si_pid, &st);
+			pthread_mutex_unlock(&tr->lock);
+			if (!report)
+				continue;
+			if (stopped)
+				si.si_status = (st >> 8) & 0xffff;
+		}
+		if (uinfo)
+			memcpy((void *)uinfo, &si, sizeof si);
+		return rc;
+	}
+}
+
 /* ---- requests ---- */
 
 static long resume(struct pt_tracee *e, int mode, uint64_t sig, bool detach)

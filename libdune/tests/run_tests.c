@@ -1226,7 +1226,7 @@ static int t_monitor_calls_shell(void)
  * guest's numbers and arguments, PEEKDATA of program memory, GETREGS rip in the program,
  * SETREGS changing the call, POKEDATA of the program's message); under Dune no KVM ioctl is
  * seen, and PEEK/POKE of the tracee's monitor memory (really mapped there) fail with EIO. */
-static int t_ptrace_tracer(void)
+static int tracer_checks(char *mode)
 {
 	static const char *const both[] = {
 		"first stop: SIGTRAP after exec\n", "peek at the exec stop: matches\n",
@@ -1238,8 +1238,8 @@ static int t_ptrace_tracer(void)
 		"syscall entries: many, ioctl entries: 0, exit_group seen: 1, last: 231\n", "tracee ended: exit 0\n",
 	};
 	static struct result native;
-	run(&native, ((char *const[]){ prog("tracer"), NULL }));
-	run(&R, DUNE(prog("tracer")));
+	run(&native, ((char *const[]){ prog("tracer"), mode, NULL }));
+	run(&R, DUNE(prog("tracer"), mode));
 	for (size_t i = 0; i < sizeof both / sizeof both[0]; i++) {
 		if (!strstr(native.out, both[i]))
 			return fail("native run lacks \"%s\": %.600s", both[i], native.out);
@@ -1250,6 +1250,11 @@ static int t_ptrace_tracer(void)
 		return fail("the monitor's memory was not refused: %.900s", R.out);
 	return expect(&R, 0, NULL);
 }
+
+static int t_ptrace_tracer(void) { return tracer_checks(NULL); }
+
+/* The same tracer waiting with waitid: its stops are translated too. */
+static int t_ptrace_tracer_waitid(void) { return tracer_checks("waitid"); }
 
 /* PTRACE_ATTACH to a running Dune child (progs/tracer.c attach): SIGSTOP stop, then a syscall
  * stop at the guest's getppid, detach leaves it running; the same output as natively. */
@@ -1371,6 +1376,7 @@ struct test {
 static const struct test tests[] = {
 	{ "busybox echo", t_busybox_echo },
 	{ "ptrace: a tracer sees the guest's syscalls, program memory only", t_ptrace_tracer },
+	{ "ptrace: the same tracer waiting with waitid", t_ptrace_tracer_waitid },
 	{ "ptrace: PTRACE_ATTACH to a running child, syscall stop, detach", t_ptrace_attach },
 	{ "ptrace: registers at a signal's delivery stop are the guest's current ones", t_ptrace_signal_regs },
 	{ "ptrace: strace -f of sh -c 'echo hi; ls /'", t_ptrace_strace },

@@ -1,7 +1,8 @@
 /* A small tracer for the ptrace tests, the same natively and as a Dune process: it forks, the
  * child calls PTRACE_TRACEME and execs this program ("tracee"), and the parent follows it with
  * PTRACE_SYSCALL, printing one line per check ("attach": PTRACE_ATTACH to a running child;
- * "interrupt": registers at a signal's delivery stop).
+ * "interrupt": registers at a signal's delivery stop; "waitid": the same as without arguments,
+ * waiting with waitid).
  * Built static and not PIE, so both processes have the tracee's message at the same address. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -155,6 +156,25 @@ static int interrupt(void)
 	return 0;
 }
 
+/* waitpid, or waitid with the status rebuilt from its siginfo ("waitid" runs use it). */
+static int use_waitid;
+static int wait_for(pid_t pid, int *st)
+{
+	if (!use_waitid)
+		return waitpid(pid, st, 0);
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WSTOPPED) < 0)
+		return -1;
+	if (si.si_code == CLD_EXITED)
+		*st = (si.si_status & 0xff) << 8;
+	else if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+		*st = si.si_status & 0x7f;
+	else
+		*st = 0x7f | ((si.si_status & 0xffff) << 8);
+	return si.si_pid;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "tracee"))
@@ -163,6 +183,7 @@ int main(int argc, char **argv)
 		return attach();
 	if (argc > 1 && !strcmp(argv[1], "interrupt"))
 		return interrupt();
+	use_waitid = argc > 1 && !strcmp(argv[1], "waitid");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -172,7 +193,7 @@ int main(int argc, char **argv)
 		_exit(101);
 	}
 	int st;
-	waitpid(pid, &st, 0);
+	wait_for(pid, &st);
 	printf("first stop: %s\n", WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP ? "SIGTRAP after exec" : "other");
 	errno = 0;
 	long w0 = ptrace(PTRACE_PEEKDATA, pid, msg, 0);
@@ -180,7 +201,7 @@ int main(int argc, char **argv)
 	ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD);
 	int entries = 0, in_call = 0, getppid_seen = 0, ioctls = 0, last_nr = -1, exit_group = 0;
 	for (;;) {
-		if (ptrace(PTRACE_SYSCALL, pid, 0, 0) < 0 || waitpid(pid, &st, 0) < 0 || !WIFSTOPPED(st))
+		if (ptrace(PTRACE_SYSCALL, pid, 0, 0) < 0 || wait_for(pid, &st) < 0 || !WIFSTOPPED(st))
 			break;
 		if (WSTOPSIG(st) != (SIGTRAP | 0x80))
 			continue;
