@@ -1,20 +1,15 @@
-/* ptrace for Dune processes: the tracee's side (its monitor publishes the guest state and
- * stops itself at guest boundaries) and the tracer's side (its monitor host-traces the
- * tracee and translates each request). The protocol is in ptrace.h. */
+/* ptrace for Dune processes, the tracee's side: its monitor publishes the guest state in the
+ * stop area and stops itself at guest boundaries (the tracer's side is ptrace_tracer.c; the
+ * protocol is in ptrace.h). */
 #define _GNU_SOURCE
 #include "sandbox.h"
 
-#include <elf.h>
-#include <sys/auxv.h>
 #include <errno.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
-#include <sys/ptrace.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
-#include <sys/wait.h>
 
 #define RFLAGS_TF 0x100ull
 #define SIGBIT(s) (1ull << ((s) - 1))
