@@ -131,6 +131,8 @@ static void mark(struct pt_tracee *e)
 static int locate(struct pt_tracee *e)
 {
 	uint64_t tid = 0, n = 0;
+	if (!e->marked)
+		mark(e); /* a tracee stopped by the host only (an attach): is it a Dune process? */
 	if (!e->dune)
 		return -1;
 	if (e->slot >= 0 && rd64(e->tid, FIELD_VA(e->slot, tid), &tid) == 0 && (pid_t)tid == e->tid)
@@ -406,10 +408,18 @@ static long live_regs(struct pt_tracee *e, int slot, struct user_regs_struct *u)
 static long regs_io(struct sb_proc *p, struct pt_tracee *e, int what, bool set, uint64_t buf, size_t len)
 {
 	int slot = state_slot(e);
+	uint8_t tmp[512];
+	if (slot < 0 && !set && e->dune) {
+		/* A thread of a Dune process that runs no guest code (KVM's own worker thread in the
+		 * process, a thread not started yet): nothing of the program, so zeros. */
+		memset(tmp, 0, sizeof tmp);
+		if (what == 1)
+			((struct user_regs_struct *)tmp)->cs = 0x33, ((struct user_regs_struct *)tmp)->ss = 0x2b;
+		return copy_out(p, buf, tmp, len);
+	}
 	if (slot < 0 || (set && !e->stop))
 		return -EIO;
 	uint64_t va = what == 1 ? FIELD_VA(slot, regs) : FIELD_VA(slot, fpu);
-	uint8_t tmp[512];
 	if (what == 1 && !e->stop) {
 		long rc = live_regs(e, slot, (struct user_regs_struct *)tmp);
 		return rc ? rc : copy_out(p, buf, tmp, len);

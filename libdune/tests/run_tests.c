@@ -1339,6 +1339,36 @@ static int t_ptrace_gdb_pie(void)
 	return expect(&R, 0, NULL);
 }
 
+/* gdb -p: attach to a running Dune process (PIE, dynamic, sleeping in libc), backtrace through
+ * libc into the program, detach; KVM's own worker thread in the process is no obstacle. */
+static int t_ptrace_gdb_attach(void)
+{
+	if (need_tool("/usr/bin/gdb"))
+		return 1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0), dup2(null, 1), dup2(null, 2);
+		execv(dune_run, DUNE(prog("busyloop")));
+		_exit(127);
+	}
+	usleep(500000);
+	char spid[16];
+	snprintf(spid, sizeof spid, "%d", pid);
+	run(&R, DUNE("/usr/bin/gdb", "-nx", "-batch", "-p", spid, "-ex", "thread 1", "-ex", "bt", "-ex", "detach",
+		     prog("busyloop")));
+	int st, alive = waitpid(pid, &st, WNOHANG) == 0;
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	static const char *const has[] = { " in usleep (", " in work () at ", " in main () at ", "Inferior 1 (process " };
+	for (size_t i = 0; i < sizeof has / sizeof has[0]; i++)
+		if (!strstr(R.out, has[i]))
+			return fail("gdb output lacks '%s': %.1500s; stderr %.500s", has[i], R.out, R.err);
+	if (!strstr(R.out, ") detached]") || !alive)
+		return fail("not detached, or the program did not survive it: %.300s", R.out);
+	return expect(&R, 0, NULL);
+}
+
 /* /proc/self/auxv is the program's vector (the host's file would be the monitor's). */
 static int t_proc_self_auxv(void)
 {
@@ -1382,6 +1412,7 @@ static const struct test tests[] = {
 	{ "ptrace: strace -f of sh -c 'echo hi; ls /'", t_ptrace_strace },
 	{ "ptrace: gdb break main, bt, next, stepi, continue", t_ptrace_gdb },
 	{ "ptrace: gdb on a PIE dynamic program: break in a function, bt, shared libraries, finish", t_ptrace_gdb_pie },
+	{ "ptrace: gdb -p attaches to a running Dune process, backtrace through libc, detach", t_ptrace_gdb_attach },
 	{ "/proc/self/auxv is the program's auxiliary vector", t_proc_self_auxv },
 	{ "busybox sh: ls | sort | head", t_sh_pipe },
 	{ "busybox sh: redirects", t_sh_redirect },
