@@ -95,6 +95,55 @@ PY_JSON='import json,sys; print(json.dumps({"ok": True}))'
   dune_counters "$ID" | jq -e '.exits > 0 and .vcpus > 0 and .syscalls_forwarded > 0'
 }
 
+# ps_view MODE: runs a script as the init of a container in MODE (dune or native) that starts
+# sleep, a perl process that retitles itself ($0) and python3; prints what procps sees from an
+# exec'd process: ps's command lines (sorted, ps itself left out), pgrep -f and pidof hits,
+# and the init's exact /proc/1/cmdline. Dune processes must show the same as native ones.
+ps_view() {
+  local id=$ID-$1
+  cat >"$B/rootfs/ids.sh" <<'S'
+#!/bin/sh
+sleep 1000 &
+perl -e '$0 = "worker: title"; sleep 1000' &
+python3 -c 'import time; time.sleep(1000)' &
+echo started
+wait
+S
+  chmod +x "$B/rootfs/ids.sh"
+  bundle_set_args "$B" /ids.sh
+  bundle_jq "$B" --arg m "$1" '.annotations["run.dune.mode"] = $m'
+  create_ctr "$id"
+  R start "$id"
+  wait_file "$T/$id.out"
+  [[ $1 == native ]] || is_dune_process "$(pid_of "$id")"
+  local out=
+  for _ in $(seq 100); do
+    out=$(R exec "$id" ps -eo args --no-headers)
+    [[ $out == *"worker: title"* && $out == *time.sleep* ]] && break
+    sleep 0.1
+  done
+  printf '%s\n' "$out" | grep -v '^ps -eo' | sort
+  echo "pgrep -f: $(R exec "$id" pgrep -f 'time\.sleep' | wc -l) $(R exec "$id" pgrep -f '^worker: title$' | wc -l)"
+  echo "pidof sleep: $(R exec "$id" pidof sleep | wc -w)"
+  echo "init cmdline: $(R exec "$id" cat /proc/1/cmdline | tr '\0' '|')"
+  R delete --force "$id"
+}
+
+@test "debian via dune run: ps -ef, pgrep -f and pidof see each program's true command line, as in native mode" {
+  run ps_view dune
+  echo "$output"
+  [ "$status" -eq 0 ]
+  dune_view=$output
+  run ps_view native
+  echo "native: $output"
+  [ "$status" -eq 0 ]
+  [ "$dune_view" = "$output" ]
+  [[ $output == *$'\nsleep 1000\n'* ]]
+  [[ $output == *$'\nworker: title\n'* ]]
+  [[ $output == *"pgrep -f: 1 1"* && $output == *"pidof sleep: 1"* ]]
+  [[ $output == *"init cmdline: /bin/sh|/ids.sh|" ]]
+}
+
 # start_http_server: the first container runs python3 -m http.server on 127.0.0.1:$PORT in its
 # own network namespace; sets SRV_PID.
 PORT=8080

@@ -10,7 +10,9 @@ load lib/dune
 setup_file() {
   e2e_require_env
   build_isolation_tools
-  build_escape_tool
+  build_libdune_prog escape
+  build_libdune_prog vfork
+  build_libdune_prog fastcall
   build_recvtty
   build_seccomp_agent
 }
@@ -136,6 +138,71 @@ start_ctr() {
   sleep 0.5
   c2=$(dune_counters "$ID")
   [ "$(echo "$c2" | jq .exits)" -gt "$(echo "$c" | jq .exits)" ]
+}
+
+@test "dune mode: getpid answered in the guest under the default policy, right in a forked child, counted apart" {
+  install_tool fastcall "$B/rootfs"
+  start_ctr sh -c '/fastcall fork 1000; while :; do sleep 0.1; done'
+  wait_lines "$T/$ID.out" 1
+  cat "$T/$ID.out" "$T/$ID.err"
+  grep -qx 'fork ok' "$T/$ID.out"
+  c=$(dune_counters "$ID")
+  echo "counters: $c"
+  # 3 x 1000 getpid() (parent, child, parent again): all but the first exit answered in the guest.
+  echo "$c" | jq -e '.fastcalls >= 2999 and .fastcall_sites >= 1'
+}
+
+@test "dune mode: run.dune.fastcall=false: every getpid exits, in the container's process and in exec" {
+  install_tool fastcall "$B/rootfs"
+  bundle_jq "$B" '.annotations["run.dune.fastcall"] = "false"'
+  start_ctr sh -c '/fastcall loop 1000; while :; do sleep 0.1; done'
+  wait_lines "$T/$ID.out" 1
+  cat "$T/$ID.out" "$T/$ID.err"
+  grep -qx 'loop ok' "$T/$ID.out"
+  run R exec "$ID" /fastcall loop 1000
+  [ "$output" = "loop ok" ]
+  c=$(dune_counters "$ID")
+  echo "counters: $c"
+  # 2 x 1000 getpid(), each an exit.
+  echo "$c" | jq -e '.fastcalls == 0 and .fastcall_sites == 0 and .syscalls >= 2000'
+}
+
+@test "dune mode: a getpid the container's seccomp refuses stays refused, nothing answered in the guest" {
+  install_tool fastcall "$B/rootfs"
+  set_seccomp "$B" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'
+  start_ctr sh -c '/fastcall denied 1000; while :; do sleep 0.1; done'
+  wait_lines "$T/$ID.out" 1
+  cat "$T/$ID.out" "$T/$ID.err"
+  grep -qx 'denied ok' "$T/$ID.out"
+  c=$(dune_counters "$ID")
+  echo "counters: $c"
+  echo "$c" | jq -e '.fastcalls == 0 and .fastcall_sites == 0 and .denied_by_name.getpid >= 1000'
+}
+
+@test "dune mode: posix_spawn (vfork) of a missing program returns ENOENT in the parent, as in native mode and with runc" {
+  install_tool vfork "$B/rootfs"
+  for mode in dune native; do
+    bundle_jq "$B" --arg m "$mode" '.annotations = {"run.dune.mode": $m}'
+    bundle_runs_as "$mode"
+    in_ctr /vfork enoent
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "posix_spawn missing: No such file or directory" ]
+    [ "${lines[1]}" = "posix_spawnp missing: No such file or directory" ]
+    # An existing program: its status; the vfork child's stores are the parent's.
+    in_ctr /vfork spawn
+    [ "$status" -eq 0 ]
+    [ "$output" = "posix_spawn: 0, status 7" ]
+    in_ctr /vfork store
+    [ "$status" -eq 0 ]
+    [ "$output" = "vfork child stored 42, mapped v, _exit status 3" ]
+  done
+  # The same with runc, the reference.
+  bundle_set_args "$B" /vfork enoent
+  run --separate-stderr runc --root "$T/runc" run --bundle "$B" "$ID-runc" </dev/null
+  echo "runc: status $status, stdout: $output, stderr: $stderr"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "posix_spawn missing: No such file or directory" ]
+  [ "${lines[1]}" = "posix_spawnp missing: No such file or directory" ]
 }
 
 @test "native mode by annotation: plain processes, no Dune counters" {

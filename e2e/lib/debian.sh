@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A Debian bookworm image built locally (no registry is reachable): debootstrap
-# --variant=minbase with python3, from the Debian mirror apt is configured with.
+# --variant=minbase with $DEBIAN_INCLUDE (python3; procps for ps, pgrep and pidof), from the
+# Debian mirror apt is configured with.
 #
 # Source it for the functions, or run it: `debian.sh` builds (or reuses) the cache and prints
 # its directory.
@@ -11,6 +12,8 @@
 #                                            the single layer of the OCI image)
 #                              oci.tar       an OCI image layout tarball, tag "latest" (ctr import)
 #                              seconds       how long debootstrap took here
+#                              include       the packages added to minbase (a different list
+#                                            rebuilds the cache)
 #   debian_mirror            the first Debian mirror URI in apt's sources (override: DEBIAN_MIRROR)
 #   make_debian_rootfs DIR   DIR/ = a copy of the cached rootfs (tests write into their copy)
 #
@@ -19,6 +22,7 @@
 E2E_REPO=${E2E_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 E2E_DEBIAN=${E2E_DEBIAN:-$E2E_REPO/build/e2e/debian}
 DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}
+DEBIAN_INCLUDE=python3,procps
 
 # Prints the URI of the first apt source (one-line sources.list or deb822 *.sources) that
 # carries $DEBIAN_SUITE itself (not -security or -updates).
@@ -78,16 +82,16 @@ debian_oci_layout() {
 }
 
 debian_build() {
-  [[ -f $E2E_DEBIAN/done ]] && return 0
+  [[ -f $E2E_DEBIAN/done && $(cat "$E2E_DEBIAN/include" 2>/dev/null) == "$DEBIAN_INCLUDE" ]] && return 0
   command -v debootstrap >/dev/null || { echo "debian.sh: debootstrap missing (e2e/install-deps.sh)" >&2; return 1; }
   local mirror tmp t0 t1
   mirror=$(debian_mirror) || return 1
   tmp=$E2E_DEBIAN.tmp.$$
   rm -rf "$tmp"
   mkdir -p "$tmp"
-  echo "debian.sh: debootstrap --variant=minbase --include=python3 $DEBIAN_SUITE from $mirror" >&2
+  echo "debian.sh: debootstrap --variant=minbase --include=$DEBIAN_INCLUDE $DEBIAN_SUITE from $mirror" >&2
   t0=$(date +%s)
-  if ! debootstrap --variant=minbase --include=python3 "$DEBIAN_SUITE" "$tmp/rootfs" "$mirror" \
+  if ! debootstrap --variant=minbase --include="$DEBIAN_INCLUDE" "$DEBIAN_SUITE" "$tmp/rootfs" "$mirror" \
       >"$tmp/debootstrap.log" 2>&1; then
     echo "debian.sh: debootstrap failed; the end of its log:" >&2
     tail -n 30 "$tmp/debootstrap.log" >&2
@@ -97,6 +101,7 @@ debian_build() {
   fi
   t1=$(date +%s)
   echo $((t1 - t0)) >"$tmp/seconds"
+  echo "$DEBIAN_INCLUDE" >"$tmp/include"
   # The image needs no package cache; apt lists are kept out too (no network in tests).
   rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
   tar -C "$tmp/rootfs" --numeric-owner --sort=name -cf "$tmp/rootfs.tar" . || { rm -rf "$tmp"; return 1; }

@@ -4,8 +4,9 @@
 #                               with the reason instead)
 #   build_isolation_tools       compiles e2e/tools/isolation/*.c (static, no PIE) into
 #                               $ISOLATION_BIN once
-#   build_escape_tool           compiles libdune/tests/progs/escape.c (the libdune escape
-#                               probes, static, -pthread) into $ISOLATION_BIN/escape once
+#   build_libdune_prog NAME     compiles libdune/tests/progs/NAME.c (static, -pthread) into
+#                               $ISOLATION_BIN/NAME once: escape (the libdune escape probes),
+#                               vfork (vfork and posix_spawn semantics)
 #   install_tool NAME ROOTFS    copies one of them into ROOTFS/NAME
 #   dune_counters ID            the "dune" object of `events --stats ID` (JSON)
 #   process_exe PID             the host's /proc/PID/exe
@@ -48,8 +49,8 @@ build_isolation_tools() {
   done
 }
 
-build_escape_tool() {
-  local src=$E2E_REPO/libdune/tests/progs/escape.c out=$ISOLATION_BIN/escape
+build_libdune_prog() {
+  local src=$E2E_REPO/libdune/tests/progs/$1.c out=$ISOLATION_BIN/$1
   mkdir -p "$ISOLATION_BIN"
   if [[ ! -x $out || $src -nt $out ]]; then
     gcc -static -pthread -O2 -Wall -Wextra -Werror -o "$out.tmp.$$" "$src" ||

@@ -1,8 +1,12 @@
 /* Candidate exit paths from guest ring 3 to the host monitor and back, on
  * the VM core directly (no sandbox work): the floor under every syscall.
- * Usage: exitpath N; prints one "name ns_per_round_trip" line per path. */
+ * Usage: exitpath N [fetch|switchless]; prints one "name ns_per_round_trip" line per path
+ * (fetch, switchless: stop after that one). */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -71,6 +75,49 @@ static double loop_raw(struct guest *g, long n, enum hw_exit want)
 	return (now_ns() - t0) / (double)n;
 }
 
+/* Switchless: the guest posts a request word to a page it shares with a host thread and
+ * spins until the answer comes back, no exit (the ring a switchless design would use; the
+ * host thread makes a getpid per request). The guest does n round trips, then one syscall
+ * (the exit that ends the measurement). */
+struct ring { _Atomic uint64_t req, resp; _Atomic int stop; };
+static void *ring_server(void *arg)
+{
+	struct ring *q = arg;
+	uint64_t last = 0;
+	while (!atomic_load_explicit(&q->stop, memory_order_relaxed)) {
+		uint64_t r = atomic_load_explicit(&q->req, memory_order_acquire);
+		if (r != last) {
+			getpid();
+			atomic_store_explicit(&q->resp, r, memory_order_release);
+			last = r;
+		} else {
+			__builtin_ia32_pause();
+		}
+	}
+	return NULL;
+}
+static double switchless(struct guest *g, long n)
+{
+	/* xor %ecx,%ecx; 1: inc %rcx; mov %rcx,(%rdi); 2: cmp %rcx,8(%rdi); jne 2b;
+	 * cmp %rcx,%rsi; jne 1b; syscall; jmp . */
+	struct ring *q = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	vm_mirror_map(g->vm, (uint64_t)q, 4096, PROT_READ | PROT_WRITE);
+	struct kvm_regs *r = vcpu_regs(g->v);
+	r->rdi = (uint64_t)q;
+	r->rsi = (uint64_t)n;
+	vcpu_dirty(g->v, 1, 0);
+	pthread_t th;
+	pthread_create(&th, NULL, ring_server, q);
+	double t0 = now_ns();
+	enum hw_exit e = g->vm->hw->vcpu_run(g->v->hw);
+	double ns = (now_ns() - t0) / (double)n;
+	atomic_store(&q->stop, 1);
+	pthread_join(th, NULL);
+	bool ok = e == HW_EXIT_FETCH && atomic_load(&q->resp) == (uint64_t)n;
+	munmap(q, 4096);
+	return ok ? ns : -1;
+}
+
 /* A path the hypervisor does not allow shows as n/a (the guest got #GP). */
 static void report(const char *name, double ns)
 {
@@ -91,6 +138,15 @@ int main(int argc, char **argv)
 	report("fetch-fault-syscall", loop_raw(&g, n, HW_EXIT_FETCH));
 	done(&g);
 	if (argc > 2 && !strcmp(argv[2], "fetch"))
+		return 0;
+
+	/* 1b. switchless round trip through a shared page (no exit per call). */
+	static const uint8_t ring_loop[] = { 0x31, 0xc9, 0x48, 0xff, 0xc1, 0x48, 0x89, 0x0f, 0x48, 0x39, 0x4f, 0x08,
+					     0x75, 0xfa, 0x48, 0x39, 0xce, 0x75, 0xef, 0x0f, 0x05, 0xeb, 0xfe };
+	setup(&g, ring_loop, sizeof ring_loop);
+	report("switchless-ring-getpid", switchless(&g, n * 10));
+	done(&g);
+	if (argc > 2 && !strcmp(argv[2], "switchless"))
 		return 0;
 
 	/* 2. ring-3 port I/O (IOPL 3): out %al, $0x80 */

@@ -1,7 +1,9 @@
 /* Workloads run natively and under dune-run (the "Linux" and "Dune
  * sandbox" columns). Usage: guest MODE N; prints "MODE ns_per_op". */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static double now_ns(void)
 {
@@ -88,10 +92,49 @@ int main(int argc, char **argv)
 			}
 		}
 		t1 = now_ns();
+	} else if (!strcmp(mode, "spawnexec")) {
+		/* posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK), the child shares memory until it
+		 * execs) of this same static program (mode exit0) + exit + wait4. */
+		char *const args[] = { argv[0], (char *)"exit0", (char *)"0", NULL };
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			pid_t pid;
+			int st;
+			if (posix_spawn(&pid, argv[0], NULL, NULL, args, environ) ||
+			    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				fprintf(stderr, "spawnexec: child %ld failed\n", i);
+				return 1;
+			}
+		}
+		t1 = now_ns();
 	} else if (!strcmp(mode, "getpid")) {
 		t0 = now_ns();
 		for (long i = 0; i < n; i++)
 			syscall(SYS_getpid);
+		t1 = now_ns();
+	} else if (!strcmp(mode, "getpid-libc")) {
+		/* glibc's wrapper (mov $39,%eax; syscall): a site dune-run rewrites (fast calls). */
+		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			getpid();
+		t1 = now_ns();
+	} else if (!strcmp(mode, "fcntl")) {
+		/* A cheap call no fast path answers: fcntl(0, F_GETFD). */
+		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			fcntl(0, F_GETFD);
+		t1 = now_ns();
+	} else if (!strcmp(mode, "read0")) {
+		char c;
+		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			if (read(0, &c, 0) < 0)
+				return 1;
+		t1 = now_ns();
+	} else if (!strcmp(mode, "openclose")) {
+		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			close(open("/dev/null", O_RDONLY));
 		t1 = now_ns();
 	} else if (!strcmp(mode, "fault")) {
 		char *m = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -33,6 +33,7 @@ ep=$(for _ in 1 2 3; do "$b/exitpath" $N; done)
 ep_med() { echo "$ep" | awk -v k="$1" '$1 == k {print $2}' | median; }
 fetch=$(ep_med fetch-fault-syscall); out3=$(ep_med ring3-out); mmio=$(ep_med ring3-mmio-write)
 stub=$(ep_med ring0-stub-out-iretq); vmlife=$(ep_med vm-create-run-destroy)
+ring=$(ep_med switchless-ring-getpid)
 
 echo "bench: exit floor vs sandboxed getpid, interleaved" >&2
 floor_runs=""; sbi_runs=""
@@ -82,7 +83,9 @@ sb_mem_off=$(m "$dune_run" --no-fault-around "$b/guest" mem 256)
 
 echo "bench: process creation" >&2
 lin_fx=$(m "$b/guest" forkexec 200)
-sb_fx=$(m "$dune_run" "$b/guest" forkexec 100)
+sb_fx=$(m "$dune_run" --policy "$allow_all" "$b/guest" forkexec 100)
+lin_sx=$(m "$b/guest" spawnexec 200)
+sb_sx=$(m "$dune_run" --policy "$allow_all" "$b/guest" spawnexec 100)
 
 {
 echo "# libdune benchmarks"
@@ -123,6 +126,7 @@ echo "| \`syscall\` with LSTAR on a page backed by no memslot (fetch exits; sysr
 echo "| ring-3 \`out\` with IOPL 3 (not usable for unmodified programs; n/a = the hypervisor keeps IOPL 0, #GP) | $out3 | $(cyc $out3) |"
 echo "| ring-3 store to a page with no memslot (MMIO exit) | $mmio | $(cyc $mmio) |"
 echo "| \`syscall\` -> ring-0 stub: \`out\`, build frame, \`iretq\` (n/a = the stub's \`out\` raised #GP: this hypervisor reports CPL 3 after \`syscall\` in this layout; the shared probe measured ~36 µs) | $stub | $(cyc $stub) |"
+echo "| switchless: ring-3 store to a page shared with a spinning host thread, which makes a getpid and answers (no exit; needs a free CPU for the host thread) | $ring | $(cyc $ring) |"
 echo "| VM create + vCPU + first run + destroy | $vmlife | $(cyc $vmlife) |"
 echo
 echo "Sandboxed getpid / bare exit floor, measured interleaved (best of 5 each: $sb_inter ns / $floor ns): $(ratio $sb_inter $floor)x (target <= 1.5x). Sandboxed getpid / pinned ptrace getpid: $(ratio $sb_getpid $pt_pinned)x; / unpinned ptrace: $(ratio $sb_getpid $pt_unpinned)x."
@@ -135,7 +139,13 @@ echo "| CPU-bound loop (ns per iteration, 1e9 iterations) | $lin_cpu | $sb_cpu |
 echo "| memory touch: 256 MiB first touch + read pass (ns total) | $lin_mem | $sb_mem | $(ratio $lin_mem $sb_mem) |"
 echo "| same, \`--no-fault-around\` | $lin_mem | $sb_mem_off | $(ratio $lin_mem $sb_mem_off) |"
 echo "| fork + exec + exit + wait of a static program (ns per process; \`guest forkexec\`) | $lin_fx | $sb_fx | $(ratio $lin_fx $sb_fx) |"
+echo "| posix_spawn (vfork) + exec + exit + wait of a static program (ns per process; \`guest spawnexec\`) | $lin_sx | $sb_sx | $(ratio $lin_sx $sb_sx) |"
 echo
 echo "Page fault under dune-run / native: $(ratio $sb_fault $lin_fault)x (target <= 3x; fault-around on, the default). With \`--no-fault-around\`: $(ratio $sb_fault_off $lin_fault)x."
 } > "$out"
+# Fast calls on and off, interleaved with native (medians): its own section.
+fc=$(mktemp)
+"$(dirname "$0")/fastcall.sh" "$fc" "$dune_run" "$b" >/dev/null
+{ echo; cat "$fc"; } >> "$out"
+rm -f "$fc"
 cat "$out"

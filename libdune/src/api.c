@@ -242,13 +242,13 @@ int dune_elf_load(struct dune_vm *vm, const char *path, char *const argv[], char
 	close(fd);
 	if (rc)
 		return rc;
-	uint64_t rsp;
-	rc = elf_build_stack(vm, &img, argv, envp, path, &rsp);
+	struct elf_stack stack;
+	rc = elf_build_stack(vm, &img, argv, envp, path, &stack);
 	if (rc)
 		return rc;
 	memset(tf, 0, sizeof *tf);
 	tf->rip = img.entry;
-	tf->rsp = rsp;
+	tf->rsp = stack.rsp;
 	tf->rflags = 0x202;
 	return 0;
 }

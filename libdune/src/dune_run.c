@@ -1,7 +1,9 @@
 /* dune-run: run a program as a Dune process.
- *   dune-run --policy FILE [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] PROGRAM [ARGS...]
+ *   dune-run --policy FILE [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] [--no-fastcall] PROGRAM [ARGS...]
  * --kvm-fd: an inherited open /dev/kvm, for root filesystems without it.
  * --no-fault-around: map anonymous memory fully present, no tripwires (src/fault_around.h).
+ * --no-fastcall: every system call exits to the monitor; no call site is rewritten to a
+ *   guest-side stub (src/fastcall.h).
  * --container-stats-fd N: a container's shared counters file (every Dune process of the
  *   container adds to it; `dune events --stats` reads it).
  *   dune-run --print-stats FILE: prints such a file's counters as JSON and exits.
@@ -27,7 +29,7 @@ extern char **environ;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dune-run --policy FILE [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] PROGRAM [ARGS...]\n"
+	fprintf(stderr, "usage: dune-run --policy FILE [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] [--no-fastcall] PROGRAM [ARGS...]\n"
 			"       dune-run --print-stats FILE\n");
 }
 
@@ -142,7 +144,7 @@ static void show_program_cmdline(int argc, char **argv, char **pargv)
 struct run_args {
 	const char *policy_file, *stats_path, *argv0, *comm, *print_path;
 	int policy_fd, trace_fd, stats_fd, kvm_fd;
-	int trace, internal, count_process, no_fault_around, tsc_same, ptraced;
+	int trace, internal, count_process, no_fault_around, no_fastcall, tsc_same, ptraced;
 	int prog;
 };
 
@@ -194,6 +196,8 @@ static int parse_args(int argc, char **argv, struct run_args *o)
 			break;
 		} else if (OPT("--no-fault-around")) {
 			o->no_fault_around = 1;
+		} else if (OPT("--no-fastcall")) {
+			o->no_fastcall = 1;
 		} else if (OPT("--tsc-same")) {
 			o->tsc_same = 1;
 		} else if (OPT("--ptraced")) {
@@ -329,6 +333,7 @@ int main(int argc, char **argv)
 		.count_process = o.count_process,
 		.comm = o.comm,
 		.no_fault_around = o.no_fault_around,
+		.no_fastcall = o.no_fastcall,
 		.tsc_same = o.tsc_same,
 		.ptraced = o.ptraced + 1,
 	};

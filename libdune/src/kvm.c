@@ -156,13 +156,15 @@ static int kvm_vcpu_create(struct hw_vm *vm, struct hw_vcpu **out)
 	if (!v)
 		return -ENOMEM;
 	v->vm = vm;
-	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, vm->next_vcpu);
+	/* vCPUs are made by several threads at once (new threads, vfork children): each takes
+	 * its own id (KVM_CREATE_VCPU of an id in use fails with EEXIST). */
+	int id = __atomic_fetch_add(&vm->next_vcpu, 1, __ATOMIC_SEQ_CST);
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
 	if (v->fd < 0) {
 		int e = errno;
 		free(v);
 		return -e;
 	}
-	vm->next_vcpu++;
 	v->fd = high_fd(v->fd);
 	int sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	v->run_size = (size_t)sz;

@@ -284,7 +284,7 @@ uint64_t elf_map_vdso(struct dune_vm *vm)
 }
 
 int elf_build_stack(struct dune_vm *vm, const struct elf_image *img, char *const argv[],
-		    char *const envp[], const char *execfn, uint64_t *rsp_out)
+		    char *const envp[], const char *execfn, struct elf_stack *out)
 {
 	uint8_t *base = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -310,6 +310,7 @@ int elf_build_stack(struct dune_vm *vm, const struct elf_image *img, char *const
 #define PUSH_STR(s) ({ size_t l_ = strlen(s) + 1; sp -= l_; memcpy(sp, s, l_); (uint64_t)sp; })
 	uint64_t execfn_p = PUSH_STR(execfn);
 	uint64_t plat_p = PUSH_STR("x86_64");
+	out->env_end = (uint64_t)sp;
 	uint64_t *envp_p = malloc((size_t)(envc + 1) * 8), *argv_p = malloc((size_t)(argc + 1) * 8);
 	if (!envp_p || !argv_p) {
 		free(envp_p);
@@ -318,8 +319,10 @@ int elf_build_stack(struct dune_vm *vm, const struct elf_image *img, char *const
 	}
 	for (int i = envc - 1; i >= 0; i--)
 		envp_p[i] = PUSH_STR(envp[i]);
+	out->env_start = out->arg_end = (uint64_t)sp;
 	for (int i = argc - 1; i >= 0; i--)
 		argv_p[i] = PUSH_STR(argv[i]);
+	out->arg_start = (uint64_t)sp;
 #undef PUSH_STR
 	sp -= 16;
 	uint64_t random_p = (uint64_t)sp;
@@ -350,6 +353,6 @@ int elf_build_stack(struct dune_vm *vm, const struct elf_image *img, char *const
 	memcpy(w, auxv, sizeof auxv);
 	free(envp_p);
 	free(argv_p);
-	*rsp_out = (uint64_t)sp;
+	out->rsp = (uint64_t)sp;
 	return 0;
 }

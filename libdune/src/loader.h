@@ -33,8 +33,15 @@ int elf_interpreter(int fd, char *out, size_t outlen);
 
 /* Load the program at path (already opened as fd). err gets a reason. */
 int elf_load(struct dune_vm *vm, int fd, struct elf_image *img, char *err, size_t errlen);
-/* Allocate the stack and write argc/argv/envp/auxv; returns the initial rsp. */
+/* The initial stack elf_build_stack wrote: the first rsp, and where the argument and
+ * environment strings lie (contiguous, the kernel's layout: what /proc/PID/cmdline and
+ * environ read once the host process's mm points at them). */
+struct elf_stack {
+	uint64_t rsp;
+	uint64_t arg_start, arg_end, env_start, env_end;
+};
+/* Allocate the stack and write argc/argv/envp/auxv. */
 int elf_build_stack(struct dune_vm *vm, const struct elf_image *img, char *const argv[],
-		    char *const envp[], const char *execfn, uint64_t *rsp_out);
+		    char *const envp[], const char *execfn, struct elf_stack *out);
 
 #endif

@@ -1,6 +1,7 @@
 /* The program's memory as the monitor checks it: pointer checks that publish the calling
  * thread's checked span (its hull), and freed ranges kept reserved while another thread's
- * span reaches them (sb_proc.tombs). The layer below the system calls and signals: it
+ * span reaches them (the tombs of the address space's owner, sb_proc.mm; its vfork
+ * children's threads count like its own). The layer below the system calls and signals: it
  * calls nothing of theirs. */
 #define _GNU_SOURCE
 #include "sandbox.h"
@@ -34,32 +35,44 @@ bool sb_range_ok(struct sb_proc *p, uint64_t addr, uint64_t len, int need)
 	return ok;
 }
 
-/* Does another thread's checked span reach [addr, addr+len)? p->lock held. */
-static bool span_in_use(struct sb_proc *p, uint64_t addr, uint64_t len)
+static bool reaches(const struct sb_thread *o, uint64_t addr, uint64_t len)
 {
-	for (struct sb_thread *o = p->threads; o; o = o->next) {
-		if (o == hull_owner)
-			continue;
-		uint64_t lo = __atomic_load_n(&o->hull_lo, __ATOMIC_SEQ_CST);
-		uint64_t hi = __atomic_load_n(&o->hull_hi, __ATOMIC_SEQ_CST);
-		if (hi && lo < addr + len && addr < hi)
+	if (o == hull_owner)
+		return false;
+	uint64_t lo = __atomic_load_n(&o->hull_lo, __ATOMIC_SEQ_CST);
+	uint64_t hi = __atomic_load_n(&o->hull_hi, __ATOMIC_SEQ_CST);
+	return hi && lo < addr + len && addr < hi;
+}
+
+/* Does another thread's checked span reach [addr, addr+len)? Every thread on the address
+ * space counts: the owner's and its vfork children's. mm->lock held (mm owns the memory). */
+static bool span_in_use(struct sb_proc *mm, uint64_t addr, uint64_t len)
+{
+	if (mm->nthreads + mm->nguests < 2)
+		return false;
+	for (struct sb_thread *o = mm->threads; o; o = o->next)
+		if (reaches(o, addr, len))
 			return true;
-	}
+	for (struct sb_thread *o = mm->guests; o; o = o->guest_next)
+		if (reaches(o, addr, len))
+			return true;
 	return false;
 }
 
 bool sb_range_busy(struct sb_proc *p, uint64_t addr, uint64_t len)
 {
-	pthread_mutex_lock(&p->lock);
-	bool busy = p->nthreads > 1 && span_in_use(p, addr, len);
-	pthread_mutex_unlock(&p->lock);
+	struct sb_proc *mm = p->mm;
+	pthread_mutex_lock(&mm->lock);
+	bool busy = span_in_use(mm, addr, len);
+	pthread_mutex_unlock(&mm->lock);
 	return busy;
 }
 
 void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len)
 {
+	p = p->mm;
 	pthread_mutex_lock(&p->lock);
-	bool keep = p->nthreads > 1 && span_in_use(p, addr, len);
+	bool keep = span_in_use(p, addr, len);
 	if (keep && p->ntombs == p->captombs) {
 		size_t cap = p->captombs ? p->captombs * 2 : 64;
 		struct tomb *t = realloc(p->tombs, cap * sizeof *t);
@@ -83,7 +96,7 @@ void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len)
 
 void sb_hull_reset(struct sb_thread *t)
 {
-	struct sb_proc *p = t->p;
+	struct sb_proc *p = t->p->mm;
 	hull_owner = t;
 	__atomic_store_n(&t->hull_hi, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&t->hull_lo, 0, __ATOMIC_SEQ_CST);
@@ -108,6 +121,7 @@ void sb_hull_reset(struct sb_thread *t)
 bool sb_take_reserved(struct sb_proc *p, uint64_t start, uint64_t end)
 {
 	bool covered = false;
+	p = p->mm;
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->ntombs; i++) {
 		struct tomb *t = &p->tombs[i];

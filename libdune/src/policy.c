@@ -234,6 +234,14 @@ struct pol_verdict policy_check(const struct policy *p, int nr, const uint64_t a
 	return v;
 }
 
+bool policy_always_allows(const struct policy *p, int nr)
+{
+	if (nr < 0 || nr >= SYSCALL_MAX)
+		return false;
+	const struct pol_rule *r = p->rules[nr];
+	return r ? r->action == ACT_ALLOW && r->nargs == 0 : p->default_action == ACT_ALLOW;
+}
+
 int policy_next_notify(const struct policy *p, int nr)
 {
 	for (int i = nr < 0 ? 0 : nr; i < SYSCALL_MAX; i++)

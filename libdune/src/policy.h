@@ -7,6 +7,7 @@
 #ifndef DUNE_POLICY_H
 #define DUNE_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,9 @@ struct pol_verdict {
 int policy_load(struct policy **out, const char *json, char *err, size_t errlen);
 struct pol_verdict policy_check(const struct policy *p, int nr, const uint64_t args[6]);
 const char *policy_action_name(enum pol_action a);
+/* Whether call nr is allowed whatever its arguments (its first rule, or the default when it
+ * has none, is SCMP_ACT_ALLOW with no condition): its verdict is known before it is made. */
+bool policy_always_allows(const struct policy *p, int nr);
 /* The first syscall number >= nr with a notify rule (SCMP_ACT_NOTIFY), or -1. */
 int policy_next_notify(const struct policy *p, int nr);
 void policy_free(struct policy *p);

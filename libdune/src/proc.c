@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "identity.h"
 #include "loader.h"
 
 static long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid,
@@ -132,6 +133,7 @@ static void run_syscall(struct sb_thread *t)
 	__atomic_fetch_add(&p->stats->forwarded, 1, __ATOMIC_RELAXED);
 	enum sb_done done;
 	ret = sb_syscall(t, nr, a, &done);
+	fc_after_call(t, nr, ret);
 	if (p->trace)
 		trace_call(t, nr, orig, ret, note ? note : (ret == -ENOSYS ? "(not supported by the monitor)" : NULL));
 	if (done == SB_NORET)
@@ -172,7 +174,7 @@ static void handle_exception(struct sb_thread *t)
 	uint64_t addr = 0;
 	switch (v->vector) {
 	case 14:
-		if (fa_fault(&t->p->fa, v->vm, v->cr2, v->error_code))
+		if (fa_fault(&t->p->mm->fa, v->vm, v->cr2, v->error_code))
 			return; /* a fault-around tripwire, now mapped: retry */
 		__atomic_fetch_add(&t->p->stats->page_faults, 1, __ATOMIC_RELAXED);
 		code = (v->error_code & 1) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
@@ -212,6 +214,7 @@ _Noreturn void sb_thread_loop(struct sb_thread *t)
 		enum dune_event ev = vcpu_run(t->vcpu);
 		bool stepped = pt_after_exit(t);
 		__atomic_fetch_add(&t->p->stats->exits, 1, __ATOMIC_RELAXED);
+		fc_fold(&t->p->mm->fc, t->p->stats);
 		switch (ev) {
 		case EV_SYSCALL:
 			handle_syscall(t, stepped);
@@ -324,6 +327,8 @@ static long new_thread(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint
 	struct sb_proc *p = t->p;
 	if (!(flags & CLONE_THREAD) || !(flags & CLONE_SIGHAND))
 		return -EINVAL; /* shared memory without a shared thread group: not supported */
+	if (p->mm != p)
+		return -EINVAL; /* a vfork child runs on its parent's memory until it execs or exits */
 	if ((flags & CLONE_PARENT_SETTID) && !sb_range_ok(p, ptid, 4, PROT_WRITE))
 		return -EFAULT;
 	if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !sb_range_ok(p, ctid, 4, PROT_WRITE))
@@ -403,6 +408,7 @@ static void child_after_fork(struct sb_thread *t, uint64_t flags, uint64_t newsp
 	/* Child: only this thread exists; rebuild the VM over the copied
 	 * memory. The other threads' host threads do not exist here. */
 	pthread_mutex_init(&p->lock, NULL);
+	sb_own_mm(p); /* a vfork child's fork: the copy of its parent's memory is this child's */
 	for (struct sb_thread *o = p->threads, *next; o; o = next) {
 		next = o->next;
 		if (o != t)
@@ -417,6 +423,8 @@ static void child_after_fork(struct sb_thread *t, uint64_t flags, uint64_t newsp
 	t->robust_head = 0;
 	t->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
 	t->vcpu = NULL; /* every inherited vCPU goes with the parent's VM */
+	fc_after_fork(&p->fc);
+	p->pt_fc_held = false; /* the child's fast calls are its own, not held */
 	int rebuilt = vm_rebuild_after_fork(p->vm);
 	phase_mark("fork-child-vm-rebuilt");
 	if (rebuilt < 0 || vcpu_create(p->vm, &t->vcpu) < 0) {
@@ -466,13 +474,18 @@ static long new_process(struct sb_thread *t, uint64_t flags, uint64_t newsp, uin
 	sigset_t all, saved;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	/* The process's state, its address space's (a vfork child's is its parent's), the VM's. */
 	pthread_mutex_lock(&p->lock);
+	if (p->mm != p)
+		pthread_mutex_lock(&p->mm->lock);
 	pthread_mutex_lock(&p->vm->lock);
 	phase_mark("fork-start");
 	long pid = host_fork(flags, ptid);
 	if (pid != 0) {
 		phase_mark("fork-parent-back");
 		pthread_mutex_unlock(&p->vm->lock);
+		if (p->mm != p)
+			pthread_mutex_unlock(&p->mm->lock);
 		pthread_mutex_unlock(&p->lock);
 		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 		if (pid > 0 && (flags & CLONE_PARENT_SETTID))
@@ -502,8 +515,10 @@ static long sb_clone(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64
 {
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
 		return new_thread(t, flags, newsp, ptid, ctid, tls);
-	/* vfork shares memory on Linux; here the child gets a copy and the
-	 * parent still waits (CLONE_VFORK) until it execs or exits. */
+	/* vfork: the child shares this memory and VM until it execs or exits (vfork.c). */
+	if (flags & CLONE_VM)
+		return sb_vfork(t, flags, newsp, ptid, ctid, tls);
+	/* CLONE_VFORK alone: a copy, and the parent waits until the child execs or exits. */
 	return new_process(t, flags, newsp, ptid, ctid, tls, done);
 }
 
@@ -709,8 +724,10 @@ static char **reexec_argv(struct sb_thread *t, int polfd, char *comm, int argc, 
 		nargv[k++] = (char *)"--stats";
 		nargv[k++] = (char *)p->stats_path;
 	}
-	if (!p->fa.enabled)
+	if (!p->mm->fa.enabled)
 		nargv[k++] = (char *)"--no-fault-around";
+	if (p->fc_off)
+		nargv[k++] = (char *)"--no-fastcall";
 	if (p->tsc_same)
 		nargv[k++] = (char *)"--tsc-same";
 	int ptraced = pt_exec_arg(t);
@@ -742,7 +759,9 @@ static void reclaim_passed_fds(struct sb_proc *p)
 		fcntl(devfd[0], F_SETFD, FD_CLOEXEC);
 }
 
-/* Runs the checked program as a new image of dune-run (see reexec_argv); returns only on failure. */
+/* Runs the checked program as a new image of dune-run (see reexec_argv); returns only on failure.
+ * A vfork child's successful exec leaves the vectors in its parent's memory: recorded in t for
+ * the parent to free (sb_vfork), and forgotten again when the exec fails. */
 static long reexec(struct sb_thread *t, char *full, char *comm, int argc, char **argv, char **envp)
 {
 	struct sb_proc *p = t->p;
@@ -759,9 +778,14 @@ static long reexec(struct sb_thread *t, char *full, char *comm, int argc, char *
 	uint64_t m = t->mask;
 	host_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (uint64_t)&m, 0, 8, 0, 0);
 	phase_mark("execve-checked");
+	if (p->mm != p) {
+		t->exec_argv = argv, t->exec_envp = envp;
+		__atomic_store_n(&t->exec_nargv, nargv, __ATOMIC_SEQ_CST);
+	}
 	long rc = host_syscall(SYS_execveat, (uint64_t)p->self_fd, (uint64_t)"", (uint64_t)nargv, (uint64_t)envp,
 			       AT_EMPTY_PATH, 0);
 	/* Still here: the exec failed. */
+	__atomic_store_n(&t->exec_nargv, NULL, __ATOMIC_SEQ_CST);
 	close(polfd);
 	reclaim_passed_fds(p);
 	free(nargv);
@@ -1037,7 +1061,7 @@ static int open_program(struct program *prog, const char *path, char *const argv
  * Returns 0 with the entry point and stack pointer, or the status to fail with. */
 static int load_program(struct sb_proc *p, struct sb_thread *t, const struct sb_options *opt,
 			const struct program *prog, const char *path, char *const envp[], uint64_t *entry,
-			uint64_t *rsp)
+			struct elf_stack *stack)
 {
 	phase_mark("start-before-vm");
 	int rc = vm_create(&p->vm, &hw_kvm_ops, opt->kvm_fd);
@@ -1050,6 +1074,8 @@ static int load_program(struct sb_proc *p, struct sb_thread *t, const struct sb_
 	}
 	p->vm->user = p;
 	fa_attach(&p->fa, p->vm, !opt->no_fault_around);
+	p->fc_off = opt->no_fastcall;
+	fc_init(&p->fc, !opt->no_fastcall && !p->trace, policy_always_allows(p->policy, SYS_getpid));
 	struct elf_image img;
 	char err[256] = "";
 	rc = elf_load(p->vm, prog->fd, &img, err, sizeof err);
@@ -1076,7 +1102,7 @@ static int load_program(struct sb_proc *p, struct sb_thread *t, const struct sb_
 		img.vdso = 0; /* AT_SYSINFO_EHDR left out: libc uses the system calls */
 	p->tsc_same = img.vdso != 0;
 	phase_mark("start-tsc-probed");
-	rc = elf_build_stack(p->vm, &img, prog->argv, envp, prog->script_argv ? path : prog->load_path, rsp);
+	rc = elf_build_stack(p->vm, &img, prog->argv, envp, prog->script_argv ? path : prog->load_path, stack);
 	if (rc) {
 		fprintf(stderr, "dune-run: cannot build the initial stack: %s\n", strerror(-rc));
 		return 126;
@@ -1099,6 +1125,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	if (!p || !t)
 		return 127;
 	pthread_mutex_init(&p->lock, NULL);
+	p->mm = p;
 	p->ops = &process_ops;
 	p->policy = pol;
 	p->trace = opt->trace;
@@ -1118,14 +1145,19 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	if (!realpath(prog.load_path, p->exe))
 		snprintf(p->exe, sizeof p->exe, "%s", prog.load_path);
 	/* ps and /proc/self/comm show the program, not dune-run. */
-	const char *base = strrchr(path, '/');
-	prctl(PR_SET_NAME, (unsigned long)(opt->comm ? opt->comm : base ? base + 1 : path), 0, 0, 0);
+	identity_set_comm(path, opt->comm);
 
-	uint64_t entry, rsp;
-	rc = load_program(p, t, opt, &prog, path, envp, &entry, &rsp);
+	uint64_t entry;
+	struct elf_stack stack;
+	rc = load_program(p, t, opt, &prog, path, envp, &entry, &stack);
 	if (rc)
 		return rc;
-	pt_area_init(p, rsp);
+	/* Without PR_SET_MM_MAP (a kernel without checkpoint/restore) dune-run's own argument
+	 * area, rewritten at its start, still shows the program's arguments. */
+	rc = identity_show_program(&stack);
+	if (rc && p->trace)
+		dprintf(p->trace_fd, "[dune] identity: PR_SET_MM_MAP: %s\n", strerror(-rc));
+	pt_area_init(p, stack.rsp);
 	phase_mark("start-stack-built");
 	sb_signals_init(p);
 	phase_mark("start-signals-reset");
@@ -1135,7 +1167,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	t->p = p;
 	t->alt.ss_flags = SS_DISABLE;
 	t->tid = (pid_t)host_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
-	rc = vcpu_enter_user(t->vcpu, entry, rsp, 0);
+	rc = vcpu_enter_user(t->vcpu, entry, stack.rsp, 0);
 	if (rc) {
 		fprintf(stderr, "dune-run: cannot create a vCPU: %s\n", strerror(-rc));
 		return 126;

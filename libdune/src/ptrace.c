@@ -161,6 +161,11 @@ void pt_before_run(struct sb_thread *t)
 		if (stop(t, PT_HELLO))
 			apply(t);
 	}
+	if (s->traced && !t->p->pt_fc_held) {
+		/* A tracer sees every system call: no call is answered in the guest any more. */
+		fc_hold(&t->p->mm->fc);
+		t->p->pt_fc_held = true;
+	}
 	if (s->traced && s->mode == PT_MODE_STEP && !t->pt_tf) {
 		struct kvm_regs *r = vcpu_regs(t->vcpu);
 		if (!(r->rflags & RFLAGS_TF)) {

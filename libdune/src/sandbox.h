@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "fastcall.h"
 #include "fault_around.h"
+#include "uffd.h"
 #include "objects.h"
 #include "policy.h"
 #include "ptrace.h"
@@ -20,6 +22,8 @@
  * mapping inherited across fork and handed over across exec). */
 struct sb_stats {
 	uint64_t exits, syscalls, forwarded, denied, page_faults, vcpus, signals, processes;
+	uint64_t fastcalls;      /* calls answered in the guest (fastcall.h): counted by the stubs */
+	uint64_t fastcall_sites; /* call sites rewritten to stubs */
 	uint64_t denied_by_nr[SYSCALL_MAX];
 };
 
@@ -30,10 +34,18 @@ struct guest_sigaction {
 struct sb_thread;
 struct sb_process_ops;
 
+/* What the kernel keeps per process (pid, signal dispositions, threads, exit) is in
+ * struct sb_proc; what it keeps per address space (the VM and its page tables, the program's
+ * memory map, fault-around, brk, SysV attachments, reserved ranges) belongs to the process
+ * that owns the memory, sb_proc.mm. A vfork child (clone with CLONE_VM|CLONE_VFORK) is a
+ * process of its own whose mm is its parent's until it execs or exits (vfork.c). */
 struct sb_proc {
-	struct dune_vm *vm;
+	struct dune_vm *vm;    /* mm->vm */
+	struct sb_proc *mm;    /* the owner of the address space: this process, or a vfork child's parent's */
 	const struct sb_process_ops *ops; /* clone, execve, exit: the monitor loop's (proc.c) */
-	struct fa_state fa;    /* the VM's pager: fault-around for anonymous memory */
+	struct fa_state fa;    /* the VM's pager: fault-around for anonymous memory (mm's) */
+	struct fc_state fc;    /* getpid answered in the guest (fastcall.h; mm's) */
+	bool fc_off;           /* --no-fastcall (passed on to exec'd images) */
 	struct policy *policy;
 	struct sb_stats *stats;
 	int stats_fd;          /* memfd behind stats */
@@ -45,20 +57,27 @@ struct sb_proc {
 	struct mon_objects objs; /* what the program must never name (objects.h) */
 	bool tsc_same;         /* vDSO announced: the guest reads the host's TSC (probed once, passed on) */
 	char exe[4096];        /* what /proc/self/exe answers */
-	pthread_mutex_t lock;  /* sigactions, brk, thread list */
+	pthread_mutex_t lock;  /* sigactions, thread list; for the mm's fields below, mm->lock */
 	struct guest_sigaction act[65];
-	uint64_t brk_start, brk_cur;
 	int nthreads;
 	struct sb_thread *threads;
+	/* Per address space (used through mm, under mm->lock). */
+	uint64_t brk_start, brk_cur;
 	struct shm_attach { uint64_t addr, size; } shm[64]; /* SysV segments attached */
+	/* vfork children running on this address space now (guest_next): their checked spans
+	 * count as much as this process's threads' (memcheck.c). */
+	struct sb_thread *guests;
+	int nguests;
 	/* Freed program memory stays reserved (PROT_NONE, not the program's)
 	 * while another thread's checked pointers (its hull) reach into it, so
 	 * the monitor cannot get those addresses back before that thread's
 	 * host call is over. */
 	struct tomb { uint64_t addr, len; } *tombs;
 	size_t ntombs, captombs;
+	struct sb_uffds uffds;  /* userfaultfd descriptors made here (uffd.h) */
 	struct pt_area *pt_area;   /* the stop area (ptrace.h), or NULL */
 	struct pt_tracer *tracer;  /* what this process traces (ptrace.c), or NULL */
+	bool pt_fc_held;           /* traced: mm's fast calls held, every call exits (ptrace.c) */
 };
 
 struct sb_thread {
@@ -80,6 +99,10 @@ struct sb_thread {
 	/* Where the host thread returns to glibc (thread_main), so glibc
 	 * reclaims its stack; NULL: the process's initial thread. */
 	jmp_buf *exit_jmp;
+	struct sb_thread *guest_next; /* a vfork child's thread: in its mm owner's guests */
+	/* A vfork child's execve: the monitor's copies of its vectors, which a successful exec
+	 * leaves in the shared memory; the parent frees them (vfork.c). */
+	char **exec_argv, **exec_envp, **exec_nargv;
 	/* ptrace (ptrace.h): this thread's slot, the trap flag the monitor set for a single
 	 * step, inside its own stop, the call being handled and whether its entry stop was made
 	 * (the kernel reports a syscall exit only after it reported the entry). */
@@ -99,6 +122,7 @@ struct sb_options {
 	bool count_process; /* stats_fd is a container's counters file: this is one more process */
 	const char *comm;   /* the process name (an execve's file name), or NULL: the program's */
 	bool no_fault_around; /* every page present up front (fault_around.h) */
+	bool no_fastcall; /* every call exits to the monitor (fastcall.h) */
 	bool tsc_same; /* exec'd image: the previous image's probe found the guest TSC is the host's */
 	int ptraced; /* exec'd image of a traced thread: 1 + pt_exec_arg before the exec; 0: not traced */
 };
@@ -145,6 +169,13 @@ void sb_release_range(struct sb_proc *p, uint64_t addr, uint64_t len);
 bool sb_range_busy(struct sb_proc *p, uint64_t addr, uint64_t len);
 /* [start, end) lies in a range kept reserved: it is the program's again (true). */
 bool sb_take_reserved(struct sb_proc *p, uint64_t start, uint64_t end);
+/* The host's mapping at addr (/proc/self/maps, read without stdio: no allocation on the
+ * syscall path): false when nothing is mapped there. */
+struct host_mapping {
+	bool private_; /* MAP_PRIVATE (copy-on-write) */
+	bool anon;     /* no file behind it */
+};
+bool sb_host_mapping(uint64_t addr, struct host_mapping *out);
 /* Start of each monitor-loop round: forget this thread's checked span and
  * release reserved ranges no other thread's span reaches. */
 void sb_hull_reset(struct sb_thread *t);
@@ -188,6 +219,11 @@ void sb_write_stats(struct sb_proc *p);
 
 /* Processes and threads (proc.c): the monitor loop, on top of the calls and signals. */
 _Noreturn void sb_thread_loop(struct sb_thread *t);
+/* clone(CLONE_VM|CLONE_VFORK), vfork (vfork.c): a child process sharing t's memory and VM,
+ * on a vCPU of that VM; t waits until the child execs or exits. Returns its pid or -errno. */
+long sb_vfork(struct sb_thread *t, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid, uint64_t tls);
+/* In the child of a fork: p's address space is its own copy now (no more a vfork parent's). */
+void sb_own_mm(struct sb_proc *p);
 
 /* clear_child_tid and robust futex lists (futex_exit.c). */
 long sb_set_tid_address(struct sb_thread *t, uint64_t tidptr);

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/sockios.h>
+#include <linux/userfaultfd.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -452,6 +453,8 @@ static long do_ioctl(struct sb_proc *p, uint64_t a[6])
 		return -EBADF;
 	if ((a[1] & 0xffffffff) == SIOCGIFCONF)
 		return do_ifconf(p, a);
+	if (_IOC_TYPE(a[1] & 0xffffffff) == UFFDIO)
+		return sb_uffd_ioctl(p, (int)a[0], a[1] & 0xffffffff, a[2]);
 	if (!ioctl_vetted(a[1] & 0xffffffff, &size))
 		return -EPERM;
 	if (size && !sb_range_ok(p, a[2], (uint64_t)(size < 0 ? -size : size), size < 0 ? PROT_WRITE : PROT_READ))
@@ -682,11 +685,11 @@ static long do_shmat(struct sb_proc *p, uint64_t a[6])
 		return rc;
 	uint64_t size = PAGE_UP(ds.shm_segsz);
 	int slot = -1;
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->mm->lock);
 	for (int i = 0; i < 64 && slot < 0; i++)
-		if (!p->shm[i].size)
+		if (!p->mm->shm[i].size)
 			slot = i;
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->mm->lock);
 	if (slot < 0)
 		return -EMFILE;
 	if (a[1]) {
@@ -708,23 +711,23 @@ static long do_shmat(struct sb_proc *p, uint64_t a[6])
 	if (a[2] & SHM_EXEC)
 		prot |= PROT_EXEC;
 	vm_mirror_map(p->vm, (uint64_t)ret, size, prot);
-	pthread_mutex_lock(&p->lock);
-	p->shm[slot].addr = (uint64_t)ret;
-	p->shm[slot].size = size;
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_lock(&p->mm->lock);
+	p->mm->shm[slot].addr = (uint64_t)ret;
+	p->mm->shm[slot].size = size;
+	pthread_mutex_unlock(&p->mm->lock);
 	return ret;
 }
 
 static long do_shmdt(struct sb_proc *p, uint64_t addr)
 {
 	uint64_t size = 0;
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->mm->lock);
 	for (int i = 0; i < 64; i++)
-		if (p->shm[i].size && p->shm[i].addr == addr) {
-			size = p->shm[i].size;
-			p->shm[i].size = 0;
+		if (p->mm->shm[i].size && p->mm->shm[i].addr == addr) {
+			size = p->mm->shm[i].size;
+			p->mm->shm[i].size = 0;
 		}
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->mm->lock);
 	if (!size)
 		return -EINVAL;
 	/* Unmapping the attachment detaches it; like munmap, the range stays
@@ -870,14 +873,12 @@ static long do_mprotect(struct sb_proc *p, uint64_t addr, uint64_t len, int prot
 #define MREMAP_DONTUNMAP 4
 #endif
 
-/* Is the mapping at addr private and anonymous (/proc/self/maps)? Read
- * without stdio: no allocation on the syscall path. */
-static bool private_anon(uint64_t addr)
+bool sb_host_mapping(uint64_t addr, struct host_mapping *out)
 {
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	char buf[4096];
 	size_t have = 0;
-	bool yes = false, found = false;
+	bool found = false;
 	while (fd >= 0 && !found) {
 		ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
 		if (n <= 0)
@@ -891,7 +892,8 @@ static bool private_anon(uint64_t addr)
 			char perms[8], path[2] = "";
 			if (sscanf(line, "%lx-%lx %7s %*s %*s %lu %1s", &lo, &hi, perms, &ino, path) >= 4 && addr >= lo &&
 			    addr < hi) {
-				yes = perms[3] == 'p' && ino == 0 && !path[0];
+				out->private_ = perms[3] == 'p';
+				out->anon = ino == 0 && !path[0];
 				found = true;
 			}
 			line = nl + 1;
@@ -901,7 +903,14 @@ static bool private_anon(uint64_t addr)
 	}
 	if (fd >= 0)
 		close(fd);
-	return yes;
+	return found;
+}
+
+/* Is the mapping at addr private and anonymous? */
+static bool private_anon(uint64_t addr)
+{
+	struct host_mapping m;
+	return sb_host_mapping(addr, &m) && m.private_ && m.anon;
 }
 
 /* A move while another thread's host call may still use the old range: the
@@ -1006,15 +1015,15 @@ static long do_madvise(struct sb_proc *p, uint64_t addr, uint64_t len, int advic
 static long do_brk(struct sb_proc *p, uint64_t want)
 {
 	uint64_t release_lo = 0, release_len = 0;
-	pthread_mutex_lock(&p->lock);
-	uint64_t cur = p->brk_cur;
-	if (want >= p->brk_start && want < p->brk_start + (1ull << 40)) {
+	pthread_mutex_lock(&p->mm->lock);
+	uint64_t cur = p->mm->brk_cur;
+	if (want >= p->mm->brk_start && want < p->mm->brk_start + (1ull << 40)) {
 		uint64_t old_top = PAGE_UP(cur), new_top = PAGE_UP(want);
 		if (new_top > old_top) {
 			void *m = mmap((void *)old_top, new_top - old_top, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 			if (m != MAP_FAILED && vm_mirror_map_anon(p->vm, old_top, new_top - old_top, PROT_READ | PROT_WRITE) == 0)
-				p->brk_cur = want;
+				p->mm->brk_cur = want;
 			else if (m != MAP_FAILED)
 				munmap(m, new_top - old_top);
 		} else {
@@ -1023,11 +1032,11 @@ static long do_brk(struct sb_proc *p, uint64_t want)
 				release_lo = new_top;
 				release_len = old_top - new_top;
 			}
-			p->brk_cur = want;
+			p->mm->brk_cur = want;
 		}
 	}
-	long ret = (long)p->brk_cur;
-	pthread_mutex_unlock(&p->lock);
+	long ret = (long)p->mm->brk_cur;
+	pthread_mutex_unlock(&p->mm->lock);
 	if (release_len)
 		sb_release_range(p, release_lo, release_len);
 	return ret;
@@ -1099,6 +1108,7 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	case SYS_shmdt: return do_shmdt(p, a[0]);
 	case SYS_shmctl: return do_shmctl(p, a);
 	case SYS_seccomp: return -EINVAL; /* a filter would bind the monitor itself */
+	case SYS_userfaultfd: return sb_userfaultfd(p, a[0]);
 	case SYS_ptrace: return sb_ptrace(t, a);
 	default:
 		break;

@@ -50,8 +50,11 @@ static double now(void)
 typedef void (*line_fn)(void *ctx, pid_t pid, const char *line);
 
 /* Run argv (NULL-terminated) with stdin from in_fd (/dev/null if < 0),
- * capture stdout and stderr, 60 s limit; on_line (if any) sees stdout line
+ * capture stdout and stderr, run_limit seconds; on_line (if any) sees stdout line
  * by line while the child runs. */
+/* Seconds a run may take (run_lines); a test that needs more sets it and puts it back. */
+static int run_limit = 60;
+
 static void run_lines(struct result *r, int in_fd, char *const argv[], line_fn on_line, void *ctx)
 {
 	memset(r, 0, sizeof *r);
@@ -77,7 +80,7 @@ static void run_lines(struct result *r, int in_fd, char *const argv[], line_fn o
 	struct pollfd pf[2] = { { o[0], POLLIN, 0 }, { e[0], POLLIN, 0 } };
 	int open_fds = 2;
 	while (open_fds > 0) {
-		int left = (int)((t0 + 60 - now()) * 1000);
+		int left = (int)((t0 + run_limit - now()) * 1000);
 		if (left <= 0 || poll(pf, 2, left) <= 0) {
 			kill(pid, SIGKILL);
 			snprintf(r->err + ne, sizeof r->err - ne, "[test runner: timed out]");
@@ -246,6 +249,55 @@ static int t_script(void)
 	run(&R, DUNE(s, "arg"));
 	return expect(&R, 4, "script arg\n");
 }
+/* /proc/PID/cmdline, environ and comm of a Dune process are byte for byte what the same
+ * program shows natively: after exec, for a script (its interpreter first), and after the
+ * program rewrites its argv in place (process titles). */
+static int t_identity(void)
+{
+	char *s = write_file("title.sh", "#!/bin/busybox sh\ntr '\\0' '|' </proc/$$/cmdline; echo; cat /proc/$$/comm\n");
+	chmod(s, 0755);
+	char *id = prog("identity");
+	char *const cases[][6] = {
+		{ id, "show", "a", "b c", "", NULL },
+		{ id, "exec", "x", "y z", NULL },
+		{ id, "title", "arg1", "arg2", NULL },
+		{ s, "a1", NULL },
+	};
+	const char *must[] = { "environ exact", "comm exe", "padded ", "/bin/busybox|sh|" };
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct result native;
+		run(&native, cases[i]);
+		char *dune[10] = { (char *)dune_run, "--policy", allow_all };
+		for (int k = 0; cases[i][k]; k++)
+			dune[3 + k] = cases[i][k];
+		run(&R, dune);
+		if (expect(&native, 0, must[i])) {
+			char native_why[sizeof why];
+			snprintf(native_why, sizeof native_why, "%s", why);
+			return fail("natively: %s", native_why);
+		}
+		if (expect(&R, 0, NULL))
+			return 1;
+		if (strcmp(R.out, native.out))
+			return fail("%s %s: Dune process shows\n%s\nnatively\n%s", cases[i][0], cases[i][1], R.out, native.out);
+	}
+	return 0;
+}
+/* userfaultfd: the guest's touches of registered missing pages reach the program's handler
+ * thread (also when it asked for UFFD_USER_MODE_ONLY: as root the monitor may drop it), and
+ * no request reaches memory outside the program's or another process's address space. */
+static int t_uffd(void)
+{
+	run(&R, DUNE(prog("uffd"), "handle"));
+	if (expect(&R, 0, "handled: ABCDEFGH\n"))
+		return 1;
+	run(&R, DUNE(prog("uffd"), "handle", "usermode"));
+	if (expect(&R, 0, "handled: ABCDEFGH\n"))
+		return 1;
+	run(&R, DUNE(prog("uffd"), "monitor"));
+	return expect(&R, 0, "register monitor: Bad address\ncopy to monitor: Bad address\nregister own: ok\n"
+			     "inherited: Operation not permitted\n");
+}
 static int t_glibc_ls(void) { run(&R, DUNE("/bin/ls", srcdir)); return expect(&R, 0, "Makefile\n"); }
 static int t_python(void)
 {
@@ -287,6 +339,77 @@ static int t_thread_cycles(void)
 }
 static int t_forkexec(void) { run(&R, DUNE(prog("forkexec"))); return expect(&R, 0, "forkexec ok\n"); }
 static int t_forkexec_static(void) { run(&R, DUNE(prog("forkexec-static"))); return expect(&R, 0, "forkexec ok\n"); }
+/* tests/progs/vfork MODE [ARG]: exit 0 with want on stdout, natively and as a Dune process,
+ * and the same output both ways. */
+static int vfork_case(const char *mode, const char *arg, const char *want)
+{
+	static struct result native;
+	run(&native, (char *const[]){ prog("vfork"), (char *)mode, (char *)arg, NULL });
+	if (expect(&native, 0, want)) {
+		char native_why[sizeof why];
+		snprintf(native_why, sizeof native_why, "%s", why);
+		return fail("natively: %s", native_why);
+	}
+	run(&R, DUNE(prog("vfork"), (char *)mode, (char *)arg));
+	if (expect(&R, 0, want))
+		return 1;
+	if (strcmp(native.out, R.out))
+		return fail("output differs from the native run: native \"%.300s\", Dune \"%.300s\"", native.out, R.out);
+	return 0;
+}
+static int t_vfork_enoent(void)
+{
+	return vfork_case("enoent", NULL,
+			  "posix_spawn missing: No such file or directory\nposix_spawnp missing: No such file or directory\n");
+}
+static int t_vfork_spawn(void) { return vfork_case("spawn", NULL, "posix_spawn: 0, status 7\n"); }
+static int t_vfork_store(void) { return vfork_case("store", NULL, "vfork child stored 42, mapped v, _exit status 3\n"); }
+static int t_vfork_execfail(void)
+{
+	return vfork_case("execfail", NULL, "execve in the vfork child: No such file or directory, status 9\n");
+}
+static int t_vfork_sigaction(void)
+{
+	return vfork_case("sigaction", NULL, "child status 0; parent handler kept, SIGUSR2 not blocked\n");
+}
+static int t_vfork_death(void)
+{
+	return vfork_case("death", NULL, fmt("vfork child death %d; then posix_spawn 0, status 5\n", 1000 + SIGSEGV));
+}
+static int t_vfork_nested(void)
+{
+	return vfork_case("nested", NULL, "nested: posix_spawn No such file or directory, store 7, status 0\n") ||
+	       vfork_case("forkinside", NULL, "fork inside vfork: word 2, status 0\n");
+}
+static int t_vfork_threads(void)
+{
+	return vfork_case("threads", NULL, "4 threads x 25 posix_spawn pairs: 0 wrong; ticker ran during vfork: yes\n");
+}
+/* A VM holds at most MAX_VCPUS (250) vCPUs: a vCPU kept per vfork child would fail long before. */
+static int t_vfork_loop(void)
+{
+	run_limit = 300;
+	int rc = vfork_case("loop", "2000", "2000 posix_spawns: ok, memory bounded\n");
+	run_limit = 60;
+	return rc;
+}
+static int t_vfork_cleartid(void)
+{
+	return vfork_case("cleartid", NULL, "clear_child_tid after the vfork child's exit: cleared, status 0\n");
+}
+static int t_vfork_killed(void)
+{
+	return vfork_case("killed", "300", "300 vfork children killed from outside: 0 wrong; then posix_spawn 0, status 6\n");
+}
+static int t_vfork_policy_kill(void)
+{
+	char *pol = write_file("kill-getpriority.json",
+			       "{\"dunePolicy\":1,\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"nr\":140,"
+			       "\"name\":\"getpriority\",\"rules\":[{\"action\":\"SCMP_ACT_KILL_PROCESS\"}]}]}");
+	run(&R, ((char *const[]){ dune_run, "--policy", pol, prog("vfork"), "policykill", NULL }));
+	return expect(&R, 0, fmt("policy-killed vfork child %d; parent goes on: 5, posix_spawn 0, status 8\n",
+				 1000 + SIGSYS));
+}
 static int t_signals(void)
 {
 	run(&R, DUNE(prog("signals")));
@@ -479,6 +602,113 @@ static int t_syscall_jump_rcx(void)
 
 static const char *allow_but(const char *rules);
 static const char *nr_rules(int nr, const char *rules);
+
+/* Fast calls (src/fastcall.h): progs/fastcall MODE under dune-run with extra options and a
+ * policy; "MODE ok" expected, the stats file's fastcalls and fastcall_sites returned. */
+static int fastcall_run_n(const char *bin, const char *mode, const char *opt, const char *policy, char *n,
+			  long *calls, long *sites)
+{
+	char *stats = fmt("%s/fastcall-stats.json", tmp);
+	unlink(stats);
+	const char *pol = policy ? policy : allow_all;
+	if (opt)
+		run(&R, ((char *const[]){ dune_run, "--policy", (char *)pol, "--stats", stats, (char *)opt, prog(bin),
+					  (char *)mode, n, NULL }));
+	else
+		run(&R, ((char *const[]){ dune_run, "--policy", (char *)pol, "--stats", stats, prog(bin), (char *)mode,
+					  n, NULL }));
+	if (expect(&R, 0, fmt("%s ok\n", mode)))
+		return fail("%s %s: %s", bin, mode, why);
+	*calls = stat_field(stats, "fastcalls");
+	*sites = stat_field(stats, "fastcall_sites");
+	return 0;
+}
+static int fastcall_run(const char *bin, const char *mode, const char *opt, const char *policy, long *calls,
+			long *sites)
+{
+	return fastcall_run_n(bin, mode, opt, policy, "1000", calls, sites);
+}
+
+/* Each mode calls getpid() 1000 times per process image or thread: all but the first (the
+ * exit that rewrites the site) must be answered in the guest. */
+static int t_fastcall_modes(void)
+{
+	static const struct { const char *mode; long calls; } m[] = {
+		{ "loop", 999 }, { "fork", 2999 }, { "exec", 1998 }, { "mprotect", 1998 }, { "threads", 4999 },
+		{ "vfork", 1999 },
+	};
+	const char *bins[] = { "fastcall", "fastcall-static", "fastcall-musl-static" };
+	for (size_t b = 0; b < 3; b++)
+		for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
+			long calls, sites;
+			if (fastcall_run(bins[b], m[i].mode, NULL, NULL, &calls, &sites))
+				return 1;
+			if (calls < m[i].calls || sites < 1)
+				return fail("%s %s: %ld calls answered in the guest at %ld sites (want >= %ld, >= 1)", bins[b],
+					    m[i].mode, calls, sites, m[i].calls);
+		}
+	return 0;
+}
+static int t_fastcall_signals(void)
+{
+	long calls, sites;
+	return fastcall_run("fastcall", "signals", NULL, NULL, &calls, &sites) ||
+	       fastcall_run("fastcall-static", "signals", NULL, NULL, &calls, &sites) ||
+	       fastcall_run("fastcall-musl-static", "signals", NULL, NULL, &calls, &sites);
+}
+static int t_fastcall_isolation(void)
+{
+	long calls, sites;
+	return fastcall_run("fastcall", "isolation", NULL, NULL, &calls, &sites) ||
+	       fastcall_run("fastcall-static", "isolation", NULL, NULL, &calls, &sites);
+}
+/* The policy first: a refused getpid is refused each time; one allowed only under an
+ * argument condition (its verdict not known ahead) keeps the exit path. */
+static int t_fastcall_policy(void)
+{
+	long calls, sites;
+	char *deny = write_file("fc-deny.json", allow_but(nr_rules(SYS_getpid, "{\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}")));
+	if (fastcall_run("fastcall", "denied", NULL, deny, &calls, &sites))
+		return 1;
+	if (calls || sites)
+		return fail("refused getpid: %ld calls answered in the guest at %ld sites", calls, sites);
+	char *condpol = write_file("fc-cond.json", allow_but(nr_rules(SYS_getpid,
+		"{\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"op\":\"SCMP_CMP_EQ\",\"value\":0}]},"
+		"{\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1}")));
+	if (fastcall_run("fastcall", "loop", NULL, condpol, &calls, &sites))
+		return 1;
+	return calls || sites ? fail("conditional getpid rule: %ld calls answered in the guest at %ld sites", calls, sites) : 0;
+}
+/* Only a whole `mov $39,%eax` is rewritten: the same bytes ending another instruction
+ * (`41 b8 27 00 00 00`, mov $39,%r8d) keep the exit path and the instruction's effect. */
+static int t_fastcall_prefixed(void)
+{
+	long calls, sites;
+	if (fastcall_run("fastcall", "prefixed", NULL, NULL, &calls, &sites))
+		return 1;
+	return calls || sites ? fail("mov $39,%%r8d site: %ld calls answered in the guest at %ld sites", calls, sites) : 0;
+}
+/* --no-fastcall (passed on through exec) and --trace: every call exits. */
+static int t_fastcall_off(void)
+{
+	long calls, sites;
+	if (fastcall_run("fastcall", "exec", "--no-fastcall", NULL, &calls, &sites))
+		return 1;
+	if (calls || sites)
+		return fail("--no-fastcall: %ld calls answered in the guest at %ld sites", calls, sites);
+	/* 150 calls: the whole trace fits the runner's stderr buffer. */
+	if (fastcall_run_n("fastcall", "loop", "--trace", NULL, "150", &calls, &sites))
+		return 1;
+	/* Every call reaches the trace (the stats count what the monitor saw). */
+	long seen = stat_field(fmt("%s/fastcall-stats.json", tmp), "syscalls");
+	int traced = 0;
+	for (const char *at = R.err; (at = strstr(at, "] getpid(")); at++)
+		traced++;
+	if (calls || sites || seen < 150 || traced < 150)
+		return fail("--trace: %ld calls answered in the guest, %ld calls seen by the monitor, %d getpid traced "
+			    "(want 0, >= 150, >= 150)", calls, seen, traced);
+	return 0;
+}
 
 /* As a container's init (PID 1 ignores signals it sends itself), a fault
  * or a policy kill must still end the process with that signal. */
@@ -1041,6 +1271,8 @@ ESCAPE(t_escape_uaf_mremap_shrink, "uaf-read-mremap-shrink")
 ESCAPE(t_escape_uaf_mremap_move, "uaf-read-mremap-move")
 ESCAPE(t_escape_uaf_mremap_grow, "uaf-read-mremap-grow")
 ESCAPE(t_escape_uaf_shmdt, "uaf-read-shmdt")
+ESCAPE(t_escape_uaf_vfork_munmap, "uaf-read-vfork-munmap")
+ESCAPE(t_escape_uaf_munmap_vfork_reader, "uaf-read-munmap-by-parent")
 ESCAPE(t_escape_ctid, "ctid-after-unmap")
 ESCAPE(t_escape_robust_list, "robust-list")
 ESCAPE(t_escape_df_sockaddr, "doublefetch-sockaddr")
@@ -1212,6 +1444,11 @@ static int t_monitor_calls_signals(void)
 	       monitor_calls("threadlife", (char *[]){ prog("threadlife"), "join", NULL }, 0,
 			     "joined 800 threads, 50 more in a forked child\n") ||
 	       monitor_calls("fexec", (char *[]){ prog("fexec"), NULL }, 0, "fexecve-ok\nrelative-ok\n");
+}
+static int t_monitor_calls_vfork(void)
+{
+	return monitor_calls("vfork", (char *[]){ prog("vfork"), "threads", NULL }, 0,
+			     "4 threads x 25 posix_spawn pairs: 0 wrong; ticker ran during vfork: yes\n");
 }
 static int t_monitor_calls_shell(void)
 {
@@ -1426,6 +1663,8 @@ static const struct test tests[] = {
 	{ "death by SIGTERM seen by the parent", t_exit_signal },
 	{ "nested sh -c", t_nested_sh },
 	{ "#! script", t_script },
+	{ "userfaultfd: guest faults reach the handler; monitor ranges and inherited descriptors refused", t_uffd },
+	{ "/proc/PID/cmdline, environ, comm: exact bytes, after exec, scripts, argv rewritten in place", t_identity },
 	{ "glibc /bin/ls", t_glibc_ls },
 	{ "python3 -c", t_python },
 	{ "python3 threads + subprocess (vfork/exec from threads)", t_python_subprocess },
@@ -1441,6 +1680,18 @@ static const struct test tests[] = {
 	{ "threads: 1100 create/exit cycles, bounded VmRSS/VmSize growth", t_thread_cycles },
 	{ "fork/exec/wait chain (glibc dynamic)", t_forkexec },
 	{ "fork/exec/wait chain (glibc static)", t_forkexec_static },
+	{ "vfork: posix_spawn(p) of a missing program -> ENOENT in the parent, as natively", t_vfork_enoent },
+	{ "vfork: posix_spawn of a program, waitpid gives its status, as natively", t_vfork_spawn },
+	{ "vfork: the child's store and mmap are the parent's; _exit status, as natively", t_vfork_store },
+	{ "vfork: a failed execve returns the error to the child, as natively", t_vfork_execfail },
+	{ "vfork: the child's signal dispositions and mask are its own, as natively", t_vfork_sigaction },
+	{ "vfork: a child killed by SIGSEGV leaves the parent working, as natively", t_vfork_death },
+	{ "vfork: nested vfork and posix_spawn in a vfork child; fork in a vfork child, as natively", t_vfork_nested },
+	{ "vfork: posix_spawn from 4 threads at once, other threads run meanwhile, as natively", t_vfork_threads },
+	{ "vfork: 2000 posix_spawns in a loop (vCPUs reused, memory bounded), as natively", t_vfork_loop },
+	{ "vfork: a child killed by the policy (SIGSYS) leaves the parent working", t_vfork_policy_kill },
+	{ "vfork: CLONE_CHILD_SETTID/CLEARTID of a vfork child: set, cleared at its exit, as natively", t_vfork_cleartid },
+	{ "vfork: 300 children SIGKILLed from outside while the parent waits (vCPUs taken back), as natively", t_vfork_killed },
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
 	{ "/proc/self/exe names the program", t_self_exe },
@@ -1472,6 +1723,12 @@ static const struct test tests[] = {
 	{ "int3 -> SIGTRAP", t_int3 },
 	{ "isolation: unvetted ioctl denied", t_ioctl },
 	{ "terminal: stty size/-a/rows on a pty, sized or not, as natively", t_tty_size },
+	{ "fast calls: getpid answered in the guest (glibc dynamic/static, musl), right after fork, vfork, exec, the program's own text rewrite, in threads", t_fastcall_modes },
+	{ "fast calls: signals delivered inside the stub (single-stepped), getpid in the handler", t_fastcall_signals },
+	{ "fast calls: the stub's pages are not the program's (EFAULT, mprotect/MAP_FIXED refused, a write faults)", t_fastcall_isolation },
+	{ "fast calls: a refused getpid stays refused, a conditional rule keeps the exit path", t_fastcall_policy },
+	{ "fast calls: none with --no-fastcall (through exec) or --trace", t_fastcall_off },
+	{ "fast calls: the bytes of mov $39,%eax ending another instruction (mov $39,%r8d) are left alone", t_fastcall_prefixed },
 	{ "fault-around: data in every access order, mprotect, munmap, fork, threads, brk (on and off)", t_fa_correct },
 	{ "fault-around: sparse touches not charged wholesale; overshoot of an in-order run bounded", t_fa_sparse },
 	{ "fault-around: tripwire exits on, none with --no-fault-around (passed on through exec)", t_fa_off },
@@ -1493,6 +1750,7 @@ static const struct test tests[] = {
 	{ "monitor calls: fork and exec (dynamic and static)", t_monitor_calls_forkexec },
 	{ "monitor calls: signals, a thread's life and fork, fexecve", t_monitor_calls_signals },
 	{ "monitor calls: busybox sh with sleep, a pipe and kill", t_monitor_calls_shell },
+	{ "monitor calls: vfork children (posix_spawn from threads)", t_monitor_calls_vfork },
 	{ "32-bit ELF refused with 126", t_elf32 },
 	{ "missing program -> 127", t_not_found },
 	{ "execve ENOENT reaches the shell", t_exec_enoent_in_sh },
@@ -1507,6 +1765,8 @@ static const struct test tests[] = {
 	{ "escape: blocked read() into a buffer another thread moves away (mremap)", t_escape_uaf_mremap_move },
 	{ "escape: blocked read() into a buffer another thread grows and so moves (mremap)", t_escape_uaf_mremap_grow },
 	{ "escape: blocked read() into a SysV segment another thread detaches", t_escape_uaf_shmdt },
+	{ "escape: blocked read() into a buffer a vfork child munmaps", t_escape_uaf_vfork_munmap },
+	{ "escape: a vfork child's blocked read() into a buffer its parent's other thread munmaps", t_escape_uaf_munmap_vfork_reader },
 	{ "escape: clear_child_tid in unmapped memory at thread exit", t_escape_ctid },
 	{ "escape: robust list pointing at monitor memory at thread exit", t_escape_robust_list },
 	{ "escape: double fetch of the sockaddr length (getsockname/getpeername/accept/recvfrom)", t_escape_df_sockaddr },

@@ -35,6 +35,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <ucontext.h>
@@ -651,11 +652,12 @@ static int start_idle(void)
 	return pthread_create(&t, NULL, idle_thread, NULL) ? -1 : pthread_detach(t);
 }
 
-/* Until task tid sits in host system call nr (bounded). */
+/* Until task tid (a thread of this process or a vfork child) sits in host system call nr
+ * (bounded). */
 static void wait_blocked(pid_t tid, int nr)
 {
 	char path[64], buf[256];
-	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+	snprintf(path, sizeof path, "/proc/%d/syscall", tid);
 	for (int i = 0; i < 200; i++) {
 		int fd = open(path, O_RDONLY);
 		ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
@@ -682,6 +684,22 @@ static void *reader_thread(void *arg)
 	r->tid = gettid_();
 	r->rc = readv(r->fd, r->iov, 2);
 	r->err = errno;
+	return NULL;
+}
+
+/* The reader is a vfork child of this thread, on the same memory. */
+static void *vfork_reader_thread(void *arg)
+{
+	struct reader *r = arg;
+	pid_t pid = vfork();
+	if (pid == 0) {
+		r->tid = (pid_t)syscall(SYS_getpid); /* this thread waits until the child is done */
+		r->rc = readv(r->fd, r->iov, 2);
+		r->err = errno;
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
 	return NULL;
 }
 
@@ -715,7 +733,8 @@ static int m_uaf_read(const char *how)
 		return report(2, "no page below the buffer's mapping");
 	struct reader r = { .fd = pfd[0], .iov = { { (void *)buf, 4096 }, { low, 16 } } };
 	pthread_t t;
-	if (pthread_create(&t, NULL, reader_thread, &r))
+	bool vfork_reader = !strcmp(how, "munmap-by-parent");
+	if (pthread_create(&t, NULL, vfork_reader ? vfork_reader_thread : reader_thread, &r))
 		return setup_failed("pthread_create");
 	while (!r.tid)
 		usleep(1000);
@@ -727,7 +746,7 @@ static int m_uaf_read(const char *how)
 		rc |= munmap(m + 8192 * i, 4096);
 	if (rc)
 		return setup_failed("munmap");
-	if (!strcmp(how, "munmap"))
+	if (!strcmp(how, "munmap") || vfork_reader)
 		rc = munmap(m, MIB);
 	else if (!strcmp(how, "mremap-shrink"))
 		rc = mremap(m, MIB, 4096, 0) == MAP_FAILED ? -1 : 0;
@@ -750,6 +769,13 @@ static int m_uaf_read(const char *how)
 			return setup_failed("mremap-grow did not move the data");
 		if (!rc)
 			dst[2 * MIB - 1] = 1; /* the grown part is the program's memory */
+	} else if (!strcmp(how, "vfork-munmap")) {
+		/* A vfork child shares the memory: its munmap releases the parent's buffer. */
+		pid_t pid = vfork();
+		if (pid == 0)
+			_exit(munmap(m, MIB) ? 1 : 0);
+		int st;
+		rc = pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) ? -1 : 0;
 	} else
 		rc = shmdt(m);
 	if (rc)

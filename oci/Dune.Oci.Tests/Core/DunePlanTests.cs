@@ -1,3 +1,4 @@
+using Dune.Oci.Lifecycle;
 using Dune.Oci.Plan;
 using Dune.Oci.Planning;
 using Dune.Oci.Seccomp;
@@ -47,6 +48,33 @@ public class DunePlanTests
         var steps = ContainerPlanner.BuildCreate(Options(new DuneProcess("/r", null, null, "/run/dune/c1/dune-trace.log")));
         Assert.Equal(1UL, steps[^1].U64Arg(0));
         Assert.Equal("/run/dune/c1/dune-trace.log", steps[0].StringArg(4));
+    }
+
+    [Fact]
+    public void FastcallOffSetsTheDuneExecFlag()
+    {
+        var off = ContainerPlanner.BuildCreate(Options(new DuneProcess("/r", null, null, null, Fastcall: false)));
+        Assert.Equal(2UL, off[^1].U64Arg(0));
+        var both = ContainerPlanner.BuildCreate(Options(new DuneProcess("/r", null, null, "/t", Fastcall: false)));
+        Assert.Equal(3UL, both[^1].U64Arg(0));
+    }
+
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("true", true)]
+    [InlineData("false", false)]
+    public void FastcallAnnotationReachesCreateAndExec(string? value, bool expected)
+    {
+        var dir = Directory.CreateTempSubdirectory("dune-fastcall-").FullName;
+        try
+        {
+            var spec = NonTerminalSpec();
+            if (value is not null) spec.Annotations = new() { [DuneMode.FastcallAnnotation] = value };
+            Assert.Equal(expected, DuneFiles.Prepare(dir, spec).Fastcall);
+            // `exec` reads the container's setting back from its state dir.
+            Assert.Equal(expected, DuneFiles.Existing(dir).Fastcall);
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     [Fact]

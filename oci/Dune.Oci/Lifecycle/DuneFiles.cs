@@ -8,11 +8,13 @@ namespace Dune.Oci.Lifecycle;
 /// The files of a Dune-mode container in its state dir: the monitor's policy
 /// (dune-policy.json: linux.seccomp, or Docker's default profile without it, in the
 /// normalized form of <see cref="MonitorPolicy"/>), the shared counters (dune-stats) and the
-/// trace of filtered calls (dune-trace.log, with run.dune.trace=true).
+/// trace of filtered calls (dune-trace.log, with run.dune.trace=true); dune-no-fastcall, empty,
+/// marks a container whose processes run with fast calls off (run.dune.fastcall=false).
 /// </summary>
 public static class DuneFiles
 {
-    public const string Policy = "dune-policy.json", Stats = "dune-stats", Trace = "dune-trace.log";
+    public const string Policy = "dune-policy.json", Stats = "dune-stats", Trace = "dune-trace.log",
+        NoFastcall = "dune-no-fastcall";
 
     /// <summary>Fails early, with the reason, where Dune processes cannot run.</summary>
     public static void CheckHost()
@@ -40,7 +42,9 @@ public static class DuneFiles
             trace = Path.Combine(stateDir, Trace);
             File.WriteAllBytes(trace, Array.Empty<byte>());
         }
-        return new DuneProcess(DuneProcess.DefaultRunPath, policy, stats, trace);
+        bool fastcall = DuneMode.Flag(spec.Annotations, DuneMode.FastcallAnnotation, true);
+        if (!fastcall) File.WriteAllBytes(Path.Combine(stateDir, NoFastcall), Array.Empty<byte>());
+        return new DuneProcess(DuneProcess.DefaultRunPath, policy, stats, trace, fastcall);
     }
 
     /// <summary>
@@ -61,6 +65,6 @@ public static class DuneFiles
     public static DuneProcess Existing(string stateDir)
     {
         string? Have(string name) => File.Exists(Path.Combine(stateDir, name)) ? Path.Combine(stateDir, name) : null;
-        return new DuneProcess(DuneProcess.DefaultRunPath, Have(Policy), Have(Stats), Have(Trace));
+        return new DuneProcess(DuneProcess.DefaultRunPath, Have(Policy), Have(Stats), Have(Trace), Have(NoFastcall) is null);
     }
 }

@@ -8,7 +8,8 @@ namespace Dune.Oci.Planning;
 /// <param name="PolicyPath">the monitor's policy (Seccomp/MonitorPolicy.cs form); null only for a container made before it was always written</param>
 /// <param name="StatsPath">the container's shared counters file (state dir)</param>
 /// <param name="TracePath">where filtered calls are logged (run.dune.trace), or null</param>
-public sealed record DuneProcess(string DuneRunPath, string? PolicyPath, string? StatsPath, string? TracePath)
+/// <param name="Fastcall">false: dune-run --no-fastcall (run.dune.fastcall=false)</param>
+public sealed record DuneProcess(string DuneRunPath, string? PolicyPath, string? StatsPath, string? TracePath, bool Fastcall = true)
 {
     public const string KvmDevice = "/dev/kvm";
 

@@ -62,7 +62,8 @@ public static class ProcessPlanner
             if (seccomp is not null) steps.Add(SeccompStep(seccomp));
         }
         var args = new List<object>();
-        if (dune is not null) args.Add(dune.TracePath is null ? 0UL : 1UL);
+        // DUNE_EXEC flags: bit 0 trace every filtered call, bit 1 no fast calls.
+        if (dune is not null) args.Add((dune.TracePath is null ? 0UL : 1UL) | (dune.Fastcall ? 0UL : 2UL));
         args.Add((ulong)p.Args!.Count);
         args.AddRange(p.Args);
         args.AddRange(p.Env ?? new List<string>());

@@ -46,7 +46,7 @@ public static class MonitorSeccomp
         "rt_sigsuspend", "rt_sigpending", "clone", "fork", "vfork", "clone3", "execve", "execveat", "exit",
         "exit_group", "set_tid_address", "set_robust_list", "get_robust_list", "arch_prctl", "ioctl", "fcntl",
         "prctl", "futex", "select", "pselect6", "readlink", "readlinkat", "dup2", "dup3", "close_range", "rseq",
-        "sendmmsg", "recvmmsg", "shmat", "shmdt", "shmctl", "seccomp",
+        "sendmmsg", "recvmmsg", "shmat", "shmdt", "shmctl", "seccomp", "userfaultfd",
         // translated for the guest: the tracer's monitor makes its own host ptrace calls
         "ptrace",
         // path calls made on the checked object's descriptor

@@ -20,6 +20,10 @@ public static class DuneMode
     /// <summary>"true": the monitor logs every filtered call to dune-trace.log in the state dir.</summary>
     public const string TraceAnnotation = "run.dune.trace";
 
+    /// <summary>"false": the monitor answers no call inside the guest (dune-run --no-fastcall: every
+    /// system call exits to it, no call site is rewritten); default "true".</summary>
+    public const string FastcallAnnotation = "run.dune.fastcall";
+
     /// <summary>"false": no per-container counters (dune-stats in the state dir); default "true".</summary>
     public const string StatsAnnotation = "run.dune.stats";
 

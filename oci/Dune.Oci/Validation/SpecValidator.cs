@@ -55,6 +55,7 @@ public static class SpecValidator
         DuneMode.FromAnnotations(spec.Annotations, DuneMode.Native);
         DuneMode.Flag(spec.Annotations, DuneMode.TraceAnnotation, false);
         DuneMode.Flag(spec.Annotations, DuneMode.StatsAnnotation, true);
+        DuneMode.Flag(spec.Annotations, DuneMode.FastcallAnnotation, true);
         return warnings;
     }
 
