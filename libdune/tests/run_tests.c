@@ -1619,6 +1619,38 @@ static int t_proc_self_auxv(void)
 	return expect(&R, 0, NULL);
 }
 
+/* Lines of the strace log at path that start with what (strace -o, one process). */
+static int count_lines(const char *path, const char *what)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int n = 0;
+	while (f && fgets(line, sizeof line, f))
+		n += !strncmp(line, what, strlen(what));
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* A traced program's getpid calls all reach the tracer: fast calls (answered in the guest
+ * without an exit) are held while a tracer traces it. The same count as natively. */
+static int t_ptrace_strace_fastcalls(void)
+{
+	if (need_tool("/usr/bin/strace"))
+		return 1;
+	char *log = fmt("%s/strace-getpid.log", tmp);
+	static struct result native;
+	run(&native, ((char *const[]){ "/usr/bin/strace", "-e", "trace=getpid", "-o", log, prog("fastcall"), "loop", "50", NULL }));
+	int want = count_lines(log, "getpid()");
+	if (want < 50)
+		return fail("native strace saw %d getpid calls: %.300s %.300s", want, native.out, native.err);
+	run(&R, DUNE("/usr/bin/strace", "-e", "trace=getpid", "-o", log, prog("fastcall"), "loop", "50"));
+	int got = count_lines(log, "getpid()");
+	if (got != want)
+		return fail("strace saw %d getpid calls under dune-run, %d natively; %.300s", got, want, R.err);
+	return expect(&R, 0, "loop ok");
+}
+
 static int t_ptrace_gdb(void)
 {
 	if (need_tool("/usr/bin/gdb"))
@@ -1647,6 +1679,7 @@ static const struct test tests[] = {
 	{ "ptrace: PTRACE_ATTACH to a running child, syscall stop, detach", t_ptrace_attach },
 	{ "ptrace: registers at a signal's delivery stop are the guest's current ones", t_ptrace_signal_regs },
 	{ "ptrace: strace -f of sh -c 'echo hi; ls /'", t_ptrace_strace },
+	{ "ptrace: strace sees every getpid of a program with fast calls", t_ptrace_strace_fastcalls },
 	{ "ptrace: gdb break main, bt, next, stepi, continue", t_ptrace_gdb },
 	{ "ptrace: gdb on a PIE dynamic program: break in a function, bt, shared libraries, finish", t_ptrace_gdb_pie },
 	{ "ptrace: gdb -p attaches to a running Dune process, backtrace through libc, detach", t_ptrace_gdb_attach },
