@@ -3,7 +3,7 @@
 # does nothing when everything is present. Must run as root on Debian 12.
 set -euo pipefail
 packages=(build-essential pkg-config libseccomp-dev busybox-static jq bats procps util-linux
-          runc crun runsc containerd docker.io hyperfine musl-tools strace umoci gnuplot-nox
+          runc crun runsc containerd docker.io hyperfine musl-tools strace gdb umoci gnuplot-nox
           debootstrap libc6-dev iproute2 python3 python3-yaml bpftool systemd
           qemu-system-x86 cpio e2fsprogs)
 missing=()

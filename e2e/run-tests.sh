@@ -170,8 +170,8 @@ for suite in cli errors cgroups containerd shim cri docker; do
   if [[ $suite == shim || $suite == cri ]] && ((!have_kvm)); then skip_suite "$suite" "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"; continue; fi
   run_bats "$suite" "e2e/$suite.bats"; ran+=("$suite")
 done
-# Dune mode end to end (busybox; busybox on a pure cgroup v2 view of the host; then the Debian image, built with debootstrap on first use).
-for suite in dune cgroup2 systemd debian; do
+# Dune mode end to end (busybox; strace and gdb inside; busybox on a pure cgroup v2 view of the host; then the Debian image, built with debootstrap on first use).
+for suite in dune ptrace cgroup2 systemd debian; do
   if wanted "$suite"; then
     if ((!have_kvm)); then skip_suite "$suite" "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"
     else run_bats "$suite" "e2e/$suite.bats"; ran+=("$suite"); fi

@@ -16,9 +16,10 @@
 #                               suffix, default */busybox), not dune-run, and the process holds
 #                               no KVM descriptor (/dev/kvm, a VM or a vCPU)
 #   runs_dune_run PID DUNE_RUN  /proc/PID/exe is that dune-run file or a sealed copy of it
-#   bundle_runs_as MODE         a container of $B as it is (its process args replaced by a shell
-#                               loop) runs a Dune process (MODE dune) or a native one (native):
-#                               the mode check for tests whose own containers run to completion
+#   bundle_runs_as MODE [EXE]   a container of $B as it is (its process args replaced by a shell
+#                               loop) runs a Dune process (MODE dune) or a native one (native;
+#                               EXE as for is_native_process): the mode check for tests whose
+#                               own containers run to completion
 #   set_seccomp DIR JSON        sets linux.seccomp of the bundle in DIR
 
 ISOLATION_SRC=$E2E_REPO/e2e/tools/isolation
@@ -124,7 +125,7 @@ bundle_runs_as() {
   if create_ctr "$id" && R start "$id" && wait_file "$T/$id.out" && pid=$(pid_of "$id"); then
     case $1 in
       dune) is_dune_process "$pid" || rc=1 ;;
-      native) is_native_process "$pid" || rc=1 ;;
+      native) is_native_process "$pid" ${2:+"$2"} || rc=1 ;;
       *) echo "bundle_runs_as: unknown mode $1" >&2; rc=1 ;;
     esac
   else

@@ -144,14 +144,14 @@ static void show_program_cmdline(int argc, char **argv, char **pargv)
 struct run_args {
 	const char *policy_file, *stats_path, *argv0, *comm, *print_path;
 	int policy_fd, trace_fd, stats_fd, kvm_fd;
-	int trace, internal, count_process, no_fault_around, no_fastcall, tsc_same;
+	int trace, internal, count_process, no_fault_around, no_fastcall, tsc_same, ptraced;
 	int prog;
 };
 
 /* Parses the options. Returns -1 to go on, else the status to exit with. */
 static int parse_args(int argc, char **argv, struct run_args *o)
 {
-	*o = (struct run_args){ .policy_fd = -1, .trace_fd = -1, .stats_fd = -1, .kvm_fd = -1 };
+	*o = (struct run_args){ .policy_fd = -1, .trace_fd = -1, .stats_fd = -1, .kvm_fd = -1, .ptraced = -1 };
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -200,6 +200,9 @@ static int parse_args(int argc, char **argv, struct run_args *o)
 			o->no_fastcall = 1;
 		} else if (OPT("--tsc-same")) {
 			o->tsc_same = 1;
+		} else if (OPT("--ptraced")) {
+			NEEDVAL();
+			o->ptraced = atoi(val);
 		} else if (OPT("--kvm-fd")) {
 			NEEDVAL();
 			o->kvm_fd = atoi(val);
@@ -332,6 +335,7 @@ int main(int argc, char **argv)
 		.no_fault_around = o.no_fault_around,
 		.no_fastcall = o.no_fastcall,
 		.tsc_same = o.tsc_same,
+		.ptraced = o.ptraced + 1,
 	};
 	return sandbox_run(pol, &opt, path, pargv, environ);
 }

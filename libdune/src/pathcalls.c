@@ -64,7 +64,7 @@ long sb_open_checked(struct sb_proc *p, int dirfd, const char *path, int flags, 
 		close((int)fd);
 		return rc;
 	}
-	return fd;
+	return (flags & O_PATH) ? fd : pt_auxv_file(p, fd);
 }
 
 /* A descriptor to read or write the checked object through (for calls

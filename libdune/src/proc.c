@@ -62,7 +62,7 @@ static bool never_restarted(int nr)
 	}
 }
 
-static void handle_syscall(struct sb_thread *t)
+static void run_syscall(struct sb_thread *t)
 {
 	struct sb_proc *p = t->p;
 	struct kvm_regs *r = vcpu_regs(t->vcpu);
@@ -149,6 +149,23 @@ static void handle_syscall(struct sb_thread *t)
 	vcpu_dirty(t->vcpu, 1, 0);
 }
 
+/* A guest system call, with the syscall stops of a tracer (ptrace.c) around it; stepped: the
+ * tracer single-steps this thread, which stops again after the call as natively. */
+static void handle_syscall(struct sb_thread *t, bool stepped)
+{
+	t->pt_nr = (int)vcpu_regs(t->vcpu)->rax;
+	if (pt_syscall_entry(t)) {
+		t->pt_nr = (int)vcpu_regs(t->vcpu)->rax; /* the tracer may have changed it */
+		run_syscall(t);
+	}
+	pt_syscall_exit(t, t->pt_nr);
+	if (stepped) {
+		int sig = pt_signal(t, SIGTRAP, 2 /* TRAP_TRACE */, vcpu_regs(t->vcpu)->rip);
+		if (sig)
+			sb_force_signal(t, sig, 2, vcpu_regs(t->vcpu)->rip, 1, 0, NULL);
+	}
+}
+
 static void handle_exception(struct sb_thread *t)
 {
 	struct dune_vcpu *v = t->vcpu;
@@ -178,7 +195,13 @@ static void handle_exception(struct sb_thread *t)
 				 t->tid, v->vector, r->rip, v->error_code, v->cr2);
 		host_syscall(SYS_write, (uint64_t)t->p->trace_fd, (uint64_t)buf, (uint64_t)n, 0, 0, 0);
 	}
-	sb_force_signal(t, sig, code, addr, v->vector, v->error_code, NULL);
+	/* A tracer sees the signal first and may suppress or change it (ptrace.c). */
+	int traced_sig = pt_signal(t, sig, code, addr);
+	if (!traced_sig)
+		return;
+	if (traced_sig != sig)
+		code = 0; /* SI_USER */
+	sb_force_signal(t, traced_sig, code, addr, v->vector, v->error_code, NULL);
 }
 
 _Noreturn void sb_thread_loop(struct sb_thread *t)
@@ -187,12 +210,14 @@ _Noreturn void sb_thread_loop(struct sb_thread *t)
 	for (;;) {
 		sb_hull_reset(t);
 		sb_deliver_pending(t);
+		pt_before_run(t);
 		enum dune_event ev = vcpu_run(t->vcpu);
+		bool stepped = pt_after_exit(t);
 		__atomic_fetch_add(&t->p->stats->exits, 1, __ATOMIC_RELAXED);
 		fc_fold(&t->p->mm->fc, t->p->stats);
 		switch (ev) {
 		case EV_SYSCALL:
-			handle_syscall(t);
+			handle_syscall(t, stepped);
 			break;
 		case EV_EXCEPTION:
 			handle_exception(t);
@@ -291,6 +316,7 @@ static void *thread_main(void *arg)
 	host_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (uint64_t)&m, 0, 8, 0, 0);
 	add_thread(p, t);
 	st->result = t->tid;
+	pt_thread_start(t);
 	sem_post(&st->ready);
 	sb_thread_loop(t);
 }
@@ -398,6 +424,7 @@ static void child_after_fork(struct sb_thread *t, uint64_t flags, uint64_t newsp
 	t->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
 	t->vcpu = NULL; /* every inherited vCPU goes with the parent's VM */
 	fc_after_fork(&p->fc);
+	p->pt_fc_held = false; /* the child's fast calls are its own, not held */
 	int rebuilt = vm_rebuild_after_fork(p->vm);
 	phase_mark("fork-child-vm-rebuilt");
 	if (rebuilt < 0 || vcpu_create(p->vm, &t->vcpu) < 0) {
@@ -417,6 +444,7 @@ static void child_after_fork(struct sb_thread *t, uint64_t flags, uint64_t newsp
 	if (fpu)
 		p->vm->hw->set_xsave(t->vcpu->hw, fpu);
 	add_thread(p, t);
+	pt_thread_start(t);
 	__atomic_fetch_add(&p->stats->processes, 1, __ATOMIC_RELAXED);
 	phase_mark("fork-child-vcpu-ready");
 }
@@ -666,9 +694,10 @@ static int policy_memfd(const struct policy *pol)
 
 /* The new image's command line: dune-run again, told everything through inherited fds
  * (bufs holds their numbers). NULL without memory. */
-static char **reexec_argv(struct sb_proc *p, int polfd, char *comm, int argc, char **argv, char *full,
-			  char bufs[4][32])
+static char **reexec_argv(struct sb_thread *t, int polfd, char *comm, int argc, char **argv, char *full,
+			  char bufs[5][32])
 {
+	struct sb_proc *p = t->p;
 	char **nargv = calloc((size_t)argc + 24, sizeof *nargv);
 	if (!nargv)
 		return NULL;
@@ -701,6 +730,12 @@ static char **reexec_argv(struct sb_proc *p, int polfd, char *comm, int argc, ch
 		nargv[k++] = (char *)"--no-fastcall";
 	if (p->tsc_same)
 		nargv[k++] = (char *)"--tsc-same";
+	int ptraced = pt_exec_arg(t);
+	if (ptraced >= 0) {
+		nargv[k++] = (char *)"--ptraced";
+		snprintf(bufs[4], 32, "%d", ptraced);
+		nargv[k++] = bufs[4];
+	}
 	nargv[k++] = (char *)"--comm";
 	nargv[k++] = comm;
 	nargv[k++] = (char *)"--argv0";
@@ -733,8 +768,8 @@ static long reexec(struct sb_thread *t, char *full, char *comm, int argc, char *
 	int polfd = policy_memfd(p->policy);
 	if (polfd < 0)
 		return polfd;
-	char bufs[4][32];
-	char **nargv = reexec_argv(p, polfd, comm, argc, argv, full, bufs);
+	char bufs[5][32];
+	char **nargv = reexec_argv(t, polfd, comm, argc, argv, full, bufs);
 	if (!nargv) {
 		close(polfd);
 		return -ENOMEM;
@@ -1122,6 +1157,7 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	rc = identity_show_program(&stack);
 	if (rc && p->trace)
 		dprintf(p->trace_fd, "[dune] identity: PR_SET_MM_MAP: %s\n", strerror(-rc));
+	pt_area_init(p, stack.rsp);
 	phase_mark("start-stack-built");
 	sb_signals_init(p);
 	phase_mark("start-signals-reset");
@@ -1138,6 +1174,8 @@ int sandbox_run(struct policy *pol, const struct sb_options *opt, const char *pa
 	}
 	t->vcpu->user = t;
 	add_thread(p, t);
+	pt_thread_start(t);
+	pt_after_exec(t, opt->ptraced - 1);
 	phase_mark("start-first-run");
 	sb_thread_loop(t);
 }

@@ -15,6 +15,7 @@
 #include "uffd.h"
 #include "objects.h"
 #include "policy.h"
+#include "ptrace.h"
 #include "vm.h"
 
 /* Counters shared by every Dune process of one dune-run tree (a shared
@@ -74,6 +75,9 @@ struct sb_proc {
 	struct tomb { uint64_t addr, len; } *tombs;
 	size_t ntombs, captombs;
 	struct sb_uffds uffds;  /* userfaultfd descriptors made here (uffd.h) */
+	struct pt_area *pt_area;   /* the stop area (ptrace.h), or NULL */
+	struct pt_tracer *tracer;  /* what this process traces (ptrace.c), or NULL */
+	bool pt_fc_held;           /* traced: mm's fast calls held, every call exits (ptrace.c) */
 };
 
 struct sb_thread {
@@ -99,6 +103,12 @@ struct sb_thread {
 	/* A vfork child's execve: the monitor's copies of its vectors, which a successful exec
 	 * leaves in the shared memory; the parent frees them (vfork.c). */
 	char **exec_argv, **exec_envp, **exec_nargv;
+	/* ptrace (ptrace.h): this thread's slot, the trap flag the monitor set for a single
+	 * step, inside its own stop, the call being handled and whether its entry stop was made
+	 * (the kernel reports a syscall exit only after it reported the entry). */
+	struct pt_slot *pt;
+	bool pt_tf, pt_stopping, pt_entered;
+	int pt_nr;
 };
 
 struct sb_options {
@@ -114,6 +124,7 @@ struct sb_options {
 	bool no_fault_around; /* every page present up front (fault_around.h) */
 	bool no_fastcall; /* every call exits to the monitor (fastcall.h) */
 	bool tsc_same; /* exec'd image: the previous image's probe found the guest TSC is the host's */
+	int ptraced; /* exec'd image of a traced thread: 1 + pt_exec_arg before the exec; 0: not traced */
 };
 
 /* The counters as one JSON object (what --stats and --print-stats write). */

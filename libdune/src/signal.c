@@ -55,6 +55,8 @@ static void on_host_signal(int sig, siginfo_t *info, void *uc)
 {
 	(void)uc;
 	struct sb_thread *t = current_thread;
+	if (pt_is_own_stop(t, sig, info))
+		return; /* the monitor's stop for a tracer that is gone (ptrace.c) */
 	bool sync = (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP) &&
 		    info->si_code > 0;
 	if (!t || sync) {

@@ -1109,6 +1109,7 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	case SYS_shmctl: return do_shmctl(p, a);
 	case SYS_seccomp: return -EINVAL; /* a filter would bind the monitor itself */
 	case SYS_userfaultfd: return sb_userfaultfd(p, a[0]);
+	case SYS_ptrace: return sb_ptrace(t, a);
 	default:
 		break;
 	}
@@ -1123,6 +1124,11 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	long rc = check_args(t, spec, a, s);
 	if (rc)
 		return rc;
+	/* As made, with the stops of Dune tracees translated (ptrace_tracer.c). */
+	if (nr == SYS_wait4)
+		return pt_wait4(t, a);
+	if (nr == SYS_waitid)
+		return pt_waitid(t, a);
 	bool handled;
 	rc = sb_path_call(p, nr, a, &handled);
 	if (handled)

@@ -43,6 +43,7 @@ static int vfork_child(void *arg)
 	/* The monitor's thread-local state is the waiting parent thread's: the child's binding
 	 * replaces it until the parent takes it back. */
 	sb_bind_thread(c);
+	pt_thread_start(c); /* its slot in the stop area (shared with the parent, ptrace.h) */
 	uint64_t m = c->mask;
 	host_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (uint64_t)&m, 0, 8, 0, 0);
 	sb_thread_loop(c);
@@ -97,6 +98,7 @@ static struct sb_proc *child_proc(struct sb_proc *p, struct sb_thread *c)
 	cp->guests = NULL;
 	cp->nguests = 0;
 	cp->tombs = NULL; /* the address space's are mm's */
+	cp->tracer = NULL; /* what the parent traces is the parent's */
 	cp->ntombs = cp->captombs = 0;
 	c->p = cp;
 	return cp;

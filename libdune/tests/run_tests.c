@@ -1457,6 +1457,216 @@ static int t_monitor_calls_shell(void)
 			     0, "piped\ndone\n");
 }
 
+/* ---- ptrace: a tracer inside a Dune process traces its Dune children ---- */
+
+/* progs/tracer.c natively and as a Dune process: the same checks hold (syscall stops with the
+ * guest's numbers and arguments, PEEKDATA of program memory, GETREGS rip in the program,
+ * SETREGS changing the call, POKEDATA of the program's message); under Dune no KVM ioctl is
+ * seen, and PEEK/POKE of the tracee's monitor memory (really mapped there) fail with EIO. */
+static int tracer_checks(char *mode)
+{
+	static const char *const both[] = {
+		"first stop: SIGTRAP after exec\n", "peek at the exec stop: matches\n",
+		"write entry: fd 1, buffer is the message, length 22, peek matches\n",
+		"rip in the program's text: yes\n", "write exit: rax 22\n", "peek 0x200000000000: EIO\n",
+		"poke 0x200000000000: EIO\n", "peek 0xffffff8000000000: EIO\n", "poke 0xffffff8000000000: EIO\n",
+		"poke message: ok\n", "setregs: ok\n", "getpid exit: rax is the tracee: yes\n",
+		"tracee: getppid returned my pid\n", "hello from the tracee\n", "HELLO from the tracee\n",
+		"syscall entries: many, ioctl entries: 0, exit_group seen: 1, last: 231\n", "tracee ended: exit 0\n",
+	};
+	static struct result native;
+	run(&native, ((char *const[]){ prog("tracer"), mode, NULL }));
+	run(&R, DUNE(prog("tracer"), mode));
+	for (size_t i = 0; i < sizeof both / sizeof both[0]; i++) {
+		if (!strstr(native.out, both[i]))
+			return fail("native run lacks \"%s\": %.600s", both[i], native.out);
+		if (!strstr(R.out, both[i]))
+			return fail("dune-run lacks \"%s\": %.900s; stderr %.300s", both[i], R.out, R.err);
+	}
+	if (!strstr(R.out, "peek monitor image: EIO\npoke monitor image: EIO\nstop area mapped: yes\n"))
+		return fail("the monitor's memory was not refused: %.900s", R.out);
+	return expect(&R, 0, NULL);
+}
+
+static int t_ptrace_tracer(void) { return tracer_checks(NULL); }
+
+/* The same tracer waiting with waitid: its stops are translated too. */
+static int t_ptrace_tracer_waitid(void) { return tracer_checks("waitid"); }
+
+/* PTRACE_ATTACH to a running Dune child (progs/tracer.c attach): SIGSTOP stop, then a syscall
+ * stop at the guest's getppid, detach leaves it running; the same output as natively. */
+static int t_ptrace_attach(void)
+{
+	static const char want[] = "attach stop: SIGSTOP\nafter attach: syscall stop, call getppid\ndetach: ok\n"
+				   "running after detach: yes\nkilled: yes\n";
+	static struct result native;
+	run(&native, ((char *const[]){ prog("tracer"), "attach", NULL }));
+	if (strcmp(native.out, want))
+		return fail("native run: %.400s", native.out);
+	run(&R, DUNE(prog("tracer"), "attach"));
+	if (strcmp(R.out, want))
+		return fail("dune-run: %.400s; stderr %.300s", R.out, R.err);
+	return expect(&R, 0, NULL);
+}
+
+/* Registers at a stop the monitor did not make (a signal's delivery to a child that only
+ * computes): the guest's rip in its loop, as natively (progs/tracer.c interrupt). */
+static int t_ptrace_signal_regs(void)
+{
+	static const char want[] = "signal stop: SIGWINCH, rip in the loop: yes\n";
+	static struct result native;
+	run(&native, ((char *const[]){ prog("tracer"), "interrupt", NULL }));
+	if (strcmp(native.out, want))
+		return fail("native run: %.400s", native.out);
+	run(&R, DUNE(prog("tracer"), "interrupt"));
+	if (strcmp(R.out, want))
+		return fail("dune-run: %.400s; stderr %.300s", R.out, R.err);
+	return expect(&R, 0, NULL);
+}
+
+/* A host tool the ptrace tests run as a Dune process: missing means failed, not skipped. */
+static int need_tool(const char *path)
+{
+	if (access(path, X_OK))
+		return fail("%s is missing (install it: the ptrace tests need it)", path);
+	return 0;
+}
+
+static int t_ptrace_strace(void)
+{
+	if (need_tool("/usr/bin/strace") || need_tool("/bin/sh"))
+		return 1;
+	char *log = fmt("%s/strace.log", tmp);
+	unlink(log);
+	run(&R, DUNE("/usr/bin/strace", "-f", "-o", log, "/bin/sh", "-c", "echo hi; ls /"));
+	static char trace[1 << 20];
+	FILE *f = fopen(log, "r");
+	size_t n = f ? fread(trace, 1, sizeof trace - 1, f) : 0;
+	trace[n] = 0;
+	if (f)
+		fclose(f);
+	static const char *const has[] = {
+		"execve(\"/bin/sh\", [\"/bin/sh\", \"-c\", \"echo hi; ls /\"]", "write(1, \"hi\\n\", 3",
+		"execve(\"/usr/bin/ls\", [\"ls\", \"/\"]", "exit_group(0)", "+++ exited with 0 +++",
+		"--- SIGCHLD", "wait4(-1,",
+	};
+	for (size_t i = 0; i < sizeof has / sizeof has[0]; i++)
+		if (!strstr(trace, has[i]))
+			return fail("strace output lacks '%s': %.1500s; stderr %.300s", has[i], trace, R.err);
+	if (strstr(trace, "KVM_") || strstr(trace, "tgkill(") || strstr(R.err, "Stray"))
+		return fail("strace saw the monitor's own calls or lost track: %.300s %.1500s", R.err, trace);
+	return expect(&R, 0, "hi\n");
+}
+
+/* gdb on a PIE, dynamic program: it places the program and its libraries with the tracee's
+ * /proc/PID/auxv, which the tracer's monitor serves from the tracee's stop area. */
+static int t_ptrace_gdb_pie(void)
+{
+	if (need_tool("/usr/bin/gdb"))
+		return 1;
+	run(&R, DUNE("/usr/bin/gdb", "-nx", "-batch", "-ex", "break square", "-ex", "run", "-ex", "bt", "-ex",
+		     "info sharedlibrary", "-ex", "finish", "-ex", "continue", prog("debuggee-pie")));
+	static const char *const has[] = {
+		"Breakpoint 1, square (x=7) at", "#0  square (x=7) at", "#1  0x0000", " in main () at",
+		"/libc.so.6\n", "Value returned is $1 = 49", "square: 49\n", "exited normally]",
+	};
+	for (size_t i = 0; i < sizeof has / sizeof has[0]; i++)
+		if (!strstr(R.out, has[i]))
+			return fail("gdb output lacks '%s': %.1500s; stderr %.500s", has[i], R.out, R.err);
+	return expect(&R, 0, NULL);
+}
+
+/* gdb -p: attach to a running Dune process (PIE, dynamic, sleeping in libc), backtrace through
+ * libc into the program, detach; KVM's own worker thread in the process is no obstacle. */
+static int t_ptrace_gdb_attach(void)
+{
+	if (need_tool("/usr/bin/gdb"))
+		return 1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0), dup2(null, 1), dup2(null, 2);
+		execv(dune_run, DUNE(prog("busyloop")));
+		_exit(127);
+	}
+	usleep(500000);
+	char spid[16];
+	snprintf(spid, sizeof spid, "%d", pid);
+	run(&R, DUNE("/usr/bin/gdb", "-nx", "-batch", "-p", spid, "-ex", "thread 1", "-ex", "bt", "-ex", "detach",
+		     prog("busyloop")));
+	int st, alive = waitpid(pid, &st, WNOHANG) == 0;
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	static const char *const has[] = { " in usleep (", " in work () at ", " in main () at ", "Inferior 1 (process " };
+	for (size_t i = 0; i < sizeof has / sizeof has[0]; i++)
+		if (!strstr(R.out, has[i]))
+			return fail("gdb output lacks '%s': %.1500s; stderr %.500s", has[i], R.out, R.err);
+	if (!strstr(R.out, ") detached]") || !alive)
+		return fail("not detached, or the program did not survive it: %.300s", R.out);
+	return expect(&R, 0, NULL);
+}
+
+/* /proc/self/auxv is the program's vector (the host's file would be the monitor's). */
+static int t_proc_self_auxv(void)
+{
+	static struct result native;
+	run(&native, ((char *const[]){ prog("auxv"), NULL }));
+	run(&R, DUNE(prog("auxv")));
+	if (strcmp(native.out, "auxv entries checked: 4, equal to getauxval: 4, ends with AT_NULL: yes\n"))
+		return fail("native: %.300s", native.out);
+	if (strcmp(R.out, native.out))
+		return fail("dune-run: %.300s; native: %.300s", R.out, native.out);
+	return expect(&R, 0, NULL);
+}
+
+/* Lines of the strace log at path that start with what (strace -o, one process). */
+static int count_lines(const char *path, const char *what)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int n = 0;
+	while (f && fgets(line, sizeof line, f))
+		n += !strncmp(line, what, strlen(what));
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* A traced program's getpid calls all reach the tracer: fast calls (answered in the guest
+ * without an exit) are held while a tracer traces it. The same count as natively. */
+static int t_ptrace_strace_fastcalls(void)
+{
+	if (need_tool("/usr/bin/strace"))
+		return 1;
+	char *log = fmt("%s/strace-getpid.log", tmp);
+	static struct result native;
+	run(&native, ((char *const[]){ "/usr/bin/strace", "-e", "trace=getpid", "-o", log, prog("fastcall"), "loop", "50", NULL }));
+	int want = count_lines(log, "getpid()");
+	if (want < 50)
+		return fail("native strace saw %d getpid calls: %.300s %.300s", want, native.out, native.err);
+	run(&R, DUNE("/usr/bin/strace", "-e", "trace=getpid", "-o", log, prog("fastcall"), "loop", "50"));
+	int got = count_lines(log, "getpid()");
+	if (got != want)
+		return fail("strace saw %d getpid calls under dune-run, %d natively; %.300s", got, want, R.err);
+	return expect(&R, 0, "loop ok");
+}
+
+static int t_ptrace_gdb(void)
+{
+	if (need_tool("/usr/bin/gdb"))
+		return 1;
+	run(&R, DUNE("/usr/bin/gdb", "-nx", "-batch", "-ex", "break main", "-ex", "run", "-ex", "bt", "-ex", "next",
+		     "-ex", "stepi", "-ex", "info registers rip", "-ex", "continue", prog("debuggee")));
+	static const char *const has[] = {
+		"Breakpoint 1, main () at", "#0  main () at", "\tprintf(\"square: %d\\n\", v);", "rip            0x4",
+		"square: 49\n", "exited normally]",
+	};
+	for (size_t i = 0; i < sizeof has / sizeof has[0]; i++)
+		if (!strstr(R.out, has[i]))
+			return fail("gdb output lacks '%s': %.1500s; stderr %.500s", has[i], R.out, R.err);
+	return expect(&R, 0, NULL);
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -1464,6 +1674,16 @@ struct test {
 
 static const struct test tests[] = {
 	{ "busybox echo", t_busybox_echo },
+	{ "ptrace: a tracer sees the guest's syscalls, program memory only", t_ptrace_tracer },
+	{ "ptrace: the same tracer waiting with waitid", t_ptrace_tracer_waitid },
+	{ "ptrace: PTRACE_ATTACH to a running child, syscall stop, detach", t_ptrace_attach },
+	{ "ptrace: registers at a signal's delivery stop are the guest's current ones", t_ptrace_signal_regs },
+	{ "ptrace: strace -f of sh -c 'echo hi; ls /'", t_ptrace_strace },
+	{ "ptrace: strace sees every getpid of a program with fast calls", t_ptrace_strace_fastcalls },
+	{ "ptrace: gdb break main, bt, next, stepi, continue", t_ptrace_gdb },
+	{ "ptrace: gdb on a PIE dynamic program: break in a function, bt, shared libraries, finish", t_ptrace_gdb_pie },
+	{ "ptrace: gdb -p attaches to a running Dune process, backtrace through libc, detach", t_ptrace_gdb_attach },
+	{ "/proc/self/auxv is the program's auxiliary vector", t_proc_self_auxv },
 	{ "busybox sh: ls | sort | head", t_sh_pipe },
 	{ "busybox sh: redirects", t_sh_redirect },
 	{ "busybox sort", t_sort },

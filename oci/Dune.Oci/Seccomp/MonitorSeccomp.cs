@@ -47,6 +47,8 @@ public static class MonitorSeccomp
         "exit_group", "set_tid_address", "set_robust_list", "get_robust_list", "arch_prctl", "ioctl", "fcntl",
         "prctl", "futex", "select", "pselect6", "readlink", "readlinkat", "dup2", "dup3", "close_range", "rseq",
         "sendmmsg", "recvmmsg", "shmat", "shmdt", "shmctl", "seccomp", "userfaultfd",
+        // translated for the guest: the tracer's monitor makes its own host ptrace calls
+        "ptrace",
         // path calls made on the checked object's descriptor
         "open", "creat", "openat", "chmod", "fchmodat", "chown", "lchown", "fchownat", "truncate", "utime",
         "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "removexattr", "lremovexattr", "linkat",
