@@ -9,14 +9,14 @@
 # with the reason (reported, not an error: this is a measurement).
 
 ops_names=(dune dune-native runc runsc-ptrace)
-ops_list=(getpid openclose forkexec pipe touch shell200 gcc)
+ops_list=(getpid getpidlibc openclose forkexec pipe touch shell200 gcc)
 declare -A ops_label=(
-  [getpid]="getpid (raw syscall)" [openclose]="open + close" [forkexec]="fork + exec + wait"
+  [getpid]="getpid (raw syscall)" [getpidlibc]="getpid() (libc wrapper)" [openclose]="open + close" [forkexec]="fork + exec + wait"
   [pipe]="pipe round trip" [touch]="first touch of a page, random order"
   [shell200]="shell loop of 200 fork+exec" [gcc]="gcc -O0 hello world + run")
 # two-line tick labels of the plot (gnuplot "\n")
 declare -A ops_plot_label=(
-  [getpid]="getpid" [openclose]="open + close" [forkexec]="fork + exec\\n+ wait"
+  [getpid]="getpid\\n(raw syscall)" [getpidlibc]="getpid()\\n(libc)" [openclose]="open + close" [forkexec]="fork + exec\\n+ wait"
   [pipe]="pipe\\nround trip" [touch]="first touch,\\nrandom order" [shell200]="shell loop of\\n200 fork+exec"
   [gcc]="gcc hello\\nworld + run")
 declare -A ops_failed=()

@@ -6,7 +6,7 @@
  *                            of the nanoseconds one operation took.
  *   opsbench nop             exits 0 at once (the program fork+exec and the shell loop run)
  *
- * OPs: getpid (the raw system call, no libc cache), openclose (open+close of /etc/passwd),
+ * OPs: getpid (the raw system call, no libc cache), getpidlibc (libc's getpid()), openclose (open+close of /etc/passwd),
  * forkexec (fork, execve of this program with "nop", waitpid), pipe (one byte to a child
  * and back over two pipes: one round trip), touch (first write to each page of a fresh
  * 16 MiB anonymous mapping, pages in a random order: ns per page), shell200 (/bin/sh running
@@ -82,6 +82,14 @@ static void op_getpid(struct bench *b, long n)
 	(void)b;
 	for (long i = 0; i < n; i++)
 		syscall(SYS_getpid);
+}
+
+/* libc's getpid(): the call site Dune mode's fast calls rewrite (libdune/README.md). */
+static void op_getpid_libc(struct bench *b, long n)
+{
+	(void)b;
+	for (long i = 0; i < n; i++)
+		__asm__ volatile("" : : "r"(getpid()) : "memory");
 }
 
 static void op_openclose(struct bench *b, long n)
@@ -224,6 +232,7 @@ struct op {
 
 static const struct op ops[] = {
 	{"getpid", op_getpid, NULL, NULL, 0, 1},
+	{"getpidlibc", op_getpid_libc, NULL, NULL, 0, 1},
 	{"openclose", op_openclose, NULL, NULL, 0, 1},
 	{"forkexec", op_forkexec, NULL, NULL, 0, 1},
 	{"pipe", op_pipe, pipe_start, pipe_stop, 0, 1},
@@ -294,7 +303,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: opsbench [-t MS] OP... (getpid openclose forkexec pipe touch shell200 gcc) | nop\n");
+		fprintf(stderr, "usage: opsbench [-t MS] OP... (getpid getpidlibc openclose forkexec pipe touch shell200 gcc) | nop\n");
 		return 2;
 	}
 	for (; i < argc; i++) {
