@@ -87,6 +87,10 @@ struct dune_exit {
 	u64 code, info1, info2;
 };
 
+/* A nested leaf mapping a page the module holds no reference on (a reserved page of a
+ * VM_PFNMAP mapping, e.g. the vDSO's data): bit 11 is ignored by NPT and EPT walks. */
+#define DUNE_PTE_NOREF (1ULL << 11)
+
 struct dune_backend {
 	const char *name;
 	/* 0 when this CPU can run the backend; otherwise a negative errno after a pr_err saying

