@@ -43,6 +43,11 @@ static void vcpu_enter(struct dune_vcpu *v, struct dune_exit *x)
 
 	preempt_disable();
 	local_irq_disable();
+	/* The guest's FPU registers must be live: a reschedule or a kernel FPU user since the
+	 * swap (or the last exit) left them to be restored on the way to user space, which a
+	 * VMRUN is not (KVM does the same before each entry). */
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
 	cpu = smp_processor_id();
 	WRITE_ONCE(v->in_guest, cpu);
 	smp_mb(); /* in_guest before the nested table is read (pairs with vm_kick_all) */
