@@ -35,7 +35,7 @@ $(BIN)/dune-init: $(wildcard oci/native/*.c oci/native/*.h) libdune/src/self_ima
 	$(MAKE) -C oci/native OUT=$(CURDIR)/$(BIN)
 
 # Static: it runs inside container root filesystems that have no host libc.
-$(BIN)/dune-run: $(wildcard libdune/src/*.c libdune/src/*.h libdune/include/*.h) libdune/Makefile
+$(BIN)/dune-run: $(wildcard libdune/src/*.c libdune/src/*.h libdune/include/*.h kmod/include/dune/*.h) libdune/Makefile
 	@mkdir -p $(BIN)
 	$(MAKE) -C libdune OUT=$(CURDIR)/$(BIN)
 

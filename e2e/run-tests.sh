@@ -190,8 +190,11 @@ fi
 
 # A pure cgroup v2 host with systemd as PID 1: the QEMU test bed (e2e/vm/: software emulation
 # of AMD SVM, no host KVM needed; about 2 min once its root disk is cached).
+# Then a second boot without kvm_amd: the Dune kernel module (kmod/) on the emulated SVM,
+# with libdune's suite under --backend dune (e2e/vm/kmod.sh).
 if wanted vm; then
   run_script_suite vm bash e2e/vm/run.sh; ran+=(vm)
+  run_script_suite vm-kmod bash e2e/vm/kmod.sh; ran+=(vm-kmod)
 fi
 
 # ---------------------------------------------------------------- summary

@@ -54,7 +54,7 @@ int dune_vm_create(struct dune_vm **out)
 	struct api_vm *a = calloc(1, sizeof *a);
 	if (!a)
 		return -ENOMEM;
-	int rc = vm_create(out, &hw_kvm_ops, -1);
+	int rc = vm_create(out, hw_default_ops(), -1);
 	if (rc) {
 		free(a);
 		return rc;

@@ -1,7 +1,7 @@
 /* Hardware-backend interface: what the monitor needs from a virtualization
- * provider. KVM (/dev/kvm) implements it today; the /dev/dune module is the
- * second implementation planned behind the same table. Register state uses
- * the KVM uapi layouts as the common format. */
+ * provider. KVM (/dev/kvm, kvm.c) and the Dune module (/dev/dune, kmod.c and
+ * ../kmod/) implement it. Register state uses the KVM uapi layouts as the
+ * common format. */
 #ifndef DUNE_BACKEND_H
 #define DUNE_BACKEND_H
 
@@ -60,5 +60,9 @@ struct hw_ops {
 };
 
 extern const struct hw_ops hw_kvm_ops;
+extern const struct hw_ops hw_kmod_ops;
+
+/* The Dune module when /dev/dune exists, else KVM. */
+const struct hw_ops *hw_default_ops(void);
 
 #endif

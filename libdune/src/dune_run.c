@@ -1,6 +1,8 @@
 /* dune-run: run a program as a Dune process.
- *   dune-run --policy FILE [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] [--no-fastcall] PROGRAM [ARGS...]
- * --kvm-fd: an inherited open /dev/kvm, for root filesystems without it.
+ *   dune-run --policy FILE [--trace] [--stats FILE] [--backend kvm|dune] [--kvm-fd N] [--no-fault-around] [--no-fastcall] PROGRAM [ARGS...]
+ * --backend: KVM (/dev/kvm) or the Dune module (/dev/dune, kmod/); by default the module when
+ *   /dev/dune exists (or the inherited --kvm-fd is not KVM's), else KVM.
+ * --kvm-fd: an inherited open /dev/kvm (or /dev/dune), for root filesystems without it.
  * --no-fault-around: map anonymous memory fully present, no tripwires (src/fault_around.h).
  * --no-fastcall: every system call exits to the monitor; no call site is rewritten to a
  *   guest-side stub (src/fastcall.h).
@@ -18,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "phase_time.h"
@@ -29,7 +32,7 @@ extern char **environ;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dune-run --policy FILE [--trace] [--stats FILE] [--kvm-fd N] [--no-fault-around] [--no-fastcall] PROGRAM [ARGS...]\n"
+	fprintf(stderr, "usage: dune-run --policy FILE [--trace] [--stats FILE] [--backend kvm|dune] [--kvm-fd N] [--no-fault-around] [--no-fastcall] PROGRAM [ARGS...]\n"
 			"       dune-run --print-stats FILE\n");
 }
 
@@ -56,6 +59,21 @@ static int print_stats(const char *path)
 	close(fd);
 	sb_stats_json(s, "kvm", stdout);
 	return 0;
+}
+
+/* --backend NAME, or the default: KVM for an inherited KVM device (10:232), the module for
+ * another inherited device or when /dev/dune exists, else KVM. NULL for an unknown name. */
+static const struct hw_ops *pick_backend(const char *name, int dev_fd)
+{
+	if (name)
+		return !strcmp(name, "kvm") ? &hw_kvm_ops : !strcmp(name, "dune") ? &hw_kmod_ops : NULL;
+	if (dev_fd >= 0) {
+		struct stat st;
+		bool kvm = fstat(dev_fd, &st) < 0 ||
+			   (S_ISCHR(st.st_mode) && major(st.st_rdev) == 10 && minor(st.st_rdev) == 232);
+		return kvm ? &hw_kvm_ops : &hw_kmod_ops;
+	}
+	return hw_default_ops();
 }
 
 static char *read_all(int fd)
@@ -142,7 +160,7 @@ static void show_program_cmdline(int argc, char **argv, char **pargv)
 
 /* dune-run's command line (see usage()); prog is the index of the program in argv. */
 struct run_args {
-	const char *policy_file, *stats_path, *argv0, *comm, *print_path;
+	const char *policy_file, *stats_path, *argv0, *comm, *print_path, *backend;
 	int policy_fd, trace_fd, stats_fd, kvm_fd;
 	int trace, internal, count_process, no_fault_around, no_fastcall, tsc_same, ptraced;
 	int prog;
@@ -203,6 +221,9 @@ static int parse_args(int argc, char **argv, struct run_args *o)
 		} else if (OPT("--ptraced")) {
 			NEEDVAL();
 			o->ptraced = atoi(val);
+		} else if (OPT("--backend")) {
+			NEEDVAL();
+			o->backend = val;
 		} else if (OPT("--kvm-fd")) {
 			NEEDVAL();
 			o->kvm_fd = atoi(val);
@@ -321,6 +342,12 @@ int main(int argc, char **argv)
 		o.stats_path = strdup(o.stats_path);
 	if (o.comm)
 		o.comm = strdup(o.comm);
+	/* Before show_program_cmdline, which rewrites the argument area o.backend points into. */
+	const struct hw_ops *hw = pick_backend(o.backend, o.kvm_fd);
+	if (!hw) {
+		fprintf(stderr, "dune-run: --backend %s: not kvm or dune\n", o.backend);
+		return 126;
+	}
 	show_program_cmdline(argc, argv, pargv);
 	struct sb_options opt = {
 		.stats_path = o.stats_path,
@@ -328,6 +355,7 @@ int main(int argc, char **argv)
 		.trace_fd = o.trace_fd,
 		.stats_fd = o.stats_fd,
 		.kvm_fd = o.kvm_fd,
+		.hw = hw,
 		.self_fd = self_fd,
 		.is_root = !o.internal || o.stats_path,
 		.count_process = o.count_process,

@@ -37,6 +37,19 @@ void mobj_add_file(struct mon_objects *o, int fd)
 		o->nfile++;
 }
 
+/* The Dune module's device (a dynamic major): its sysfs node is named dune. */
+static bool is_dune_device(dev_t rdev)
+{
+	char path[64], link[256];
+	snprintf(path, sizeof path, "/sys/dev/char/%u:%u", major(rdev), minor(rdev));
+	ssize_t n = readlink(path, link, sizeof link - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	const char *base = strrchr(link, '/');
+	return base && !strcmp(base, "/dune");
+}
+
 enum obj_kind mobj_classify(const struct mon_objects *o, int fd)
 {
 	struct stat st;
@@ -52,10 +65,13 @@ enum obj_kind mobj_classify(const struct mon_objects *o, int fd)
 		if (n < 0)
 			return OBJ_MONITOR;
 		link[n] = '\0';
-		return strncmp(link, "anon_inode:kvm", 14) ? OBJ_PROGRAM : OBJ_MONITOR;
+		return strncmp(link, "anon_inode:kvm", 14) && strncmp(link, "anon_inode:dune-", 16) ?
+			OBJ_PROGRAM : OBJ_MONITOR;
 	}
 	/* Any node of the KVM device: a second handle on what runs the VM. */
 	if (S_ISCHR(st.st_mode) && major(st.st_rdev) == KVM_MAJOR && minor(st.st_rdev) == KVM_MINOR)
+		return OBJ_MONITOR;
+	if (S_ISCHR(st.st_mode) && is_dune_device(st.st_rdev))
 		return OBJ_MONITOR;
 	if (st.st_dev == o->image.dev && st.st_ino == o->image.ino)
 		return OBJ_IMAGE;

@@ -698,7 +698,7 @@ static char **reexec_argv(struct sb_thread *t, int polfd, char *comm, int argc, 
 			  char bufs[5][32])
 {
 	struct sb_proc *p = t->p;
-	char **nargv = calloc((size_t)argc + 24, sizeof *nargv);
+	char **nargv = calloc((size_t)argc + 32, sizeof *nargv);
 	if (!nargv)
 		return NULL;
 	int k = 0;
@@ -711,6 +711,8 @@ static char **reexec_argv(struct sb_thread *t, int polfd, char *comm, int argc, 
 		snprintf(bufs[1], 32, "%d", pass_fd(p->trace_fd));
 		nargv[k++] = bufs[1];
 	}
+	nargv[k++] = (char *)"--backend"; /* the new image keeps this one */
+	nargv[k++] = (char *)p->vm->hw->name;
 	int devfd[1];
 	if (p->vm->hw->fds(p->vm->hw_vm, devfd, 1) == 1) {
 		nargv[k++] = (char *)"--kvm-fd";
@@ -1064,12 +1066,13 @@ static int load_program(struct sb_proc *p, struct sb_thread *t, const struct sb_
 			struct elf_stack *stack)
 {
 	phase_mark("start-before-vm");
-	int rc = vm_create(&p->vm, &hw_kvm_ops, opt->kvm_fd);
+	int rc = vm_create(&p->vm, opt->hw ? opt->hw : &hw_kvm_ops, opt->kvm_fd);
 	phase_mark("start-vm-created");
 	if (opt->kvm_fd >= 0)
 		close(opt->kvm_fd);
 	if (rc) {
-		fprintf(stderr, "dune-run: cannot create a KVM virtual machine: %s\n", strerror(-rc));
+		fprintf(stderr, "dune-run: cannot create a virtual machine (%s backend): %s\n",
+			opt->hw ? opt->hw->name : hw_kvm_ops.name, strerror(-rc));
 		return 126;
 	}
 	p->vm->user = p;

@@ -116,7 +116,8 @@ struct sb_options {
 	bool trace;
 	int trace_fd;
 	int stats_fd;
-	int kvm_fd; /* inherited device fd, or -1 to open /dev/kvm */
+	int kvm_fd; /* inherited device fd, or -1 to open /dev/kvm (or /dev/dune) */
+	const struct hw_ops *hw; /* the backend (backend.h); NULL: KVM */
 	int self_fd; /* the sealed image this process runs from (self_image.h), or -1 */
 	bool is_root;
 	bool count_process; /* stats_fd is a container's counters file: this is one more process */

@@ -27,6 +27,13 @@
 #include "sysnames.h"
 
 static char *dune_run, *progs, *srcdir;
+
+/* The device the inherited-descriptor tests pass with --kvm-fd: KVM's, or the Dune module's
+ * on a host with the module instead (dune-run tells them apart). */
+static const char *hw_device(void)
+{
+	return access("/dev/kvm", F_OK) == 0 ? "/dev/kvm" : "/dev/dune";
+}
 /* dune-run has no policy of its own: tests that are not about the policy get this one. */
 static char *allow_all;
 static char tmp[256];
@@ -449,7 +456,7 @@ static int t_rootfs(void)
 		dup2(o[1], 1);
 		dup2(o[1], 2);
 		int self = open(dune_run, O_RDONLY);
-		int kvm = open("/dev/kvm", O_RDWR);
+		int kvm = open(hw_device(), O_RDWR);
 		if (self < 0 || kvm < 0 || unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 		    mount("proc", fmt("%s/proc", root), "proc", 0, NULL) || chroot(root) || chdir("/"))
 			_exit(100);
@@ -1058,7 +1065,7 @@ static int esc_setup(void)
 	unlink(esc_kvm);
 	unlink(esc_stats);
 	int sfd = open(esc_stats, O_CREAT | O_RDWR | O_TRUNC, 0600);
-	if (stat("/dev/kvm", &kvm) || mknod(esc_kvm, S_IFCHR | 0600, kvm.st_rdev) || sfd < 0 ||
+	if (stat(hw_device(), &kvm) || mknod(esc_kvm, S_IFCHR | 0600, kvm.st_rdev) || sfd < 0 ||
 	    system(fmt("cp %s %s", dune_run, esc_run)) != 0)
 		return fail("cannot set up the monitor's host files in %s: %s", tmp, strerror(errno));
 	close(sfd);
@@ -1832,6 +1839,12 @@ int main(int argc, char **argv)
 	if (kfd >= 0) {
 		kvm = ioctl(kfd, KVM_GET_API_VERSION, 0) == 12;
 		close(kfd);
+	}
+	/* Or the Dune module, which dune-run and the API then use (kmod/). */
+	int dfd = kvm ? -1 : open("/dev/dune", O_RDWR | O_CLOEXEC);
+	if (dfd >= 0) {
+		kvm = 1;
+		close(dfd);
 	}
 	const char *allow = getenv("DUNE_ALLOW_NO_KVM");
 	int skip_all = !kvm && allow && !strcmp(allow, "1");

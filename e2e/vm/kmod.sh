@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The Dune kernel module's VM suite: builds dune.ko against the VM kernel's headers
+# (kmod/headers.sh) and the static helper dunectl, then boots the test bed (run.sh) with
+# build/kmod on the run disk and runs e2e/vm/tests/kmod.bats. A boot of its own: kvm_amd is
+# not loaded in it (the module needs SVM free), unlike host-v2.bats's boot. libdune (its
+# dune-run and test programs, built here) comes along for its suite under --backend dune.
+#   kmod.sh              the suite
+#   kmod.sh COMMAND...   any command in such a boot, with the module on /opt/dune/build/kmod
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+make -C "$E2E_REPO/kmod" >&2 || vm_die "cannot build kmod/ (make -C kmod)"
+# libdune's dune-run and test programs, for its suite under --backend dune in the VM.
+make -C "$E2E_REPO/libdune" >&2 && make -C "$E2E_REPO/libdune/tests" all LIBDUNE="$E2E_REPO/libdune/build/libdune.a" >&2 ||
+  vm_die "cannot build libdune and its test programs"
+if (($# == 0)); then
+  # libdune's suite is one test of about 4 minutes under emulation (more on a loaded host).
+  set -- env BATS_TEST_TIMEOUT=900 bats --tap --timing e2e/vm/tests/kmod.bats
+fi
+export VM_TIMEOUT=${VM_TIMEOUT:-1800}
+# That test prints nothing until it ends: a silence of a few minutes is no hang here.
+export VM_STALL=${VM_STALL:-900}
+export VM_EXTRA="build/kmod/dune.ko build/kmod/dunectl libdune ${VM_EXTRA:-}"
+exec "$VM_SRC/run.sh" "$@"

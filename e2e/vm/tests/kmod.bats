@@ -1,0 +1,232 @@
+#!/usr/bin/env bats
+# Runs inside the VM (e2e/vm/kmod.sh boots it): the Dune kernel module dune.ko on QEMU's emulated
+# AMD SVM, in a boot where kvm_amd is NOT loaded (the module and kvm_amd would both own SVM).
+# The module and the static helper dunectl come on the run disk (VM_EXTRA=build/kmod).
+# The last test loads kvm_amd itself, to check that the two exclude each other.
+
+KO=${KO:-/opt/dune/build/kmod/dune.ko}
+SYS=/sys/class/dune/dune
+
+setup_file() {
+  [[ -f $KO ]] || { echo "# $KO missing (make -C kmod; VM_EXTRA=build/kmod)" >&3; return 1; }
+  # dunectl runs as an unprivileged user in some tests: a copy it may execute.
+  install -m 0755 /opt/dune/build/kmod/dunectl /usr/local/bin/dunectl
+}
+
+teardown() {
+  rmmod dune 2>/dev/null || true
+}
+
+# VmallocUsed Percpu Slab MemAvailable, in kB.
+mem() { awk '{v[$1] = $2} END {print v["VmallocUsed:"], v["Percpu:"], v["Slab:"], v["MemAvailable:"]}' /proc/meminfo; }
+
+@test "the boot leaves SVM free: the CPU has svm and npt, kvm_amd is not loaded" {
+  grep -qw svm /proc/cpuinfo
+  grep -qw npt /proc/cpuinfo
+  run grep -c '^kvm_amd ' /proc/modules
+  [[ $output == 0 ]]
+}
+
+@test "dune.ko loads without kvm.ko: /dev/dune is root-only (0600 root:root), SVM on every CPU" {
+  insmod "$KO"
+  [[ -c /dev/dune ]]
+  [[ $(stat -c '%a %u %g' /dev/dune) == "600 0 0" ]]
+  run grep -c '^kvm ' /proc/modules
+  [[ $output == 0 ]]
+  [[ $(cat $SYS/backend) == svm ]]
+  [[ $(cat $SYS/cpus_enabled) == "$(nproc)" ]]
+  [[ $(cat $SYS/cpu_pages) == "$((2 * $(nproc)))" ]]
+  [[ $(dunectl version) == 2 ]]
+  dunectl bad-ioctl
+}
+
+@test "an unprivileged user cannot open /dev/dune; group= grants exactly that group" {
+  insmod "$KO"
+  run setpriv --reuid=65534 --regid=65534 --clear-groups dunectl version
+  [[ $status == 1 && $output == *"Permission denied"* ]]
+  rmmod dune
+  insmod "$KO" group=4321
+  [[ $(stat -c '%a %u %g' /dev/dune) == "660 0 4321" ]]
+  [[ $(setpriv --reuid=65534 --regid=4321 --clear-groups dunectl version) == 2 ]]
+  [[ $(setpriv --reuid=65534 --regid=65534 --groups=4321 dunectl version) == 2 ]]
+  run setpriv --reuid=65534 --regid=65534 --clear-groups dunectl version
+  [[ $status == 1 && $output == *"Permission denied"* ]]
+}
+
+@test "open descriptors are counted and hold the module: rmmod waits for the last close" {
+  insmod "$KO"
+  exec 4</dev/dune
+  [[ $(cat $SYS/open_files) == 1 ]]
+  run rmmod dune
+  [[ $status != 0 && $output == *"in use"* ]]
+  exec 4<&-
+  [[ $(cat $SYS/open_files) == 0 ]]
+  rmmod dune
+  [[ ! -e /dev/dune ]]
+  [[ ! -e $SYS ]]
+}
+
+@test "100 loads and unloads leak nothing (the module's counters and /proc/meminfo)" {
+  # Warm-up: the first loads fill caches (the module file, kernfs, modprobe's) for good.
+  for i in $(seq 5); do insmod "$KO"; rmmod dune; done
+  sync; echo 3 >/proc/sys/vm/drop_caches
+  read -r vmalloc0 percpu0 slab0 avail0 < <(mem)
+  dmesg -C
+  for i in $(seq 100); do
+    insmod "$KO"
+    [[ $(cat $SYS/cpu_pages) == "$((2 * $(nproc)))" ]]
+    rmmod dune
+  done
+  # Each unload reports what the module still held after freeing (every page it allocates
+  # is counted): all zero, 100 times.
+  [[ $(dmesg | grep -c 'dune: unloaded (open_files 0, cpu_pages 0, cpus_enabled 0, vms 0, vcpus 0, table_pages 0, mapped_pages 0, asids 0, vcpu_pages 0)') == 100 ]]
+  [[ $(dmesg | grep -c 'dune: unloaded') == 100 ]]
+  sync; echo 3 >/proc/sys/vm/drop_caches
+  read -r vmalloc1 percpu1 slab1 avail1 < <(mem)
+  echo "VmallocUsed $vmalloc0 -> $vmalloc1, Percpu $percpu0 -> $percpu1, Slab $slab0 -> $slab1, MemAvailable $avail0 -> $avail1 (kB)"
+  # Module memory (vmalloc) and per-CPU data come back: a leak of one page per load would be
+  # 400 kB of vmalloc after 100 loads, while the guest's own activity moved it by 0 to 32 kB
+  # (a new kernel thread's stack) in five runs; per-CPU data never moved. Slab within the
+  # noise of the guest's services (measured idle: about 50 kB); MemAvailable moves with
+  # journald's and the page cache's activity (about 1 MB per 25 loads measured, idle drift
+  # 0.5 MB per 15 s), so only a gross leak shows there: the counters above are the exact check.
+  ((vmalloc1 - vmalloc0 < 256 && percpu1 == percpu0))
+  ((slab1 - slab0 < 512))
+  ((avail0 - avail1 < 16384))
+}
+
+# All counters of what the module holds for VMs are zero.
+held_nothing() {
+  local c
+  for c in vms vcpus vcpu_pages table_pages mapped_pages asids; do
+    [[ $(cat $SYS/$c) == 0 ]] || { echo "$c = $(cat $SYS/$c)"; return 1; }
+  done
+}
+
+@test "a guest runs in its process's own memory: FETCH/MMIO/EFAULT exits, and remaps are seen" {
+  insmod "$KO"
+  for t in basic mmio efault remap xsave; do
+    run dunectl guest $t
+    echo "$t: $output"
+    [[ $status == 0 && $output == ok ]]
+  done
+  held_nothing
+}
+
+@test "every argument is validated: slots, MSRs, guest EFER.SVME, unknown ioctls" {
+  insmod "$KO"
+  run dunectl guest args
+  echo "$output"
+  [[ $status == 0 && $output == ok ]]
+}
+
+@test "a forked child cannot run its parent's VM; it creates and runs its own" {
+  insmod "$KO"
+  run dunectl guest fork
+  echo "$output"
+  [[ $status == 0 && $output == ok ]]
+  held_nothing
+}
+
+@test "a signal interrupts a guest spinning forever (EINTR), and so does immediate_exit" {
+  insmod "$KO"
+  run timeout 60 dunectl guest signal
+  [[ $status == 0 && $output == ok ]]
+  run dunectl guest kick
+  [[ $status == 0 && $output == ok ]]
+}
+
+@test "a process killed while its guest runs leaks nothing (VM, vCPU, ASID, pages)" {
+  insmod "$KO"
+  dunectl guest spin >"$BATS_TEST_TMPDIR/spin.out" &
+  pid=$!
+  for _ in $(seq 100); do grep -q spinning "$BATS_TEST_TMPDIR/spin.out" && break; sleep 0.1; done
+  grep -q spinning "$BATS_TEST_TMPDIR/spin.out"
+  [[ $(cat $SYS/vms) == 1 && $(cat $SYS/vcpus) == 1 && $(cat $SYS/asids) == 1 ]]
+  (($(cat $SYS/mapped_pages) > 0))
+  kill -KILL "$pid"
+  wait "$pid" || true
+  held_nothing
+}
+
+@test "20 concurrent guest processes, then rmmod: everything given back" {
+  insmod "$KO"
+  pids=()
+  for i in $(seq 20); do
+    dunectl guest basic >"$BATS_TEST_TMPDIR/g$i.out" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  for i in $(seq 20); do [[ $(cat "$BATS_TEST_TMPDIR/g$i.out") == ok ]]; done
+  held_nothing
+  dmesg -C
+  rmmod dune
+  dmesg | grep -q 'dune: unloaded (open_files 0, cpu_pages 0, cpus_enabled 0, vms 0, vcpus 0, table_pages 0, mapped_pages 0, asids 0, vcpu_pages 0)'
+}
+
+# libdune's own suite (libdune/tests/run_tests.c) with the module as the backend (dune-run's
+# default when /dev/dune exists). Every test must pass except these, which may fail, each
+# for the reason given; any other failure fails this test.
+ALLOWED_FAILURES=(
+  # The VM image has no python3 and no musl loader.
+  "python3 -c"
+  "python3 threads + subprocess (vfork/exec from threads)"
+  "musl dynamic"
+  "monitor calls: a dynamic program"
+  # The VM kernel runs with 5-level paging (QEMU's -cpu max has LA57): 0x800000000000 is a
+  # canonical user address natively, not for libdune's 47-bit guest.
+  "guest state: sigreturn to RIP 0x800000000000 / 0xdead000000000000 / kernel half -> SIGSEGV as natively"
+  # The VM's clocksource is hpet (no TSC under TCG): the vDSO itself makes system calls.
+  "vDSO time calls: agree with the kernel, no exits"
+  "vDSO after fork+execve and execve: still right, still no exits"
+  # The VM's transparent huge pages are "always": each sparse touch populates a huge page
+  # (the test passes in this boot with THP "never", checked once).
+  "fault-around: sparse touches not charged wholesale"
+  # Open with the module backend (issue 10; kmod/README.md "Not done yet"): the Dune API's
+  # own guest dies of SIGILL.
+  "API: dune_enter, protect/unmap seen by the guest (both sides), A/D bits, page allocator"
+  # Their setup needs an unmapped page right below a fresh mapping ("setup failed: no page
+  # below the buffer's mapping", which of the five varies from run to run), or a monitor
+  # layout that does not reuse a freed thread stack: the process layout differs here.
+  "escape: blocked read() into "
+  "escape: clear_child_tid in unmapped memory at thread exit"
+)
+
+@test "libdune's suite under --backend dune: every test passes but the listed ones" {
+  insmod "$KO"
+  cd /opt/dune/libdune
+  run tests/build/run_tests "$PWD/build/dune-run" "$PWD/tests/build" "$PWD"
+  echo "$output"
+  echo "# libdune's suite under the module: $(echo "$output" | tail -n1)" >&3
+  echo "$output" | grep '^FAIL ' | cut -c1-200 | sed 's/^/# /' >&3 || true
+  unexpected=0
+  while IFS= read -r line; do
+    known=0
+    for k in "${ALLOWED_FAILURES[@]}"; do [[ $line == "$k"* ]] && known=1; done
+    ((known)) || { echo "unexpected failure: $line"; unexpected=1; }
+  done < <(echo "$output" | grep '^FAIL ' | sed 's/^FAIL //')
+  ((unexpected == 0))
+  [[ $(echo "$output" | tail -n1) =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]
+  held_nothing
+}
+
+@test "SVM has one owner: dune.ko refuses to load while KVM holds it, and KVM cannot take it from dune.ko" {
+  modprobe kvm_amd
+  dunectl kvm-vm 120 >"$BATS_TEST_TMPDIR/vm.out" &
+  holder=$!
+  for _ in $(seq 100); do grep -q held "$BATS_TEST_TMPDIR/vm.out" && break; sleep 0.1; done
+  grep -q 'kvm-vm: held' "$BATS_TEST_TMPDIR/vm.out"
+  dmesg -C
+  run insmod "$KO"
+  kill "$holder"; wait "$holder" || true
+  [[ $status != 0 ]]
+  [[ ! -e /dev/dune ]]
+  dmesg | grep -q 'dune: svm: EFER.SVME is already set on CPU'
+  dmesg | grep -q 'another hypervisor (kvm_amd, kvm_intel, VirtualBox...) holds it'
+  # KVM's VM is gone (SVM off again): dune.ko loads, and now KVM cannot create a VM.
+  insmod "$KO"
+  run dunectl kvm-vm 0
+  [[ $status == 1 && $output == *"KVM_CREATE_VM"* ]]
+  rmmod dune
+  rmmod kvm_amd
+}
