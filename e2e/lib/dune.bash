@@ -101,8 +101,13 @@ is_dune_process() {
   [[ $exe == "/memfd:dune-run (deleted)" ]] || { echo "process $1 runs $exe, not dune-run" >&2; return 1; }
   [[ ! -f $run ]] || runs_dune_run "$1" "$run" ||
     { echo "process $1 runs a memfd that is not a copy of $run" >&2; return 1; }
-  kvm_files "$1" | grep -q ' anon_inode:kvm-vm$' ||
-    { echo "process $1 runs dune-run but holds no KVM VM: $(kvm_files "$1" | tr '\n' ' ')" >&2; return 1; }
+  # A process that has just exec'd runs a new dune-run that makes its VM a moment later.
+  for _ in $(seq 40); do
+    kvm_files "$1" | grep -q ' anon_inode:kvm-vm$' && return 0
+    sleep 0.05
+  done
+  echo "process $1 runs dune-run but holds no KVM VM after 2 s: $(kvm_files "$1" | tr '\n' ' ')" >&2
+  return 1
 }
 
 # The opposite, checked positively: a native process is the program, with no KVM at all (a
