@@ -69,26 +69,8 @@ ops_fmt() {
 }
 
 # ops_table: the markdown rows (a median and its ratio to runc per runtime and operation)
-ops_table() {
-  local op n m b row
-  row="| operation |"
-  for n in "${ops_names[@]}"; do row+=" ${label[$n]} |"; done
-  echo "$row"
-  row="| --- |"
-  for n in "${ops_names[@]}"; do row+=" ---: |"; done
-  echo "$row"
-  for op in "${ops_list[@]}"; do
-    b=$(ops_median runc "$op")
-    row="| ${ops_label[$op]} |"
-    for n in "${ops_names[@]}"; do
-      m=$(ops_median "$n" "$op")
-      if [[ -z $m ]]; then row+=" ${ops_failed[$n]:+not run} |"
-      elif [[ -z $b || $n == runc ]]; then row+=" $(ops_fmt "$m") |"
-      else row+=" $(ops_fmt "$m") ($(ratio "$m" "$b")x) |"; fi
-    done
-    echo "$row"
-  done
-}
+ops_missing() { echo "${ops_failed[$1]:+not run}"; }
+ops_table() { ratio_table operation ops_names ops_list ops_label ops_median ops_fmt ops_missing; }
 
 # ops_plot PNG ROUNDS: ratio to runc per operation (bars per runtime, log scale)
 ops_plot() {

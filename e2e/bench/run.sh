@@ -326,6 +326,7 @@ ops_skip="" srv_skip=""
 [[ $RUN_OPS != 0 ]] || ops_skip="not run (BENCH_OPS=0)"
 [[ $RUN_SERVERS != 0 ]] || srv_skip="not run (BENCH_SERVERS=0)"
 source "$REPO/e2e/bench/image.sh"
+source "$REPO/e2e/bench/table.sh"
 source "$REPO/e2e/bench/ops.sh"
 source "$REPO/e2e/bench/servers.sh"
 if [[ -z $ops_skip || -z $srv_skip ]] && ! bench_image_build; then

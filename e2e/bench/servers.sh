@@ -163,26 +163,9 @@ srv_median() {
 }
 
 # srv_table: markdown rows, median (ratio to runc) per runtime and metric
-srv_table() {
-  local m n v b row
-  row="| server, metric |"
-  for n in "${srv_names[@]}"; do row+=" ${label[$n]} |"; done
-  echo "$row"
-  row="| --- |"
-  for n in "${srv_names[@]}"; do row+=" ---: |"; done
-  echo "$row"
-  for m in "${srv_metrics[@]}"; do
-    b=$(srv_median runc "$m")
-    row="| ${srv_metric_label[$m]} |"
-    for n in "${srv_names[@]}"; do
-      v=$(srv_median "$n" "$m")
-      if [[ -z $v ]]; then row+=" ${srv_failed[$n/${srv_of[$m]}]:+failed} |"
-      elif [[ -z $b || $n == runc ]]; then row+=" $v |"
-      else row+=" $v ($(ratio "$v" "$b")x) |"; fi
-    done
-    echo "$row"
-  done
-}
+srv_fmt() { echo "$1"; }
+srv_missing() { echo "${srv_failed[$1/${srv_of[$2]}]:+failed}"; }
+srv_table() { ratio_table "server, metric" srv_names srv_metrics srv_metric_label srv_median srv_fmt srv_missing; }
 
 # srv_notes: one line per runtime and server that failed (why), and wrk's socket errors
 srv_notes() {
