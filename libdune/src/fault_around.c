@@ -16,7 +16,7 @@
 static bool fa_wants(void *ctx, uint64_t len, int prot)
 {
 	const struct fa_state *s = ctx;
-	return s->enabled && (prot & PROT_WRITE) && len >= FA_MIN_LEN;
+	return s->enabled && !s->stopped && (prot & PROT_WRITE) && len >= FA_MIN_LEN;
 }
 
 /* Forget tripwires in [start, start+len) (vm->lock held). */
@@ -123,6 +123,13 @@ void fa_attach(struct fa_state *s, struct dune_vm *vm, bool enabled)
 	};
 }
 
+void fa_stop(struct fa_state *s, struct dune_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	s->stopped = true;
+	pthread_mutex_unlock(&vm->lock);
+}
+
 bool fa_fault(struct fa_state *s, struct dune_vm *vm, uint64_t addr, uint64_t error_code)
 {
 	/* Only a not-present fault from ring 3 can be a tripwire. */
@@ -143,7 +150,7 @@ bool fa_fault(struct fa_state *s, struct dune_vm *vm, uint64_t addr, uint64_t er
 		goto out; /* another vCPU mapped it meanwhile */
 	uint64_t flags = prot_to_pte(own->prot);
 	pt_map(vm, page, page, PAGE_SIZE, flags);
-	if (!write)
+	if (!write || s->stopped)
 		goto out; /* reads map the zero page: nothing worth populating */
 	/* A run is a write to a tripwire right after the FA_PROBE pages behind
 	 * it: below it when ascending, above it when descending (stacks). */

@@ -46,7 +46,8 @@ struct fa_stream {
 };
 
 struct fa_state {
-	bool enabled;
+	bool enabled;           /* --no-fault-around clears it (passed on to exec'd images) */
+	bool stopped;           /* fa_stop: no more tripwires, nothing populated ahead */
 	struct region_map lazy; /* ranges mirrored with tripwires */
 	struct fa_stream streams[FA_STREAMS];
 	unsigned next_slot;     /* round-robin replacement */
@@ -56,6 +57,10 @@ struct fa_state {
  * vm_pager): the VM then asks it which mappings get tripwires, and tells it what is mapped
  * and unmapped. Disabled, it keeps every page present. */
 void fa_attach(struct fa_state *s, struct dune_vm *vm, bool enabled);
+/* From now on this address space gets no new tripwires and nothing is populated ahead of a
+ * run; tripwires already planted are only mapped when hit (vm->lock taken). For a
+ * userfaultfd handler, which must see the faults of exactly the pages the program touches. */
+void fa_stop(struct fa_state *s, struct dune_vm *vm);
 /* A guest #PF: true when it hit a tripwire (now mapped; resume the guest),
  * false when it is a real fault for the program. */
 bool fa_fault(struct fa_state *s, struct dune_vm *vm, uint64_t addr, uint64_t error_code);

@@ -55,9 +55,7 @@ long sb_userfaultfd(struct sb_proc *p, uint64_t flags)
 	}
 	/* Guest pages are filled by the program's handler now, not ahead of it (fault-around
 	 * belongs to the address space: a vfork child's is its parent's). */
-	pthread_mutex_lock(&p->vm->lock);
-	p->mm->fa.enabled = false;
-	pthread_mutex_unlock(&p->vm->lock);
+	fa_stop(&p->mm->fa, p->vm);
 	pthread_mutex_lock(&p->lock);
 	/* Entries of closed descriptors are not pruned: their anonymous inodes are never reused
 	 * while an entry could match, so at worst the table fills (EMFILE). */

@@ -291,7 +291,8 @@ static int t_identity(void)
 	return 0;
 }
 /* userfaultfd: the guest's touches of registered missing pages reach the program's handler
- * thread (also when it asked for UFFD_USER_MODE_ONLY: as root the monitor may drop it), and
+ * thread (also when it asked for UFFD_USER_MODE_ONLY: as root the monitor may drop it), one
+ * fault per page the program touches (fault-around populates nothing ahead of it), and
  * no request reaches memory outside the program's or another process's address space. */
 static int t_uffd(void)
 {
@@ -300,6 +301,9 @@ static int t_uffd(void)
 		return 1;
 	run(&R, DUNE(prog("uffd"), "handle", "usermode"));
 	if (expect(&R, 0, "handled: ABCDEFGH\n"))
+		return 1;
+	run(&R, DUNE(prog("uffd"), "order"));
+	if (expect(&R, 0, "order: one fault per page written\n"))
 		return 1;
 	run(&R, DUNE(prog("uffd"), "monitor"));
 	return expect(&R, 0, "register monitor: Bad address\ncopy to monitor: Bad address\nregister own: ok\n"
