@@ -75,7 +75,6 @@ ops_table() { ratio_table operation ops_names ops_list ops_label ops_median ops_
 # ops_plot PNG ROUNDS: ratio to runc per operation (bars per runtime, log scale)
 ops_plot() {
   local png=$1 rounds=$2 op n i=0 j m b line xt="" cols=() plot=""
-  local -a colors=("#4477aa" "#228833" "#ccbb44" "#ee6677")
   : >"$WORK/ops/ratios.dat"
   for op in "${ops_list[@]}"; do
     b=$(ops_median runc "$op")
@@ -90,10 +89,7 @@ ops_plot() {
     i=$((i + 1))
   done
   for n in "${ops_names[@]}"; do [[ $n == runc ]] || cols+=("$n"); done
-  for ((j = 0; j < ${#cols[@]}; j++)); do
-    plot+="${plot:+, }\"$WORK/ops/ratios.dat\" using (\$1 + $(awk -v j="$j" -v c="${#cols[@]}" 'BEGIN {printf "%.3f", (j - (c - 1) / 2) * 0.27}')):$((j + 2)) with boxes lc rgb \"${colors[$j]}\" title \"${label[${cols[$j]}]}\""
-    plot+=", \"$WORK/ops/ratios.dat\" using (\$1 + $(awk -v j="$j" -v c="${#cols[@]}" 'BEGIN {printf "%.3f", (j - (c - 1) / 2) * 0.27}')):$((j + 2)):(sprintf(\"%.1f\", \$$((j + 2)))) with labels offset 0,0.6 font \",8\" notitle"
-  done
+  plot=$(ratio_plot_columns "$WORK/ops/ratios.dat" %.1f "${cols[@]}")
   gnuplot <<GP
 set terminal pngcairo size 1100,600 noenhanced font ",11"
 set bmargin 5

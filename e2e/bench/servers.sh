@@ -181,7 +181,7 @@ srv_notes() {
 # srv_plot PNG ROUNDS: throughput relative to runc per metric (bars per runtime)
 srv_plot() {
   local png=$1 rounds=$2 m n i=0 j b v line xt="" plot="" off
-  local -a colors=("#4477aa" "#228833" "#ccbb44" "#ee6677") cols=()
+  local -a cols=()
   : >"$WORK/srv/ratios.dat"
   for n in "${srv_names[@]}"; do [[ $n == runc ]] || cols+=("$n"); done
   for m in "${srv_metrics[@]}"; do
@@ -195,11 +195,7 @@ srv_plot() {
     echo "$line" >>"$WORK/srv/ratios.dat"
     i=$((i + 1))
   done
-  for ((j = 0; j < ${#cols[@]}; j++)); do
-    off=$(awk -v j="$j" -v c="${#cols[@]}" 'BEGIN {printf "%.3f", (j - (c - 1) / 2) * 0.27}')
-    plot+="${plot:+, }\"$WORK/srv/ratios.dat\" using (\$1 + $off):$((j + 2)) with boxes lc rgb \"${colors[$j]}\" title \"${label[${cols[$j]}]}\""
-    plot+=", \"$WORK/srv/ratios.dat\" using (\$1 + $off):$((j + 2)):(sprintf(\"%.2f\", \$$((j + 2)))) with labels offset 0,0.6 font \",8\" notitle"
-  done
+  plot=$(ratio_plot_columns "$WORK/srv/ratios.dat" %.2f "${cols[@]}")
   gnuplot <<GP
 set terminal pngcairo size 1000,560 noenhanced font ",11"
 set bmargin 4.5

@@ -1,4 +1,5 @@
-# Sourced by run.sh: the markdown table the single-operation and server parts both print.
+# Sourced by run.sh: the markdown table and the plot columns the single-operation and server
+# parts both make.
 
 # ratio_table FIRST_HEADER NAMES ROWS ROW_LABELS MEDIAN FORMAT MISSING: one column per runtime of
 # the array NAMES (headers from $label), one row per key of the array ROWS (labels from the
@@ -24,4 +25,19 @@ ratio_table() {
     done
     echo "$row"
   done
+}
+
+# ratio_plot_columns DAT FORMAT RUNTIME...: gnuplot's plot list for DAT (column 1 the x
+# position, then one ratio column per RUNTIME): side-by-side boxes in the runtimes' colours,
+# each with its value printed by FORMAT (e.g. %.1f) above it.
+ratio_plot_columns() {
+  local dat=$1 fmt=$2 j off plot=""; shift 2
+  local -a colors=("#4477aa" "#228833" "#ccbb44" "#ee6677")
+  for ((j = 0; j < $#; j++)); do
+    local n=${*:j+1:1}
+    off=$(awk -v j="$j" -v c="$#" 'BEGIN {printf "%.3f", (j - (c - 1) / 2) * 0.27}')
+    plot+="${plot:+, }\"$dat\" using (\$1 + $off):$((j + 2)) with boxes lc rgb \"${colors[$j]}\" title \"${label[$n]}\""
+    plot+=", \"$dat\" using (\$1 + $off):$((j + 2)):(sprintf(\"$fmt\", \$$((j + 2)))) with labels offset 0,0.6 font \",8\" notitle"
+  done
+  echo "$plot"
 }
