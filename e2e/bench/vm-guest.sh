@@ -4,13 +4,16 @@
 # (-r BATCHES OP:N...) natively and under each dune-run configuration of this boot (CONFIGS, the
 # vm-configs format), one warm-up round and ROUNDS measured rounds, the order of the
 # configurations rotating every round. Prints "kbench raw NAME ROUND OP NS" per measured result
-# (NS: opsbench's median over its batches), "kbench info KEY VALUE" facts about the guest, and a
-# last line "N passed, N failed" (a configuration passes when every round of it ran).
-#   vm-guest.sh BOOT CONFIGS ROUNDS BATCHES OPSBENCH OP:N...
+# (NS: opsbench's median over its batches), "kbench info KEY VALUE" facts about the guest,
+# "kbench timeout NAME ROUND" for a run killed after TIMEOUT seconds (its round is lost, the
+# configuration stays in), "kbench failed NAME WHY" for one that failed otherwise (it leaves the
+# rest of the run), and a last line "N passed, N failed" (a configuration passes when every
+# round of it ran).
+#   vm-guest.sh BOOT CONFIGS ROUNDS BATCHES TIMEOUT OPSBENCH OP:N...
 set -uo pipefail
-(($# >= 6)) || { echo "usage: vm-guest.sh BOOT CONFIGS ROUNDS BATCHES OPSBENCH OP:N..." >&2; exit 2; }
-boot=$1 configs=$2 rounds=$3 batches=$4 opsbench=$5
-shift 5
+(($# >= 7)) || { echo "usage: vm-guest.sh BOOT CONFIGS ROUNDS BATCHES TIMEOUT OPSBENCH OP:N..." >&2; exit 2; }
+boot=$1 configs=$2 rounds=$3 batches=$4 run_timeout=$5 opsbench=$6
+shift 6
 ops=("$@")
 dune_run=/opt/dune/build/bin/dune-run
 work=/tmp/kbench
@@ -44,7 +47,7 @@ echo "kbench info cpu $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinf
 echo "kbench info thp $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
 echo "kbench info modules $(cut -d' ' -f1 /proc/modules | grep -E '^(dune|kvm|kvm_amd)$' | sort | tr '\n' ' ')"
 
-declare -A failed=()
+declare -A failed=() timeouts=()
 for ((r = -1; r < rounds; r++)); do
   for ((k = 0; k < ${#names[@]}; k++)); do
     n=${names[$(((r + 1 + k) % ${#names[@]}))]}
@@ -58,10 +61,14 @@ for ((r = -1; r < rounds; r++)); do
     rm -f "$work/stats.json"
     t0=$(date +%s.%N)
     rc=0
-    timeout -k 5 600 "${cmd[@]}" "$opsbench" -r "$batches" "${ops[@]}" >"$work/out" 2>"$work/err" || rc=$?
+    timeout -k 5 "$run_timeout" "${cmd[@]}" "$opsbench" -r "$batches" "${ops[@]}" >"$work/out" 2>"$work/err" || rc=$?
     t=$(echo "$t0 $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
-    if ((rc != 0)) || [[ $(grep -c . "$work/out") != "${#ops[@]}" ]]; then
-      failed[$n]="exit status $rc: $(tail -n 3 "$work/err" "$work/out" | tr '\n' ' ' | cut -c1-200)"
+    if ((rc == 124 || rc == 137)); then
+      echo "kbench timeout $n $r"
+      timeouts[$n]=1
+      continue
+    elif ((rc != 0)) || [[ $(grep -c . "$work/out") != "${#ops[@]}" ]]; then
+      failed[$n]="exit status $rc: $(cat "$work/err" "$work/out" | tail -n 3 | tr "\n" " " | cut -c1-200)"
     elif [[ -n $want ]] && ! grep -q "\"backend\":\"$want\"" "$work/stats.json"; then
       failed[$n]="dune-run's --stats does not name backend $want: $(head -c 200 "$work/stats.json")"
     fi
@@ -74,5 +81,7 @@ for ((r = -1; r < rounds; r++)); do
     while read -r op ns _; do echo "kbench raw $n $r $op $ns"; done <"$work/out"
   done
 done
-echo "$((${#names[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
-((${#failed[@]} == 0))
+bad=0
+for n in "${names[@]}"; do [[ -z ${failed[$n]:-}${timeouts[$n]:-} ]] || bad=$((bad + 1)); done
+echo "$((${#names[@]} - bad)) passed, $bad failed"
+((bad == 0))

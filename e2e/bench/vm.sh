@@ -14,6 +14,7 @@
 #   BENCH_VM_BATCHES=9       opsbench batches per operation and run (it prints their median)
 #   BENCH_VM_OPS="getpid:1000 getpidlibc:10000 openclose:300 touch:256 forkexec:3"
 #                            operations and their counts per batch (opsbench OP:N; touch: pages)
+#   BENCH_VM_RUN_TIMEOUT=120 seconds one run of opsbench gets in the guest (then killed, reported)
 #   BENCH_MD, BENCH_VM_PNG   outputs (docs/benchmarks.md, docs/benchmarks-vm.png)
 #   VM_DIR, VM_CPU, ...      the test bed's settings (e2e/vm/boot.sh)
 set -euo pipefail
@@ -59,6 +60,14 @@ mkdir -p "$WORK/ops" "$REPO/$SHIP"
 gcc -static -O2 -Wall -Wextra -Werror -o "$REPO/$SHIP/opsbench" "$REPO/e2e/bench/opsbench.c"
 cp "$CONFIGS" "$REPO/$SHIP/vm-configs"
 
+# last_boot B: the lines of boot B's log from its last boot (run.sh boots once more after a
+# hang: the first boot's partial rounds are not mixed in)
+last_boot() { tr -d '\r' <"$WORK/boot-$1.log" | tac | sed '/^=== dune-vm: begin ===$/q' | tac; }
+# boot_count B: how many times boot B was booted (2 when the first hung)
+boot_count() { tr -d '\r' <"$WORK/boot-$1.log" | grep -c '^=== dune-vm: begin ===$' || true; }
+
+# The guest prints a line per run (a few seconds each): a silence of 5 minutes is a hang.
+export VM_STALL=${VM_STALL:-300}
 T_START=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A boot_s=() boot_load=() boot_rc=()
@@ -67,22 +76,24 @@ for b in "${boots[@]}"; do
   t0=$(date +%s)
   rc=0
   VM_EXTRA="$SHIP ${VM_EXTRA:-}" bash "$REPO/e2e/vm/kmod.sh" bash e2e/bench/vm-guest.sh "$b" \
-    "/opt/dune/$SHIP/vm-configs" "$ROUNDS" "$BATCHES" "/opt/dune/$SHIP/opsbench" "${OPS[@]}" \
+    "/opt/dune/$SHIP/vm-configs" "$ROUNDS" "$BATCHES" "${BENCH_VM_RUN_TIMEOUT:-120}" "/opt/dune/$SHIP/opsbench" "${OPS[@]}" \
     >"$WORK/boot-$b.log" 2>&1 || rc=$?
   boot_s[$b]=$(($(date +%s) - t0)) boot_rc[$b]=$rc boot_load[$b]=$(cut -d' ' -f1-3 /proc/loadavg)
   tr -d '\r' <"$WORK/boot-$b.log" | grep -E '^(kbench|# round|vm:|[0-9]+ passed)' || true
-  tr -d '\r' <"$WORK/boot-$b.log" | awk -v d="$WORK/ops" '$1 == "kbench" && $2 == "raw" {print $4, $6 >> (d "/" $3 "." $5)}'
+  last_boot "$b" | awk -v d="$WORK/ops" '$1 == "kbench" && $2 == "raw" {print $4, $6 >> (d "/" $3 "." $5)}'
 done
 T_END=$(date +%s)
 
 # why NAME: the cell of a configuration without data
 declare -A why=()
 for b in "${boots[@]}"; do
-  while read -r _ _ n rest; do why[$n]=$rest; done < <(tr -d '\r' <"$WORK/boot-$b.log" | grep '^kbench failed ' || true)
+  while read -r _ _ n rest; do why[$n]=$rest; done < <(last_boot "$b" | grep '^kbench failed ' || true)
+  while read -r _ _ n r; do why[$n]="${why[$n]:+${why[$n]}; }round $r did not finish within ${BENCH_VM_RUN_TIMEOUT:-120} s (killed, not counted)"
+  done < <(last_boot "$b" | grep '^kbench timeout ' || true)
 done
 vm_missing() { echo "not run"; }
 vm_baseline() { echo "${native_of[${boot_of[$1]}]}"; }
-info() { tr -d '\r' <"$WORK/boot-$1.log" | awk -v k="$2" '$1 == "kbench" && $2 == "info" && $3 == k {sub(/^kbench info [^ ]+ /, ""); print; exit}'; }
+info() { last_boot "$1" | awk -v k="$2" '$1 == "kbench" && $2 == "info" && $3 == k {sub(/^kbench info [^ ]+ /, ""); print; exit}'; }
 
 section=$WORK/section.md
 {
@@ -101,7 +112,8 @@ section=$WORK/section.md
   echo "| guest CPU | $(info "$first" cpu) |"
   echo "| host | $(uname -r), $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) CPUs shared with other jobs |"
   for b in "${boots[@]}"; do
-    echo "| boot $b | modules $(info "$b" modules); ${boot_s[$b]} s (build, disk, boot, runs, power-off); exit status ${boot_rc[$b]}; host load after it ${boot_load[$b]} |"
+    nb=$(boot_count "$b")
+    echo "| boot $b | modules $(info "$b" modules); ${boot_s[$b]} s (build, disk, boot, runs, power-off)$( ((nb <= 1)) || echo ", booted $nb times: the first boot hung (e2e/vm/run.sh boots once more), only the last boot's rounds count"); exit status ${boot_rc[$b]}; host load after it ${boot_load[$b]} |"
   done
   echo "| host load before (1, 5, 15 min) | $LOAD_BEFORE |"
   echo
