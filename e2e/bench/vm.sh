@@ -190,7 +190,7 @@ set output "$OUT_PNG"
 set title "Dune module vs KVM backend in QEMU (TCG, emulated SVM): median of $ROUNDS rounds / native of the same boot"
 set ylabel "time / native time (log scale)"
 set logscale y
-set yrange [0.3:*]
+set yrange [0.02:*]
 set xrange [-0.6:$i-0.4]
 set xtics ($xt) font ",9"
 set boxwidth 0.25
