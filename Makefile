@@ -12,7 +12,7 @@ CS_SOURCES := $(INTEROP_SOURCES) $(shell find oci/Dune.Oci oci/Dune.Cli -name '*
 CRI_CLIENT_SOURCES := $(shell find e2e/CriClient \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
 SHIM_SOURCES := $(shell find shim/Dune.Shim shim/Dune.Shim.Ttrpc \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) $(INTEROP_SOURCES) Directory.Build.props
 
-.PHONY: all build cri-client deps test test-unit test-native test-libdune test-vm test-kmod demo bench bench-image install clean
+.PHONY: all build cri-client deps test test-unit test-native test-libdune test-vm test-kmod demo bench bench-vm bench-image install clean
 
 all: build
 
@@ -75,8 +75,14 @@ test-kmod: deps build
 demo: deps build
 	bash e2e/demo.sh
 
+# Then the VM part (e2e/bench/vm.sh: the Dune module vs KVM vs native in QEMU's emulated SVM, two
+# boots); BENCH_VM=0 leaves it out, `make bench-vm` runs only it.
 bench: deps build
 	bash e2e/bench/run.sh
+	[[ "$${BENCH_VM:-1}" == 0 ]] || bash e2e/bench/vm.sh
+
+bench-vm: build
+	bash e2e/bench/vm.sh
 
 # The Debian image of the in-container benchmarks (PostgreSQL, Redis, nginx, gcc, wrk), built
 # once into build/e2e/bench-debian/; `make bench` builds it when missing.

@@ -4,6 +4,9 @@
  *   opsbench [-t MS] OP...   runs each OP for about MS milliseconds (default 300) in batches
  *                            and prints "OP MEDIAN_NS BATCHES": the median over the batches
  *                            of the nanoseconds one operation took.
+ *   opsbench -r R OP:N...    fixed counts instead (make bench's VM part, e2e/bench/vm.sh): one
+ *                            warm-up batch, then R batches of N operations each (touch: one
+ *                            fresh mapping of N pages per batch); prints the same line
  *   opsbench nop             exits 0 at once (the program fork+exec and the shell loop run)
  *
  * OPs: getpid (the raw system call, no libc cache), getpidlibc (libc's getpid()), openclose (open+close of /etc/passwd),
@@ -42,6 +45,7 @@ struct bench {
 	int to_child, from_child;
 	pid_t child;
 	char *map;
+	uint32_t pages;     /* touch: pages of one fresh mapping (TOUCH_PAGES, or N of touch:N) */
 	uint32_t order[TOUCH_PAGES];
 };
 
@@ -156,9 +160,9 @@ static void pipe_stop(struct bench *b)
 static void touch_start(struct bench *b)
 {
 	uint64_t x = 0x9e3779b97f4a7c15u;
-	for (uint32_t i = 0; i < TOUCH_PAGES; i++)
+	for (uint32_t i = 0; i < b->pages; i++)
 		b->order[i] = i;
-	for (uint32_t i = TOUCH_PAGES - 1; i > 0; i--) {
+	for (uint32_t i = b->pages - 1; i > 0; i--) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
@@ -172,13 +176,13 @@ static void touch_start(struct bench *b)
 static void op_touch(struct bench *b, long n)
 {
 	for (long k = 0; k < n; k++) {
-		char *m = mmap(NULL, (size_t)TOUCH_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		char *m = mmap(NULL, (size_t)b->pages * PAGE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (m == MAP_FAILED)
 			die("mmap");
-		for (uint32_t i = 0; i < TOUCH_PAGES; i++)
+		for (uint32_t i = 0; i < b->pages; i++)
 			m[(size_t)b->order[i] * PAGE] = 1;
-		munmap(m, (size_t)TOUCH_PAGES * PAGE);
+		munmap(m, (size_t)b->pages * PAGE);
 	}
 }
 
@@ -227,18 +231,18 @@ struct op {
 	void (*start)(struct bench *);
 	void (*stop)(struct bench *);
 	int heavy;     /* one operation per batch */
-	long per_op;   /* divisor: units in one operation (pages for touch) */
+	int per_page;  /* the cost is per page of one mapping (touch): divided by b->pages */
 };
 
 static const struct op ops[] = {
-	{"getpid", op_getpid, NULL, NULL, 0, 1},
-	{"getpidlibc", op_getpid_libc, NULL, NULL, 0, 1},
-	{"openclose", op_openclose, NULL, NULL, 0, 1},
-	{"forkexec", op_forkexec, NULL, NULL, 0, 1},
-	{"pipe", op_pipe, pipe_start, pipe_stop, 0, 1},
-	{"touch", op_touch, touch_start, NULL, 1, TOUCH_PAGES},
-	{"shell200", op_shell200, NULL, NULL, 1, 1},
-	{"gcc", op_gcc, gcc_start, NULL, 1, 1},
+	{"getpid", op_getpid, NULL, NULL, 0, 0},
+	{"getpidlibc", op_getpid_libc, NULL, NULL, 0, 0},
+	{"openclose", op_openclose, NULL, NULL, 0, 0},
+	{"forkexec", op_forkexec, NULL, NULL, 0, 0},
+	{"pipe", op_pipe, pipe_start, pipe_stop, 0, 0},
+	{"touch", op_touch, touch_start, NULL, 1, 1},
+	{"shell200", op_shell200, NULL, NULL, 1, 0},
+	{"gcc", op_gcc, gcc_start, NULL, 1, 0},
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -252,6 +256,34 @@ static uint64_t batch_ns(struct bench *b, const struct op *op, long n)
 	uint64_t t0 = now_ns();
 	op->run(b, n);
 	return now_ns() - t0;
+}
+
+/* median of the K per-operation times in PER (sorted here), printed as "OP MEDIAN_NS K" */
+static void report(const struct op *op, uint64_t *per, int k)
+{
+	qsort(per, (size_t)k, sizeof per[0], cmp_u64);
+	uint64_t med = (k % 2) ? per[k / 2] : (per[k / 2 - 1] + per[k / 2]) / 2;
+	printf("%s %llu %d\n", op->name, (unsigned long long)med, k);
+	fflush(stdout);
+}
+
+/* fixed counts (-r R OP:N): one warm-up batch, then R batches of N operations (touch: one
+ * mapping of N pages) */
+static void measure_fixed(struct bench *b, const struct op *op, long n, int rounds)
+{
+	static uint64_t per[MAX_BATCHES];
+	if (op->per_page) {
+		b->pages = (uint32_t)n;
+		n = 1;
+	}
+	if (op->start)
+		op->start(b);
+	batch_ns(b, op, n);
+	for (int k = 0; k < rounds; k++)
+		per[k] = batch_ns(b, op, n) / (uint64_t)(n * (op->per_page ? b->pages : 1));
+	if (op->stop)
+		op->stop(b);
+	report(op, per, rounds);
 }
 
 static void measure(struct bench *b, const struct op *op, uint64_t budget_ns)
@@ -277,45 +309,71 @@ static void measure(struct bench *b, const struct op *op, uint64_t budget_ns)
 	while (k < MAX_BATCHES && (k < min || spent < budget_ns)) {
 		t = batch_ns(b, op, n);
 		spent += t;
-		per[k++] = t / (uint64_t)(n * op->per_op);
+		per[k++] = t / (uint64_t)(n * (op->per_page ? b->pages : 1));
 	}
 	if (op->stop)
 		op->stop(b);
-	qsort(per, (size_t)k, sizeof per[0], cmp_u64);
-	uint64_t med = (k % 2) ? per[k / 2] : (per[k / 2 - 1] + per[k / 2]) / 2;
-	printf("%s %llu %d\n", op->name, (unsigned long long)med, k);
-	fflush(stdout);
+	report(op, per, k);
+}
+
+/* OP or OP:N (N after the colon, 0 when none); NULL when OP is not an operation */
+static const struct op *find_op(const char *arg, long *n)
+{
+	size_t len = strcspn(arg, ":");
+	char *end = NULL;
+	*n = 0;
+	if (arg[len] == ':') {
+		*n = strtol(arg + len + 1, &end, 10);
+		if (*end || *n < 1)
+			return NULL;
+	}
+	for (size_t j = 0; j < sizeof ops / sizeof ops[0]; j++)
+		if (strlen(ops[j].name) == len && strncmp(arg, ops[j].name, len) == 0)
+			return &ops[j];
+	return NULL;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: opsbench [-t MS] OP... | opsbench -r ROUNDS OP:N... | opsbench nop\n"
+			"  OP: getpid getpidlibc openclose forkexec pipe touch shell200 gcc\n");
+	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	struct bench b = {.self = argv[0]};
+	struct bench b = {.self = argv[0], .pages = TOUCH_PAGES};
 	uint64_t budget_ms = 300;
-	int i = 1;
+	int i = 1, rounds = 0;
 	if (argc == 2 && strcmp(argv[1], "nop") == 0)
 		return 0;
 	if (argc > 2 && strcmp(argv[1], "-t") == 0) {
 		budget_ms = strtoull(argv[2], NULL, 10);
+		i = 3;
+	} else if (argc > 2 && strcmp(argv[1], "-r") == 0) {
+		rounds = atoi(argv[2]);
+		if (rounds < 1 || rounds > MAX_BATCHES)
+			return usage();
 		i = 3;
 	}
 	if (argv[0][0] != '/') {
 		fprintf(stderr, "opsbench: run it by its absolute path (fork+exec runs it again)\n");
 		return 2;
 	}
-	if (i >= argc) {
-		fprintf(stderr, "usage: opsbench [-t MS] OP... (getpid getpidlibc openclose forkexec pipe touch shell200 gcc) | nop\n");
-		return 2;
-	}
+	if (i >= argc)
+		return usage();
 	for (; i < argc; i++) {
-		size_t j;
-		for (j = 0; j < sizeof ops / sizeof ops[0]; j++)
-			if (strcmp(argv[i], ops[j].name) == 0)
-				break;
-		if (j == sizeof ops / sizeof ops[0]) {
-			fprintf(stderr, "opsbench: unknown operation %s\n", argv[i]);
+		long n;
+		const struct op *op = find_op(argv[i], &n);
+		if (!op || !n != !rounds || (op->per_page && n > TOUCH_PAGES)) {
+			fprintf(stderr, "opsbench: %s: not an operation%s\n", argv[i],
+				rounds ? " with a count (OP:N after -r; touch: N <= 4096 pages)" : " (OP:N needs -r)");
 			return 2;
 		}
-		measure(&b, &ops[j], budget_ms * 1000000u);
+		if (rounds)
+			measure_fixed(&b, op, n, rounds);
+		else
+			measure(&b, op, budget_ms * 1000000u);
 	}
 	return 0;
 }

@@ -197,7 +197,6 @@ stats() {
 wins() {
   awk 'NR == FNR {b[$1] = $2; next} ($1 in b) {n++; if ($2 < b[$1]) k++} END {printf "%d/%d", k, n}' "$2" "$1"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b}'; }
 # le A B: exit 0 when A <= B (decimals)
 le() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a + 0 <= b + 0)}'; }
 verdict() { if "$@"; then echo "**met**"; else echo "**NOT met**"; fi; }

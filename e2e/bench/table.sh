@@ -1,12 +1,16 @@
-# Sourced by run.sh: the markdown table and the plot columns the single-operation and server
-# parts both make.
+# Sourced by run.sh and vm.sh: the markdown table and the plot columns the single-operation,
+# server and VM parts all make.
 
-# ratio_table FIRST_HEADER NAMES ROWS ROW_LABELS MEDIAN FORMAT MISSING: one column per runtime of
-# the array NAMES (headers from $label), one row per key of the array ROWS (labels from the
-# associative array ROW_LABELS). A cell is `MEDIAN RUNTIME KEY` printed by FORMAT with its ratio
-# to runc's; `MISSING RUNTIME KEY` prints the cell of a run that gave nothing.
+# ratio A B: A / B with 2 decimals ("n/a" when B is 0 or empty)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b}'; }
+
+# ratio_table FIRST_HEADER NAMES ROWS ROW_LABELS MEDIAN FORMAT MISSING [BASELINE]: one column
+# per runtime of the array NAMES (headers from $label), one row per key of the array ROWS (labels
+# from the associative array ROW_LABELS). A cell is `MEDIAN RUNTIME KEY` printed by FORMAT with
+# its ratio to the baseline's: runc's, or the runtime `BASELINE RUNTIME` prints; `MISSING
+# RUNTIME KEY` prints the cell of a run that gave nothing.
 ratio_table() {
-  local head=$1 median=$5 format=$6 missing=$7 key n v b row
+  local head=$1 median=$5 format=$6 missing=$7 baseline=${8:-} key n v b base row
   local -n _names=$2 _rows=$3 _row_labels=$4
   row="| $head |"
   for n in "${_names[@]}"; do row+=" ${label[$n]} |"; done
@@ -15,12 +19,14 @@ ratio_table() {
   for n in "${_names[@]}"; do row+=" ---: |"; done
   echo "$row"
   for key in "${_rows[@]}"; do
-    b=$("$median" runc "$key")
     row="| ${_row_labels[$key]} |"
     for n in "${_names[@]}"; do
+      base=runc
+      [[ -z $baseline ]] || base=$("$baseline" "$n")
+      b=$("$median" "$base" "$key")
       v=$("$median" "$n" "$key")
       if [[ -z $v ]]; then row+=" $("$missing" "$n" "$key") |"
-      elif [[ -z $b || $n == runc ]]; then row+=" $("$format" "$v") |"
+      elif [[ -z $b || $n == "$base" ]]; then row+=" $("$format" "$v") |"
       else row+=" $("$format" "$v") ($(ratio "$v" "$b")x) |"; fi
     done
     echo "$row"
