@@ -120,6 +120,10 @@ struct dune_backend {
 	int (*set_msr)(struct dune_vcpu *v, u32 index, u64 value);
 	/* Drop a pending event re-injection (user space rewrote the registers). */
 	void (*cancel_event)(struct dune_vcpu *v);
+	/* Before each entry, with preemption disabled and interrupts still enabled: make the
+	 * vCPU's hardware state current on this CPU (VT-x: VMCLEAR it by IPI on the CPU where it
+	 * was active, then VMPTRLD here). NULL when there is nothing to do (SVM). */
+	void (*load)(struct dune_vcpu *v);
 	/* One entry and exit, with interrupts disabled by the caller. */
 	void (*enter)(struct dune_vcpu *v, struct dune_exit *x);
 };

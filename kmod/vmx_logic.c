@@ -220,7 +220,7 @@ void dv_decode(const struct dv_exit_raw *r, struct dv_exit *x)
 	switch (r->reason & 0xffff) {
 	case DV_EXIT_EXTERNAL_INTERRUPT:
 	case DV_EXIT_INIT_SIGNAL:
-	case DV_EXIT_REASON_IO_SMI:
+	case DV_EXIT_IO_SMI:
 	case DV_EXIT_OTHER_SMI:
 		x->kind = DV_X_INTR;
 		break;

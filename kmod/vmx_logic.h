@@ -230,7 +230,6 @@ extern const struct dv_seg_fields dv_seg_fields[DV_NSEGS];
 	X(EXTERNAL_INTERRUPT, 1)            \
 	X(TRIPLE_FAULT, 2)                  \
 	X(INIT_SIGNAL, 3)                   \
-	X(OTHER_SMI, 6)                     \
 	X(HLT, 12)                          \
 	X(IO_INSTRUCTION, 30)               \
 	X(INVALID_STATE, 33)                \
@@ -240,7 +239,8 @@ extern const struct dv_seg_fields dv_seg_fields[DV_NSEGS];
 	X(EPT_MISCONFIG, 49)
 #define DV_EXIT_ENUM(name, n) DV_EXIT_##name = (n),
 enum { DV_EXIT_REASONS(DV_EXIT_ENUM) };
-#define DV_EXIT_REASON_IO_SMI 5 /* not in the kernel's list */
+#define DV_EXIT_IO_SMI 5    /* these two are not in the kernel's list */
+#define DV_EXIT_OTHER_SMI 6
 #define DV_EXIT_FAILED_ENTRY (1U << 31)
 
 /* Interruption information (VM-exit, IDT-vectoring, VM-entry: 25.8.3, 25.9.2). */
