@@ -62,6 +62,7 @@ static int dv_controls(const struct dv_caps *c, struct dv_config *cfg, char *why
 	if (dv_word(tr ? c->true_proc : c->proc,
 		    DV_CPU_BASED_HLT_EXITING | DV_CPU_BASED_UNCOND_IO_EXITING |
 			    DV_CPU_BASED_MWAIT_EXITING | DV_CPU_BASED_MONITOR_EXITING |
+			    DV_CPU_BASED_CR8_LOAD_EXITING | DV_CPU_BASED_CR8_STORE_EXITING |
 			    DV_CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
 		    DV_CPU_BASED_USE_MSR_BITMAPS,
 		    DV_CPU_BASED_CR3_LOAD_EXITING | DV_CPU_BASED_CR3_STORE_EXITING |

@@ -79,6 +79,8 @@ static void check_cpu(const char *cpu, const struct dv_caps *c)
 		      DV_CPU_BASED_HLT_EXITING | DV_CPU_BASED_UNCOND_IO_EXITING |
 			      DV_CPU_BASED_MWAIT_EXITING | DV_CPU_BASED_MONITOR_EXITING |
 			      DV_CPU_BASED_ACTIVATE_SECONDARY_CONTROLS));
+	CHECK("primary: CR8 loads and stores exit (no TPR shadow: the guest would set the host's TPR)",
+	      (cfg.proc & DV_CPU_BASED_CR8_LOAD_EXITING) && (cfg.proc & DV_CPU_BASED_CR8_STORE_EXITING));
 	CHECK("primary: MSR bitmap used (all-ones: every MSR access exits)",
 	      cfg.proc & DV_CPU_BASED_USE_MSR_BITMAPS);
 	CHECK("primary: no CR3-load/store exiting, no I/O bitmaps (the TRUE MSR allows 0)",
