@@ -67,7 +67,8 @@ struct dune_vcpu {
 	int in_guest;                 /* the CPU this vCPU is in guest mode on, or -1 */
 	int last_cpu;
 	struct list_head node;
-	u64 gprs[DUNE_NGPRS];         /* x86 encoding order; rax and rsp live in the VMCB/VMCS */
+	u64 gprs[DUNE_NGPRS];         /* x86 encoding order; rsp lives in the VMCB/VMCS, and rax
+				       * in the VMCB on SVM (VT-x has no rax field) */
 	void *arch;                   /* the backend's per-vCPU state */
 };
 
