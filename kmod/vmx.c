@@ -839,6 +839,22 @@ static void vmx_read_exit(struct vmx_vcpu *s, int failed, struct dv_exit_raw *r)
 	}
 }
 
+/* After an entry failed on invalid guest state: the kernel log says which check of
+ * dv_check_guest the state fails, if one does (the first thing to read on a new CPU). */
+static void vmx_explain_entry(struct dune_vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs k;
+	char why[160];
+
+	vmx_get_state(v, &r, &k);
+	if (dv_check_guest(&k, r.rflags, &vmx.caps, why, sizeof(why)))
+		pr_warn_ratelimited("dune: vmx: VM entry refused the guest state: %s\n", why);
+	else
+		pr_warn_ratelimited("dune: vmx: VM entry refused the guest state (qualification %llu)\n",
+				    vmcs_read(DV_EXIT_QUALIFICATION));
+}
+
 static void vmx_enter(struct dune_vcpu *v, struct dune_exit *x)
 {
 	struct vmx_vcpu *s = v->arch;
@@ -863,6 +879,8 @@ static void vmx_enter(struct dune_vcpu *v, struct dune_exit *x)
 	vmx_after_exit(s, fs_sel, gs_sel, ldt_sel, debugctl);
 	vmx_read_exit(s, failed, &r);
 	dv_decode(&r, &d);
+	if (r.reason == (DV_EXIT_FAILED_ENTRY | DV_EXIT_INVALID_STATE))
+		vmx_explain_entry(v);
 	if (d.kind == DV_X_NMI)
 		dune_vmx_do_nmi(); /* NMI exiting consumed it: the host's handler runs now */
 	memset(x, 0, sizeof(*x));

@@ -204,6 +204,124 @@ bool dv_pat_valid(uint64_t pat)
 	return true;
 }
 
+static bool dv_canonical(uint64_t a)
+{
+	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+}
+
+/* Limit and granularity agree (27.3.1.2): limit bits 11:0 not all 1 -> G 0; bits 31:20 not
+ * all 0 -> G 1. */
+static bool dv_limit_ok(const struct kvm_segment *s)
+{
+	if ((s->limit & 0xfff) != 0xfff && s->g)
+		return false;
+	if ((s->limit & 0xfff00000) && !s->g)
+		return false;
+	return true;
+}
+
+static bool dv_usable(const struct kvm_segment *s)
+{
+	return !(dv_seg_ar(s) & (1U << 16));
+}
+
+static const char *dv_check_code_stack(const struct kvm_sregs *k, bool ia32e)
+{
+	const struct kvm_segment *cs = &k->cs, *ss = &k->ss;
+
+	if (!dv_usable(cs) || !(cs->type & 8) || !(cs->type & 1) || !cs->s)
+		return "CS is not a present, accessed code segment";
+	if (!(cs->type & 4) && cs->dpl != ss->dpl)
+		return "CS.DPL differs from SS.DPL (non-conforming code)";
+	if ((cs->type & 4) && cs->dpl > ss->dpl)
+		return "CS.DPL above SS.DPL (conforming code)";
+	if (ia32e && cs->l && cs->db)
+		return "CS has both L and D/B set";
+	if ((ss->selector & 3) != (cs->selector & 3))
+		return "SS.RPL differs from CS.RPL";
+	if (dv_usable(ss) && ((ss->type != 3 && ss->type != 7) || !ss->s || ss->dpl != (ss->selector & 3)))
+		return "SS is not a writable data segment with DPL = RPL";
+	if (!dv_limit_ok(cs) || (dv_usable(ss) && !dv_limit_ok(ss)))
+		return "CS or SS: limit and granularity disagree";
+	return NULL;
+}
+
+static const char *dv_check_data(const struct kvm_sregs *k)
+{
+	const struct kvm_segment *d[] = { &k->ds, &k->es, &k->fs, &k->gs };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		const struct kvm_segment *s = d[i];
+
+		if (!dv_usable(s))
+			continue;
+		if (!(s->type & 1) || ((s->type & 8) && !(s->type & 2)) || !s->s)
+			return "DS/ES/FS/GS: not an accessed data or readable code segment";
+		if (s->type <= 11 && s->dpl < (s->selector & 3))
+			return "DS/ES/FS/GS: DPL below the selector's RPL";
+		if (!dv_limit_ok(s))
+			return "DS/ES/FS/GS: limit and granularity disagree";
+	}
+	if (!dv_canonical(k->fs.base) || !dv_canonical(k->gs.base))
+		return "FS or GS base not canonical";
+	return NULL;
+}
+
+static const char *dv_check_system(const struct kvm_sregs *k)
+{
+	const struct kvm_segment *tr = &k->tr, *ldt = &k->ldt;
+
+	if (!dv_usable(tr) || tr->type != 11 || tr->s || (tr->selector & 4) || !dv_limit_ok(tr))
+		return "TR is not a usable busy 64-bit TSS (type 11, S 0, TI 0)";
+	if (!dv_canonical(tr->base))
+		return "TR base not canonical";
+	if (dv_usable(ldt) && (ldt->type != 2 || ldt->s || (ldt->selector & 4) || !dv_limit_ok(ldt) ||
+			       !dv_canonical(ldt->base)))
+		return "LDTR is usable but not an LDT";
+	if (!dv_canonical(k->gdt.base) || !dv_canonical(k->idt.base))
+		return "GDTR or IDTR base not canonical";
+	return NULL;
+}
+
+static const char *dv_check_control(const struct kvm_sregs *k, uint64_t rflags,
+				    const struct dv_caps *c)
+{
+	bool ia32e = k->efer & (1ULL << 10), pg = k->cr0 & (1ULL << 31);
+
+	if (!dv_cr_allowed(k->cr0, c->cr0_fixed1) || !dv_cr_allowed(k->cr4, c->cr4_fixed1))
+		return "CR0 or CR4 sets a bit VMX operation forbids (FIXED1)";
+	if (ia32e && (!pg || !(k->cr4 & (1ULL << 5))))
+		return "a 64-bit guest needs CR0.PG and CR4.PAE";
+	if (!ia32e && (k->cr4 & (1ULL << 17)))
+		return "CR4.PCIDE outside IA-32e mode";
+	if (pg && !(k->efer & (1ULL << 8)) != !ia32e)
+		return "EFER.LME differs from EFER.LMA with paging on";
+	if (!(rflags & 2) || (rflags & 0xffffffffffc08028ULL))
+		return "RFLAGS: bit 1 clear or a reserved bit set";
+	if (ia32e && (rflags & (1ULL << 17)))
+		return "RFLAGS.VM in IA-32e mode";
+	return NULL;
+}
+
+int dv_check_guest(const struct kvm_sregs *k, uint64_t rflags, const struct dv_caps *c,
+		   char *why, size_t len)
+{
+	bool ia32e = k->efer & (1ULL << 10);
+	const char *p = dv_check_control(k, rflags, c);
+
+	if (!p)
+		p = dv_check_code_stack(k, ia32e);
+	if (!p)
+		p = dv_check_data(k);
+	if (!p)
+		p = dv_check_system(k);
+	if (!p)
+		return 0;
+	snprintf(why, len, "%s", p);
+	return -1;
+}
+
 void dv_decode(const struct dv_exit_raw *r, struct dv_exit *x)
 {
 	memset(x, 0, sizeof(*x));

@@ -309,6 +309,13 @@ uint64_t dv_eptp(uint64_t root_pa, int levels);
 /* PAT values WRMSR accepts (each byte a valid memory type). */
 bool dv_pat_valid(uint64_t pat);
 
+/* A subset of VM entry's guest-state checks (SDM 27.3.1: control registers, EFER, RFLAGS,
+ * segments, descriptor tables) for a 64-bit guest without unrestricted guest: 0, or -1 with
+ * the first problem in why. The CPU remains the judge (vmx.c only logs this after an entry
+ * failed on invalid guest state); the unit test runs libdune's initial state through it. */
+int dv_check_guest(const struct kvm_sregs *k, uint64_t rflags, const struct dv_caps *c,
+		   char *why, size_t len);
+
 /* An exit, as read from the VMCS (or a VM-fail of VMLAUNCH/VMRESUME). */
 struct dv_exit_raw {
 	bool vmfail;              /* VMLAUNCH/VMRESUME failed: CF or ZF */

@@ -282,6 +282,77 @@ static void check_segments(void)
 		      dv_seg_fields[DV_GS].limit == 0x480a);
 }
 
+/* libdune's first guest state (libdune/src/vm.c initial_sregs and its CR0/CR4/EFER values,
+ * selectors from libdune/src/vm.h): a ring-3 64-bit program, busy TSS, no LDT. */
+static struct kvm_sregs libdune_sregs(void)
+{
+	struct kvm_sregs k;
+
+	memset(&k, 0, sizeof(k));
+	k.cs = seg(0, 0xffffffff, 0x23, 11, 1, 3, 1, 0, 1);
+	k.ss = seg(0, 0xffffffff, 0x1b, 3, 1, 3, 0, 1, 1);
+	k.ds = k.es = k.fs = k.gs = k.ss;
+	k.fs.selector = k.gs.selector = 0;
+	k.fs.base = 0x7f0000001000ULL;
+	k.tr = seg(0xffffff8000000000ULL + 0x1000 + 0x100, 0x67, 0x28, 11, 0, 0, 0, 0, 0);
+	k.ldt = seg(0, 0xffff, 0, 2, 0, 0, 0, 0, 0);
+	k.ldt.unusable = 1;
+	k.gdt.base = 0xffffff8000000000ULL + 0x1000;
+	k.gdt.limit = 7 * 8 - 1;
+	k.idt.base = 0xffffff8000000000ULL;
+	k.idt.limit = 256 * 16 - 1;
+	k.cr0 = 0x80050033;
+	k.cr3 = 0x12345000;
+	k.cr4 = (1 << 5) | (1 << 9) | (1 << 10);
+	k.efer = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11);
+	return k;
+}
+
+static void check_guest_case(const char *what, struct kvm_sregs k, uint64_t rflags, const char *expect)
+{
+	char why[160] = "", name[300];
+	int rc = dv_check_guest(&k, rflags, &broadwell, why, sizeof(why));
+
+	snprintf(name, sizeof(name), "guest state refused: %s (\"%s\")", what, why);
+	check(name, rc == -1 && strstr(why, expect) != NULL);
+}
+
+static void check_guest_state(void)
+{
+	struct kvm_sregs k = libdune_sregs();
+	char why[160] = "";
+	int rc = dv_check_guest(&k, 0x202, &broadwell, why, sizeof(why));
+
+	if (rc)
+		printf("  reason: %s\n", why);
+	check("libdune's first guest state passes VM entry's guest-state checks (Broadwell)", rc == 0);
+	k = libdune_sregs();
+	k.cs.type = 10;
+	check_guest_case("CS not accessed", k, 0x202, "CS is not");
+	k = libdune_sregs();
+	k.tr.type = 9;
+	check_guest_case("TR an available TSS", k, 0x202, "TR is not");
+	k = libdune_sregs();
+	k.ss.dpl = 0;
+	check_guest_case("SS.DPL 0 under ring-3 code", k, 0x202, "DPL");
+	k = libdune_sregs();
+	k.ds.g = 0;
+	check_guest_case("a 4 GiB limit with byte granularity", k, 0x202, "granularity");
+	k = libdune_sregs();
+	k.efer &= ~(1ULL << 10);
+	check_guest_case("paging with LME but not LMA", k, 0x202, "LME");
+	k = libdune_sregs();
+	k.cr4 &= ~(1ULL << 5);
+	check_guest_case("a 64-bit guest without PAE", k, 0x202, "PAE");
+	k = libdune_sregs();
+	k.fs.base = 0x0000800000000000ULL;
+	check_guest_case("a non-canonical FS base", k, 0x202, "FS or GS base");
+	check_guest_case("RFLAGS bit 1 clear", libdune_sregs(), 0x200, "RFLAGS");
+	k = libdune_sregs();
+	k.cs.db = 1;
+	check_guest_case("64-bit code with D set", k, 0x202, "L and D/B");
+}
+
 static void check_ept(void)
 {
 	uint64_t leaf = dv_ept_leaf(0x123456fffULL, true), ro = dv_ept_leaf(0x123456000ULL, false);
@@ -443,6 +514,7 @@ int main(void)
 	check_adjust();
 	check_cr();
 	check_segments();
+	check_guest_state();
 	check_ept();
 	check_decode();
 	check_encodings();
