@@ -82,7 +82,6 @@ static_assert(DV_INVVPID_ALL == VMX_VPID_EXTENT_ALL_CONTEXT);
 static_assert(DV_INTR_VALID == INTR_INFO_VALID_MASK && DV_INTR_TYPE == INTR_INFO_INTR_TYPE_MASK);
 static_assert(DV_INTR_TYPE_NMI == INTR_TYPE_NMI_INTR);
 static_assert(DV_INTR_HAS_ERROR == INTR_INFO_DELIVER_CODE_MASK);
-static_assert(DV_HOST_RSP_ENC == HOST_RSP);
 static_assert(DV_EPT_MT_WB == VMX_BASIC_MEM_TYPE_WB);
 
 /* The MSRs VT-x does not switch itself, swapped by the MSR areas: the guest's values loaded at
@@ -133,7 +132,7 @@ struct vmx_state {
 
 static struct vmx_state vmx;
 
-int dune_vmx_enter(u64 *gprs, bool launched);
+int dune_vmx_enter(u64 *gprs, bool launched, u64 host_rsp_field);
 void dune_vmx_exit(void);
 void dune_vmx_do_nmi(void);
 
@@ -839,6 +838,27 @@ static void vmx_read_exit(struct vmx_vcpu *s, int failed, struct dv_exit_raw *r)
 	}
 }
 
+/* CPUID exits unconditionally on VT-x; on SVM the guest runs it natively. Answer with the host's
+ * CPUID as the guest would have read it (dv_cpuid_fixup) and step over the instruction, which
+ * ends STI/MOV SS blocking as executing it would. Interrupts are off. */
+static void vmx_cpuid(struct dune_vcpu *v)
+{
+	u32 r[4] = { (u32)v->gprs[DUNE_GPR_RAX], 0, (u32)v->gprs[DUNE_GPR_RCX], 0 };
+	u32 leaf = r[0], subleaf = r[2];
+	u64 intr;
+
+	native_cpuid(&r[0], &r[1], &r[2], &r[3]);
+	dv_cpuid_fixup(leaf, subleaf, vmcs_read(DV_GUEST_CR4), r);
+	v->gprs[DUNE_GPR_RAX] = r[0];
+	v->gprs[DUNE_GPR_RBX] = r[1];
+	v->gprs[DUNE_GPR_RCX] = r[2];
+	v->gprs[DUNE_GPR_RDX] = r[3];
+	vmcs_write(DV_GUEST_RIP, vmcs_read(DV_GUEST_RIP) + vmcs_read(DV_VM_EXIT_INSTRUCTION_LEN));
+	intr = vmcs_read(DV_GUEST_INTERRUPTIBILITY_INFO);
+	if (intr & 3)
+		vmcs_write(DV_GUEST_INTERRUPTIBILITY_INFO, intr & ~3ULL);
+}
+
 /* After an entry failed on invalid guest state: the kernel log says which check of
  * dv_check_guest the state fails, if one does (the first thing to read on a new CPU). */
 static void vmx_explain_entry(struct dune_vcpu *v)
@@ -874,7 +894,7 @@ static void vmx_enter(struct dune_vcpu *v, struct dune_exit *x)
 	savesegment(gs, gs_sel);
 	asm volatile("sldt %0" : "=g"(ldt_sel));
 	vmx_before_entry(s, fs_sel, gs_sel);
-	failed = dune_vmx_enter(v->gprs, s->launched);
+	failed = dune_vmx_enter(v->gprs, s->launched, DV_HOST_RSP);
 	s->cr2 = native_read_cr2();
 	vmx_after_exit(s, fs_sel, gs_sel, ldt_sel, debugctl);
 	vmx_read_exit(s, failed, &r);
@@ -883,6 +903,8 @@ static void vmx_enter(struct dune_vcpu *v, struct dune_exit *x)
 		vmx_explain_entry(v);
 	if (d.kind == DV_X_NMI)
 		dune_vmx_do_nmi(); /* NMI exiting consumed it: the host's handler runs now */
+	if (d.kind == DV_X_CPUID)
+		vmx_cpuid(v);
 	memset(x, 0, sizeof(*x));
 	x->gpa = d.gpa;
 	x->write = d.write;
@@ -894,6 +916,7 @@ static void vmx_enter(struct dune_vcpu *v, struct dune_exit *x)
 	switch (d.kind) {
 	case DV_X_INTR:
 	case DV_X_NMI:
+	case DV_X_CPUID:
 		x->kind = DUNE_X_INTR;
 		break;
 	case DV_X_NPF:

@@ -343,6 +343,9 @@ void dv_decode(const struct dv_exit_raw *r, struct dv_exit *x)
 	case DV_EXIT_OTHER_SMI:
 		x->kind = DV_X_INTR;
 		break;
+	case DV_EXIT_CPUID:
+		x->kind = DV_X_CPUID;
+		break;
 	case DV_EXIT_EXCEPTION_NMI:
 		/* Only #MC is in the exception bitmap: an error, as on SVM. */
 		if ((r->intr_info & DV_INTR_VALID) && (r->intr_info & DV_INTR_TYPE) == DV_INTR_TYPE_NMI)
@@ -365,6 +368,19 @@ void dv_decode(const struct dv_exit_raw *r, struct dv_exit *x)
 	case DV_EXIT_TRIPLE_FAULT:
 		x->kind = DV_X_SHUTDOWN;
 		break;
+	}
+}
+
+void dv_cpuid_fixup(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t regs[4])
+{
+	if (leaf == 1) {
+		regs[2] &= ~(1U << 27);
+		if (guest_cr4 & (1ULL << 18))
+			regs[2] |= 1U << 27;
+	} else if (leaf == 7 && subleaf == 0) {
+		regs[2] &= ~(1U << 4);
+		if (guest_cr4 & (1ULL << 22))
+			regs[2] |= 1U << 4;
 	}
 }
 

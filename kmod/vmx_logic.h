@@ -215,9 +215,6 @@ enum dv_type { DV_TCTL = 0, DV_TEXIT = 1, DV_TGUEST = 2, DV_THOST = 3 };
 #define DV_FIELD_ENUM(name, enc, width, type) DV_##name = (enc),
 enum { DV_FIELDS(DV_FIELD_ENUM) };
 
-/* HOST_RSP's encoding, for vmx_run.S (checked against the table by the unit test). */
-#define DV_HOST_RSP_ENC 0x6c14
-
 /* A segment's fields: selector, limit, access rights, base. Order ES CS SS DS FS GS LDTR TR. */
 enum dv_seg { DV_ES, DV_CS, DV_SS, DV_DS, DV_FS, DV_GS, DV_LDTR, DV_TR, DV_NSEGS };
 struct dv_seg_fields {
@@ -232,6 +229,7 @@ extern const struct dv_seg_fields dv_seg_fields[DV_NSEGS];
 	X(EXTERNAL_INTERRUPT, 1)            \
 	X(TRIPLE_FAULT, 2)                  \
 	X(INIT_SIGNAL, 3)                   \
+	X(CPUID, 10)                        \
 	X(HLT, 12)                          \
 	X(IO_INSTRUCTION, 30)               \
 	X(INVALID_STATE, 33)                \
@@ -326,7 +324,7 @@ struct dv_exit_raw {
 	uint32_t intr_info, intr_error;
 };
 /* Kinds, mapped by vmx.c onto enum dune_x (dune.h); NMI is handled by the module. */
-enum dv_kind { DV_X_INTR, DV_X_NMI, DV_X_NPF, DV_X_IO, DV_X_SHUTDOWN, DV_X_ERROR };
+enum dv_kind { DV_X_INTR, DV_X_NMI, DV_X_CPUID, DV_X_NPF, DV_X_IO, DV_X_SHUTDOWN, DV_X_ERROR };
 struct dv_exit {
 	enum dv_kind kind;
 	uint64_t gpa;
@@ -337,6 +335,12 @@ struct dv_exit {
 /* The code of a VMfail (no exit reason: VMLAUNCH/VMRESUME did not enter). */
 #define DV_CODE_VMFAIL 0xffffffffULL
 void dv_decode(const struct dv_exit_raw *r, struct dv_exit *x);
+
+/* CPUID, which VT-x always intercepts (SVM lets the guest run it): regs = eax ebx ecx edx as
+ * the host's CPUID returned them for leaf/subleaf, adjusted to what the guest would have read
+ * natively: OSXSAVE (leaf 1 ECX bit 27) and OSPKE (leaf 7.0 ECX bit 4) follow the guest's
+ * CR4.OSXSAVE and CR4.PKE, not the host's. */
+void dv_cpuid_fixup(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t regs[4]);
 
 /* The event to re-inject at the next entry from an exit's IDT-vectoring information
  * (25.9.3: an event whose delivery the exit interrupted), or 0. */

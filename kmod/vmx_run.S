@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* One VT-x guest entry and exit: int dune_vmx_enter(u64 *gprs, bool launched), called with
+/* One VT-x guest entry and exit: int dune_vmx_enter(u64 *gprs, bool launched, u64 host_rsp)
+ * (host_rsp: HOST_RSP's field encoding, passed by vmx.c from its checked table), called with
  * interrupts disabled and the vCPU's VMCS current on this CPU. Saves the host's callee-saved
  * registers, points HOST_RSP at this frame (the exit lands on dune_vmx_exit, the VMCS's
  * HOST_RIP, with that stack), loads the guest's general registers and runs VMLAUNCH (first
@@ -18,7 +19,6 @@
 #include <asm/segment.h>
 
 #define G(n) (n * 8)
-#define HOST_RSP_ENC 0x6c14 /* DV_HOST_RSP: vmx_logic.h (the unit test checks it) */
 
 	.text
 SYM_FUNC_START(dune_vmx_enter)
@@ -30,8 +30,7 @@ SYM_FUNC_START(dune_vmx_enter)
 	push %r12
 	push %rbx
 	push %rdi		/* 0(%rsp): gprs, where the exit stub finds them */
-	mov $HOST_RSP_ENC, %eax
-	vmwrite %rsp, %rax
+	vmwrite %rsp, %rdx
 	jbe .Lfail
 	UNWIND_HINT_SAVE	/* the exit stub starts with this frame (objtool) */
 	test %sil, %sil		/* launched? the movs below keep the flags */

@@ -399,6 +399,9 @@ static void check_decode(void)
 	r.reason = DV_EXIT_EXTERNAL_INTERRUPT;
 	dv_decode(&r, &x);
 	check("external interrupt -> INTR (handled in the module)", x.kind == DV_X_INTR);
+	r.reason = DV_EXIT_CPUID;
+	dv_decode(&r, &x);
+	check("CPUID -> CPUID (answered in the module: VT-x always exits on it)", x.kind == DV_X_CPUID);
 	r.reason = DV_EXIT_OTHER_SMI;
 	dv_decode(&r, &x);
 	check("SMI -> INTR (as on SVM)", x.kind == DV_X_INTR);
@@ -498,11 +501,28 @@ static void check_encodings(void)
 	check("every VMCS field encoding has the width and type bits of its declared width and type", !bad);
 	check("every field's declared type matches its name (GUEST_/HOST_/exit information/control)", !named);
 	check("no two fields share an encoding", !dup);
-	check("vmx_run.S's HOST_RSP encoding is the table's", DV_HOST_RSP_ENC == DV_HOST_RSP);
 	check("the encoding check fails on a typo (GUEST_RIP as a 32-bit field 0x481e)",
 	      !encoding_ok(0x481e, DV_WNAT, DV_TGUEST) && encoding_ok(0x681e, DV_WNAT, DV_TGUEST));
 	check("the encoding check fails on a high-half access encoding (0x2801)",
 	      !encoding_ok(0x2801, DV_W64, DV_TGUEST));
+}
+
+static void check_cpuid(void)
+{
+	/* Broadwell's leaf 1 as a Linux host reads it (OSXSAVE set: the host's CR4 has it). */
+	uint32_t host_ecx = 0x7ffafbff, r[4] = { 0x000306d4, 0x00100800, host_ecx, 0xbfebfbff };
+	uint32_t r7[4] = { 0, 0x021c27ab, 1U << 4, 0 };
+	uint32_t r0[4] = { 0x14, 0x756e6547, 0x6c65746e, 0x49656e69 };
+
+	dv_cpuid_fixup(1, 0, 0x6a0, r);
+	check("CPUID 1: OSXSAVE cleared for a guest without CR4.OSXSAVE (glibc would run XGETBV: #UD)",
+	      (host_ecx & (1U << 27)) && r[2] == (host_ecx & ~(1U << 27)) && r[3] == 0xbfebfbff);
+	dv_cpuid_fixup(1, 0, 0x6a0 | (1ULL << 18), r);
+	check("CPUID 1: OSXSAVE set for a guest with CR4.OSXSAVE", r[2] & (1U << 27));
+	dv_cpuid_fixup(7, 0, 0x6a0, r7);
+	check("CPUID 7.0: OSPKE follows the guest's CR4.PKE", !(r7[2] & (1U << 4)) && r7[1] == 0x021c27ab);
+	dv_cpuid_fixup(0, 0, 0x6a0, r0);
+	check("CPUID 0: untouched (vendor string)", r0[1] == 0x756e6547 && r0[0] == 0x14);
 }
 
 int main(void)
@@ -517,6 +537,7 @@ int main(void)
 	check_guest_state();
 	check_ept();
 	check_decode();
+	check_cpuid();
 	check_encodings();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
