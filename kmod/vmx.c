@@ -905,6 +905,10 @@ static void vmx_enter(struct dune_vcpu *v, struct dune_exit *x)
 		dune_vmx_do_nmi(); /* NMI exiting consumed it: the host's handler runs now */
 	if (d.kind == DV_X_CPUID)
 		vmx_cpuid(v);
+	if (d.kind == DV_X_UD) {
+		s->event = DV_EVENT_UD; /* delivered through the guest's IDT at the next entry */
+		s->event_pending = true;
+	}
 	memset(x, 0, sizeof(*x));
 	x->gpa = d.gpa;
 	x->write = d.write;
@@ -917,6 +921,7 @@ static void vmx_enter(struct dune_vcpu *v, struct dune_exit *x)
 	case DV_X_INTR:
 	case DV_X_NMI:
 	case DV_X_CPUID:
+	case DV_X_UD:
 		x->kind = DUNE_X_INTR;
 		break;
 	case DV_X_NPF:

@@ -346,6 +346,9 @@ void dv_decode(const struct dv_exit_raw *r, struct dv_exit *x)
 	case DV_EXIT_CPUID:
 		x->kind = DV_X_CPUID;
 		break;
+	case DV_EXIT_VMCALL:
+		x->kind = DV_X_UD;
+		break;
 	case DV_EXIT_EXCEPTION_NMI:
 		/* Only #MC is in the exception bitmap: an error, as on SVM. */
 		if ((r->intr_info & DV_INTR_VALID) && (r->intr_info & DV_INTR_TYPE) == DV_INTR_TYPE_NMI)

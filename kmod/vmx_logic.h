@@ -231,6 +231,7 @@ extern const struct dv_seg_fields dv_seg_fields[DV_NSEGS];
 	X(INIT_SIGNAL, 3)                   \
 	X(CPUID, 10)                        \
 	X(HLT, 12)                          \
+	X(VMCALL, 18)                       \
 	X(IO_INSTRUCTION, 30)               \
 	X(INVALID_STATE, 33)                \
 	X(MSR_LOAD_FAIL, 34)                \
@@ -324,7 +325,11 @@ struct dv_exit_raw {
 	uint32_t intr_info, intr_error;
 };
 /* Kinds, mapped by vmx.c onto enum dune_x (dune.h); NMI is handled by the module. */
-enum dv_kind { DV_X_INTR, DV_X_NMI, DV_X_CPUID, DV_X_NPF, DV_X_IO, DV_X_SHUTDOWN, DV_X_ERROR };
+enum dv_kind { DV_X_INTR, DV_X_NMI, DV_X_CPUID, DV_X_UD, DV_X_NPF, DV_X_IO, DV_X_SHUTDOWN,
+	       DV_X_ERROR };
+/* DV_X_UD: VMCALL, which exits at any CPL; on AMD it is #UD (and SVM does not intercept
+ * VMMCALL), so the guest gets this event, a #UD through its own IDT. */
+#define DV_EVENT_UD (DV_INTR_VALID | 0x300U | 6U)
 struct dv_exit {
 	enum dv_kind kind;
 	uint64_t gpa;

@@ -402,6 +402,10 @@ static void check_decode(void)
 	r.reason = DV_EXIT_CPUID;
 	dv_decode(&r, &x);
 	check("CPUID -> CPUID (answered in the module: VT-x always exits on it)", x.kind == DV_X_CPUID);
+	r.reason = DV_EXIT_VMCALL;
+	dv_decode(&r, &x);
+	check("VMCALL (exits at any CPL) -> #UD for the guest, as VMMCALL on SVM",
+	      x.kind == DV_X_UD && DV_EVENT_UD == 0x80000306U);
 	r.reason = DV_EXIT_OTHER_SMI;
 	dv_decode(&r, &x);
 	check("SMI -> INTR (as on SVM)", x.kind == DV_X_INTR);
