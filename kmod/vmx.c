@@ -484,6 +484,12 @@ static void vmx_load(struct dune_vcpu *v)
 	}
 }
 
+static const u32 vmx_zeroed_guest_fields[] = {
+	DV_GUEST_RSP, DV_GUEST_RIP, DV_GUEST_CR3, DV_GUEST_IA32_EFER, DV_CR0_READ_SHADOW,
+	DV_CR4_READ_SHADOW, DV_GUEST_GDTR_BASE, DV_GUEST_GDTR_LIMIT, DV_GUEST_IDTR_BASE,
+	DV_GUEST_IDTR_LIMIT, DV_GUEST_SYSENTER_CS, DV_GUEST_SYSENTER_ESP, DV_GUEST_SYSENTER_EIP,
+};
+
 /* The fields that stay for the vCPU's life: controls, EPT, MSR areas, host selectors, HOST_RIP,
  * the guest's non-register state. */
 static void vmx_setup_vmcs(struct dune_vcpu *v)
@@ -533,6 +539,17 @@ static void vmx_setup_vmcs(struct dune_vcpu *v)
 	vmcs_write(DV_GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	rdmsrl(MSR_IA32_CR_PAT, pat);
 	vmcs_write(DV_GUEST_IA32_PAT, pat);
+	/* A VMCS field nobody wrote reads back undefined: every guest register starts defined
+	 * (segments unusable, the rest 0) until user space sets its state. */
+	for (i = 0; i < DV_NSEGS; i++) {
+		vmcs_write(dv_seg_fields[i].selector, 0);
+		vmcs_write(dv_seg_fields[i].base, 0);
+		vmcs_write(dv_seg_fields[i].limit, 0);
+		vmcs_write(dv_seg_fields[i].ar, 1U << 16);
+	}
+	for (i = 0; i < ARRAY_SIZE(vmx_zeroed_guest_fields); i++)
+		vmcs_write(vmx_zeroed_guest_fields[i], 0);
+	vmcs_write(DV_GUEST_RFLAGS, X86_EFLAGS_FIXED);
 	vmcs_write(DV_GUEST_CR0, dv_cr_guest(X86_CR0_PE | X86_CR0_PG, vmx.caps.cr0_fixed0,
 					     vmx.caps.cr0_fixed1));
 	vmcs_write(DV_GUEST_CR4, dv_cr_guest(0, vmx.caps.cr4_fixed0, vmx.caps.cr4_fixed1));
