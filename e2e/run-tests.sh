@@ -163,6 +163,7 @@ fi
 if wanted native; then
   run_make_suite native oci/native; ran+=(native)
 fi
+if wanted kmod-unit; then run_make_suite kmod-unit kmod; ran+=(kmod-unit); fi  # the VT-x backend's logic (no VT-x needed)
 if wanted libdune; then
   if ((!have_kvm)); then skip_suite libdune "/dev/kvm missing (DUNE_ALLOW_NO_KVM=1)"
   else run_make_suite libdune libdune; ran+=(libdune); fi

@@ -67,7 +67,8 @@ struct dune_vcpu {
 	int in_guest;                 /* the CPU this vCPU is in guest mode on, or -1 */
 	int last_cpu;
 	struct list_head node;
-	u64 gprs[DUNE_NGPRS];         /* x86 encoding order; rax and rsp live in the VMCB/VMCS */
+	u64 gprs[DUNE_NGPRS];         /* x86 encoding order; rsp lives in the VMCB/VMCS, and rax
+				       * in the VMCB on SVM (VT-x has no rax field) */
 	void *arch;                   /* the backend's per-vCPU state */
 };
 
@@ -120,6 +121,10 @@ struct dune_backend {
 	int (*set_msr)(struct dune_vcpu *v, u32 index, u64 value);
 	/* Drop a pending event re-injection (user space rewrote the registers). */
 	void (*cancel_event)(struct dune_vcpu *v);
+	/* Before each entry, with preemption disabled and interrupts still enabled: make the
+	 * vCPU's hardware state current on this CPU (VT-x: VMCLEAR it by IPI on the CPU where it
+	 * was active, then VMPTRLD here). NULL when there is nothing to do (SVM). */
+	void (*load)(struct dune_vcpu *v);
 	/* One entry and exit, with interrupts disabled by the caller. */
 	void (*enter)(struct dune_vcpu *v, struct dune_exit *x);
 };

@@ -42,6 +42,8 @@ static void vcpu_enter(struct dune_vcpu *v, struct dune_exit *x)
 	int cpu;
 
 	preempt_disable();
+	if (dune_backend()->load)
+		dune_backend()->load(v);
 	local_irq_disable();
 	/* The guest's FPU registers must be live: a reschedule or a kernel FPU user since the
 	 * swap (or the last exit) left them to be restored on the way to user space, which a
