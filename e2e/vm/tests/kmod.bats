@@ -36,7 +36,7 @@ mem() { awk '{v[$1] = $2} END {print v["VmallocUsed:"], v["Percpu:"], v["Slab:"]
   [[ $(cat $SYS/backend) == svm ]]
   [[ $(cat $SYS/cpus_enabled) == "$(nproc)" ]]
   [[ $(cat $SYS/cpu_pages) == "$((2 * $(nproc)))" ]]
-  [[ $(dunectl version) == 2 ]]
+  [[ $(dunectl version) == 3 ]]
   dunectl bad-ioctl
 }
 
@@ -47,8 +47,8 @@ mem() { awk '{v[$1] = $2} END {print v["VmallocUsed:"], v["Percpu:"], v["Slab:"]
   rmmod dune
   insmod "$KO" group=4321
   [[ $(stat -c '%a %u %g' /dev/dune) == "660 0 4321" ]]
-  [[ $(setpriv --reuid=65534 --regid=4321 --clear-groups dunectl version) == 2 ]]
-  [[ $(setpriv --reuid=65534 --regid=65534 --groups=4321 dunectl version) == 2 ]]
+  [[ $(setpriv --reuid=65534 --regid=4321 --clear-groups dunectl version) == 3 ]]
+  [[ $(setpriv --reuid=65534 --regid=65534 --groups=4321 dunectl version) == 3 ]]
   run setpriv --reuid=65534 --regid=65534 --clear-groups dunectl version
   [[ $status == 1 && $output == *"Permission denied"* ]]
 }
