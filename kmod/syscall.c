@@ -14,9 +14,10 @@
  *     with a user return address in RCX, and no signal is pending;
  *   - its descriptor argument is no file of this module and none of the monitor's;
  *   - every byte of its buffer is on a page the guest's own page tables give ring 3 (present
- *     and user at every level; writable at every level when the kernel writes it) and map to
- *     the same address (the monitor maps program memory to itself and nothing of its own
- *     for ring 3), below the end of the user half.
+ *     and user at every level; writable at every level when the kernel writes it), not marked
+ *     DUNE_PTE_NOT_PROGRAM (the fast-call area, the vDSO), and map to the same address (the
+ *     monitor maps program memory to itself and nothing else of its own for ring 3), below the
+ *     end of the user half.
  * Dispatch: the kernel's own pt_regs wrappers (`__x64_sys_read`...), found once at load
  * through kallsyms (reached with a kprobe on kallsyms_lookup_name, the only way left since
  * Linux 5.7 unexported it) and kept only when they lie in the core kernel's text. */
@@ -198,11 +199,12 @@ static bool page_ok(struct dune_vm *vm, u64 cr3, u64 va, bool write)
 			return false;
 		if (level > 1 && level < 4 && (e & PTE_PS)) {
 			size = 1ULL << (12 + 9 * (level - 1));
-			return ((e & PTE_ADDR) & ~(size - 1)) == (va & ~(size - 1));
+			return !(e & DUNE_PTE_NOT_PROGRAM) &&
+			       ((e & PTE_ADDR) & ~(size - 1)) == (va & ~(size - 1));
 		}
 		table = e & PTE_ADDR;
 	}
-	return table == (va & PTE_ADDR);
+	return !(e & DUNE_PTE_NOT_PROGRAM) && table == (va & PTE_ADDR);
 }
 
 static bool range_ok(struct dune_vm *vm, const struct kvm_sregs *s, u64 addr, u64 len, bool write)

@@ -25,6 +25,11 @@
 #define PTE_D (1ull << 6)
 #define PTE_PS (1ull << 7)
 #define PTE_NX (1ull << 63)
+/* Ignored by the CPU (an available bit): a page ring 3 may see that is not the program's
+ * memory (the fast-call area, the vDSO). The Dune module's in-kernel fast path performs no call
+ * with a buffer there (DUNE_PTE_NOT_PROGRAM, kmod/syscall.c); the monitor's own checks refuse
+ * it by its region list. */
+#define PTE_MONITOR (1ull << 9)
 #define PTE_ADDR 0x000ffffffffff000ull
 
 /* Guest-virtual layout of the system area (never reachable from ring 3). */

@@ -54,6 +54,11 @@ enum dune_exit_reason {
 			     * the monitor must finish with is syscall_ret (-EINTR) */
 };
 
+/* A bit the CPU ignores in the guest's page-table entries: set by the monitor on pages ring 3
+ * may see that are not the program's memory; the fast path performs no call with a buffer on
+ * such a page. */
+#define DUNE_PTE_NOT_PROGRAM (1ULL << 9)
+
 /* The in-kernel syscall fast path (DUNE_SET_SYSCALLS on the VM descriptor, once per VM): a
  * guest `syscall` that reaches `entry` (the guest's LSTAR) in ring 0 with its number in
  * `allow` is performed by the module, when the module's own list has it, its descriptor is
