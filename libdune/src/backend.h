@@ -29,6 +29,7 @@ struct hw_kernel_calls {
 	uint64_t entry;
 	struct kvm_segment cs, ss;
 	int monitor_fds[8]; /* -1: none */
+	int getpid_sites;   /* getpid from a `mov $39,%eax; syscall` site exits (fastcall.h rewrites it) */
 };
 
 struct hw_vm;

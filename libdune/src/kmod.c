@@ -208,6 +208,7 @@ static int kmod_set_kernel_calls(struct hw_vm *vm, const struct hw_kernel_calls 
 	memset(&s, 0, sizeof s);
 	memcpy(s.allow, t->allow, sizeof s.allow);
 	s.entry = t->entry;
+	s.flags = t->getpid_sites ? DUNE_SC_GETPID_SITES : 0;
 	s.cs = t->cs;
 	s.ss = t->ss;
 	memcpy(s.monitor_fds, t->monitor_fds, sizeof s.monitor_fds);

@@ -38,9 +38,8 @@ void kc_setup(struct sb_proc *p, bool on)
 		if (policy_always_allows(p->policy, nr) && sb_forwarded_as_made(nr) && !finished_by_monitor(nr))
 			k.allow[nr / 64] |= 1ull << (nr % 64);
 	/* With fast calls on, a getpid site's first exit rewrites it to a stub that answers in the
-	 * guest with no exit at all, cheaper still: those reach the monitor. */
-	if (p->fc.enabled && p->fc.getpid_always)
-		k.allow[SYS_getpid / 64] &= ~(1ull << (SYS_getpid % 64));
+	 * guest with no exit at all, cheaper still: those sites reach the monitor. */
+	k.getpid_sites = p->fc.enabled && p->fc.getpid_always;
 	k.entry = EXIT_VA + EXIT_SYSCALL_OFF;
 	vm_user_segments(&k.cs, &k.ss);
 	/* What sb_is_monitor_fd refuses: the backend's descriptors (the module also recognises

@@ -181,8 +181,8 @@ counter() { grep -o "\"$1\":[0-9]*" "$2" | cut -d: -f2; }
   echo "$output"; cat "$BATS_TEST_TMPDIR/on.json"
   [[ $status == 0 && $output == ok ]]
   grep -q '"backend":"dune"' "$BATS_TEST_TMPDIR/on.json"
-  # 300 rounds of 15 calls: 12 are the module's (3 exit: getpid, kept for fast calls, and two
-  # buffers the kernel must not use); the program's start exits too.
+  # 300 rounds of 16 calls: 14 are the module's (2 exit: buffers the kernel must not use); the
+  # program's start exits too.
   (($(counter kernel_syscalls "$BATS_TEST_TMPDIR/on.json") >= 3600))
   (($(counter exits "$BATS_TEST_TMPDIR/on.json") < 1200))
   (($(cat $SYS/kernel_syscalls) >= 3600))

@@ -69,8 +69,11 @@ struct dune_syscalls {
 	__u64 entry;               /* guest RIP of the syscall entry (LSTAR), a kernel-half address */
 	struct kvm_segment cs, ss; /* the program's code and stack segments (DPL 3, 64-bit code) */
 	__s32 monitor_fds[8];      /* the monitor's descriptors besides the module's own; -1: none */
-	__u64 flags;               /* 0 */
+	__u64 flags;               /* DUNE_SC_* */
 };
+/* A getpid made by `mov $39,%eax; syscall` goes to the monitor, which rewrites such a call
+ * site into a stub that answers in the guest with no exit at all (libdune's fast calls). */
+#define DUNE_SC_GETPID_SITES 1
 
 /* The run page (mmap of a vCPU descriptor, offset 0, one page). */
 struct dune_run {
