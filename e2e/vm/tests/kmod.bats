@@ -30,7 +30,7 @@ mem() { awk '{v[$1] = $2} END {print v["VmallocUsed:"], v["Percpu:"], v["Slab:"]
 @test "dune.ko loads without kvm.ko: /dev/dune is root-only (0600 root:root), SVM on every CPU" {
   insmod "$KO"
   [[ -c /dev/dune ]]
-  [[ $(counter -c '%a %u %g' /dev/dune) == "600 0 0" ]]
+  [[ $(stat -c '%a %u %g' /dev/dune) == "600 0 0" ]]
   run grep -c '^kvm ' /proc/modules
   [[ $output == 0 ]]
   [[ $(cat $SYS/backend) == svm ]]
@@ -46,7 +46,7 @@ mem() { awk '{v[$1] = $2} END {print v["VmallocUsed:"], v["Percpu:"], v["Slab:"]
   [[ $status == 1 && $output == *"Permission denied"* ]]
   rmmod dune
   insmod "$KO" group=4321
-  [[ $(counter -c '%a %u %g' /dev/dune) == "660 0 4321" ]]
+  [[ $(stat -c '%a %u %g' /dev/dune) == "660 0 4321" ]]
   [[ $(setpriv --reuid=65534 --regid=4321 --clear-groups dunectl version) == 3 ]]
   [[ $(setpriv --reuid=65534 --regid=65534 --groups=4321 dunectl version) == 3 ]]
   run setpriv --reuid=65534 --regid=65534 --clear-groups dunectl version
