@@ -27,6 +27,7 @@ struct dune_stats {
 	atomic64_t mapped_pages;   /* process pages referenced by a nested page table */
 	atomic64_t asids;          /* address-space ids in use */
 	atomic64_t vcpu_pages;     /* VMCBs/VMCSs and run pages */
+	atomic64_t kernel_syscalls; /* calls performed by the fast path since load (syscall.c) */
 };
 
 /* One VM: the process (mm) that created it, never another. */
@@ -45,6 +46,7 @@ struct dune_vm {
 	cpumask_var_t ipi_mask;
 	u32 asid;
 	struct dune_stats *stats;
+	struct dune_sc *sc;           /* the fast path's table (syscall.c), or NULL */
 };
 
 #define DUNE_GPR_RAX 0
@@ -139,6 +141,7 @@ const struct dune_backend *dune_backend(void);
 int dune_vm_create(struct dune_stats *stats);
 int dune_vm_fault(struct dune_vm *vm, u64 gpa, bool write);
 bool dune_vm_is_vm_file(struct file *file);
+bool dune_vm_hva(struct dune_vm *vm, u64 gpa, unsigned long *hva);
 
 /* vcpu.c */
 int dune_vcpu_create(struct dune_vm *vm, struct file *vm_file);

@@ -15,6 +15,7 @@
 #include <asm/cpufeature.h>
 #include <dune/dune.h>
 #include "dune.h"
+#include "syscall.h"
 
 /* -1: root only (mode 0600). A gid: the device node is 0660 with that group, and members of
  * the group may open it. */
@@ -95,6 +96,7 @@ DUNE_COUNTER(table_pages);
 DUNE_COUNTER(mapped_pages);
 DUNE_COUNTER(asids);
 DUNE_COUNTER(vcpu_pages);
+DUNE_COUNTER(kernel_syscalls);
 
 const struct dune_backend *dune_backend(void)
 {
@@ -118,6 +120,7 @@ static struct attribute *dune_attrs[] = {
 	&dev_attr_mapped_pages.attr,
 	&dev_attr_asids.attr,
 	&dev_attr_vcpu_pages.attr,
+	&dev_attr_kernel_syscalls.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(dune);
@@ -218,6 +221,7 @@ static int __init dune_init(void)
 	err = dune.backend->init(&dune.stats);
 	if (err)
 		return err;
+	dune_syscall_init(); /* without it every call goes to the monitor, as before */
 	err = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "dune:online", dune_cpu_on, dune_cpu_off);
 	if (err < 0) {
 		if (err == -EBUSY)

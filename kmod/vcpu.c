@@ -13,6 +13,7 @@
 #include <linux/uaccess.h>
 #include <asm/fpu/xcr.h>
 #include "dune.h"
+#include "syscall.h"
 
 static int vcpu_load_state(struct dune_vcpu *v)
 {
@@ -76,6 +77,17 @@ static int vcpu_handle(struct dune_vcpu *v, const struct dune_exit *x)
 		rc = dune_vm_fault(v->vm, x->gpa, x->write);
 		if (rc == 0)
 			return 0;
+		if (rc == -ENOENT && x->fetch) {
+			/* Perhaps a syscall the fast path performs (syscall.c). */
+			int sc = dune_syscall_fast(v);
+
+			if (sc == DUNE_SC_RESUMED)
+				return 0;
+			if (sc == DUNE_SC_EXIT)
+				return 1;
+			if (sc < 0)
+				return sc;
+		}
 		run->exit_addr = x->gpa;
 		if (rc == -ENOENT)
 			run->exit_reason = x->fetch ? DUNE_EXIT_FETCH : DUNE_EXIT_MMIO;

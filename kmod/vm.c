@@ -17,6 +17,7 @@
 #include <linux/smp.h>
 #include <linux/uaccess.h>
 #include "dune.h"
+#include "syscall.h"
 
 #define NPT_MAX_LEVELS 5
 #define NPT_GPA_BITS 48
@@ -202,6 +203,19 @@ out:
 	return page;
 }
 
+/* The caller's virtual address behind gpa, if a slot holds it. */
+bool dune_vm_hva(struct dune_vm *vm, u64 gpa, unsigned long *hva)
+{
+	const struct dune_slot *s;
+
+	spin_lock(&vm->lock);
+	s = slot_find(vm, gpa);
+	if (s)
+		*hva = s->hva + (gpa - s->gpa);
+	spin_unlock(&vm->lock);
+	return s != NULL;
+}
+
 /* Maps the page behind gpa for a nested page fault. 0: mapped or raced (the guest retries),
  * -ENOENT: gpa is in no slot, -EFAULT: the process cannot back it (for this access). */
 int dune_vm_fault(struct dune_vm *vm, u64 gpa, bool write)
@@ -368,6 +382,7 @@ static int dune_vm_release(struct inode *inode, struct file *file)
 	/* No vCPU is left (each holds the VM's file). Runs release() if the mm still lives. */
 	mmu_notifier_unregister(&vm->mn, vm->mm);
 	npt_free(vm, vm->root, vm->levels - 1);
+	dune_syscall_free(vm);
 	dune_backend()->vm_free(vm);
 	mmdrop(vm->mm);
 	free_cpumask_var(vm->ipi_mask);
@@ -401,6 +416,8 @@ static long dune_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		if (arg)
 			return -EINVAL;
 		return dune_vcpu_create(vm, file);
+	case DUNE_SET_SYSCALLS:
+		return dune_syscall_set(vm, (const void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -16,6 +16,20 @@ enum hw_exit {
 	HW_EXIT_IO,       /* port I/O (used by the exit-path benchmark) */
 	HW_EXIT_MMIO,     /* data access outside every slot */
 	HW_EXIT_ERROR,
+	HW_EXIT_SYSCALL,  /* the backend performed the guest's syscall itself and a signal
+			   * interrupted it: the guest is at the syscall exit, the result to
+			   * finish with is syscall_result() */
+};
+
+/* The in-kernel syscall fast path (the module only): calls the backend may perform without an
+ * exit, the guest's syscall entry and the segments a return loads, and the monitor's
+ * descriptors besides the backend's own. */
+struct hw_kernel_calls {
+	uint64_t allow[8]; /* bit n: call n (n < 512) */
+	uint64_t entry;
+	struct kvm_segment cs, ss;
+	int monitor_fds[8]; /* -1: none */
+	int getpid_sites;   /* getpid from a `mov $39,%eax; syscall` site exits (fastcall.h rewrites it) */
 };
 
 struct hw_vm;
@@ -57,6 +71,14 @@ struct hw_ops {
 	/* File descriptors the backend holds (the guest must not touch them). */
 	int (*fds)(struct hw_vm *vm, int *out, int max);
 	int (*vcpu_fd)(struct hw_vcpu *v);
+	/* The in-kernel syscall fast path; NULL when the backend has none (KVM). set_kernel_calls
+	 * once per VM; allow_kernel_calls before each run (0: every call exits); take_kernel_calls:
+	 * calls performed in the backend since the last take; syscall_result after
+	 * HW_EXIT_SYSCALL. */
+	int (*set_kernel_calls)(struct hw_vm *vm, const struct hw_kernel_calls *t);
+	void (*allow_kernel_calls)(struct hw_vcpu *v, int on);
+	uint64_t (*take_kernel_calls)(struct hw_vcpu *v);
+	long (*syscall_result)(struct hw_vcpu *v);
 };
 
 extern const struct hw_ops hw_kvm_ops;

@@ -1,11 +1,13 @@
 /* dune-run: run a program as a Dune process.
- *   dune-run --policy FILE [--trace] [--stats FILE] [--backend kvm|dune] [--kvm-fd N] [--no-fault-around] [--no-fastcall] PROGRAM [ARGS...]
+ *   dune-run --policy FILE [--trace] [--stats FILE] [--backend kvm|dune] [--kvm-fd N] [--no-fault-around] [--no-fastcall] [--no-kernel-syscalls] PROGRAM [ARGS...]
  * --backend: KVM (/dev/kvm) or the Dune module (/dev/dune, kmod/); by default the module when
  *   /dev/dune exists (or the inherited --kvm-fd is not KVM's), else KVM.
  * --kvm-fd: an inherited open /dev/kvm (or /dev/dune), for root filesystems without it.
  * --no-fault-around: map anonymous memory fully present, no tripwires (src/fault_around.h).
  * --no-fastcall: every system call exits to the monitor; no call site is rewritten to a
  *   guest-side stub (src/fastcall.h).
+ * --no-kernel-syscalls: with the Dune module, every system call exits to the monitor; none is
+ *   performed by the module's in-kernel fast path (src/kmod_policy.h, kmod/syscall.c).
  * --container-stats-fd N: a container's shared counters file (every Dune process of the
  *   container adds to it; `dune events --stats` reads it).
  *   dune-run --print-stats FILE: prints such a file's counters as JSON and exits.
@@ -32,7 +34,7 @@ extern char **environ;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dune-run --policy FILE [--trace] [--stats FILE] [--backend kvm|dune] [--kvm-fd N] [--no-fault-around] [--no-fastcall] PROGRAM [ARGS...]\n"
+	fprintf(stderr, "usage: dune-run --policy FILE [--trace] [--stats FILE] [--backend kvm|dune] [--kvm-fd N] [--no-fault-around] [--no-fastcall] [--no-kernel-syscalls] PROGRAM [ARGS...]\n"
 			"       dune-run --print-stats FILE\n");
 }
 
@@ -57,7 +59,13 @@ static int print_stats(const char *path)
 		s = map;
 	}
 	close(fd);
-	sb_stats_json(s, "kvm", stdout);
+	char backend[sizeof s->backend + 1];
+	memcpy(backend, s->backend, sizeof s->backend);
+	backend[sizeof s->backend] = 0;
+	for (char *c = backend; *c; c++)
+		if (*c < 'a' || *c > 'z')
+			*c = '?';
+	sb_stats_json(s, backend[0] ? backend : "kvm", stdout);
 	return 0;
 }
 
@@ -162,7 +170,7 @@ static void show_program_cmdline(int argc, char **argv, char **pargv)
 struct run_args {
 	const char *policy_file, *stats_path, *argv0, *comm, *print_path, *backend;
 	int policy_fd, trace_fd, stats_fd, kvm_fd;
-	int trace, internal, count_process, no_fault_around, no_fastcall, tsc_same, ptraced;
+	int trace, internal, count_process, no_fault_around, no_fastcall, no_kernel_syscalls, tsc_same, ptraced;
 	int prog;
 };
 
@@ -216,6 +224,8 @@ static int parse_args(int argc, char **argv, struct run_args *o)
 			o->no_fault_around = 1;
 		} else if (OPT("--no-fastcall")) {
 			o->no_fastcall = 1;
+		} else if (OPT("--no-kernel-syscalls")) {
+			o->no_kernel_syscalls = 1;
 		} else if (OPT("--tsc-same")) {
 			o->tsc_same = 1;
 		} else if (OPT("--ptraced")) {
@@ -362,6 +372,7 @@ int main(int argc, char **argv)
 		.comm = o.comm,
 		.no_fault_around = o.no_fault_around,
 		.no_fastcall = o.no_fastcall,
+		.no_kernel_syscalls = o.no_kernel_syscalls,
 		.tsc_same = o.tsc_same,
 		.ptraced = o.ptraced + 1,
 	};

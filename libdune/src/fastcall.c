@@ -76,12 +76,12 @@ static struct fc_area *new_area(struct sb_proc *p, uint64_t site)
 		pthread_mutex_lock(&vm->lock);
 		int rc = vm_cover(vm, base, base + AREA_SIZE);
 		if (!rc)
-			rc = pt_map(vm, base, base, PAGE_SIZE, PTE_U | PTE_A);
+			rc = pt_map(vm, base, base, PAGE_SIZE, PTE_U | PTE_A | PTE_MONITOR);
 		if (!rc)
-			rc = pt_map(vm, base + ANSWERS_OFF, base + ANSWERS_OFF, PAGE_SIZE, PTE_U | PTE_A | PTE_NX);
+			rc = pt_map(vm, base + ANSWERS_OFF, base + ANSWERS_OFF, PAGE_SIZE, PTE_U | PTE_A | PTE_NX | PTE_MONITOR);
 		if (!rc)
 			rc = pt_map(vm, base + COUNTER_OFF, base + COUNTER_OFF, PAGE_SIZE,
-				    PTE_U | PTE_A | PTE_D | PTE_W | PTE_NX);
+				    PTE_U | PTE_A | PTE_D | PTE_W | PTE_NX | PTE_MONITOR);
 		pthread_mutex_unlock(&vm->lock);
 		if (rc) {
 			/* Left mapped: a guest entry may exist; it holds only int3s and the pid. */

@@ -147,9 +147,14 @@ static int kmod_vcpu_setup(struct hw_vcpu *v, const struct kvm_sregs *s,
 
 static enum hw_exit kmod_vcpu_run(struct hw_vcpu *v)
 {
-	if (ioctl(v->fd, DUNE_RUN, 0) < 0)
+	if (ioctl(v->fd, DUNE_RUN, 0) < 0) {
+		/* A call performed in the kernel that a signal interrupted: DUNE_RUN was too. */
+		if (errno == EINTR && v->run->exit_reason == DUNE_EXIT_SYSCALL)
+			return HW_EXIT_SYSCALL;
 		return errno == EINTR || errno == EAGAIN ? HW_EXIT_INTR : HW_EXIT_ERROR;
+	}
 	switch (v->run->exit_reason) {
+	case DUNE_EXIT_SYSCALL: return HW_EXIT_SYSCALL;
 	case DUNE_EXIT_FETCH: return HW_EXIT_FETCH;
 	case DUNE_EXIT_MMIO: return HW_EXIT_MMIO;
 	case DUNE_EXIT_IO: return HW_EXIT_IO;
@@ -197,6 +202,31 @@ static int kmod_fds(struct hw_vm *vm, int *out, int max)
 
 static int kmod_vcpu_fd(struct hw_vcpu *v) { return v->fd; }
 
+static int kmod_set_kernel_calls(struct hw_vm *vm, const struct hw_kernel_calls *t)
+{
+	struct dune_syscalls s;
+	memset(&s, 0, sizeof s);
+	memcpy(s.allow, t->allow, sizeof s.allow);
+	s.entry = t->entry;
+	s.flags = t->getpid_sites ? DUNE_SC_GETPID_SITES : 0;
+	s.cs = t->cs;
+	s.ss = t->ss;
+	memcpy(s.monitor_fds, t->monitor_fds, sizeof s.monitor_fds);
+	return ioctl(vm->vm_fd, DUNE_SET_SYSCALLS, &s) < 0 ? -errno : 0;
+}
+
+static void kmod_allow_kernel_calls(struct hw_vcpu *v, int on) { v->run->kernel_calls = on ? 1 : 0; }
+
+static uint64_t kmod_take_kernel_calls(struct hw_vcpu *v)
+{
+	/* The module adds only during DUNE_RUN, which this vCPU's own thread makes. */
+	uint64_t n = v->run->kernel_syscalls;
+	v->run->kernel_syscalls = 0;
+	return n;
+}
+
+static long kmod_syscall_result(struct hw_vcpu *v) { return (long)v->run->syscall_ret; }
+
 const struct hw_ops *hw_default_ops(void)
 {
 	/* faccessat, not access: the monitor's host calls are a fixed list (monitor-calls.txt). */
@@ -224,4 +254,8 @@ const struct hw_ops hw_kmod_ops = {
 	.exit_addr = kmod_exit_addr,
 	.fds = kmod_fds,
 	.vcpu_fd = kmod_vcpu_fd,
+	.set_kernel_calls = kmod_set_kernel_calls,
+	.allow_kernel_calls = kmod_allow_kernel_calls,
+	.take_kernel_calls = kmod_take_kernel_calls,
+	.syscall_result = kmod_syscall_result,
 };

@@ -269,9 +269,9 @@ uint64_t elf_map_vdso(struct dune_vm *vm)
 			continue;
 		uint64_t flags;
 		if (strstr(line, "[vdso]"))
-			flags = PTE_U | PTE_A;
+			flags = PTE_U | PTE_A | PTE_MONITOR;
 		else if (strstr(line, "[vvar"))
-			flags = PTE_U | PTE_A | PTE_NX;
+			flags = PTE_U | PTE_A | PTE_NX | PTE_MONITOR;
 		else
 			continue;
 		pthread_mutex_lock(&vm->lock);

@@ -62,6 +62,21 @@ static bool never_restarted(int nr)
 	}
 }
 
+/* The call's result into the guest, or its restart after the handler of the signal that
+ * interrupted it. */
+static void finish_call(struct sb_thread *t, int nr, long ret)
+{
+	struct kvm_regs *r = vcpu_regs(t->vcpu);
+	if (ret == -EINTR && !never_restarted(nr) && sb_should_restart(t)) {
+		/* Re-execute the syscall instruction after the handler. */
+		r->rip -= 2;
+		r->rax = (uint64_t)nr;
+	} else {
+		r->rax = (uint64_t)ret;
+	}
+	vcpu_dirty(t->vcpu, 1, 0);
+}
+
 static void run_syscall(struct sb_thread *t)
 {
 	struct sb_proc *p = t->p;
@@ -138,15 +153,17 @@ static void run_syscall(struct sb_thread *t)
 		trace_call(t, nr, orig, ret, note ? note : (ret == -ENOSYS ? "(not supported by the monitor)" : NULL));
 	if (done == SB_NORET)
 		return;
-	r = vcpu_regs(t->vcpu);
-	if (ret == -EINTR && !never_restarted(nr) && sb_should_restart(t)) {
-		/* Re-execute the syscall instruction after the handler. */
-		r->rip -= 2;
-		r->rax = (uint64_t)nr;
-	} else {
-		r->rax = (uint64_t)ret;
-	}
-	vcpu_dirty(t->vcpu, 1, 0);
+	finish_call(t, nr, ret);
+}
+
+/* A call the module performed in the kernel and a signal interrupted (kmod_policy.h): only
+ * unconditionally allowed calls are performed there, never under a tracer or --trace. */
+static void finish_kernel_call(struct sb_thread *t)
+{
+	struct kvm_regs *r = vcpu_regs(t->vcpu);
+	__atomic_fetch_add(&t->p->stats->syscalls, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&t->p->stats->forwarded, 1, __ATOMIC_RELAXED);
+	finish_call(t, (int)r->rax, t->vcpu->kernel_ret);
 }
 
 /* A guest system call, with the syscall stops of a tracer (ptrace.c) around it; stepped: the
@@ -211,13 +228,18 @@ _Noreturn void sb_thread_loop(struct sb_thread *t)
 		sb_hull_reset(t);
 		sb_deliver_pending(t);
 		pt_before_run(t);
+		kc_before_run(t);
 		enum dune_event ev = vcpu_run(t->vcpu);
 		bool stepped = pt_after_exit(t);
 		__atomic_fetch_add(&t->p->stats->exits, 1, __ATOMIC_RELAXED);
 		fc_fold(&t->p->mm->fc, t->p->stats);
+		kc_fold(t);
 		switch (ev) {
 		case EV_SYSCALL:
 			handle_syscall(t, stepped);
+			break;
+		case EV_SYSCALL_DONE:
+			finish_kernel_call(t);
 			break;
 		case EV_EXCEPTION:
 			handle_exception(t);
@@ -431,6 +453,7 @@ static void child_after_fork(struct sb_thread *t, uint64_t flags, uint64_t newsp
 		host_syscall(SYS_write, 2, (uint64_t)"dune-run: cannot rebuild the VM after fork\n", 43, 0, 0, 0);
 		host_syscall(SYS_exit_group, 127, 0, 0, 0, 0, 0);
 	}
+	kc_setup(p, !p->kc_off);
 	t->vcpu->user = t;
 	vcpu_enter_user(t->vcpu, regs->rip, newsp ? newsp : regs->rsp,
 			(flags & CLONE_SETTLS) ? tls : sregs->fs.base);
@@ -730,6 +753,8 @@ static char **reexec_argv(struct sb_thread *t, int polfd, char *comm, int argc, 
 		nargv[k++] = (char *)"--no-fault-around";
 	if (p->fc_off)
 		nargv[k++] = (char *)"--no-fastcall";
+	if (p->kc_off)
+		nargv[k++] = (char *)"--no-kernel-syscalls";
 	if (p->tsc_same)
 		nargv[k++] = (char *)"--tsc-same";
 	int ptraced = pt_exec_arg(t);
@@ -1079,6 +1104,7 @@ static int load_program(struct sb_proc *p, struct sb_thread *t, const struct sb_
 	fa_attach(&p->fa, p->vm, !opt->no_fault_around);
 	p->fc_off = opt->no_fastcall;
 	fc_init(&p->fc, !opt->no_fastcall && !p->trace, policy_always_allows(p->policy, SYS_getpid));
+	p->kc_off = opt->no_kernel_syscalls;
 	struct elf_image img;
 	char err[256] = "";
 	rc = elf_load(p->vm, prog->fd, &img, err, sizeof err);
@@ -1099,6 +1125,8 @@ static int load_program(struct sb_proc *p, struct sb_thread *t, const struct sb_
 		return 126;
 	}
 	phase_mark("start-vcpu-created");
+	kc_setup(p, !p->kc_off);
+	snprintf(p->stats->backend, sizeof p->stats->backend, "%s", p->vm->hw->name);
 	/* An exec'd image runs on the same device as the one that probed
 	 * (as a forked child does, which keeps its parent's vDSO): no new probe. */
 	if (img.vdso && !opt->tsc_same && !guest_tsc_is_host_tsc(t->vcpu))

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "fastcall.h"
+#include "kmod_policy.h"
 #include "fault_around.h"
 #include "uffd.h"
 #include "objects.h"
@@ -25,6 +26,8 @@ struct sb_stats {
 	uint64_t fastcalls;      /* calls answered in the guest (fastcall.h): counted by the stubs */
 	uint64_t fastcall_sites; /* call sites rewritten to stubs */
 	uint64_t denied_by_nr[SYSCALL_MAX];
+	uint64_t kernel_syscalls; /* calls the module performed without an exit (kmod_policy.h) */
+	char backend[8];          /* the backend of the last process started ("kvm", "dune") */
 };
 
 struct guest_sigaction {
@@ -46,6 +49,8 @@ struct sb_proc {
 	struct fa_state fa;    /* the VM's pager: fault-around for anonymous memory (mm's) */
 	struct fc_state fc;    /* getpid answered in the guest (fastcall.h; mm's) */
 	bool fc_off;           /* --no-fastcall (passed on to exec'd images) */
+	bool kc_off;           /* --no-kernel-syscalls (passed on to exec'd images) */
+	bool kc_on;            /* the backend performs unconditionally allowed calls (kmod_policy.h) */
 	struct policy *policy;
 	struct sb_stats *stats;
 	int stats_fd;          /* memfd behind stats */
@@ -124,6 +129,7 @@ struct sb_options {
 	const char *comm;   /* the process name (an execve's file name), or NULL: the program's */
 	bool no_fault_around; /* every page present up front (fault_around.h) */
 	bool no_fastcall; /* every call exits to the monitor (fastcall.h) */
+	bool no_kernel_syscalls; /* the module performs no call itself (kmod_policy.h) */
 	bool tsc_same; /* exec'd image: the previous image's probe found the guest TSC is the host's */
 	int ptraced; /* exec'd image of a traced thread: 1 + pt_exec_arg before the exec; 0: not traced */
 };

@@ -486,9 +486,10 @@ void sb_stats_json(const struct sb_stats *s, const char *backend, FILE *f)
 {
 	fprintf(f, "{\"backend\":\"%s\",\"exits\":%lu,\"syscalls\":%lu,\"syscalls_forwarded\":%lu,"
 		   "\"syscalls_denied\":%lu,\"page_faults\":%lu,\"vcpus\":%lu,\"signals_delivered\":%lu,"
-		   "\"processes\":%lu,\"fastcalls\":%lu,\"fastcall_sites\":%lu,\"denied_by_name\":{",
+		   "\"processes\":%lu,\"fastcalls\":%lu,\"fastcall_sites\":%lu,\"kernel_syscalls\":%lu,"
+		   "\"denied_by_name\":{",
 		backend, s->exits, s->syscalls, s->forwarded, s->denied, s->page_faults, s->vcpus,
-		s->signals, s->processes, s->fastcalls, s->fastcall_sites);
+		s->signals, s->processes, s->fastcalls, s->fastcall_sites, s->kernel_syscalls);
 	bool first = true;
 	for (int i = 0; i < SYSCALL_MAX; i++) {
 		if (!s->denied_by_nr[i])

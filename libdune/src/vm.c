@@ -454,6 +454,12 @@ static struct kvm_segment user_ds(void)
 	return s;
 }
 
+void vm_user_segments(struct kvm_segment *cs, struct kvm_segment *ss)
+{
+	*cs = user_cs();
+	*ss = user_ds();
+}
+
 static void initial_sregs(struct dune_vcpu *v, struct kvm_sregs *s, uint64_t fs_base)
 {
 	memset(s, 0, sizeof *s);
@@ -732,6 +738,16 @@ enum dune_event vcpu_run(struct dune_vcpu *v)
 		return EV_INTERRUPT;
 	case HW_EXIT_EFAULT:
 		return EV_MEMFAULT;
+	case HW_EXIT_SYSCALL: {
+		/* The backend performed the call the guest stopped at (the fast path) and a signal
+		 * interrupted it: the monitor finishes it as it finishes its own calls. */
+		hw->unkick(v->hw);
+		enum dune_event ev = in_entry_page(r->rip) ? entry_exit(v, r, s) : EV_FATAL;
+		if (ev != EV_SYSCALL)
+			return EV_FATAL;
+		v->kernel_ret = hw->syscall_result(v->hw);
+		return EV_SYSCALL_DONE;
+	}
 	default:
 		return EV_FATAL;
 	}

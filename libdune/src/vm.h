@@ -25,6 +25,11 @@
 #define PTE_D (1ull << 6)
 #define PTE_PS (1ull << 7)
 #define PTE_NX (1ull << 63)
+/* Ignored by the CPU (an available bit): a page ring 3 may see that is not the program's
+ * memory (the fast-call area, the vDSO). The Dune module's in-kernel fast path performs no call
+ * with a buffer there (DUNE_PTE_NOT_PROGRAM, kmod/syscall.c); the monitor's own checks refuse
+ * it by its region list. */
+#define PTE_MONITOR (1ull << 9)
 #define PTE_ADDR 0x000ffffffffff000ull
 
 /* Guest-virtual layout of the system area (never reachable from ring 3). */
@@ -89,6 +94,7 @@ enum dune_event {
 	EV_INTERRUPT, /* host signal or kick */
 	EV_MEMFAULT,  /* host could not back a guest access */
 	EV_FATAL,
+	EV_SYSCALL_DONE, /* as EV_SYSCALL, but the backend performed it: result in kernel_ret */
 };
 
 struct dune_vcpu {
@@ -100,6 +106,7 @@ struct dune_vcpu {
 	/* Last exception. */
 	int vector;
 	uint64_t error_code, cr2;
+	long kernel_ret; /* EV_SYSCALL_DONE: the call's result */
 	void *user; /* owner's per-vCPU data */
 };
 
@@ -143,6 +150,8 @@ int vcpu_enter_user(struct dune_vcpu *v, uint64_t rip, uint64_t rsp, uint64_t fs
  * it is not a ring-3 program's, the guest is not entered and a #GP (vector 13)
  * is reported instead, as the CPU's iret/sysret would raise. */
 enum dune_event vcpu_run(struct dune_vcpu *v);
+/* The segments a return to the program loads (what sysret would). */
+void vm_user_segments(struct kvm_segment *cs, struct kvm_segment *ss);
 #define USER_VA_END 0x800000000000ull /* first address above the lower canonical half */
 /* RIP, fs/gs base user addresses, RSP canonical, CS/SS the user selectors
  * (DPL 3), RFLAGS only user-settable bits with IF and bit 1 set. */

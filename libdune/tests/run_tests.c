@@ -795,6 +795,33 @@ static int t_sealed_image(void)
 	return expect(&R, 0, "/memfd:dune-run (deleted)\none-image\nnot-writable\n0\nmaps-memfd\n");
 }
 
+/* The calls the Dune module may perform in the kernel (progs/kcalls.c; kmod/syscall.c), each
+ * result checked, and a blocked read interrupted by a handler, compared with a native run: on
+ * the module these go through its fast path, on KVM through the monitor, same results. */
+static int t_kcalls_loop(void)
+{
+	run(&R, DUNE(prog("kcalls"), "loop", "200"));
+	return expect(&R, 0, "ok\n");
+}
+
+static int t_kcalls_restart(void)
+{
+	const char *modes[] = { "restart", "norestart" };
+	const char *want[] = { "read: 5, handler ran 1\n", "read: -1 EINTR, handler ran 1\n" };
+	for (int i = 0; i < 2; i++) {
+		struct result native;
+		run(&native, ((char *const[]){ prog("kcalls"), (char *)modes[i], NULL }));
+		if (!native.exited || native.code || strcmp(native.out, want[i]))
+			return fail("natively %s: %s", modes[i], native.out);
+		run(&R, DUNE(prog("kcalls"), (char *)modes[i]));
+		if (expect(&R, 0, NULL))
+			return 1;
+		if (strcmp(R.out, native.out))
+			return fail("%s: Dune process shows %s, natively %s", modes[i], R.out, native.out);
+	}
+	return 0;
+}
+
 #define ISO(fn, mode, check)                                               \
 	static int fn(void)                                                \
 	{                                                                  \
@@ -1750,6 +1777,8 @@ static const struct test tests[] = {
 	{ "isolation: monitor memory read -> SIGSEGV", t_monitor_read },
 	{ "isolation: monitor memory write -> SIGSEGV", t_monitor_write },
 	{ "isolation: read() into monitor memory -> EFAULT", t_read_efault },
+	{ "syscalls the module may perform in the kernel: results checked, bad buffers EFAULT", t_kcalls_loop },
+	{ "a blocked read interrupted by a handler: SA_RESTART restarts, without it EINTR, as natively", t_kcalls_restart },
 	{ "isolation: writev() iovec at monitor memory -> EFAULT", t_writev_efault },
 	{ "isolation: sendmsg() msghdr at monitor memory -> EFAULT", t_sendmsg_efault },
 	{ "isolation: data pages do not execute", t_nx },

@@ -36,7 +36,7 @@ mem() { awk '{v[$1] = $2} END {print v["VmallocUsed:"], v["Percpu:"], v["Slab:"]
   [[ $(cat $SYS/backend) == svm ]]
   [[ $(cat $SYS/cpus_enabled) == "$(nproc)" ]]
   [[ $(cat $SYS/cpu_pages) == "$((2 * $(nproc)))" ]]
-  [[ $(dunectl version) == 2 ]]
+  [[ $(dunectl version) == 3 ]]
   dunectl bad-ioctl
 }
 
@@ -47,8 +47,8 @@ mem() { awk '{v[$1] = $2} END {print v["VmallocUsed:"], v["Percpu:"], v["Slab:"]
   rmmod dune
   insmod "$KO" group=4321
   [[ $(stat -c '%a %u %g' /dev/dune) == "660 0 4321" ]]
-  [[ $(setpriv --reuid=65534 --regid=4321 --clear-groups dunectl version) == 2 ]]
-  [[ $(setpriv --reuid=65534 --regid=65534 --groups=4321 dunectl version) == 2 ]]
+  [[ $(setpriv --reuid=65534 --regid=4321 --clear-groups dunectl version) == 3 ]]
+  [[ $(setpriv --reuid=65534 --regid=65534 --groups=4321 dunectl version) == 3 ]]
   run setpriv --reuid=65534 --regid=65534 --clear-groups dunectl version
   [[ $status == 1 && $output == *"Permission denied"* ]]
 }
@@ -162,6 +162,95 @@ held_nothing() {
   dmesg -C
   rmmod dune
   dmesg | grep -q 'dune: unloaded (open_files 0, cpu_pages 0, cpus_enabled 0, vms 0, vcpus 0, table_pages 0, mapped_pages 0, asids 0, vcpu_pages 0)'
+}
+
+# The in-kernel syscall fast path (kmod/syscall.c), probed by libdune/tests/progs/kcalls under
+# dune-run (the module is its default backend here).
+KCALLS=/opt/dune/libdune/tests/build/kcalls
+DUNE_RUN=/opt/dune/libdune/build/dune-run
+ALLOW='{"dunePolicy":1,"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]}'
+
+# counter NAME FILE: a counter of dune-run's --stats file.
+counter() { grep -o "\"$1\":[0-9]*" "$2" | cut -d: -f2; }
+
+@test "in-kernel syscalls: performed without an exit and counted; --no-kernel-syscalls turns them off" {
+  insmod "$KO"
+  echo "$ALLOW" >"$BATS_TEST_TMPDIR/allow.json"
+  [[ $(cat $SYS/kernel_syscalls) == 0 ]]
+  run "$DUNE_RUN" --policy "$BATS_TEST_TMPDIR/allow.json" --stats "$BATS_TEST_TMPDIR/on.json" "$KCALLS" loop 300
+  echo "$output"; cat "$BATS_TEST_TMPDIR/on.json"
+  [[ $status == 0 && $output == ok ]]
+  grep -q '"backend":"dune"' "$BATS_TEST_TMPDIR/on.json"
+  # 300 rounds of 16 calls: 14 are the module's (2 exit: buffers the kernel must not use); the
+  # program's start exits too.
+  (($(counter kernel_syscalls "$BATS_TEST_TMPDIR/on.json") >= 3600))
+  (($(counter exits "$BATS_TEST_TMPDIR/on.json") < 1200))
+  (($(cat $SYS/kernel_syscalls) >= 3600))
+  run "$DUNE_RUN" --no-kernel-syscalls --policy "$BATS_TEST_TMPDIR/allow.json" --stats "$BATS_TEST_TMPDIR/off.json" "$KCALLS" loop 300
+  echo "$output"; cat "$BATS_TEST_TMPDIR/off.json"
+  [[ $status == 0 && $output == ok ]]
+  [[ $(counter kernel_syscalls "$BATS_TEST_TMPDIR/off.json") == 0 ]]
+  (($(counter syscalls "$BATS_TEST_TMPDIR/off.json") >= 4500))
+  held_nothing
+}
+
+@test "in-kernel syscalls: a call the policy refuses is not performed (no host effect)" {
+  insmod "$KO"
+  echo '{"dunePolicy":1,"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"nr":18,"rules":[{"action":"SCMP_ACT_ERRNO","errnoRet":1}]}]}' \
+    >"$BATS_TEST_TMPDIR/deny.json"
+  run "$DUNE_RUN" --policy "$BATS_TEST_TMPDIR/deny.json" --stats "$BATS_TEST_TMPDIR/s.json" "$KCALLS" denied
+  echo "$output"
+  [[ $status == 0 && $output == "pwrite64: -1 Operation not permitted, size 0" ]]
+  (($(counter syscalls_denied "$BATS_TEST_TMPDIR/s.json") == 1))
+  held_nothing
+}
+
+@test "in-kernel syscalls: the monitor's descriptors are refused (EBADF), buffers in monitor memory too (EFAULT)" {
+  insmod "$KO"
+  echo "$ALLOW" >"$BATS_TEST_TMPDIR/allow.json"
+  run "$DUNE_RUN" --policy "$BATS_TEST_TMPDIR/allow.json" --stats "$BATS_TEST_TMPDIR/s.json" "$KCALLS" monfd
+  echo "$output"
+  # The device, VM and vCPU descriptors, the image and the counters: read, write, pread64,
+  # pwrite64, lseek and fstat all EBADF; the program's own fstat calls were the module's.
+  [[ $status == 0 && $output =~ ^own\ [0-9]+,\ monitor\'s\ refused\ ([0-9]+)$ ]]
+  ((BASH_REMATCH[1] >= 5))
+  (($(counter kernel_syscalls "$BATS_TEST_TMPDIR/s.json") > 0))
+  run "$DUNE_RUN" --policy "$BATS_TEST_TMPDIR/allow.json" /opt/dune/libdune/tests/build/isolation read-efault
+  [[ $status == 0 && $output == "read into monitor: Bad address" ]]
+  held_nothing
+}
+
+@test "in-kernel syscalls: a blocked read interrupted by a handler restarts (SA_RESTART) or fails (EINTR) as natively" {
+  insmod "$KO"
+  echo "$ALLOW" >"$BATS_TEST_TMPDIR/allow.json"
+  for mode in restart norestart; do
+    native=$("$KCALLS" $mode)
+    run "$DUNE_RUN" --policy "$BATS_TEST_TMPDIR/allow.json" --stats "$BATS_TEST_TMPDIR/s.json" "$KCALLS" $mode
+    echo "$mode: native '$native', dune '$output'"
+    [[ $status == 0 && $output == "$native" ]]
+    (($(counter kernel_syscalls "$BATS_TEST_TMPDIR/s.json") > 0))
+  done
+  [[ $("$KCALLS" restart) == "read: 5, handler ran 1" && $("$KCALLS" norestart) == "read: -1 EINTR, handler ran 1" ]]
+  held_nothing
+}
+
+@test "in-kernel syscalls: a process killed while the module blocks in its read leaks nothing" {
+  insmod "$KO"
+  echo "$ALLOW" >"$BATS_TEST_TMPDIR/allow.json"
+  mkfifo "$BATS_TEST_TMPDIR/fifo"
+  exec 7<>"$BATS_TEST_TMPDIR/fifo" # a writer that never writes
+  "$DUNE_RUN" --policy "$BATS_TEST_TMPDIR/allow.json" "$KCALLS" block <"$BATS_TEST_TMPDIR/fifo" >"$BATS_TEST_TMPDIR/out" &
+  pid=$!
+  for _ in $(seq 100); do grep -q blocking "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
+  grep -q blocking "$BATS_TEST_TMPDIR/out"
+  # The host thread blocks inside DUNE_RUN (ioctl, 16), not in a read (0) of the monitor.
+  for _ in $(seq 50); do [[ $(cut -d' ' -f1 /proc/$pid/syscall) == 16 && $(cat /proc/$pid/wchan) == pipe_read ]] && break; sleep 0.1; done
+  echo "syscall: $(cat /proc/$pid/syscall), wchan: $(cat /proc/$pid/wchan)"
+  [[ $(cut -d' ' -f1 /proc/$pid/syscall) == 16 && $(cat /proc/$pid/wchan) == pipe_read ]]
+  kill -KILL "$pid"
+  wait "$pid" || true
+  exec 7>&-
+  held_nothing
 }
 
 # libdune's own suite (libdune/tests/run_tests.c) with the module as the backend (dune-run's
