@@ -194,7 +194,7 @@ static long do_xattr(struct sb_proc *p, int nr, uint64_t a[6])
 	}
 	/* Symlinks, device nodes, unreadable files: no descriptor form without
 	 * opening them; the object was checked just before (a narrow window). */
-	return host_syscall(nr, a[0], a[1], a[2], a[3], a[4], 0);
+	return sb_host_call(nr, a[0], a[1], a[2], a[3], a[4], 0);
 }
 
 /* linkat(..., AT_SYMLINK_FOLLOW): a new name for what oldpath resolves to. */

@@ -269,7 +269,7 @@ long pt_wait4(struct sb_thread *t, const uint64_t a[6])
 		return -EFAULT;
 	for (;;) {
 		int st = 0;
-		long rc = host_syscall(SYS_wait4, a[0], (uint64_t)&st, a[2], ru, 0, 0);
+		long rc = sb_host_call(SYS_wait4, a[0], (uint64_t)&st, a[2], ru, 0, 0);
 		if (rc <= 0)
 			return rc;
 		/* A stop can be a tracee's even before this process made a ptrace call (its child
@@ -299,7 +299,7 @@ long pt_waitid(struct sb_thread *t, const uint64_t a[6])
 	for (;;) {
 		siginfo_t si;
 		memset(&si, 0, sizeof si);
-		long rc = host_syscall(SYS_waitid, a[0], a[1], (uint64_t)&si, a[3], ru, 0);
+		long rc = sb_host_call(SYS_waitid, a[0], a[1], (uint64_t)&si, a[3], ru, 0);
 		if (rc < 0)
 			return rc;
 		/* A stop is translated like wait4's (WNOWAIT leaves it, so it is shown as it is). */

@@ -50,10 +50,66 @@ static __thread struct sb_thread *current_thread;
 
 void sb_bind_thread(struct sb_thread *t) { current_thread = t; }
 
+/* The check of the caught signals and the blocking syscall in one window: rdi the thread's
+ * pending word, rsi the signals that may interrupt, rdx { nr, six arguments }. A signal the
+ * host handler records while the thread is past the check but before the syscall would
+ * otherwise be seen only after the call returned, which for poll or wait4 can be never (gdb
+ * hung in poll with the SIGCHLD of its tracee's stop recorded); the handler moves such a
+ * thread back to the check (host_call_window), which then ends the call with -EINTR unmade. */
+long sb_host_call_window(const uint64_t *pending, uint64_t interrupting, const uint64_t call[7]);
+extern const char sb_host_call_check[], sb_host_call_made[];
+__asm__(".text\n"
+	".globl sb_host_call_window, sb_host_call_check, sb_host_call_made\n"
+	".hidden sb_host_call_window, sb_host_call_check, sb_host_call_made\n"
+	".type sb_host_call_window, @function\n"
+	"sb_host_call_window:\n"
+	"\tmov %rdi, %r11\n"
+	"\tmov %rsi, %rcx\n"
+	"\tmov %rdx, %rax\n"
+	"\tmov 8(%rax), %rdi\n"
+	"\tmov 16(%rax), %rsi\n"
+	"\tmov 24(%rax), %rdx\n"
+	"\tmov 32(%rax), %r10\n"
+	"\tmov 40(%rax), %r8\n"
+	"\tmov 48(%rax), %r9\n"
+	"\tmov (%rax), %rax\n"
+	"sb_host_call_check:\n"
+	"\ttest %rcx, (%r11)\n"
+	"\tjnz 1f\n"
+	"\tsyscall\n"
+	"sb_host_call_made:\n"
+	"\tret\n"
+	"1:\tmov $-4, %rax\n" /* -EINTR */
+	"\tret\n"
+	".size sb_host_call_window, .-sb_host_call_window\n");
+
+static long host_call_masked(uint64_t interrupting, long nr, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+			     uint64_t e, uint64_t f)
+{
+	struct sb_thread *t = current_thread;
+	if (!t)
+		return host_syscall(nr, a, b, c, d, e, f);
+	const uint64_t call[7] = { (uint64_t)nr, a, b, c, d, e, f };
+	return sb_host_call_window(&t->pending, interrupting, call);
+}
+
+long sb_host_call(long nr, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, uint64_t f)
+{
+	struct sb_thread *t = current_thread;
+	return host_call_masked(t ? ~t->mask : 0, nr, a, b, c, d, e, f);
+}
+
+/* In the handler: a thread between the check and its syscall goes back to the check. */
+static void host_call_window(void *uc)
+{
+	greg_t *rip = &((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+	if ((uint64_t)*rip > (uint64_t)sb_host_call_check && (uint64_t)*rip < (uint64_t)sb_host_call_made)
+		*rip = (greg_t)sb_host_call_check;
+}
+
 /* Host handler for signals the program catches: record and kick the vCPU. */
 static void on_host_signal(int sig, siginfo_t *info, void *uc)
 {
-	(void)uc;
 	struct sb_thread *t = current_thread;
 	if (pt_is_own_stop(t, sig, info))
 		return; /* the monitor's stop for a tracer that is gone (ptrace.c) */
@@ -66,6 +122,7 @@ static void on_host_signal(int sig, siginfo_t *info, void *uc)
 	}
 	t->info[sig] = *info;
 	__atomic_fetch_or(&t->pending, SIGBIT(sig), __ATOMIC_SEQ_CST);
+	host_call_window(uc);
 	t->p->vm->hw->kick(t->vcpu->hw);
 }
 
@@ -219,8 +276,7 @@ long sb_rt_sigsuspend(struct sb_thread *t, uint64_t set, uint64_t size)
 	t->suspend_mask = true;
 	t->mask = m;
 	/* Something may already be waiting for this mask. */
-	if (!(__atomic_load_n(&t->pending, __ATOMIC_SEQ_CST) & ~m))
-		host_syscall(SYS_rt_sigsuspend, (uint64_t)&m, 8, 0, 0, 0, 0);
+	host_call_masked(~m, SYS_rt_sigsuspend, (uint64_t)&m, 8, 0, 0, 0, 0);
 	set_host_mask(t->mask);
 	return -EINTR;
 }

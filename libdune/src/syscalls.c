@@ -563,7 +563,7 @@ static long do_futex(struct sb_proc *p, uint64_t a[6])
 	     op == FUTEX_CMP_REQUEUE_PI || op == FUTEX_WAIT_REQUEUE_PI) &&
 	    !sb_range_ok(p, a[4], 4, PROT_READ))
 		return -EFAULT;
-	return host_syscall(SYS_futex, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return sb_host_call(SYS_futex, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 static long do_select(struct sb_proc *p, int nr, uint64_t a[6])
@@ -587,7 +587,7 @@ static long do_select(struct sb_proc *p, int nr, uint64_t a[6])
 			return -EFAULT;
 		a[5] = (uint64_t)pair;
 	}
-	return host_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return sb_host_call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 static long do_readlink(struct sb_proc *p, int dirfd, uint64_t path, uint64_t buf, uint64_t size)
@@ -1133,7 +1133,7 @@ long sb_syscall(struct sb_thread *t, int nr, uint64_t a[6], enum sb_done *done)
 	rc = sb_path_call(p, nr, a, &handled);
 	if (handled)
 		return rc;
-	rc = host_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	rc = sb_host_call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (rc >= 0 && s->guest_socklen)
 		memcpy((void *)s->guest_socklen, &s->socklen, 4);
 	if (nr == SYS_recvmsg && rc >= 0)

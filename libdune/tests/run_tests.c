@@ -421,6 +421,15 @@ static int t_vfork_policy_kill(void)
 	return expect(&R, 0, fmt("policy-killed vfork child %d; parent goes on: 5, posix_spawn 0, status 8\n",
 				 1000 + SIGSYS));
 }
+/* A signal that arrives while the monitor handles the exit of a blocking call (the self-pipe
+ * pattern of gdb's SIGCHLD: handler writes, poll waits) runs its handler before the host poll
+ * blocks; the old monitor lost it in one of a few thousand rounds and hung. */
+static int t_signal_window(void)
+{
+	run(&R, DUNE(prog("sigwindow"), "10000"));
+	return expect(&R, 0, "10000 signals seen by 10000 polls\n");
+}
+
 static int t_signals(void)
 {
 	run(&R, DUNE(prog("signals")));
@@ -1764,6 +1773,7 @@ static const struct test tests[] = {
 	{ "vfork: CLONE_CHILD_SETTID/CLEARTID of a vfork child: set, cleared at its exit, as natively", t_vfork_cleartid },
 	{ "vfork: 300 children SIGKILLed from outside while the parent waits (vCPUs taken back), as natively", t_vfork_killed },
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
+	{ "signals: one caught just before a blocking host call still interrupts it (self-pipe + poll)", t_signal_window },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
 	{ "/proc/self/exe names the program", t_self_exe },
 	{ "monitor image: a sealed memfd copy, one per process tree, the host binary never named", t_sealed_image },
