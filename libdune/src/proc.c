@@ -67,7 +67,7 @@ static bool never_restarted(int nr)
 static void finish_call(struct sb_thread *t, int nr, long ret)
 {
 	struct kvm_regs *r = vcpu_regs(t->vcpu);
-	if (ret == -EINTR && !never_restarted(nr) && sb_should_restart(t)) {
+	if (ret == SB_CALL_NOT_MADE || (ret == -EINTR && !never_restarted(nr) && sb_should_restart(t))) {
 		/* Re-execute the syscall instruction after the handler. */
 		r->rip -= 2;
 		r->rax = (uint64_t)nr;

@@ -55,7 +55,9 @@ void sb_bind_thread(struct sb_thread *t) { current_thread = t; }
  * host handler records while the thread is past the check but before the syscall would
  * otherwise be seen only after the call returned, which for poll or wait4 can be never (gdb
  * hung in poll with the SIGCHLD of its tracee's stop recorded); the handler moves such a
- * thread back to the check (host_call_window), which then ends the call with -EINTR unmade. */
+ * thread back to the check (host_call_window), which then ends the call unmade with
+ * SB_CALL_NOT_MADE: finish_call makes it again after the handler, as the kernel runs the
+ * handler of a signal that came before a call and then the call. */
 long sb_host_call_window(const uint64_t *pending, uint64_t interrupting, const uint64_t call[7]);
 extern const char sb_host_call_check[], sb_host_call_made[];
 __asm__(".text\n"
@@ -79,7 +81,7 @@ __asm__(".text\n"
 	"\tsyscall\n"
 	"sb_host_call_made:\n"
 	"\tret\n"
-	"1:\tmov $-4, %rax\n" /* -EINTR */
+	"1:\tmov $-513, %rax\n" /* SB_CALL_NOT_MADE */
 	"\tret\n"
 	".size sb_host_call_window, .-sb_host_call_window\n");
 

@@ -426,8 +426,8 @@ static int t_vfork_policy_kill(void)
  * blocks; the old monitor lost it in one of a few thousand rounds and hung. */
 static int t_signal_window(void)
 {
-	run(&R, DUNE(prog("sigwindow"), "10000"));
-	return expect(&R, 0, "10000 signals seen by 10000 polls\n");
+	run(&R, DUNE(prog("sigwindow"), "5000"));
+	return expect(&R, 0, "5000 signals seen by 5000 polls\n5000 writes made, none interrupted\n");
 }
 
 static int t_signals(void)
@@ -1773,7 +1773,7 @@ static const struct test tests[] = {
 	{ "vfork: CLONE_CHILD_SETTID/CLEARTID of a vfork child: set, cleared at its exit, as natively", t_vfork_cleartid },
 	{ "vfork: 300 children SIGKILLed from outside while the parent waits (vCPUs taken back), as natively", t_vfork_killed },
 	{ "signals: SIGSEGV recovery, sigaltstack, masks, EINTR", t_signals },
-	{ "signals: one caught just before a blocking host call still interrupts it (self-pipe + poll)", t_signal_window },
+	{ "signals: one caught just before a host call: a blocked poll wakes (self-pipe), a write is still made", t_signal_window },
 	{ "shadow paging: map/touch/unmap/fault/remap/touch, mprotect, mremap, brk", t_shadow },
 	{ "/proc/self/exe names the program", t_self_exe },
 	{ "monitor image: a sealed memfd copy, one per process tree, the host binary never named", t_sealed_image },
