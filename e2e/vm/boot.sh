@@ -4,7 +4,8 @@
 # hosts), the root disk read-only under snapshot=on, the run disk, no network. The kernel's
 # console (ttyS0) goes to $VM_DIR/run/console.log, the test output (ttyS1) to
 # $VM_DIR/run/tests.log and, live, to stdout. A hard timeout kills QEMU.
-#   VM_CPU (max,phys-bits=48), VM_MEM (2048), VM_SMP (2), VM_TIMEOUT (seconds, 600),
+#   VM_CPU (max,phys-bits=48), VM_MEM (2048), VM_SMP (2), VM_ACCEL (tcg; tcg,thread=single runs
+#   both vCPUs on one host thread), VM_TIMEOUT (seconds, 600),
 #   VM_STALL (seconds without test output before the guest counts as hung, 240)
 # -cpu max emulates AMD SVM (kvm_amd loads in the guest); phys-bits=48 because TCG's default of
 # 40 physical address bits makes the guest's KVM refuse libdune's guest-physical layout (which
@@ -26,7 +27,7 @@ cmdline="console=ttyS0 loglevel=4 panic=-1 systemd.unified_cgroup_hierarchy=1"
 cmdline+=" systemd.wants=dune-vm-test.service systemd.mask=serial-getty@ttyS0.service"
 cmdline+=" systemd.mask=getty.target systemd.show_status=false"
 t0=$(date +%s.%N)
-timeout -s KILL "$timeout" qemu-system-x86_64 -accel tcg -cpu "${VM_CPU:-max,phys-bits=48}" \
+timeout -s KILL "$timeout" qemu-system-x86_64 -accel "${VM_ACCEL:-tcg}" -cpu "${VM_CPU:-max,phys-bits=48}" \
   -m "${VM_MEM:-2048}" -smp "${VM_SMP:-2}" -nographic -no-reboot -monitor none -nic none \
   -kernel "$VM_DIR/kernel/vmlinuz" -initrd "$VM_DIR/initramfs.gz" -append "$cmdline" \
   -drive "file=$VM_DIR/root.img,format=raw,if=virtio,snapshot=on" \
