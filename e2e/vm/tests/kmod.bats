@@ -89,10 +89,11 @@ mem() { awk '{v[$1] = $2} END {print v["VmallocUsed:"], v["Percpu:"], v["Slab:"]
   # (a new kernel thread's stack) in five runs; per-CPU data never moved. Slab within the
   # noise of the guest's services (measured idle: about 50 kB); MemAvailable moves with
   # journald's and the page cache's activity (about 1 MB per 25 loads measured, idle drift
-  # 0.5 MB per 15 s), so only a gross leak shows there: the counters above are the exact check.
+  # 0.5 MB per 15 s; 12-22 MB in some boots soon after start, with main's module as with later
+# ones), so only a gross leak shows there: the counters above are the exact check.
   ((vmalloc1 - vmalloc0 < 256 && percpu1 == percpu0))
   ((slab1 - slab0 < 512))
-  ((avail0 - avail1 < 16384))
+  ((avail0 - avail1 < 65536))
 }
 
 # All counters of what the module holds for VMs are zero.
@@ -274,7 +275,7 @@ ALLOWED_FAILURES=(
   # layout that does not reuse a freed thread stack: the process layout differs here.
   # Only their setup may fail (an escape they catch still fails the suite).
   "escape: *blocked read() into *: setup failed: "
-  "escape: clear_child_tid in unmapped memory at thread exit"
+  "escape: clear_child_tid in unmapped memory at thread exit: *setup failed: "
   # Its setup reads a monitor thread's stack pointer from /proc/TID/syscall, which can say
   # "running" while the module runs that thread's guest (seen once in a merged run).
   "escape: robust list pointing at monitor memory at thread exit*: setup failed: "
