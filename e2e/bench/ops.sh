@@ -98,14 +98,7 @@ set title "cost of one operation inside a container, median of $rounds interleav
 set ylabel "time / runc's time (log scale)"
 set logscale y
 set yrange [0.3:*]
-set xrange [-0.6:$i-0.4]
-set xtics ($xt) font ",9"
-set boxwidth 0.25
-set offsets 0, 0, graph 0.08, 0
-set style fill solid 0.6
-set grid ytics
-set key outside top center horizontal
-set arrow from -0.6,1 to $i-0.4,1 nohead lc rgb "black" dt 2
+$(ratio_bars_settings "$i" "$xt" 9)
 plot $plot
 GP
 }

@@ -203,14 +203,7 @@ set output "$png"
 set title "server throughput in a container, median of $rounds interleaved rounds, relative to runc (= 1)"
 set ylabel "throughput / runc's throughput"
 set yrange [0:*]
-set xrange [-0.6:$i-0.4]
-set xtics ($xt) font ",10"
-set boxwidth 0.25
-set offsets 0, 0, graph 0.08, 0
-set style fill solid 0.6
-set grid ytics
-set key outside top center horizontal
-set arrow from -0.6,1 to $i-0.4,1 nohead lc rgb "black" dt 2
+$(ratio_bars_settings "$i" "$xt" 10)
 plot $plot
 GP
 }

@@ -1,5 +1,5 @@
-# Sourced by run.sh and vm.sh: the markdown table and the plot columns the single-operation,
-# server and VM parts all make.
+# Sourced by run.sh and vm.sh: the markdown table, the plot columns and settings the
+# single-operation, server and VM parts all make, and the generated section of a markdown file.
 
 # ratio A B: A / B with 2 decimals ("n/a" when B is 0 or empty)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b}'; }
@@ -46,4 +46,40 @@ ratio_plot_columns() {
     plot+=", \"$dat\" using (\$1 + $off):$((j + 2)):(sprintf(\"$fmt\", \$$((j + 2)))) with labels offset 0,0.6 font \",8\" notitle"
   done
   echo "$plot"
+}
+
+# ratio_bars_settings N XTICS XTICS_FONT: the gnuplot settings every ratio plot shares (N bar
+# groups at x = 0..N-1 labelled by XTICS, a dashed line at ratio 1).
+ratio_bars_settings() {
+  local n=$1 xt=$2 font=$3
+  cat <<GP
+set xrange [-0.6:$n-0.4]
+set xtics ($xt) font ",$font"
+set boxwidth 0.25
+set offsets 0, 0, graph 0.08, 0
+set style fill solid 0.6
+set grid ytics
+set key outside top center horizontal
+set arrow from -0.6,1 to $n-0.4,1 nohead lc rgb "black" dt 2
+GP
+}
+
+# replace_section FILE BEGIN END SECTION [HEADING]: FILE's lines between the markers BEGIN and
+# END become SECTION's; without the markers, they and SECTION are appended (after HEADING, a
+# markdown heading, when given). FILE is made when missing.
+replace_section() {
+  local out=$1 begin=$2 end=$3 section=$4 heading=${5:-}
+  mkdir -p "$(dirname "$out")"
+  [[ -f $out ]] || printf '# Benchmarks\n\n' >"$out"
+  if grep -qF "$begin" "$out"; then
+    awk -v b="$begin" -v e="$end" -v f="$section" '
+      $0 == b {print; while ((getline l < f) > 0) print l; skip = 1; next}
+      $0 == e {skip = 0}
+      !skip {print}' "$out" >"$out.new"
+  else
+    { cat "$out"
+      [[ -z $heading ]] || { echo; echo "$heading"; echo; }
+      echo "$begin"; cat "$section"; echo "$end"; } >"$out.new"
+  fi
+  mv "$out.new" "$out"
 }
