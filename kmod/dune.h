@@ -145,5 +145,9 @@ bool dune_vm_hva(struct dune_vm *vm, u64 gpa, unsigned long *hva);
 
 /* vcpu.c */
 int dune_vcpu_create(struct dune_vm *vm, struct file *vm_file);
+/* The general registers in gprs[] (what svm_run.S/vmx_run.S load and save), from and into
+ * KVM's layout; RSP (and on SVM RAX) live in the VMCB/VMCS, which the backend handles. */
+void dune_gprs_set(struct dune_vcpu *v, const struct kvm_regs *r);
+void dune_gprs_get(const struct dune_vcpu *v, struct kvm_regs *r);
 
 #endif

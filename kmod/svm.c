@@ -312,20 +312,7 @@ static int svm_set_state(struct dune_vcpu *v, const struct kvm_regs *r, const st
 	sa->rsp = r->rsp;
 	sa->rip = r->rip;
 	sa->rflags = (r->rflags | X86_EFLAGS_FIXED) & ~(X86_EFLAGS_VM);
-	v->gprs[DUNE_GPR_RCX] = r->rcx;
-	v->gprs[DUNE_GPR_RDX] = r->rdx;
-	v->gprs[DUNE_GPR_RBX] = r->rbx;
-	v->gprs[DUNE_GPR_RBP] = r->rbp;
-	v->gprs[DUNE_GPR_RSI] = r->rsi;
-	v->gprs[DUNE_GPR_RDI] = r->rdi;
-	v->gprs[8] = r->r8;
-	v->gprs[9] = r->r9;
-	v->gprs[10] = r->r10;
-	v->gprs[11] = r->r11;
-	v->gprs[12] = r->r12;
-	v->gprs[13] = r->r13;
-	v->gprs[14] = r->r14;
-	v->gprs[15] = r->r15;
+	dune_gprs_set(v, r); /* its RAX slot unused: RAX is the VMCB's */
 	sa->cr0 = k->cr0;
 	sa->cr2 = k->cr2;
 	sa->cr3 = k->cr3;
@@ -354,24 +341,11 @@ static void svm_get_state(struct dune_vcpu *v, struct kvm_regs *r, struct kvm_sr
 
 	memset(r, 0, sizeof(*r));
 	memset(k, 0, sizeof(*k));
-	r->rax = sa->rax;
+	dune_gprs_get(v, r);
+	r->rax = sa->rax; /* not the RAX slot: VMRUN takes the VMCB's address in RAX */
 	r->rsp = sa->rsp;
 	r->rip = sa->rip;
 	r->rflags = sa->rflags;
-	r->rcx = v->gprs[DUNE_GPR_RCX];
-	r->rdx = v->gprs[DUNE_GPR_RDX];
-	r->rbx = v->gprs[DUNE_GPR_RBX];
-	r->rbp = v->gprs[DUNE_GPR_RBP];
-	r->rsi = v->gprs[DUNE_GPR_RSI];
-	r->rdi = v->gprs[DUNE_GPR_RDI];
-	r->r8 = v->gprs[8];
-	r->r9 = v->gprs[9];
-	r->r10 = v->gprs[10];
-	r->r11 = v->gprs[11];
-	r->r12 = v->gprs[12];
-	r->r13 = v->gprs[13];
-	r->r14 = v->gprs[14];
-	r->r15 = v->gprs[15];
 	k->cr0 = sa->cr0;
 	k->cr2 = sa->cr2;
 	k->cr3 = sa->cr3;

@@ -304,3 +304,41 @@ out_v:
 	kfree(v);
 	return rc;
 }
+
+void dune_gprs_set(struct dune_vcpu *v, const struct kvm_regs *r)
+{
+	v->gprs[DUNE_GPR_RAX] = r->rax;
+	v->gprs[DUNE_GPR_RCX] = r->rcx;
+	v->gprs[DUNE_GPR_RDX] = r->rdx;
+	v->gprs[DUNE_GPR_RBX] = r->rbx;
+	v->gprs[DUNE_GPR_RBP] = r->rbp;
+	v->gprs[DUNE_GPR_RSI] = r->rsi;
+	v->gprs[DUNE_GPR_RDI] = r->rdi;
+	v->gprs[8] = r->r8;
+	v->gprs[9] = r->r9;
+	v->gprs[10] = r->r10;
+	v->gprs[11] = r->r11;
+	v->gprs[12] = r->r12;
+	v->gprs[13] = r->r13;
+	v->gprs[14] = r->r14;
+	v->gprs[15] = r->r15;
+}
+
+void dune_gprs_get(const struct dune_vcpu *v, struct kvm_regs *r)
+{
+	r->rax = v->gprs[DUNE_GPR_RAX];
+	r->rcx = v->gprs[DUNE_GPR_RCX];
+	r->rdx = v->gprs[DUNE_GPR_RDX];
+	r->rbx = v->gprs[DUNE_GPR_RBX];
+	r->rbp = v->gprs[DUNE_GPR_RBP];
+	r->rsi = v->gprs[DUNE_GPR_RSI];
+	r->rdi = v->gprs[DUNE_GPR_RDI];
+	r->r8 = v->gprs[8];
+	r->r9 = v->gprs[9];
+	r->r10 = v->gprs[10];
+	r->r11 = v->gprs[11];
+	r->r12 = v->gprs[12];
+	r->r13 = v->gprs[13];
+	r->r14 = v->gprs[14];
+	r->r15 = v->gprs[15];
+}

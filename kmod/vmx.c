@@ -604,44 +604,6 @@ static void vmx_vcpu_free(struct dune_vcpu *v)
 /* kvm_sregs' segments in the VMCS's order (vmx_logic.h's enum dv_seg). */
 #define VMX_SEGS(k) { &(k)->es, &(k)->cs, &(k)->ss, &(k)->ds, &(k)->fs, &(k)->gs, &(k)->ldt, &(k)->tr }
 
-static void vmx_set_gprs(struct dune_vcpu *v, const struct kvm_regs *r)
-{
-	v->gprs[DUNE_GPR_RAX] = r->rax;
-	v->gprs[DUNE_GPR_RCX] = r->rcx;
-	v->gprs[DUNE_GPR_RDX] = r->rdx;
-	v->gprs[DUNE_GPR_RBX] = r->rbx;
-	v->gprs[DUNE_GPR_RBP] = r->rbp;
-	v->gprs[DUNE_GPR_RSI] = r->rsi;
-	v->gprs[DUNE_GPR_RDI] = r->rdi;
-	v->gprs[8] = r->r8;
-	v->gprs[9] = r->r9;
-	v->gprs[10] = r->r10;
-	v->gprs[11] = r->r11;
-	v->gprs[12] = r->r12;
-	v->gprs[13] = r->r13;
-	v->gprs[14] = r->r14;
-	v->gprs[15] = r->r15;
-}
-
-static void vmx_get_gprs(struct dune_vcpu *v, struct kvm_regs *r)
-{
-	r->rax = v->gprs[DUNE_GPR_RAX];
-	r->rcx = v->gprs[DUNE_GPR_RCX];
-	r->rdx = v->gprs[DUNE_GPR_RDX];
-	r->rbx = v->gprs[DUNE_GPR_RBX];
-	r->rbp = v->gprs[DUNE_GPR_RBP];
-	r->rsi = v->gprs[DUNE_GPR_RSI];
-	r->rdi = v->gprs[DUNE_GPR_RDI];
-	r->r8 = v->gprs[8];
-	r->r9 = v->gprs[9];
-	r->r10 = v->gprs[10];
-	r->r11 = v->gprs[11];
-	r->r12 = v->gprs[12];
-	r->r13 = v->gprs[13];
-	r->r14 = v->gprs[14];
-	r->r15 = v->gprs[15];
-}
-
 /* The guest may not be made a hypervisor (CR4.VMXE is the module's: forced on by VMX, hidden
  * by the read shadow) and carries no bit the CPU cannot run in VMX operation (CR0/CR4
  * FIXED1); the rest is what VM entry's own checks accept (a state they refuse is an ERROR
@@ -656,7 +618,7 @@ static int vmx_set_state(struct dune_vcpu *v, const struct kvm_regs *r, const st
 	if ((k->cr4 & X86_CR4_VMXE) || (k->cr0 >> 32) || (k->cr4 >> 32) || (r->rflags >> 32) ||
 	    !dv_cr_allowed(k->cr0, c->cr0_fixed1) || !dv_cr_allowed(k->cr4, c->cr4_fixed1))
 		return -EINVAL;
-	vmx_set_gprs(v, r);
+	dune_gprs_set(v, r);
 	s->cr2 = k->cr2;
 	preempt_disable();
 	vmx_load(v);
@@ -694,7 +656,7 @@ static void vmx_get_state(struct dune_vcpu *v, struct kvm_regs *r, struct kvm_sr
 
 	memset(r, 0, sizeof(*r));
 	memset(k, 0, sizeof(*k));
-	vmx_get_gprs(v, r);
+	dune_gprs_get(v, r);
 	k->cr2 = s->cr2;
 	preempt_disable();
 	vmx_load(v);
