@@ -18,7 +18,7 @@
 #include <asm/nospec-branch.h>
 #include <asm/segment.h>
 
-#define G(n) (n * 8)
+#include "guest_gprs.h"
 
 	.text
 SYM_FUNC_START(dune_vmx_enter)
@@ -35,20 +35,7 @@ SYM_FUNC_START(dune_vmx_enter)
 	UNWIND_HINT_SAVE	/* the exit stub starts with this frame (objtool) */
 	test %sil, %sil		/* launched? the movs below keep the flags */
 	mov %rdi, %rax
-	mov G(1)(%rax), %rcx
-	mov G(2)(%rax), %rdx
-	mov G(3)(%rax), %rbx
-	mov G(5)(%rax), %rbp
-	mov G(6)(%rax), %rsi
-	mov G(7)(%rax), %rdi
-	mov G(8)(%rax), %r8
-	mov G(9)(%rax), %r9
-	mov G(10)(%rax), %r10
-	mov G(11)(%rax), %r11
-	mov G(12)(%rax), %r12
-	mov G(13)(%rax), %r13
-	mov G(14)(%rax), %r14
-	mov G(15)(%rax), %r15
+	LOAD_GUEST_GPRS %rax
 	mov G(0)(%rax), %rax
 	jnz .Lresume
 	vmlaunch
@@ -63,20 +50,7 @@ SYM_INNER_LABEL(dune_vmx_exit, SYM_L_GLOBAL)
 	ENDBR
 	push %rax
 	mov 8(%rsp), %rax
-	mov %rcx, G(1)(%rax)
-	mov %rdx, G(2)(%rax)
-	mov %rbx, G(3)(%rax)
-	mov %rbp, G(5)(%rax)
-	mov %rsi, G(6)(%rax)
-	mov %rdi, G(7)(%rax)
-	mov %r8, G(8)(%rax)
-	mov %r9, G(9)(%rax)
-	mov %r10, G(10)(%rax)
-	mov %r11, G(11)(%rax)
-	mov %r12, G(12)(%rax)
-	mov %r13, G(13)(%rax)
-	mov %r14, G(14)(%rax)
-	mov %r15, G(15)(%rax)
+	STORE_GUEST_GPRS %rax
 	popq G(0)(%rax)
 	/* The guest may have filled the return stack buffer: refill it before the first RET. */
 	FILL_RETURN_BUFFER %rcx, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, X86_FEATURE_RSB_VMEXIT_LITE
@@ -85,15 +59,7 @@ SYM_INNER_LABEL(dune_vmx_exit, SYM_L_GLOBAL)
 .Lfail:
 	mov $1, %eax
 .Lout:
-	/* No guest value stays in a caller-saved register. */
-	xor %ecx, %ecx
-	xor %edx, %edx
-	xor %esi, %esi
-	xor %edi, %edi
-	xor %r8d, %r8d
-	xor %r9d, %r9d
-	xor %r10d, %r10d
-	xor %r11d, %r11d
+	CLEAR_GUEST_SCRATCH
 	add $8, %rsp
 	pop %rbx
 	pop %r12
