@@ -207,9 +207,9 @@ bool sb_forwarded_as_made(int nr);
 /* Signals (signal.c). */
 void sb_signals_init(struct sb_proc *p);
 void sb_bind_thread(struct sb_thread *t);
-/* A host call made for the program that may block (pass-through, futex, select, wait4,
- * sigsuspend): it is not made, and gives SB_CALL_NOT_MADE, when a signal the program does not
- * block was caught just before it, so that signal is delivered first and the call made again
+/* A host call made for the program that may block (pass-through, futex, select, wait4, ioctl,
+ * fcntl, mmsg, sigsuspend): it is not made, and gives SB_CALL_NOT_MADE, when a signal the
+ * program does not block was caught just before it, so that signal is delivered first and the call made again
  * after its handler (whatever SA_RESTART says: the call had not started). */
 #define SB_CALL_NOT_MADE (-513L) /* the kernel's -ERESTARTNOINTR */
 long sb_host_call(long nr, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, uint64_t f);

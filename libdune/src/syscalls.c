@@ -459,7 +459,7 @@ static long do_ioctl(struct sb_proc *p, uint64_t a[6])
 		return -EPERM;
 	if (size && !sb_range_ok(p, a[2], (uint64_t)(size < 0 ? -size : size), size < 0 ? PROT_WRITE : PROT_READ))
 		return -EFAULT;
-	return host_syscall(SYS_ioctl, a[0], a[1], a[2], 0, 0, 0);
+	return sb_host_call(SYS_ioctl, a[0], a[1], a[2], 0, 0, 0);
 }
 
 static long do_fcntl(struct sb_proc *p, uint64_t a[6])
@@ -487,7 +487,7 @@ static long do_fcntl(struct sb_proc *p, uint64_t a[6])
 	default:
 		return -EINVAL;
 	}
-	return host_syscall(SYS_fcntl, a[0], a[1], a[2], 0, 0, 0);
+	return sb_host_call(SYS_fcntl, a[0], a[1], a[2], 0, 0, 0); /* F_SETLKW, F_OFD_SETLKW wait */
 }
 
 static long do_prctl(struct sb_proc *p, uint64_t a[6])
@@ -658,7 +658,7 @@ static long do_mmsg(struct sb_thread *t, int nr, uint64_t a[6], struct scratch *
 		int recv = nr == SYS_recvmmsg;
 		long rc = check_msghdr(p, (uint64_t)&m[i].msg_hdr, recv, s);
 		if (!rc)
-			rc = host_syscall(recv ? SYS_recvmsg : SYS_sendmsg, a[0], (uint64_t)&s->msg,
+			rc = sb_host_call(recv ? SYS_recvmsg : SYS_sendmsg, a[0], (uint64_t)&s->msg,
 					  a[3] & ~(uint64_t)MSG_WAITFORONE, 0, 0, 0);
 		if (rc < 0)
 			return done ? done : rc;
