@@ -136,6 +136,8 @@ extern const struct dune_backend dune_vmx_backend;
 
 /* main.c */
 const struct dune_backend *dune_backend(void);
+/* True once a reboot, halt or power-off has begun: the hardware is being switched off. */
+bool dune_rebooting(void);
 
 /* vm.c */
 int dune_vm_create(struct dune_stats *stats);

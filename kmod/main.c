@@ -2,13 +2,17 @@
 /* The Dune module: /dev/dune, its permission model and counters, and the choice of hardware
  * backend. Virtualization is switched on for every CPU at load (CPU hotplug callbacks, so
  * CPUs that come online later get it too) and off at unload: the module refuses to load when
- * another hypervisor (kvm_amd, kvm_intel, VirtualBox...) already holds the CPU. */
+ * another hypervisor (kvm_amd, kvm_intel, VirtualBox...) already holds the CPU. Before a
+ * reboot, power-off or kexec it is switched off on every CPU too (a CPU left in VMX operation
+ * ignores INIT, so the next kernel could not start it). */
 #include <linux/cdev.h>
+#include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/cred.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/reboot.h>
 #include <linux/slab.h>
 #include <linux/uidgid.h>
 #include <linux/version.h>
@@ -32,6 +36,9 @@ struct dune_module {
 	struct cdev cdev;
 	struct device dev;
 	int hp_state;
+	struct notifier_block reboot_nb;
+	/* Set before the reboot notifier switches virtualization off: no entry after it. */
+	bool rebooting;
 };
 
 static struct dune_module dune;
@@ -164,6 +171,33 @@ static int dune_cpu_off(unsigned int cpu)
 	return dune.backend->cpu_off(cpu);
 }
 
+bool dune_rebooting(void)
+{
+	return READ_ONCE(dune.rebooting);
+}
+
+static void dune_cpu_off_here(void *unused)
+{
+	dune.backend->cpu_off(smp_processor_id());
+}
+
+/* Reboot, halt, power-off and kexec (not a crash: that path calls only the one emergency
+ * callback the kernel keeps, which KVM takes when it loads). Entries check dune.rebooting with
+ * preemption off (vcpu.c), so once the grace period has passed none is in flight, and no CPU
+ * can be in guest mode or between its check and VMRUN/VMLAUNCH when its switch-off IPI lands. */
+static int dune_reboot(struct notifier_block *nb, unsigned long action, void *unused)
+{
+	WRITE_ONCE(dune.rebooting, true);
+	synchronize_rcu();
+	cpus_read_lock();
+	on_each_cpu(dune_cpu_off_here, NULL, 1);
+	pr_info("dune: %s switched off on every CPU before %s (cpus_enabled %lld)\n",
+		dune.backend->name, action == SYS_RESTART ? "reboot" : "halt or power-off",
+		(long long)atomic64_read(&dune.stats.cpus_enabled));
+	cpus_read_unlock();
+	return NOTIFY_OK;
+}
+
 static int dune_device_add(void)
 {
 	int err;
@@ -230,12 +264,18 @@ static int __init dune_init(void)
 		goto out_backend;
 	}
 	dune.hp_state = err;
-	err = dune_device_add();
+	dune.reboot_nb.notifier_call = dune_reboot;
+	err = register_reboot_notifier(&dune.reboot_nb);
 	if (err)
 		goto out_cpus;
+	err = dune_device_add();
+	if (err)
+		goto out_reboot;
 	pr_info("dune: /dev/dune ready (%s, %s)\n", dune.backend->name,
 		group >= 0 ? "root and the group given by group=" : "root only");
 	return 0;
+out_reboot:
+	unregister_reboot_notifier(&dune.reboot_nb);
 out_cpus:
 	cpuhp_remove_state(dune.hp_state);
 out_backend:
@@ -246,6 +286,7 @@ out_backend:
 static void __exit dune_exit(void)
 {
 	dune_device_del();
+	unregister_reboot_notifier(&dune.reboot_nb);
 	cpuhp_remove_state(dune.hp_state);
 	dune.backend->exit();
 	/* What the module still held (0 unless a bug leaked it): the VM tests check this line. */

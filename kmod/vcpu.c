@@ -37,12 +37,18 @@ static int vcpu_load_state(struct dune_vcpu *v)
 	return rc;
 }
 
-/* One guest entry with interrupts off; in_guest tells invalidations to kick this CPU. */
-static void vcpu_enter(struct dune_vcpu *v, struct dune_exit *x)
+/* One guest entry with interrupts off; in_guest tells invalidations to kick this CPU. False,
+ * with nothing entered, once the host is rebooting (the check and the entry are one
+ * preemption-off section, which the reboot notifier waits out before switching off). */
+static bool vcpu_enter(struct dune_vcpu *v, struct dune_exit *x)
 {
 	int cpu;
 
 	preempt_disable();
+	if (dune_rebooting()) {
+		preempt_enable();
+		return false;
+	}
 	if (dune_backend()->load)
 		dune_backend()->load(v);
 	local_irq_disable();
@@ -59,6 +65,7 @@ static void vcpu_enter(struct dune_vcpu *v, struct dune_exit *x)
 	v->last_cpu = cpu;
 	local_irq_enable();
 	preempt_enable();
+	return true;
 }
 
 /* 1: back to user space with run->exit_reason set; 0: enter again; <0: the ioctl's error. */
@@ -130,7 +137,10 @@ static long vcpu_run(struct dune_vcpu *v)
 			break;
 		}
 		cond_resched();
-		vcpu_enter(v, &x);
+		if (!vcpu_enter(v, &x)) {
+			rc = -EIO;
+			break;
+		}
 		rc = vcpu_handle(v, &x);
 		if (rc)
 			break;

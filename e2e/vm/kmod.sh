@@ -12,9 +12,15 @@ make -C "$E2E_REPO/kmod" >&2 || vm_die "cannot build kmod/ (make -C kmod)"
 # libdune's dune-run and test programs, for its suite under --backend dune in the VM.
 make -C "$E2E_REPO/libdune" >&2 && make -C "$E2E_REPO/libdune/tests" all LIBDUNE="$E2E_REPO/libdune/build/libdune.a" >&2 ||
   vm_die "cannot build libdune and its test programs"
+suite=0
 if (($# == 0)); then
   # libdune's suite is one test of about 4 minutes under emulation (more on a loaded host).
-  set -- env BATS_TEST_TIMEOUT=900 bats --tap --timing e2e/vm/tests/kmod.bats
+  # Then the module stays loaded for the VM's power-off, with info messages on the console
+  # (dmesg -n 7): its reboot notifier must switch SVM off on every CPU (checked below).
+  set -- sh -c 'env BATS_TEST_TIMEOUT=900 bats --tap --timing e2e/vm/tests/kmod.bats; rc=$?
+    rmmod kvm_amd 2>/dev/null; grep -q "^dune " /proc/modules || insmod build/kmod/dune.ko || rc=1
+    dmesg -n 7; exit $rc'
+  suite=1
 fi
 export VM_TIMEOUT=${VM_TIMEOUT:-1800}
 # Two guest CPUs on one QEMU thread: with multi-threaded TCG (QEMU 7.2's default) about one
@@ -26,4 +32,25 @@ export VM_ACCEL=${VM_ACCEL:-tcg,thread=single}
 # That test prints nothing until it ends: a silence of a few minutes is no hang here.
 export VM_STALL=${VM_STALL:-900}
 export VM_EXTRA="build/kmod/dune.ko build/kmod/dunectl libdune ${VM_EXTRA:-}"
-exec "$VM_SRC/run.sh" "$@"
+((suite)) || exec "$VM_SRC/run.sh" "$@"
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+rc=0
+"$VM_SRC/run.sh" "$@" | tee "$out" || rc=$?
+p=0 f=0
+read -r p f < <(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n1 | grep -oE '[0-9]+' | tr '\n' ' ') || true
+# The power-off after the suite: the notifier's line, and no kernel warning or oops after it.
+console=$VM_DIR/run/console.log
+off='dune: svm switched off on every CPU before halt or power-off (cpus_enabled 0)'
+if grep -qF "$off" "$console" &&
+  ! awk -v m="$off" 'index($0, m) { on = 1 } on' "$console" | grep -qE 'Call Trace|Oops|BUG:|WARNING:'; then
+  echo "ok - power-off with dune.ko loaded: SVM switched off on every CPU first (kernel console)"
+  p=$((p + 1))
+else
+  echo "not ok - power-off with dune.ko loaded: no \"$off\" line, or a kernel warning after it; the console's end:"
+  tail -n 30 "$console" | tr -d '\r'
+  f=$((f + 1)) rc=1
+fi
+echo "$p passed, $f failed"
+exit "$rc"
