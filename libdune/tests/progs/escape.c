@@ -902,12 +902,15 @@ static void *idle_tid_thread(void *arg)
 	return NULL;
 }
 
+static pthread_t started; /* the thread start() started last */
+
 static pid_t start(void *(*fn)(void *), void *arg)
 {
 	pthread_t t;
 	idle_tid = 0;
 	if (pthread_create(&t, NULL, fn, arg) || pthread_detach(t))
 		return -1;
+	started = t;
 	for (int i = 0; i < 5000 && !idle_tid; i++)
 		usleep(1000);
 	return idle_tid;
@@ -926,14 +929,44 @@ static int exit_verdict(pid_t tid, const char *what, uint64_t target)
 	return report(v, "%s at thread exit: monitor word at %#lx %s", what, (unsigned long)target, why);
 }
 
+/* Where the word at a released clear_child_tid is now: a monitor thread stack, or the setup
+ * missed. Were it program memory (the program's own stack for u, taking the top of an
+ * unbounded hole), its clearing at the thread's exit would be the program's own write, as on
+ * Linux (threadlife ctid-remap), not an escape. */
+static int ctid_reused_by_monitor(const struct map *at, uint64_t hi)
+{
+	if (!at || !strchr(at->perms, 'w'))
+		return report(2, "the released range was not reused (%s)", at ? at->perms : "unmapped");
+	pthread_attr_t a;
+	void *sa;
+	size_t ss;
+	if (pthread_getattr_np(started, &a) || pthread_attr_getstack(&a, &sa, &ss))
+		return setup_failed("pthread_getattr_np");
+	pthread_attr_destroy(&a);
+	if (clear_at >= (uint64_t)sa && clear_at < (uint64_t)sa + ss)
+		return report(2, "clear_child_tid %#lx is in the program's own stack of the new thread (%p-%#lx)",
+			      (unsigned long)clear_at, sa, (unsigned long)sa + ss);
+	if (at->hi != hi || at->hi - at->lo != MON_STACK)
+		return report(2, "clear_child_tid %#lx is in %lx-%lx %s, not a monitor thread stack (%lu KiB) ending at %#lx",
+			      (unsigned long)clear_at, (unsigned long)at->lo, (unsigned long)at->hi, at->perms,
+			      MON_STACK >> 10, (unsigned long)hi);
+	printf("clear_child_tid %#lx now in %lx-%lx %s, a monitor thread stack\n", (unsigned long)clear_at,
+	       (unsigned long)at->lo, (unsigned long)at->hi, at->perms);
+	return 0;
+}
+
 static int m_ctid_after_unmap(void)
 {
 	struct layout l;
 	if (pipe(wake_pipe) || pipe(exit_pipe) || measure(&l))
 		return report(2, "cannot measure the thread layout");
-	char *m = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
+	/* m with a page kept below it: released, m is a hole of MIB bounded below, where the
+	 * monitor's next thread stack (MON_STACK and a guard page) fits and the program's next
+	 * thread stack (8 MiB) does not. */
+	char *below = mmap(NULL, MIB + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (below == MAP_FAILED)
 		return setup_failed("mmap");
+	char *m = below + 4096;
 	/* The tid of the monitor thread whose stack will take the top of m. */
 	uint64_t hi = (uint64_t)m + MIB;
 	clear_at = hi - l.top_to_pd + l.tid_off;
@@ -944,11 +977,9 @@ static int m_ctid_after_unmap(void)
 	pid_t u = start(idle_tid_thread, NULL);
 	if (u <= 0)
 		return setup_failed("pthread_create");
-	const struct map *at = map_at(clear_at);
-	if (!at || !strchr(at->perms, 'w'))
-		return report(0, "the released page was not reused (%s)", at ? at->perms : "unmapped");
-	printf("clear_child_tid %#lx now in %lx-%lx %s (a monitor thread stack?)\n", (unsigned long)clear_at,
-	       (unsigned long)at->lo, (unsigned long)at->hi, at->perms);
+	int bad = ctid_reused_by_monitor(map_at(clear_at), hi);
+	if (bad)
+		return bad;
 	char kind[32];
 	snprintf(kind, sizeof kind, "u32 %d", u);
 	watch(clear_at, 4, kind);
