@@ -727,8 +727,12 @@ static int m_uaf_read(const char *how)
 	 * the buffer is in the stack's unused middle. */
 	uint64_t hi = (uint64_t)m + MIB, buf = hi - MON_STACK / 2;
 	/* A second buffer below m: the reader's checked span covers all of m
-	 * below the first one. */
-	char *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	 * below the first one. Right below m when that page is free (it is when
+	 * the kernel put m below everything else, as the VM's 6.1 does), else
+	 * wherever the kernel puts a page. */
+	char *low = mmap(m - 4096, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (low == MAP_FAILED)
+		low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (low == MAP_FAILED || (uint64_t)low > (uint64_t)m)
 		return report(2, "no page below the buffer's mapping");
 	struct reader r = { .fd = pfd[0], .iov = { { (void *)buf, 4096 }, { low, 16 } } };
