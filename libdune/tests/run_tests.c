@@ -333,6 +333,12 @@ static int t_thread_lists(void)
 	run(&R, DUNE(prog("threadlife"), "lists"));
 	return expect(&R, 0, "lists: set_tid_address, set/get_robust_list ok\n");
 }
+/* What the escape test "clear_child_tid in unmapped memory" must not call an escape. */
+static int t_thread_ctid_remap(void)
+{
+	run(&R, DUNE(prog("threadlife"), "ctid-remap"));
+	return expect(&R, 0, "ctid-remap: unmapped no error, mapped anew cleared\n");
+}
 static int t_thread_shared_robust(void)
 {
 	run(&R, DUNE(prog("threadlife"), "shared"));
@@ -1756,6 +1762,7 @@ static const struct test tests[] = {
 	{ "threads: pthread_join after 800 threads, and in a forked child (clear_child_tid kept by the monitor)", t_thread_join },
 	{ "threads: robust mutex of an ended thread -> EOWNERDEAD (after join, with a waiter)", t_thread_robust },
 	{ "threads: set_tid_address, set/get_robust_list answered by the monitor", t_thread_lists },
+	{ "threads: clear_child_tid at exit goes to the program's page mapped there then, as natively", t_thread_ctid_remap },
 	{ "threads: process-shared robust mutex, owner's exit_group / SIGSEGV -> EOWNERDEAD", t_thread_shared_robust },
 	{ "threads: 1100 create/exit cycles, bounded VmRSS/VmSize growth", t_thread_cycles },
 	{ "fork/exec/wait chain (glibc dynamic)", t_forkexec },

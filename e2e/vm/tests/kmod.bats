@@ -270,9 +270,11 @@ ALLOWED_FAILURES=(
   # Open with the module backend (issue 10; kmod/README.md "Not done yet"): the Dune API's
   # own guest dies of SIGILL.
   "API: dune_enter, protect/unmap seen by the guest (both sides), A/D bits, page allocator"
-  # Their setup needs an unmapped page right below a fresh mapping ("setup failed: no page
-  # below the buffer's mapping", which of the five varies from run to run), or a monitor
-  # layout that does not reuse a freed thread stack: the process layout differs here.
+  # Their setup depends on the process layout, which differs here (6.1 puts a new mapping
+  # below all others): the blocked read() ones now map their second buffer right below the
+  # first ("no page below the buffer's mapping" before), the clear_child_tid one tries four
+  # released ranges for a monitor thread stack; all set up in 56 and 80 runs of one boot
+  # (2026-12-05), but a failed setup stays allowed.
   # Only their setup may fail (an escape they catch still fails the suite).
   "escape: *blocked read() into *: setup failed: "
   "escape: clear_child_tid in unmapped memory at thread exit: *setup failed: "

@@ -727,8 +727,12 @@ static int m_uaf_read(const char *how)
 	 * the buffer is in the stack's unused middle. */
 	uint64_t hi = (uint64_t)m + MIB, buf = hi - MON_STACK / 2;
 	/* A second buffer below m: the reader's checked span covers all of m
-	 * below the first one. */
-	char *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	 * below the first one. Right below m when that page is free (it is when
+	 * the kernel put m below everything else, as the VM's 6.1 does), else
+	 * wherever the kernel puts a page. */
+	char *low = mmap(m - 4096, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (low == MAP_FAILED)
+		low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (low == MAP_FAILED || (uint64_t)low > (uint64_t)m)
 		return report(2, "no page below the buffer's mapping");
 	struct reader r = { .fd = pfd[0], .iov = { { (void *)buf, 4096 }, { low, 16 } } };
@@ -871,19 +875,14 @@ static int measure(struct layout *l)
 	return l->tid_off && !task_alive(l->tid) ? 0 : -1;
 }
 
-static uint64_t clear_at;
 static volatile pid_t idle_tid;
 static int exit_pipe[2];
 
-/* Waits, then leaves with a raw exit: the kernel then clears its
- * clear_child_tid and walks its robust list. */
+/* Waits, then leaves with a raw exit: the kernel then walks its robust list. */
 static void *exiter_thread(void *arg)
 {
 	struct robust_list_head *head = arg;
-	if (clear_at)
-		syscall(SYS_set_tid_address, clear_at);
-	if (head)
-		syscall(SYS_set_robust_list, head, sizeof *head);
+	syscall(SYS_set_robust_list, head, sizeof *head);
 	idle_tid = gettid_();
 	char c;
 	while (read(exit_pipe[0], &c, 1) < 0 && errno == EINTR)
@@ -902,21 +901,51 @@ static void *idle_tid_thread(void *arg)
 	return NULL;
 }
 
+static pthread_t started; /* the thread start() started last */
+
 static pid_t start(void *(*fn)(void *), void *arg)
 {
 	pthread_t t;
 	idle_tid = 0;
 	if (pthread_create(&t, NULL, fn, arg) || pthread_detach(t))
 		return -1;
+	started = t;
 	for (int i = 0; i < 5000 && !idle_tid; i++)
 		usleep(1000);
 	return idle_tid;
 }
 
-/* The kernel's answer: the watched word changed at the thread's exit. */
-static int exit_verdict(pid_t tid, const char *what, uint64_t target)
+/* The stack pointer of the monitor thread behind tid while it is blocked in a host call
+ * (/proc/TID/syscall: "NR ARGS... SP PC"), or 0; buf keeps the last reading. That file says
+ * "running" while the thread runs (under the module also while it runs its guest): asked
+ * again for up to a second. */
+static uint64_t blocked_sp(pid_t tid, char *buf, size_t cap)
 {
-	if (write(exit_pipe[1], "x", 1) != 1)
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+	for (int i = 0; i < 100; i++) {
+		int fd = open(path, O_RDONLY);
+		ssize_t n = fd >= 0 ? read(fd, buf, cap - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		char *pc = strrchr(buf, ' ');
+		if (pc && strncmp(buf, "running", 7)) {
+			char *sp = pc;
+			while (sp > buf && sp[-1] != ' ')
+				sp--;
+			return strtoull(sp, NULL, 16);
+		}
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* The kernel's answer: the watched word changed at the thread's exit (woken by wake_fd). */
+static int exit_verdict(int wake_fd, pid_t tid, const char *what, uint64_t target)
+{
+	if (write(wake_fd, "x", 1) != 1)
 		return setup_failed("write");
 	wait_gone(tid);
 	char why[256];
@@ -926,35 +955,124 @@ static int exit_verdict(pid_t tid, const char *what, uint64_t target)
 	return report(v, "%s at thread exit: monitor word at %#lx %s", what, (unsigned long)target, why);
 }
 
+/* One try of the clear_child_tid setup: a thread whose clear_child_tid is the tid word of
+ * the descriptor of a monitor thread stack ending at hi, once one is mapped there. */
+struct ctid_try {
+	uint64_t hi, at; /* the released range's end, the clear_child_tid in it */
+	int pipe[2];	 /* wakes the thread for its exit */
+	pid_t t, u;	 /* that thread; an idle one started after the release */
+	pthread_t pt[2]; /* both, for their program stacks */
+};
+
+static void *ctid_exiter(void *arg)
+{
+	struct ctid_try *c = arg;
+	syscall(SYS_set_tid_address, c->at);
+	idle_tid = gettid_();
+	char ch;
+	while (read(c->pipe[0], &ch, 1) < 0 && errno == EINTR)
+		;
+	syscall(SYS_exit, 0); /* raw: the kernel (here the monitor) clears clear_child_tid */
+	return NULL;
+}
+
+/* A released MIB with a page kept below it, so a hole bounded below, where a new monitor
+ * thread stack (MON_STACK and a guard page) fits and the program's next thread stack (8 MiB)
+ * does not; a thread with its clear_child_tid there; then an idle thread, whose monitor
+ * thread needs a new stack. */
+static int ctid_arm(const struct layout *l, struct ctid_try *c)
+{
+	char *below = mmap(NULL, MIB + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (below == MAP_FAILED || pipe(c->pipe))
+		return -1;
+	char *m = below + 4096;
+	c->hi = (uint64_t)m + MIB;
+	c->at = c->hi - l->top_to_pd + l->tid_off;
+	c->t = start(ctid_exiter, c);
+	c->pt[0] = started;
+	wait_blocked(c->t, SYS_read);
+	if (c->t <= 0 || munmap(m, MIB))
+		return -1;
+	c->u = start(idle_tid_thread, NULL);
+	c->pt[1] = started;
+	wait_blocked(c->u, SYS_read);
+	return c->u <= 0 ? -1 : 0;
+}
+
+/* Whose monitor thread stack try c's word is in now: the writable mapping there starts
+ * MON_STACK below c->hi above a guard page (glibc's stack for a monitor thread; only a
+ * neighbour above can merge with it in the maps), no program thread stack holds it, and one
+ * of the threads started so far, all blocked, has its monitor stack pointer in it: the word
+ * is that monitor thread's tid. Were it program memory (the program's own stack of the next
+ * thread, taking the top of an unbounded hole), its clearing at the thread's exit would be
+ * the program's own write, as on Linux (threadlife ctid-remap), not an escape. 0 if none;
+ * why says what is there. */
+static pid_t ctid_owner(const struct ctid_try *c, const struct ctid_try *tries, int n, char *why, size_t cap)
+{
+	const struct map *m = map_at(c->at);
+	if (!m || !strchr(m->perms, 'w'))
+		return snprintf(why, cap, "the released range was not reused (%s)", m ? m->perms : "unmapped"), 0;
+	struct map at = *m;
+	const struct map *g = map_at(at.lo - 1);
+	bool guarded = g && !strcmp(g->perms, "---p");
+	for (int i = 0; i < 2 * n; i++) {
+		pthread_attr_t a;
+		void *sa;
+		size_t ss;
+		if (pthread_getattr_np(tries[i / 2].pt[i % 2], &a) || pthread_attr_getstack(&a, &sa, &ss))
+			return snprintf(why, cap, "pthread_getattr_np failed"), 0;
+		pthread_attr_destroy(&a);
+		if (c->at >= (uint64_t)sa && c->at < (uint64_t)sa + ss)
+			return snprintf(why, cap, "clear_child_tid %#lx is in the program's own thread stack %p-%#lx",
+					(unsigned long)c->at, sa, (unsigned long)sa + ss), 0;
+	}
+	if (at.lo != c->hi - MON_STACK || at.hi < c->hi || !guarded)
+		return snprintf(why, cap, "clear_child_tid %#lx is in %lx-%lx %s, not a monitor thread stack (%lu KiB) ending at %#lx",
+				(unsigned long)c->at, (unsigned long)at.lo, (unsigned long)at.hi, at.perms, MON_STACK >> 10,
+				(unsigned long)c->hi), 0;
+	char buf[512];
+	for (int i = 0; i < 2 * n; i++) {
+		pid_t tid = i % 2 ? tries[i / 2].u : tries[i / 2].t;
+		uint64_t sp = blocked_sp(tid, buf, sizeof buf);
+		/* Not c's own thread: its monitor thread's exit clears its own word. */
+		if (tid != c->t && sp >= c->hi - MON_STACK && sp < c->hi)
+			return tid;
+	}
+	return snprintf(why, cap, "no blocked thread's monitor stack pointer in %#lx-%#lx", (unsigned long)at.lo,
+			(unsigned long)c->hi), 0;
+}
+
+#define CTID_TRIES 4
+
+/* Each new monitor thread stack takes the highest free gap it fits: when that is not this
+ * try's hole (a smaller gap higher up), a later try's new stacks may take this hole. */
 static int m_ctid_after_unmap(void)
 {
+	static struct ctid_try tries[CTID_TRIES];
 	struct layout l;
-	if (pipe(wake_pipe) || pipe(exit_pipe) || measure(&l))
+	char why[200] = "";
+	if (pipe(wake_pipe) || measure(&l))
 		return report(2, "cannot measure the thread layout");
-	char *m = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return setup_failed("mmap");
-	/* The tid of the monitor thread whose stack will take the top of m. */
-	uint64_t hi = (uint64_t)m + MIB;
-	clear_at = hi - l.top_to_pd + l.tid_off;
-	pid_t t = start(exiter_thread, NULL);
-	wait_blocked(t, SYS_read);
-	if (t <= 0 || munmap(m, MIB))
-		return setup_failed("thread with a clear_child_tid in m, munmap");
-	pid_t u = start(idle_tid_thread, NULL);
-	if (u <= 0)
-		return setup_failed("pthread_create");
-	const struct map *at = map_at(clear_at);
-	if (!at || !strchr(at->perms, 'w'))
-		return report(0, "the released page was not reused (%s)", at ? at->perms : "unmapped");
-	printf("clear_child_tid %#lx now in %lx-%lx %s (a monitor thread stack?)\n", (unsigned long)clear_at,
-	       (unsigned long)at->lo, (unsigned long)at->hi, at->perms);
-	char kind[32];
-	snprintf(kind, sizeof kind, "u32 %d", u);
-	watch(clear_at, 4, kind);
-	if (!runner_go())
-		return report(2, "needs the host runner (run_tests) to see monitor memory");
-	return exit_verdict(t, "clear_child_tid kept after munmap", clear_at);
+	for (int k = 0; k < CTID_TRIES; k++) {
+		if (ctid_arm(&l, &tries[k]))
+			return setup_failed("threads around a clear_child_tid in a released range");
+		for (int i = 0; i <= k; i++) {
+			const struct ctid_try *c = &tries[i];
+			pid_t owner = ctid_owner(c, tries, k + 1, why, sizeof why);
+			if (!owner)
+				continue;
+			printf("try %d: clear_child_tid %#lx now in the stack of monitor thread %d, %#lx-%#lx\n", k + 1,
+			       (unsigned long)c->at, owner, (unsigned long)(c->hi - MON_STACK), (unsigned long)c->hi);
+			char kind[32];
+			snprintf(kind, sizeof kind, "u32 %d", owner);
+			watch(c->at, 4, kind);
+			if (!runner_go())
+				return report(2, "needs the host runner (run_tests) to see monitor memory");
+			return exit_verdict(c->pipe[1], c->t, "clear_child_tid kept after munmap", c->at);
+		}
+	}
+	return report(2, "no monitor thread stack at a released clear_child_tid after %d tries; last: %s", CTID_TRIES,
+		      why);
 }
 
 static int m_robust_list(void)
@@ -970,21 +1088,11 @@ static int m_robust_list(void)
 		return setup_failed("pthread_create");
 	wait_blocked(t, SYS_read);
 	/* The monitor thread behind t: its stack pointer, while blocked. */
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", t);
-	int fd = open(path, O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-	buf[n > 0 ? n : 0] = 0;
-	unsigned long sp = 0;
-	char *f = strrchr(buf, ' ');
-	if (f) {
-		*f = 0;
-		f = strrchr(buf, ' ');
-		sp = f ? strtoul(f + 1, NULL, 16) : 0;
-	}
+	char buf[512];
+	uint64_t sp = blocked_sp(t, buf, sizeof buf);
 	const struct map *at = sp ? map_at(sp) : NULL;
 	if (!at)
-		return report(2, "no stack pointer of the monitor thread in %s: %s", path, buf);
+		return report(2, "no stack pointer of the monitor thread in /proc/self/task/%d/syscall: %s", t, buf);
 	/* That thread's own tid, in its descriptor: the kernel's robust-list walk
 	 * marks a futex word holding the dying thread's tid OWNER_DIED. */
 	uint64_t target = at->hi - l.top_to_pd + l.tid_off;
@@ -996,7 +1104,7 @@ static int m_robust_list(void)
 	watch((uint64_t)&head, 8, kind);
 	if (!runner_go())
 		return report(2, "needs the host runner (run_tests) to see monitor memory");
-	return exit_verdict(t, "robust list entry at monitor memory", target);
+	return exit_verdict(exit_pipe[1], t, "robust list entry at monitor memory", target);
 }
 
 /* ---- 5. double fetch of a length ---- */

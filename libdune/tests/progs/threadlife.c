@@ -5,11 +5,13 @@
  *   threadlife robust    robust mutex of an ended thread: EOWNERDEAD (with and without a waiter)
  *   threadlife lists     set_tid_address / get_robust_list answers
  *   threadlife shared    process-shared robust mutex: child exit_group / child killed by SIGSEGV
+ *   threadlife ctid-remap clear_child_tid whose page was unmapped: cleared on a new page mapped there, no error on none
  *   threadlife cycles N  N create/join cycles after a 50-cycle warm-up; prints and bounds the growth */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +210,63 @@ static int lists_test(void)
 	return 0;
 }
 
+/* clear_child_tid is written at the thread's exit to whatever the program has at that
+ * address then, as on Linux: a page mapped anew there is cleared, no page is no error. */
+static int ctid_pipe[2];
+static volatile pid_t ctid_tid;
+
+static void *leave_with_ctid(void *arg)
+{
+	syscall(SYS_set_tid_address, arg);
+	ctid_tid = (pid_t)syscall(SYS_gettid);
+	char c;
+	while (read(ctid_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	syscall(SYS_exit, 0); /* raw: the kernel (here the monitor) clears clear_child_tid */
+	return NULL;
+}
+
+static void ctid_once(int remap)
+{
+	char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		FAIL("mmap: %s", strerror(errno));
+	volatile uint32_t *w = (uint32_t *)(m + 64);
+	pthread_t t;
+	ctid_tid = 0;
+	if (pthread_create(&t, NULL, leave_with_ctid, (void *)w) || pthread_detach(t))
+		FAIL("pthread_create");
+	while (!ctid_tid)
+		usleep(1000);
+	if (munmap(m, 4096))
+		FAIL("munmap: %s", strerror(errno));
+	if (remap) {
+		if (mmap(m, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != m)
+			FAIL("mapping the page again: %s", strerror(errno));
+		*w = 0x1234;
+	}
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d", ctid_tid);
+	if (write(ctid_pipe[1], "x", 1) != 1)
+		FAIL("write");
+	for (int i = 0; i < 1000 && access(path, F_OK) == 0; i++)
+		usleep(1000);
+	if (access(path, F_OK) == 0)
+		FAIL("thread %d did not end", ctid_tid);
+	if (remap && *w != 0)
+		FAIL("clear_child_tid on the page mapped anew: %#x, not cleared", *w);
+}
+
+static int ctid_remap_test(void)
+{
+	if (pipe(ctid_pipe))
+		FAIL("pipe");
+	ctid_once(0);
+	ctid_once(1);
+	printf("ctid-remap: unmapped no error, mapped anew cleared\n");
+	return 0;
+}
+
 /* A process-shared robust mutex whose owner process ends (exit_group or a
  * fault the monitor turns into death by SIGSEGV) while holding it. */
 static int shared_once(pthread_mutex_t *m, int crash)
@@ -310,8 +369,10 @@ int main(int argc, char **argv)
 		return lists_test();
 	if (!strcmp(m, "shared"))
 		return shared_test();
+	if (!strcmp(m, "ctid-remap"))
+		return ctid_remap_test();
 	if (!strcmp(m, "cycles"))
 		return cycles_test(argc > 2 ? atoi(argv[2]) : 1100);
-	fprintf(stderr, "usage: threadlife join|robust|lists|shared|cycles [N]\n");
+	fprintf(stderr, "usage: threadlife join|robust|lists|shared|ctid-remap|cycles [N]\n");
 	return 2;
 }
