@@ -446,6 +446,22 @@ static void svm_decode(struct vmcb *vmcb, struct dune_exit *x)
 	}
 }
 
+/* An event whose delivery an exit interrupted (a nested page fault on the exception stack or the
+ * IDT, a host interrupt) is delivered again at the next entry, except one an instruction raised
+ * (INTn, INT3, INTO): the VMCB's RIP is still that instruction's own, and injecting the event
+ * would push it as the return address (the int3's, where the program expects the byte after:
+ * gdb then resumes in the middle of an instruction). Running the instruction again raises the
+ * event again, with the right address, as KVM does without NRIP save. Hardware reports INT3
+ * and INTO as exceptions (vector 3 or 4), QEMU's emulation as software interrupts. */
+static bool svm_redeliver(u32 info)
+{
+	u32 type = info & SVM_EXITINTINFO_TYPE_MASK, vec = info & SVM_EXITINTINFO_VEC_MASK;
+
+	if (!(info & SVM_EXITINTINFO_VALID) || type == SVM_EXITINTINFO_TYPE_SOFT)
+		return false;
+	return !(type == SVM_EXITINTINFO_TYPE_EXEPT && (vec == BP_VECTOR || vec == OF_VECTOR));
+}
+
 static void svm_enter(struct dune_vcpu *v, struct dune_exit *x)
 {
 	struct svm_vcpu *s = v->arch;
@@ -461,8 +477,7 @@ static void svm_enter(struct dune_vcpu *v, struct dune_exit *x)
 	dune_svm_enter(__pa(s->vmcb), page_to_phys(cpu->host_vmcb), v->gprs);
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
-	/* An event whose delivery the exit interrupted is delivered again at the next entry. */
-	s->event_pending = c->exit_int_info & SVM_EXITINTINFO_VALID;
+	s->event_pending = svm_redeliver(c->exit_int_info);
 	c->event_inj = s->event_pending ? c->exit_int_info : 0;
 	c->event_inj_err = c->exit_int_info_err;
 	svm_decode(s->vmcb, x);

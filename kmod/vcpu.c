@@ -15,6 +15,19 @@
 #include "dune.h"
 #include "syscall.h"
 
+/* The guest runs with the host's XCR0: neither backend switches it and XSETBV is intercepted.
+ * Its CR4.OSXSAVE is therefore the host's, whatever user space asked for: with it clear, XSAVE,
+ * XGETBV and every VEX-encoded instruction raise #UD although the state they use is enabled
+ * (code whose C library chose them natively, like the Dune API's dune_enter, where glibc's lazy
+ * binding saves registers with XSAVE, dies of SIGILL), and CPUID tells a program started in
+ * the guest that AVX cannot be used on a CPU that runs it. */
+static u64 vcpu_guest_cr4(u64 cr4)
+{
+	if (cpu_feature_enabled(X86_FEATURE_OSXSAVE))
+		return cr4 | X86_CR4_OSXSAVE;
+	return cr4 & ~(u64)X86_CR4_OSXSAVE;
+}
+
 static int vcpu_load_state(struct dune_vcpu *v)
 {
 	struct dune_run *run = v->run;
@@ -29,6 +42,7 @@ static int vcpu_load_state(struct dune_vcpu *v)
 		memcpy(&r, &run->regs, sizeof(r)); /* a snapshot: checked, then used */
 	if (run->dirty & DUNE_DIRTY_SREGS)
 		memcpy(&s, &run->sregs, sizeof(s));
+	s.cr4 = vcpu_guest_cr4(s.cr4);
 	rc = dune_backend()->set_state(v, &r, &s);
 	if (!rc) {
 		dune_backend()->cancel_event(v);

@@ -14,6 +14,12 @@
  *   signal   a signal interrupts a guest spinning forever: DUNE_RUN fails with EINTR
  *   kick     immediate_exit makes DUNE_RUN fail with EINTR without entering
  *   xsave    the guest FPU state round-trips through DUNE_GET_XSAVE/DUNE_SET_XSAVE
+ *   events   int3, int $0x21 and ud2, each delivered through the guest's IDT onto a stack page
+ *            the nested table does not map yet (the exit interrupts the delivery): the frame
+ *            holds the address after int3 and int $0x21 (traps) and ud2's own (a fault)
+ *   osxsave  the guest's CR4.OSXSAVE is the host's (it runs with the host's XCR0) even when
+ *            user space leaves it clear: XGETBV works and returns the host's XCR0, CPUID says
+ *            OSXSAVE
  *   spin     spins in the guest forever (prints "spinning"): for the kill tests */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,17 +38,30 @@
 /* The guest's code (copied into a page of the region): rax += rbx; rcx = *rsi; *rdi = rcx;
  * jump to rdx. And a loop. Position independent, no stack. */
 extern const char guest_basic[], guest_basic_end[], guest_spin[], guest_spin_end[];
+extern const char guest_int3[], guest_int21[], guest_ud2[], guest_events_end[];
+extern const char guest_xcr[], guest_xcr_end[];
 __asm__(".pushsection .rodata\n"
 	"guest_basic: add %rbx, %rax; mov (%rsi), %rcx; mov %rcx, (%rdi); jmp *%rdx\n"
 	"guest_basic_end:\n"
 	"guest_spin: jmp guest_spin\n"
 	"guest_spin_end:\n"
+	/* One event each (every IDT entry leads to 0x1000): int3, int $0x21, ud2. */
+	"guest_int3: int3; hlt\n"
+	"guest_int21: int $0x21; hlt\n"
+	"guest_ud2: ud2; hlt\n"
+	"guest_events_end:\n"
+	/* rsi:rdi = XCR0, rcx = CPUID.1:ECX, then the exit page. */
+	"guest_xcr: xor %ecx, %ecx; xgetbv; mov %rax, %rsi; mov %rdx, %rdi\n"
+	"  mov $1, %eax; xor %ecx, %ecx; cpuid; mov $0x1000, %r8d; jmp *%r8\n"
+	"guest_xcr_end:\n"
 	".popsection\n");
 
 #define PG 4096UL
 #define REGION (2UL << 20)
-/* Pages of the region: seven page-table pages, then code, data, out, ro. */
-enum { PML4, PDPT_LO, PD_LO, PT_LO, PDPT_HI, PD_HI, PT_HI, CODE, DATA, OUT, RO, NPAGES };
+/* Pages of the region: seven page-table pages, then code, data, out, ro, an IDT and GDT, and
+ * three stacks for the event tests. */
+enum { PML4, PDPT_LO, PD_LO, PT_LO, PDPT_HI, PD_HI, PT_HI, CODE, DATA, OUT, RO, TABLES, STACK1,
+       STACK2, STACK3, NPAGES };
 
 struct guest {
 	int dev, vm, vcpu;
@@ -340,6 +359,90 @@ static int t_xsave(struct guest *g)
 	return 0;
 }
 
+/* An IDT (at TABLES, every vector's handler 0x1000, a ring-0 interrupt gate) and a GDT after
+ * it (kernel code 8, data 0x10) for set_cpu's guest. */
+static void set_tables(struct guest *g)
+{
+	uint64_t *idt = page(g, TABLES), *gdt = idt + 256;
+	unsigned i;
+
+	for (i = 0; i < 64; i++) {
+		idt[2 * i] = 0x1000 | (8ULL << 16) | (0x8eULL << 40);
+		idt[2 * i + 1] = 0;
+	}
+	gdt[1] = 0x00af9b000000ffffULL;
+	gdt[2] = 0x00cf93000000ffffULL;
+	g->run->sregs.idt.base = addr(g, TABLES);
+	g->run->sregs.idt.limit = 64 * 16 - 1;
+	g->run->sregs.gdt.base = addr(g, TABLES) + 256 * 8;
+	g->run->sregs.gdt.limit = 3 * 8 - 1;
+}
+
+/* Runs the instruction at CODE + at (an offset into the events code) with its stack at the top
+ * of a page the guest never touched, and checks the handler's frame: RIP, CS, RSP. */
+static int run_event(struct guest *g, const char *what, size_t at, int stack, uint64_t want_rip)
+{
+	const uint64_t *frame;
+
+	set_cpu(g, guest_int3, guest_events_end);
+	set_tables(g);
+	g->run->regs.rip = addr(g, CODE) + at;
+	g->run->regs.rsp = addr(g, stack) + PG;
+	if (ioctl(g->vcpu, DUNE_RUN, 0))
+		return fail("DUNE_RUN");
+	if (expect_exit(g, DUNE_EXIT_FETCH, 0x1000))
+		return 1;
+	frame = (const uint64_t *)(uintptr_t)g->run->regs.rsp;
+	if (g->run->regs.rsp != addr(g, stack) + PG - 5 * 8 || frame[0] != want_rip || frame[1] != 8 ||
+	    frame[3] != addr(g, stack) + PG) {
+		printf("FAIL %s: frame rip %#llx (expected %#llx) cs %#llx rsp %#llx, handler rsp %#llx\n",
+		       what, (unsigned long long)frame[0], (unsigned long long)want_rip,
+		       (unsigned long long)frame[1], (unsigned long long)frame[3],
+		       (unsigned long long)g->run->regs.rsp);
+		return 1;
+	}
+	return 0;
+}
+
+static int t_events(struct guest *g)
+{
+	uint64_t code = addr(g, CODE);
+	size_t int21 = (size_t)(guest_int21 - guest_int3), ud2 = (size_t)(guest_ud2 - guest_int3);
+
+	/* A trap's frame holds the next instruction, a fault's the faulting one. */
+	return run_event(g, "int3", 0, STACK1, code + 1) ||
+	       run_event(g, "int $0x21", int21, STACK2, code + int21 + 2) ||
+	       run_event(g, "ud2", ud2, STACK3, code + ud2);
+}
+
+static int t_osxsave(struct guest *g)
+{
+	uint32_t a, b, c, d;
+	uint64_t xcr0;
+
+	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if (!(c & (1U << 27))) {
+		printf("FAIL this host's kernel has no OSXSAVE: the test needs it\n");
+		return 1;
+	}
+	__asm__("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+	xcr0 = a | (uint64_t)d << 32;
+	set_cpu(g, guest_xcr, guest_xcr_end); /* CR4: PAE only */
+	if (ioctl(g->vcpu, DUNE_RUN, 0))
+		return fail("DUNE_RUN");
+	if (expect_exit(g, DUNE_EXIT_FETCH, 0x1000))
+		return 1;
+	if ((g->run->regs.rsi | g->run->regs.rdi << 32) != xcr0 || !(g->run->regs.rcx & (1U << 27)) ||
+	    !(g->run->sregs.cr4 & (1U << 18))) {
+		printf("FAIL guest XCR0 %#llx (host %#llx), CPUID.1:ECX %#llx, CR4 %#llx\n",
+		       (unsigned long long)(g->run->regs.rsi | g->run->regs.rdi << 32),
+		       (unsigned long long)xcr0, (unsigned long long)g->run->regs.rcx,
+		       (unsigned long long)g->run->sregs.cr4);
+		return 1;
+	}
+	return 0;
+}
+
 static int t_spin(struct guest *g)
 {
 	set_cpu(g, guest_spin, guest_spin_end);
@@ -359,7 +462,7 @@ int cmd_guest(const char *test)
 		{ "basic", t_basic }, { "mmio", t_mmio }, { "efault", t_efault },
 		{ "remap", t_remap }, { "args", t_args }, { "fork", t_fork },
 		{ "signal", t_signal }, { "kick", t_kick }, { "xsave", t_xsave },
-		{ "spin", t_spin },
+		{ "events", t_events }, { "osxsave", t_osxsave }, { "spin", t_spin },
 	};
 	struct guest g;
 	size_t i;

@@ -1708,7 +1708,8 @@ static int t_ptrace_gdb(void)
 {
 	if (need_tool("/usr/bin/gdb"))
 		return 1;
-	run(&R, DUNE("/usr/bin/gdb", "-nx", "-batch", "-ex", "break main", "-ex", "run", "-ex", "bt", "-ex", "next",
+	/* -d: the source by its path under SRC_DIR too, where the build directory is not (the VM). */
+	run(&R, DUNE("/usr/bin/gdb", "-nx", "-batch", "-d", fmt("%s/tests", srcdir), "-ex", "break main", "-ex", "run", "-ex", "bt", "-ex", "next",
 		     "-ex", "stepi", "-ex", "info registers rip", "-ex", "continue", prog("debuggee")));
 	static const char *const has[] = {
 		"Breakpoint 1, main () at", "#0  main () at", "\tprintf(\"square: %d\\n\", v);", "rip            0x4",
