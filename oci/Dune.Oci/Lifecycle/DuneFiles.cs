@@ -1,6 +1,8 @@
+using Dune.Interop;
 using Dune.Oci.Planning;
 using Dune.Oci.Seccomp;
 using Dune.Oci.Spec;
+using Tmds.Linux;
 
 namespace Dune.Oci.Lifecycle;
 
@@ -25,7 +27,30 @@ public static class DuneFiles
     {
         if (!File.Exists(DuneProcess.DefaultRunPath))
             throw new RuntimeError($"Dune mode needs dune-run, which is not at {DuneProcess.DefaultRunPath} (make build), or use --mode {DuneMode.Native}");
-        return DuneBackend.Choose(spec.Annotations, File.Exists);
+        var backend = DuneBackend.Choose(spec.Annotations, File.Exists);
+        CheckOpens(backend);
+        return backend;
+    }
+
+    /// <summary>
+    /// A device node can exist without its driver (a static /dev/kvm made from modules.devname
+    /// while kvm_amd/kvm_intel are not loaded): opened as dune-init will open it, closed again,
+    /// so that such a host fails here and not in dune-init after the container's state exists.
+    /// </summary>
+    private static void CheckOpens(string backend)
+    {
+        var device = DuneBackend.DeviceOf(backend);
+        int fd = PathCalls.Open(device, LibC.O_RDWR | LibC.O_CLOEXEC);
+        if (fd >= 0)
+        {
+            LibC.close(fd);
+            return;
+        }
+        int errno = NativeException.LastErrno;
+        string why = errno is 6 or 19 /* ENXIO, ENODEV */
+            ? $" (the node exists but its driver is not loaded: {(backend == DuneBackend.Module ? "dune.ko" : "kvm_amd or kvm_intel")})"
+            : "";
+        throw RuntimeError.OfErrno($"Dune mode on the {backend} backend ({DuneBackend.Annotation}): cannot open {device}{why}", errno);
     }
 
     public static DuneProcess Prepare(string stateDir, RuntimeSpec spec, string backend)
