@@ -14,7 +14,6 @@ namespace Dune.Oci.Planning;
 public sealed record DuneProcess(string DuneRunPath, string? PolicyPath, string? StatsPath, string? TracePath, bool Fastcall = true,
     string Device = Spec.DuneBackend.KvmDevice, bool KernelSyscalls = true)
 {
-
     /// <summary>Where dune-run lives: beside the dune binary (DUNE_RUN overrides, for tests).</summary>
     public static string DefaultRunPath =>
         Environment.GetEnvironmentVariable("DUNE_RUN") is { Length: > 0 } p ? p : Path.Combine(AppContext.BaseDirectory, "dune-run");
