@@ -68,7 +68,7 @@ test-libdune:
 test-vm: deps build
 	bash e2e/vm/run.sh
 
-# The Dune kernel module's VM boot (e2e/vm/kmod.sh), not yet part of make test (e2e/run-tests.sh).
+# The Dune kernel module's VM boot alone (e2e/vm/kmod.sh; make test runs it as the suite vm-kmod).
 test-kmod: deps build
 	bash e2e/vm/kmod.sh
 

@@ -5,8 +5,6 @@
 #   DUNE=PATH            the runtime under test (default build/bin/dune)
 #   E2E_ONLY="a b"       run only these suites (names as printed below), for development
 #   DUNE_ALLOW_NO_KVM=1  without /dev/kvm, print the KVM suites as skipped instead of failing
-#   E2E_KMOD=1           also run vm-kmod, the Dune kernel module's boot (make test-kmod; printed
-#                        as skipped otherwise: see below)
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
@@ -197,14 +195,9 @@ if wanted vm; then
   run_script_suite vm bash e2e/vm/run.sh; ran+=(vm)
 fi
 # A second boot without kvm_amd: the Dune kernel module (kmod/) on the emulated SVM, with
-# libdune's suite under --backend dune (e2e/vm/kmod.sh). Opt-in while the module is
-# experimental: one run in three of the merged tree ended a vfork test's parent with "the
-# guest vCPU stopped in an unexpected state" under the module (issue 10, kmod/README.md), and
-# a failure there must not hold back the rest of make test.
-if [[ ${E2E_KMOD:-0} == 1 || " ${E2E_ONLY:-} " == *" vm-kmod "* ]]; then
+# libdune's suite under --backend dune (e2e/vm/kmod.sh; about 4.5 min).
+if wanted vm-kmod; then
   run_script_suite vm-kmod bash e2e/vm/kmod.sh; ran+=(vm-kmod)
-elif wanted vm; then
-  skip_suite vm-kmod "the Dune kernel module is experimental: make test-kmod (E2E_KMOD=1) runs its boot"
 fi
 
 # ---------------------------------------------------------------- summary
