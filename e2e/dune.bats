@@ -167,6 +167,35 @@ start_ctr() {
   echo "$c" | jq -e '.fastcalls == 0 and .fastcall_sites == 0 and .syscalls >= 2000'
 }
 
+@test "dune mode: the backend is the module's when /dev/dune exists, else KVM; run.dune.backend naming a missing device fails at create, leaving nothing" {
+  # The same decision as dune-run's own default; the kmod VM suite tests the module side.
+  if [[ -e /dev/dune ]]; then expected=dune missing=kvm dev=/dev/kvm; else expected=kvm missing=dune dev=/dev/dune; fi
+  start_ctr sh -c 'echo started; while :; do sleep 0.1; done'
+  wait_lines "$T/$ID.out" 1
+  [ "$(cat "$ROOT/$ID/dune-backend")" = "$expected" ]
+  run R exec "$ID" true
+  [ "$status" -eq 0 ]
+  c=$(dune_counters "$ID")
+  echo "counters: $c"
+  echo "$c" | jq -e --arg b "$expected" '.backend == $b'
+  R delete --force "$ID"
+  if [[ -e $dev ]]; then
+    echo "# both /dev/kvm and /dev/dune exist: no missing device to request" >&3
+    return 0
+  fi
+  bundle_jq "$B" '.annotations["run.dune.backend"] = $m' --arg m "$missing"
+  run --separate-stderr R run --bundle "$B" "$ID" </dev/null
+  echo "status $status, stderr: $stderr"
+  [ "$status" -ne 0 ]
+  [[ $stderr == *"run.dune.backend=$missing"* && $stderr == *"$dev"* ]]
+  assert_nothing_left "$ID" "$B"
+  bundle_jq "$B" '.annotations["run.dune.backend"] = "KVM"'
+  run --separate-stderr R run --bundle "$B" "$ID" </dev/null
+  [ "$status" -ne 0 ]
+  [[ $stderr == *'unknown backend "KVM"'* ]]
+  assert_nothing_left "$ID" "$B"
+}
+
 @test "dune mode: a getpid the container's seccomp refuses stays refused, nothing answered in the guest" {
   install_tool fastcall "$B/rootfs"
   set_seccomp "$B" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'

@@ -3,7 +3,9 @@
 # (kmod/headers.sh) and the static helper dunectl, then boots the test bed (run.sh) with
 # build/kmod on the run disk and runs e2e/vm/tests/kmod.bats. A boot of its own: kvm_amd is
 # not loaded in it (the module needs SVM free), unlike host-v2.bats's boot. libdune (its
-# dune-run and test programs, built here) comes along for its suite under --backend dune.
+# dune-run and test programs, built here) comes along for its suite under --backend dune; the
+# runtime (build/bin, or DUNE's directory: `make build` first) is on the run disk as in every
+# boot (disk.sh), for the tests of Dune-mode containers on the module.
 #   kmod.sh              the suite
 #   kmod.sh COMMAND...   any command in such a boot, with the module on /opt/dune/build/kmod
 set -euo pipefail

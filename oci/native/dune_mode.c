@@ -68,15 +68,17 @@ static int pass_fd(struct dune_argv *a, const char *name, int fd)
 
 int op_dune_exec(struct init_ctx *c, const struct plan_msg *s)
 {
-	uint64_t flags = plan_u64(s, 0); /* bit 0: trace every filtered call; bit 1: no fast calls */
+	/* bit 0: trace every filtered call; bit 1: no fast calls; bit 2: no in-kernel calls (module) */
+	uint64_t flags = plan_u64(s, 0);
 	char **argv, **envp;
 	uint64_t argc;
 	if (c->dune.run < 0)
 		return ctx_fail(c, EINVAL, "dune-run (no DUNE_OPEN before DUNE_EXEC)");
 	if (exec_vectors(c, s, 1, &argv, &envp, &argc) != STEP_OK)
 		return STEP_FAILED;
-	/* dune-run [fd options] [--trace] [--no-fastcall] --argv0 ARGV0 -- PROGRAM ARGS... */
-	struct dune_argv a = { .v = calloc((size_t)argc + 16, sizeof(char *)) };
+	/* dune-run [fd options] [--trace] [--no-fastcall] [--no-kernel-syscalls] --argv0 ARGV0 --
+	 * PROGRAM ARGS...; --kvm-fd is /dev/kvm or /dev/dune: dune-run picks the backend by it. */
+	struct dune_argv a = { .v = calloc((size_t)argc + 18, sizeof(char *)) };
 	if (!a.v)
 		return ctx_fail(c, errno, "%s", c->exec_path);
 	a.v[a.n++] = "dune-run";
@@ -89,6 +91,8 @@ int op_dune_exec(struct init_ctx *c, const struct plan_msg *s)
 		a.v[a.n++] = "--trace";
 	if (flags & 2)
 		a.v[a.n++] = "--no-fastcall";
+	if (flags & 4)
+		a.v[a.n++] = "--no-kernel-syscalls";
 	a.v[a.n++] = "--argv0";
 	a.v[a.n++] = argv[0];
 	a.v[a.n++] = "--";

@@ -3,6 +3,11 @@
 # AMD SVM, in a boot where kvm_amd is NOT loaded (the module and kvm_amd would both own SVM).
 # The module and the static helper dunectl come on the run disk (VM_EXTRA=build/kmod).
 # The last test loads kvm_amd itself, to check that the two exclude each other.
+# The "containers:" tests run the runtime (build/bin/dune, on the run disk as in every boot) in
+# Dune mode on the module: with kvm_amd not loaded, /dev/dune is the only backend there.
+
+load ../../lib/helpers
+source "$E2E_REPO/e2e/lib/dune.bash"
 
 KO=${KO:-/opt/dune/build/kmod/dune.ko}
 SYS=/sys/class/dune/dune
@@ -14,6 +19,8 @@ setup_file() {
 }
 
 teardown() {
+  # A container test's state, bundle and containers first: they hold /dev/dune open.
+  [[ -z ${T:-} ]] || common_teardown
   rmmod dune 2>/dev/null || true
 }
 
@@ -312,6 +319,87 @@ ALLOWED_FAILURES=(
   ((unexpected == 0))
   [[ $(echo "$output" | tail -n1) =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]
   held_nothing
+}
+
+# The containers: tests' bundle: busybox in Dune mode (the default), no backend annotation.
+ctr_setup() {
+  common_setup
+  make_bundle "$B" sh
+  bundle_jq "$B" '.annotations = {}'
+}
+
+# until_closed: the module's open files back to 0 (a killed monitor's last close is
+# asynchronous to `delete`), then nothing held.
+until_closed() {
+  for _ in $(seq 100); do [[ $(cat $SYS/open_files) == 0 ]] && break; sleep 0.1; done
+  [[ $(cat $SYS/open_files) == 0 ]]
+  held_nothing
+}
+
+@test "containers: dune run in Dune mode uses /dev/dune by default: stats report backend dune, in-kernel calls counted" {
+  insmod "$KO"
+  [[ ! -e /dev/kvm ]] || [[ ! -e /sys/class/misc/kvm ]]
+  ctr_setup
+  bundle_set_args "$B" sh -c 'for i in $(seq 300); do echo $i; done >/dev/null; echo ready; sleep 1000'
+  create_ctr "$ID"
+  [[ $(cat "$ROOT/$ID/dune-backend") == dune ]]
+  R start "$ID"
+  wait_file "$T/$ID.out" 120
+  [[ $(cat "$T/$ID.out") == ready ]]
+  pid=$(pid_of "$ID")
+  [[ $(readlink "/proc/$pid/exe") == "/memfd:dune-run (deleted)" ]]
+  (($(cat $SYS/open_files) >= 1 && $(cat $SYS/vms) >= 1))
+  run R exec "$ID" sh -c 'echo from exec'
+  echo "$output"
+  [[ $status == 0 && $output == "from exec" ]]
+  stats=$(dune_counters "$ID")
+  echo "$stats"
+  [[ $(jq -r .backend <<<"$stats") == dune ]]
+  (($(jq .kernel_syscalls <<<"$stats") > 0))
+  echo "# counters: $(jq -c '{backend, syscalls, kernel_syscalls, exits}' <<<"$stats")" >&3
+  R delete --force "$ID"
+  assert_nothing_left "$ID" "$B" "$ID"
+  until_closed
+}
+
+@test "containers: run.dune.kernel-syscalls=false: every call exits to the monitor (kernel_syscalls 0)" {
+  insmod "$KO"
+  ctr_setup
+  bundle_jq "$B" '.annotations = {"run.dune.kernel-syscalls": "false"}'
+  bundle_set_args "$B" sh -c 'for i in $(seq 300); do echo $i; done >/dev/null; echo ready; sleep 1000'
+  create_ctr "$ID"
+  R start "$ID"
+  wait_file "$T/$ID.out" 120
+  [[ $(cat "$T/$ID.out") == ready ]]
+  stats=$(dune_counters "$ID")
+  echo "$stats"
+  [[ $(jq -r .backend <<<"$stats") == dune ]]
+  [[ $(jq .kernel_syscalls <<<"$stats") == 0 ]]
+  (($(jq .syscalls <<<"$stats") >= 300))
+  R delete --force "$ID"
+  assert_nothing_left "$ID" "$B" "$ID"
+  until_closed
+}
+
+@test "containers: run.dune.backend=kvm without KVM fails at create with the reason, leaving nothing" {
+  insmod "$KO"
+  ctr_setup
+  bundle_jq "$B" '.annotations = {"run.dune.backend": "kvm"}'
+  bundle_set_args "$B" true
+  run --separate-stderr R run --bundle "$B" "$ID"
+  echo "status $status, stderr: $stderr"; cat "$LOG"
+  [[ $status != 0 ]]
+  [[ $stderr == *"run.dune.backend"* && $stderr == *"/dev/kvm"* ]]
+  echo "# create's error: $stderr" >&3
+  grep '"level":"error"' "$LOG" | grep -q '/dev/kvm'
+  R delete --force "$ID" || true
+  assert_nothing_left "$ID" "$B" "$ID"
+  [[ $(cat $SYS/open_files) == 0 ]]
+  # A backend that is neither: refused the same way.
+  bundle_jq "$B" '.annotations = {"run.dune.backend": "vmx"}'
+  run --separate-stderr R run --bundle "$B" "$ID"
+  [[ $status != 0 && $stderr == *'unknown backend "vmx"'* ]]
+  assert_nothing_left "$ID" "$B" "$ID"
 }
 
 @test "SVM has one owner: dune.ko refuses to load while KVM holds it, and KVM cannot take it from dune.ko" {

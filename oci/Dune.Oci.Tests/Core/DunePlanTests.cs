@@ -70,7 +70,7 @@ public class DunePlanTests
         {
             var spec = NonTerminalSpec();
             if (value is not null) spec.Annotations = new() { [DuneMode.FastcallAnnotation] = value };
-            Assert.Equal(expected, DuneFiles.Prepare(dir, spec).Fastcall);
+            Assert.Equal(expected, DuneFiles.Prepare(dir, spec, DuneBackend.Kvm).Fastcall);
             // `exec` reads the container's setting back from its state dir.
             Assert.Equal(expected, DuneFiles.Existing(dir).Fastcall);
         }

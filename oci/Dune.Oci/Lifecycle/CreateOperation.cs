@@ -30,11 +30,11 @@ public static class CreateOperation
         if (!process.Terminal && req.ConsoleSocket is not null)
             throw new RuntimeError("--console-socket was given but process.terminal is false");
         var mode = DuneMode.FromAnnotations(spec.Annotations, ctx.DefaultMode);
-        if (mode == DuneMode.Dune) DuneFiles.CheckHost();
+        var backend = mode == DuneMode.Dune ? DuneFiles.CheckHost(spec) : null;
         var seccomp = KernelSeccomp.For(spec.Linux?.Seccomp, mode);
         process.Env = ProcessPlanner.WithHome(process.Env, process.User.Uid, SpecValidator.RootfsPath(spec, bundle));
 
-        RuntimeLog.DebugLine($"create {req.Id}: config.json valid, mode {mode}");
+        RuntimeLog.DebugLine($"create {req.Id}: config.json valid, mode {mode}{(backend is null ? "" : $", backend {backend}")}");
         var store = ctx.Store;
         using var dirLock = store.CreateDir(req.Id);
         var record = new ContainerRecord
@@ -72,7 +72,7 @@ public static class CreateOperation
             }
             catch (CgroupException e) { throw new RuntimeError($"cgroup: {e.Message}"); }
 
-            var dune = mode == DuneMode.Dune ? DuneFiles.Prepare(store.DirOf(req.Id), spec) : null;
+            var dune = mode == DuneMode.Dune ? DuneFiles.Prepare(store.DirOf(req.Id), spec, backend!) : null;
             consoleFd = req.ConsoleSocket is not null ? UnixSocket.Connect(req.ConsoleSocket) : req.OwnConsoleSocket;
             var options = new CreateOptions
             {

@@ -1,6 +1,8 @@
+using Dune.Interop;
 using Dune.Oci.Planning;
 using Dune.Oci.Seccomp;
 using Dune.Oci.Spec;
+using Tmds.Linux;
 
 namespace Dune.Oci.Lifecycle;
 
@@ -8,24 +10,50 @@ namespace Dune.Oci.Lifecycle;
 /// The files of a Dune-mode container in its state dir: the monitor's policy
 /// (dune-policy.json: linux.seccomp, or Docker's default profile without it, in the
 /// normalized form of <see cref="MonitorPolicy"/>), the shared counters (dune-stats) and the
-/// trace of filtered calls (dune-trace.log, with run.dune.trace=true); dune-no-fastcall, empty,
-/// marks a container whose processes run with fast calls off (run.dune.fastcall=false).
+/// trace of filtered calls (dune-trace.log, with run.dune.trace=true); dune-backend holds the
+/// backend chosen at create ("kvm" or "dune", <see cref="DuneBackend"/>), so that `exec` uses the
+/// same device; dune-no-fastcall and dune-no-kernel-syscalls, empty, mark a container whose
+/// processes run with fast calls (run.dune.fastcall=false) or in-kernel calls
+/// (run.dune.kernel-syscalls=false) off.
 /// </summary>
 public static class DuneFiles
 {
     public const string Policy = "dune-policy.json", Stats = "dune-stats", Trace = "dune-trace.log",
-        NoFastcall = "dune-no-fastcall";
+        NoFastcall = "dune-no-fastcall", Backend = "dune-backend", NoKernelSyscalls = "dune-no-kernel-syscalls";
 
-    /// <summary>Fails early, with the reason, where Dune processes cannot run.</summary>
-    public static void CheckHost()
+    /// <summary>Fails early, with the reason, where Dune processes cannot run; else the backend
+    /// (<see cref="DuneBackend.Choose"/>), before anything of the container exists.</summary>
+    public static string CheckHost(RuntimeSpec spec)
     {
         if (!File.Exists(DuneProcess.DefaultRunPath))
             throw new RuntimeError($"Dune mode needs dune-run, which is not at {DuneProcess.DefaultRunPath} (make build), or use --mode {DuneMode.Native}");
-        if (!File.Exists(DuneProcess.KvmDevice))
-            throw new RuntimeError($"Dune mode needs {DuneProcess.KvmDevice} (hardware virtualization through KVM), which this host does not have; use --mode {DuneMode.Native} or annotation {DuneMode.Annotation}={DuneMode.Native}");
+        var backend = DuneBackend.Choose(spec.Annotations, File.Exists);
+        CheckOpens(backend);
+        return backend;
     }
 
-    public static DuneProcess Prepare(string stateDir, RuntimeSpec spec)
+    /// <summary>
+    /// A device node can exist without its driver (a static /dev/kvm made from modules.devname
+    /// while kvm_amd/kvm_intel are not loaded): opened as dune-init will open it, closed again,
+    /// so that such a host fails here and not in dune-init after the container's state exists.
+    /// </summary>
+    private static void CheckOpens(string backend)
+    {
+        var device = DuneBackend.DeviceOf(backend);
+        int fd = PathCalls.Open(device, LibC.O_RDWR | LibC.O_CLOEXEC);
+        if (fd >= 0)
+        {
+            LibC.close(fd);
+            return;
+        }
+        int errno = NativeException.LastErrno;
+        string why = errno is 6 or 19 /* ENXIO, ENODEV */
+            ? $" (the node exists but its driver is not loaded: {(backend == DuneBackend.Module ? "dune.ko" : "kvm_amd or kvm_intel")})"
+            : "";
+        throw RuntimeError.OfErrno($"Dune mode on the {backend} backend ({DuneBackend.Annotation}): cannot open {device}{why}", errno);
+    }
+
+    public static DuneProcess Prepare(string stateDir, RuntimeSpec spec, string backend)
     {
         string? stats = null, trace = null;
         // dune-run has no policy of its own: the one the kernel filter is compiled from, always.
@@ -44,7 +72,10 @@ public static class DuneFiles
         }
         bool fastcall = DuneMode.Flag(spec.Annotations, DuneMode.FastcallAnnotation, true);
         if (!fastcall) File.WriteAllBytes(Path.Combine(stateDir, NoFastcall), Array.Empty<byte>());
-        return new DuneProcess(DuneProcess.DefaultRunPath, policy, stats, trace, fastcall);
+        File.WriteAllText(Path.Combine(stateDir, Backend), backend);
+        bool kernelSyscalls = DuneMode.Flag(spec.Annotations, DuneBackend.KernelSyscallsAnnotation, true);
+        if (!kernelSyscalls) File.WriteAllBytes(Path.Combine(stateDir, NoKernelSyscalls), Array.Empty<byte>());
+        return new DuneProcess(DuneProcess.DefaultRunPath, policy, stats, trace, fastcall, DuneBackend.DeviceOf(backend), kernelSyscalls);
     }
 
     /// <summary>
@@ -65,6 +96,9 @@ public static class DuneFiles
     public static DuneProcess Existing(string stateDir)
     {
         string? Have(string name) => File.Exists(Path.Combine(stateDir, name)) ? Path.Combine(stateDir, name) : null;
-        return new DuneProcess(DuneProcess.DefaultRunPath, Have(Policy), Have(Stats), Have(Trace), Have(NoFastcall) is null);
+        // A container made before the backend was recorded ran on KVM.
+        var backend = Have(Backend) is { } b ? File.ReadAllText(b).Trim() : DuneBackend.Kvm;
+        return new DuneProcess(DuneProcess.DefaultRunPath, Have(Policy), Have(Stats), Have(Trace), Have(NoFastcall) is null,
+            DuneBackend.DeviceOf(backend), Have(NoKernelSyscalls) is null);
     }
 }

@@ -9,10 +9,11 @@ namespace Dune.Oci.Planning;
 /// <param name="StatsPath">the container's shared counters file (state dir)</param>
 /// <param name="TracePath">where filtered calls are logged (run.dune.trace), or null</param>
 /// <param name="Fastcall">false: dune-run --no-fastcall (run.dune.fastcall=false)</param>
-public sealed record DuneProcess(string DuneRunPath, string? PolicyPath, string? StatsPath, string? TracePath, bool Fastcall = true)
+/// <param name="Device">the backend's device dune-init opens for dune-run (Spec/DuneBackend.cs): /dev/kvm or /dev/dune</param>
+/// <param name="KernelSyscalls">false: dune-run --no-kernel-syscalls (run.dune.kernel-syscalls=false)</param>
+public sealed record DuneProcess(string DuneRunPath, string? PolicyPath, string? StatsPath, string? TracePath, bool Fastcall = true,
+    string Device = Spec.DuneBackend.KvmDevice, bool KernelSyscalls = true)
 {
-    public const string KvmDevice = "/dev/kvm";
-
     /// <summary>Where dune-run lives: beside the dune binary (DUNE_RUN overrides, for tests).</summary>
     public static string DefaultRunPath =>
         Environment.GetEnvironmentVariable("DUNE_RUN") is { Length: > 0 } p ? p : Path.Combine(AppContext.BaseDirectory, "dune-run");

@@ -62,17 +62,19 @@ public static class ProcessPlanner
             if (seccomp is not null) steps.Add(SeccompStep(seccomp));
         }
         var args = new List<object>();
-        // DUNE_EXEC flags: bit 0 trace every filtered call, bit 1 no fast calls.
-        if (dune is not null) args.Add((dune.TracePath is null ? 0UL : 1UL) | (dune.Fastcall ? 0UL : 2UL));
+        // DUNE_EXEC flags: bit 0 trace every filtered call, bit 1 no fast calls, bit 2 no in-kernel calls.
+        if (dune is not null)
+            args.Add((dune.TracePath is null ? 0UL : 1UL) | (dune.Fastcall ? 0UL : 2UL) | (dune.KernelSyscalls ? 0UL : 4UL));
         args.Add((ulong)p.Args!.Count);
         args.AddRange(p.Args);
         args.AddRange(p.Env ?? new List<string>());
         steps.Add(new PlanStep(dune is null ? PlanOp.Exec : PlanOp.DuneExec, args.ToArray()));
     }
 
-    /// <summary>DUNE_OPEN: first in a Dune-mode plan, while dune-init still sees the host's files and devices.</summary>
+    /// <summary>DUNE_OPEN: first in a Dune-mode plan, while dune-init still sees the host's files and devices
+    /// (the backend's device, /dev/kvm or /dev/dune, before the container's device cgroup applies).</summary>
     public static PlanStep DuneOpen(DuneProcess d) =>
-        new(PlanOp.DuneOpen, d.DuneRunPath, DuneProcess.KvmDevice, d.PolicyPath ?? "", d.StatsPath ?? "", d.TracePath ?? "");
+        new(PlanOp.DuneOpen, d.DuneRunPath, d.Device, d.PolicyPath ?? "", d.StatsPath ?? "", d.TracePath ?? "");
 
     private static PlanStep SeccompStep(SeccompProgram s) => new(PlanOp.Seccomp, s.Filter, (ulong)s.Flags);
 

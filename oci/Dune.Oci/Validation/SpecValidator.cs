@@ -56,6 +56,8 @@ public static class SpecValidator
         DuneMode.Flag(spec.Annotations, DuneMode.TraceAnnotation, false);
         DuneMode.Flag(spec.Annotations, DuneMode.StatsAnnotation, true);
         DuneMode.Flag(spec.Annotations, DuneMode.FastcallAnnotation, true);
+        DuneBackend.Requested(spec.Annotations);
+        DuneMode.Flag(spec.Annotations, DuneBackend.KernelSyscallsAnnotation, true);
         return warnings;
     }
 
