@@ -13,7 +13,7 @@ ALLOWED_FAILURES=(
 cd /opt/dune/libdune
 # Printed as it goes (a silent guest counts as hung after VM_STALL), kept for the count.
 log=$(mktemp)
-tests/build/run_tests "$PWD/build/dune-run" "$PWD/tests/build" "$PWD" ${1:+"$1"} 2>&1 | tee "$log"
+tests/build/run_tests "$PWD/build/dune-run" "$PWD/tests/build" "$PWD" "$@" 2>&1 | tee "$log"
 out=$(cat "$log")
 last=$(tail -n1 <<<"$out")
 [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]] || { echo "no count line from run_tests"; echo "0 passed, 1 failed"; exit 1; }
