@@ -1702,7 +1702,8 @@ static int t_ptrace_gdb(void)
 {
 	if (need_tool("/usr/bin/gdb"))
 		return 1;
-	run(&R, DUNE("/usr/bin/gdb", "-nx", "-batch", "-ex", "break main", "-ex", "run", "-ex", "bt", "-ex", "next",
+	/* -d: the source by its path under SRC_DIR too, where the build directory is not (the VM). */
+	run(&R, DUNE("/usr/bin/gdb", "-nx", "-batch", "-d", fmt("%s/tests", srcdir), "-ex", "break main", "-ex", "run", "-ex", "bt", "-ex", "next",
 		     "-ex", "stepi", "-ex", "info registers rip", "-ex", "continue", prog("debuggee")));
 	static const char *const has[] = {
 		"Breakpoint 1, main () at", "#0  main () at", "\tprintf(\"square: %d\\n\", v);", "rip            0x4",
@@ -1870,8 +1871,14 @@ static bool name_matches(const char *name, char **filters, int n)
 
 int main(int argc, char **argv)
 {
+	/* The names, one a line: for a runner that starts one process per test (e2e/vm). */
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+			printf("%s\n", tests[i].name);
+		return 0;
+	}
 	if (argc < 4) {
-		fprintf(stderr, "usage: run_tests DUNE_RUN PROGS_DIR SRC_DIR [name-filter...]\n");
+		fprintf(stderr, "usage: run_tests DUNE_RUN PROGS_DIR SRC_DIR [name-filter...] | run_tests --list\n");
 		return 2;
 	}
 	dune_run = argv[1];
