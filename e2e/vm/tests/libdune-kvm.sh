@@ -2,7 +2,7 @@
 # Runs inside the VM (e2e/vm/kvm.sh boots it): libdune's own suite (libdune/tests/run_tests.c)
 # under --backend kvm with kvm_amd loaded, which is KVM with nested paging on QEMU's emulated
 # SVM. dune-run picks KVM by itself here: the boot has no /dev/dune.
-#   libdune-kvm.sh                 the whole suite (about N min under TCG, see e2e/README.md)
+#   libdune-kvm.sh                 the whole suite (138 tests in 783 s under TCG on 2026-12-05)
 #   libdune-kvm.sh FILTER...       the tests whose names contain any FILTER
 #   libdune-kvm.sh --subset        the subset e2e/vm/tests/libdune-kvm-subset.txt names (make test)
 # One run_tests process per test, under a hard limit (LIBDUNE_TEST_LIMIT seconds, 240): a test
@@ -14,6 +14,20 @@ set -uo pipefail
 [[ -c /dev/kvm ]] || modprobe kvm_amd || { echo "modprobe kvm_amd failed"; echo "0 passed, 1 failed"; exit 1; }
 [[ -c /dev/kvm && ! -e /dev/dune ]] || { echo "no /dev/kvm (or a /dev/dune) after modprobe kvm_amd"; echo "0 passed, 1 failed"; exit 1; }
 ALLOWED_FAILURES=(
+  # The VM kernel runs with 5-level paging (QEMU's -cpu max has LA57): 0x800000000000 is a
+  # canonical user address natively, not for libdune's 47-bit guest (as in kmod.bats).
+  "guest state: sigreturn to RIP 0x800000000000 / 0xdead000000000000 / kernel half -> SIGSEGV as natively"
+  # The VM's clocksource is hpet (no TSC under TCG): the vDSO itself makes system calls.
+  "vDSO time calls: agree with the kernel, no exits"
+  "vDSO after fork+execve and execve: still right, still no exits"
+  # The VM's transparent huge pages are "always": each sparse touch populates a huge page
+  # (RssAnon grew by 254 MiB for 256 touches here as under the module; kmod.bats says it
+  # passes with THP "never").
+  "fault-around: sparse touches not charged wholesale"
+  # Their setup needs an unmapped page right below a fresh mapping; which of them finds none
+  # varies from run to run in this VM (5 of 7 in the run of 2026-12-05). Only their setup may
+  # fail: an escape they catch still fails the suite.
+  "escape: *blocked read() into *: setup failed: "
 )
 here=$(cd "$(dirname "$0")" && pwd)
 cd "${LIBDUNE_DIR:-/opt/dune/libdune}"
@@ -21,17 +35,22 @@ runner=tests/build/run_tests
 limit=${LIBDUNE_TEST_LIMIT:-240}
 
 filters=("$@")
+subset=0
 if [[ ${1:-} == --subset ]]; then
-  mapfile -t filters < <(grep -v '^#' "$here/libdune-kvm-subset.txt" | grep -v '^[[:space:]]*$')
+  subset=1
+  # Exact names; a line "#" or starting "# " is a comment ("#! script" is a name).
+  mapfile -t filters < <(grep -vE '^#( |$)' "$here/libdune-kvm-subset.txt" | grep -v '^[[:space:]]*$')
 fi
 names=()
 while IFS= read -r name; do
   want=$((${#filters[@]} == 0))
-  for f in "${filters[@]}"; do [[ $name == *"$f"* ]] && want=1; done
+  for f in "${filters[@]}"; do
+    if ((subset)); then [[ $name == "$f" ]] && want=1; else [[ $name == *"$f"* ]] && want=1; fi
+  done
   ((want)) && names+=("$name")
 done < <("$runner" --list)
 ((${#names[@]})) || { echo "no test matches: ${filters[*]}"; echo "0 passed, 1 failed"; exit 1; }
-if [[ ${1:-} == --subset ]] && ((${#names[@]} != ${#filters[@]})); then
+if ((subset && ${#names[@]} != ${#filters[@]})); then
   echo "the subset names ${#filters[@]} tests, ${#names[@]} match: fix libdune-kvm-subset.txt"
   echo "0 passed, 1 failed"
   exit 1
