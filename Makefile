@@ -12,7 +12,7 @@ CS_SOURCES := $(INTEROP_SOURCES) $(shell find oci/Dune.Oci oci/Dune.Cli -name '*
 CRI_CLIENT_SOURCES := $(shell find e2e/CriClient \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) Directory.Build.props
 SHIM_SOURCES := $(shell find shim/Dune.Shim shim/Dune.Shim.Ttrpc \( -name bin -o -name obj \) -prune -o \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \) -print) $(INTEROP_SOURCES) Directory.Build.props
 
-.PHONY: all build cri-client deps test test-unit test-native test-libdune test-vm test-kmod demo bench bench-vm bench-image install clean
+.PHONY: all build cri-client deps test test-unit test-native test-libdune test-vm test-vm-kvm test-kmod demo bench bench-vm bench-image install clean
 
 all: build
 
@@ -67,6 +67,11 @@ test-libdune:
 # booted under software emulation; prints "N passed, N failed". VM_RUNTIME=runc validates it.
 test-vm: deps build
 	bash e2e/vm/run.sh
+
+# libdune's suite under KVM (kvm_amd) in the same test bed: the subset make test runs
+# (e2e/vm/kvm.sh; `bash e2e/vm/kvm.sh --all` for the whole suite).
+test-vm-kvm: deps build
+	bash e2e/vm/kvm.sh
 
 # The Dune kernel module's VM boot alone (e2e/vm/kmod.sh; make test runs it as the suite vm-kmod).
 test-kmod: deps build

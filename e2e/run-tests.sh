@@ -194,6 +194,12 @@ fi
 if wanted vm; then
   run_script_suite vm bash e2e/vm/run.sh; ran+=(vm)
 fi
+# The same boot's KVM (kvm_amd: nested paging, the common host type) under libdune's own suite,
+# a subset of it chosen by name (e2e/vm/tests/libdune-kvm-subset.txt: the whole takes about
+# 13 min under emulation; e2e/vm/kvm.sh --all runs it).
+if wanted vm-kvm; then
+  run_script_suite vm-kvm bash e2e/vm/kvm.sh; ran+=(vm-kvm)
+fi
 # A second boot without kvm_amd: the Dune kernel module (kmod/) on the emulated SVM, with
 # libdune's suite under --backend dune (e2e/vm/kmod.sh; about 4.5 min).
 if wanted vm-kmod; then

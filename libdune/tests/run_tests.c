@@ -1868,16 +1868,32 @@ static const struct test tests[] = {
 	{ "escape: every name of /proc/self/exe is the program", t_escape_self_exe },
 };
 
+static bool name_matches(const char *name, char **filters, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strstr(name, filters[i]))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
+	/* The names, one a line: for a runner that starts one process per test (e2e/vm). */
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+			printf("%s\n", tests[i].name);
+		return 0;
+	}
 	if (argc < 4) {
-		fprintf(stderr, "usage: run_tests DUNE_RUN PROGS_DIR SRC_DIR [name-filter]\n");
+		fprintf(stderr, "usage: run_tests DUNE_RUN PROGS_DIR SRC_DIR [name-filter...] | run_tests --list\n");
 		return 2;
 	}
 	dune_run = argv[1];
 	progs = argv[2];
 	srcdir = argv[3];
-	const char *filter = argc > 4 ? argv[4] : NULL;
+	/* Each further argument is a name filter: the tests whose names contain any of them run. */
+	char **filters = argv + 4;
+	int nfilters = argc - 4;
 	snprintf(tmp, sizeof tmp, "/tmp/dune-tests.XXXXXX");
 	if (!mkdtemp(tmp)) {
 		perror("mkdtemp");
@@ -1901,7 +1917,7 @@ int main(int argc, char **argv)
 	int skip_all = !kvm && allow && !strcmp(allow, "1");
 	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
 		const struct test *t = &tests[i];
-		if (filter && !strstr(t->name, filter))
+		if (nfilters && !name_matches(t->name, filters, nfilters))
 			continue;
 		if (!kvm) {
 			if (skip_all) {
@@ -1914,11 +1930,14 @@ int main(int argc, char **argv)
 			continue;
 		}
 		why[0] = '\0';
-		if (t->fn() == 0) {
-			printf("ok   %s\n", t->name);
+		double t0 = now();
+		int rc = t->fn();
+		/* The time is last on the line: under emulation (e2e/vm) it decides what a run can hold. */
+		if (rc == 0) {
+			printf("ok   %s (%.1f s)\n", t->name, now() - t0);
 			passed++;
 		} else {
-			printf("FAIL %s: %s\n", t->name, why);
+			printf("FAIL %s: %s (%.1f s)\n", t->name, why, now() - t0);
 			failed++;
 		}
 		fflush(stdout);
