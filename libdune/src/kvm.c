@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "backend.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -50,7 +51,10 @@ struct hw_vcpu {
 	int fd;
 	struct kvm_run *run;
 	size_t run_size;
+	uint64_t cr4_osxsave; /* CR4_OSXSAVE once the guest has the host's XCR0, else 0 */
 };
+
+#define CR4_OSXSAVE (1ull << 18)
 
 /* A ring-3 jump into the entry page (not a syscall: the program's own jmp) is a fetch in no
  * slot that KVM fails to emulate; at CPL 3 KVM makes that a #UD in the guest and goes on
@@ -164,6 +168,35 @@ static int kvm_flush_all(struct hw_vm *vm)
 	return rc < 0 ? -e : 0;
 }
 
+static const struct kvm_cpuid_entry2 *cpuid_entry(const struct hw_vm *vm, uint32_t fn, uint32_t idx)
+{
+	for (uint32_t i = 0; i < vm->cpuid.c.nent; i++)
+		if (vm->cpuid.e[i].function == fn && vm->cpuid.e[i].index == idx)
+			return &vm->cpuid.e[i];
+	return NULL;
+}
+
+/* The guest gets the host's XSAVE state (CR4.OSXSAVE, XCR0 within what KVM supports), as the
+ * Dune module gives it: the monitor's glibc chose XSAVE/AVX code natively, which the Dune API's
+ * guest then runs, and a program sees AVX as natively. Without it KVM with nested paging (which
+ * enforces CR4) makes those instructions #UD. XCR0 is set when the vCPU is made (a forked VM's
+ * vCPUs take their registers without vcpu_setup), CR4.OSXSAVE at every register write. Nothing
+ * changes when the host has no OSXSAVE, KVM no XSAVE, or KVM refuses the XCR0. */
+static void kvm_set_host_xcr0(struct hw_vcpu *v)
+{
+	unsigned int a, b, c, d;
+	const struct kvm_cpuid_entry2 *f1 = cpuid_entry(v->vm, 1, 0);
+	const struct kvm_cpuid_entry2 *fd = cpuid_entry(v->vm, 0xd, 0);
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE) || !f1 || !(f1->ecx & bit_XSAVE) || !fd)
+		return;
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	struct kvm_xcrs x = { .nr_xcrs = 1 };
+	x.xcrs[0].xcr = 0;
+	x.xcrs[0].value = (((uint64_t)hi << 32) | lo) & (((uint64_t)fd->edx << 32) | fd->eax);
+	v->cr4_osxsave = ioctl(v->fd, KVM_SET_XCRS, &x) == 0 ? CR4_OSXSAVE : 0;
+}
+
 static int kvm_vcpu_create(struct hw_vm *vm, struct hw_vcpu **out)
 {
 	struct hw_vcpu *v = calloc(1, sizeof *v);
@@ -196,6 +229,7 @@ static int kvm_vcpu_create(struct hw_vm *vm, struct hw_vcpu **out)
 		free(v);
 		return -e;
 	}
+	kvm_set_host_xcr0(v);
 	*out = v;
 	return 0;
 }
@@ -210,6 +244,8 @@ static void kvm_vcpu_destroy(struct hw_vcpu *v)
 static int kvm_vcpu_setup(struct hw_vcpu *v, const struct kvm_sregs *s,
 			  const struct kvm_regs *r, const struct hw_msr *msrs, int nmsrs)
 {
+	struct kvm_sregs sregs = *s;
+	sregs.cr4 |= v->cr4_osxsave;
 	struct {
 		struct kvm_msrs m;
 		struct kvm_msr_entry e[16];
@@ -222,7 +258,7 @@ static int kvm_vcpu_setup(struct hw_vcpu *v, const struct kvm_sregs *s,
 		m.e[i].index = msrs[i].index;
 		m.e[i].data = msrs[i].value;
 	}
-	if (ioctl(v->fd, KVM_SET_SREGS, s) < 0)
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 	if (ioctl(v->fd, KVM_SET_MSRS, &m) != nmsrs)
 		return -EIO;
@@ -273,8 +309,10 @@ static void kvm_mark_dirty(struct hw_vcpu *v, int regs, int sregs)
 {
 	if (regs)
 		v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-	if (sregs)
+	if (sregs) {
+		v->run->s.regs.sregs.cr4 |= v->cr4_osxsave;
 		v->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	}
 }
 
 static void kvm_kick(struct hw_vcpu *v) { v->run->immediate_exit = 1; }
