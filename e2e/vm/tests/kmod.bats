@@ -277,26 +277,11 @@ counter() { grep -o "\"$1\":[0-9]*" "$2" | cut -d: -f2; }
 }
 
 # libdune's own suite (libdune/tests/run_tests.c) with the module as the backend (dune-run's
-# default when /dev/dune exists). Every test must pass except these, which may fail, each
-# for the reason given; any other failure fails this test.
-ALLOWED_FAILURES=(
-  # The VM kernel runs with 5-level paging (QEMU's -cpu max has LA57): 0x800000000000 is a
-  # canonical user address natively, not for libdune's 47-bit guest.
-  "guest state: sigreturn to RIP 0x800000000000 / 0xdead000000000000 / kernel half -> SIGSEGV as natively"
-  # The VM's clocksource is hpet (no TSC under TCG): the vDSO itself makes system calls.
-  "vDSO time calls: agree with the kernel, no exits"
-  "vDSO after fork+execve and execve: still right, still no exits"
-  # The VM's transparent huge pages are "always": each sparse touch populates a huge page
-  # (the test passes in this boot with THP "never", checked once).
-  "fault-around: sparse touches not charged wholesale"
-  # Their setup depends on the process layout, which differs here (6.1 puts a new mapping
-  # below all others): the blocked read() ones now map their second buffer right below the
-  # first ("no page below the buffer's mapping" before), the clear_child_tid one tries four
-  # released ranges for a monitor thread stack; all set up in 56 and 80 runs of one boot
-  # (2026-12-05), but a failed setup stays allowed.
-  # Only their setup may fail (an escape they catch still fails the suite).
-  "escape: *blocked read() into *: setup failed: "
-  "escape: clear_child_tid in unmapped memory at thread exit: *setup failed: "
+# default when /dev/dune exists). Every test must pass except those libdune-vm-allowed.txt
+# lists (the VM's traits, shared with libdune-kvm.sh) and this one, each for the reason given;
+# any other failure fails this test.
+mapfile -t ALLOWED_FAILURES < <(grep -vE '^(#|$)' "$BATS_TEST_DIRNAME/libdune-vm-allowed.txt")
+ALLOWED_FAILURES+=(
   # Its setup reads a monitor thread's stack pointer from /proc/TID/syscall, which can say
   # "running" while the module runs that thread's guest (seen once in a merged run).
   "escape: robust list pointing at monitor memory at thread exit*: setup failed: "

@@ -8,30 +8,14 @@
 # One run_tests process per test, under a hard limit (LIBDUNE_TEST_LIMIT seconds, 240): a test
 # whose Dune process wedges the guest's KVM (seen here: the runner's own SIGKILL at its 60 s
 # limit did not end it) is reported as hung, with what the guest kernel says about its tasks,
-# and the suite goes on. Every test must pass but the allowed ones below, each for the reason
+# and the suite goes on. Every test must pass but those libdune-vm-allowed.txt allows, each for the reason
 # given; prints "N passed, N failed" last, the unexpected failures counted as failed.
 set -uo pipefail
 [[ -c /dev/kvm ]] || modprobe kvm_amd || { echo "modprobe kvm_amd failed"; echo "0 passed, 1 failed"; exit 1; }
 [[ -c /dev/kvm && ! -e /dev/dune ]] || { echo "no /dev/kvm (or a /dev/dune) after modprobe kvm_amd"; echo "0 passed, 1 failed"; exit 1; }
-ALLOWED_FAILURES=(
-  # The VM kernel runs with 5-level paging (QEMU's -cpu max has LA57): 0x800000000000 is a
-  # canonical user address natively, not for libdune's 47-bit guest (as in kmod.bats).
-  "guest state: sigreturn to RIP 0x800000000000 / 0xdead000000000000 / kernel half -> SIGSEGV as natively"
-  # The VM's clocksource is hpet (no TSC under TCG): the vDSO itself makes system calls.
-  "vDSO time calls: agree with the kernel, no exits"
-  "vDSO after fork+execve and execve: still right, still no exits"
-  # The VM's transparent huge pages are "always": each sparse touch populates a huge page
-  # (RssAnon grew by 254 MiB for 256 touches here as under the module; kmod.bats says it
-  # passes with THP "never").
-  "fault-around: sparse touches not charged wholesale"
-  # Their setup needs an unmapped page right below a fresh mapping; which of them finds none
-  # varies from run to run in this VM (5 of 7 in the run of 2026-12-05). Only their setup may
-  # fail: an escape they catch still fails the suite.
-  "escape: *blocked read() into *: setup failed: "
-  # Its setup needs a monitor thread stack in the released range (kmod.bats allows the same).
-  "escape: clear_child_tid in unmapped memory at thread exit: *setup failed: "
-)
 here=$(cd "$(dirname "$0")" && pwd)
+# The failures allowed in this VM, with their reasons (shared with kmod.bats).
+mapfile -t ALLOWED_FAILURES < <(grep -vE '^(#|$)' "$here/libdune-vm-allowed.txt")
 cd "${LIBDUNE_DIR:-/opt/dune/libdune}"
 runner=tests/build/run_tests
 limit=${LIBDUNE_TEST_LIMIT:-240}
