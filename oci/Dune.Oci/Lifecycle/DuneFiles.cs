@@ -47,7 +47,7 @@ public static class DuneFiles
             return;
         }
         int errno = NativeException.LastErrno;
-        string why = errno is 6 or 19 /* ENXIO, ENODEV */
+        string why = errno == LibC.ENXIO || errno == LibC.ENODEV
             ? $" (the node exists but its driver is not loaded: {(backend == DuneBackend.Module ? "dune.ko" : "kvm_amd or kvm_intel")})"
             : "";
         throw RuntimeError.OfErrno($"Dune mode on the {backend} backend ({DuneBackend.Annotation}): cannot open {device}{why}", errno);
